@@ -1,0 +1,86 @@
+# explainq -- plain GNU make; the only build entry point (STYLE.md B10).
+CC      ?= cc
+OPT     ?= -O2
+BUILD   ?= build
+SAN     ?=
+Q       := $(if $(V),,@)
+PKGS    := rdkafka hiredis msgpack jansson libcrypto
+TPKGS   := check
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wpointer-arith -Wcast-qual -Wwrite-strings -Wformat=2 -Wvla -Wundef \
+           -Wno-missing-field-initializers
+ifeq ($(findstring clang,$(shell $(CC) --version 2>/dev/null)),)
+WARN    += -Wjump-misses-init -Wlogical-op -Wduplicated-cond
+endif
+# pkg-config runs only once the dependencies are there (make deps installs them)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+XQ_CPPFLAGS := -D_POSIX_C_SOURCE=200809L -Icommon -MMD -MP
+XQ_CFLAGS    = -std=c11 $(WARN) $(OPT) -g -fno-omit-frame-pointer $(SAN) $(PKG_CFLAGS)
+XQ_LDLIBS    = $(PKG_LIBS) -lm -lpthread
+
+LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/*.c common/*/*.c))
+BIN_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard worker/*.c))
+UNIT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/*.c))
+ITEST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/integration/*.c))
+
+.PHONY: all deps unit test check asan valgrind format format-check lint clean demo bench
+
+all: $(BUILD)/explainq
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(XQ_CPPFLAGS) $(CPPFLAGS) $(XQ_CFLAGS) $(CFLAGS) -c $< -o $@
+# -Wdouble-promotion for our code only: Check's float macros trip it (STYLE B10)
+$(BUILD)/common/%.o $(BUILD)/worker/%.o: XQ_CFLAGS += -Wdouble-promotion
+$(BUILD)/tests/%.o: XQ_CFLAGS += $(shell pkg-config --cflags $(TPKGS) 2>/dev/null)
+
+$(BUILD)/libexplainq.a: $(LIB_OBJ)
+	$(Q)$(AR) rcs $@ $^
+$(BUILD)/explainq: $(BIN_OBJ) $(BUILD)/libexplainq.a
+	$(Q)$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(XQ_LDLIBS) $(LDLIBS)
+$(BUILD)/test_unit: $(UNIT_OBJ) $(BUILD)/libexplainq.a
+	$(Q)$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(TPKGS)) $(XQ_LDLIBS)
+$(BUILD)/test_services: $(ITEST_OBJ) $(BUILD)/libexplainq.a
+	$(Q)$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(XQ_LDLIBS)
+
+# Installs what a fresh Debian machine lacks; a no-op when all is there.
+deps:
+	$(Q)deploy/deps.sh
+
+# Unit tests: Check, no network. CK_RUN_SUITE=spec make unit runs one suite.
+unit: $(BUILD)/test_unit
+	$(Q)CK_TAP_LOG_FILE_NAME=$(BUILD)/unit.tap $(BUILD)/test_unit
+
+# What the README and CI run: install, check the format, unit tests, then the
+# integration tests against a real Kafka broker and a real redis-server.
+test: deps
+	$(Q)$(MAKE) --no-print-directory format-check
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/explainq $(BUILD)/test_services
+	$(Q)BUILD=$(BUILD) tests/integration/run.sh
+
+check: test
+
+asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" unit
+
+valgrind: $(BUILD)/test_unit
+	$(Q)CK_FORK=no CK_TIMEOUT_MULTIPLIER=20 valgrind -q --error-exitcode=1 --leak-check=full \
+	    $(BUILD)/test_unit
+
+SRCS = $(shell find common worker tests -name '*.[ch]' 2>/dev/null)
+format:
+	$(Q)clang-format -i $(SRCS)
+format-check:
+	$(Q)clang-format --dry-run --Werror $(SRCS)
+
+lint:
+	$(Q)! grep -nE '\b(sprintf|strcpy|strcat|strtok|gets|atoi|atof|rand)\s*\(' \
+	    common/*.c common/*/*.c worker/*.c 2>/dev/null
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(ITEST_OBJ:.o=.d)

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# deps.sh -- installs what explainq needs on Debian 12 and is a no-op when all
+# is there: the C toolchain and libraries (apt), redis-server, a JDK and Maven
+# for the test broker, and the Apache Kafka broker's jars (Maven Central).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+PKGS=(build-essential pkg-config git
+      librdkafka-dev libmsgpack-dev libhiredis-dev libjansson-dev libssl-dev
+      check libsubunit-dev
+      redis-server redis-tools
+      default-jre-headless maven
+      clang clang-format)
+
+missing=()
+for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# a JDK or Maven installed outside apt (as on some CI images) is good enough
+if [ ${#missing[@]} -gt 0 ]; then
+    filtered=()
+    for p in "${missing[@]}"; do
+        case "$p" in
+        default-jre-headless) command -v java >/dev/null && continue ;;
+        maven) command -v mvn >/dev/null && continue ;;
+        esac
+        filtered+=("$p")
+    done
+    missing=("${filtered[@]+"${filtered[@]}"}")
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "deps: installing ${missing[*]}" >&2
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    # a fresh machine has no package lists yet
+    $SUDO apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >&2
+fi
+
+"$HERE/local/kafka-fetch.sh"
+
+for m in rdkafka hiredis msgpack jansson libcrypto check; do
+    printf 'deps: %-10s %s\n' "$m" "$(pkg-config --modversion "$m")"
+done
+printf 'deps: %-10s %s\n' redis "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')"
+printf 'deps: %-10s %s\n' java "$(java -version 2>&1 | head -n1)"
+printf 'deps: %-10s %s\n' kafka "$(ls "$HERE/../.kafka" | sed 's/libs-//' | tr '\n' ' ')"

@@ -1,0 +1,33 @@
+# lib.sh -- helpers shared by the deploy/local scripts (sourced, not run).
+
+# free_port: prints a TCP port on 127.0.0.1 that nothing listens on now.
+# The kernel may still hand it out before the caller binds; the callers
+# detect a failed bind and retry with another port.
+free_port() {
+    local p
+    for _ in $(seq 1 200); do
+        p=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return 0
+        fi
+    done
+    echo "no free port found on 127.0.0.1" >&2
+    return 1
+}
+
+# stop_pid PIDFILE: TERM, wait up to 30 s, then KILL; only the recorded PID.
+stop_pid() {
+    local pid
+    pid="$(cat "$1" 2>/dev/null || true)"
+    [ -n "$pid" ] || return 0
+    if kill -0 "$pid" 2>/dev/null; then
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 60); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.5
+        done
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$1"
+}

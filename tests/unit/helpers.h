@@ -1,0 +1,23 @@
+/* helpers.h -- small helpers the unit tests share. */
+#ifndef XQ_TESTS_HELPERS_H
+#define XQ_TESTS_HELPERS_H
+
+#include <stddef.h>
+
+#include <msgpack.h>
+
+#include "mem.h"
+
+/** JSON text to msgpack bytes in @p b (ck_abort on invalid JSON). */
+void t_json_to_mp(const char *json, xq_buf_t *b);
+
+/** Unpacks the one object of @p b into @p msg (ck_abort on failure). */
+void t_unpack(const xq_buf_t *b, msgpack_unpacked *msg);
+
+/** Canonical msgpack of JSON text, as lowercase hex (caller frees). */
+char *t_canonical_hex(const char *json);
+
+/** Bytes as lowercase hex (caller frees). */
+char *t_hex(const uint8_t *p, size_t len);
+
+#endif /* XQ_TESTS_HELPERS_H */

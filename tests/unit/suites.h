@@ -1,0 +1,19 @@
+/* suites.h -- the registry of unit-test suites (one X line per tests/unit/test_<module>.c). */
+#ifndef XQ_TESTS_SUITES_H
+#define XQ_TESTS_SUITES_H
+
+#include <check.h>
+
+#define XQ_SUITES(X) \
+    X(err)           \
+    X(mem)           \
+    X(mp)            \
+    X(json)          \
+    X(spec)          \
+    X(spec_rules)
+
+#define XQ_SUITE_DECL(name) Suite *name##_suite(void);
+XQ_SUITES(XQ_SUITE_DECL)
+#undef XQ_SUITE_DECL
+
+#endif /* XQ_TESTS_SUITES_H */

@@ -1,0 +1,50 @@
+/* cli.c -- helpers the subcommands share. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mem.h"
+
+uint8_t *xq_cli_read_file(const char *path, size_t *len) {
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    xq_buf_t b;
+    size_t n;
+
+    if (!f) {
+        fprintf(stderr, "explainq: cannot read %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    xq_buf_init(&b);
+    do {
+        xq_buf_reserve(&b, 65536);
+        n = fread(b.data + b.len, 1, 65536, f);
+        b.len += n;
+    } while (n > 0 && b.len <= XQ_CLI_MAX_FILE);
+    if (ferror(f) || b.len > XQ_CLI_MAX_FILE) {
+        fprintf(stderr, "explainq: cannot read %s: %s\n", path,
+                ferror(f) ? strerror(errno) : "file larger than 256 MiB");
+        xq_buf_fini(&b);
+        if (f != stdin)
+            fclose(f);
+        return NULL;
+    }
+    if (f != stdin)
+        fclose(f);
+    xq_buf_cstr(&b);
+    return xq_buf_detach(&b, len);
+}
+
+void xq_cli_print_errors(const xq_errlist_t *errs) {
+    for (size_t i = 0; i < errs->cnt; i++) {
+        const xq_error_t *e = &errs->items[i];
+
+        if (e->field[0])
+            fprintf(stderr, "%s: %s\n", e->field, e->msg);
+        else
+            fprintf(stderr, "%s\n", e->msg);
+    }
+    if (errs->dropped)
+        fprintf(stderr, "... and %zu more errors\n", errs->dropped);
+}

@@ -1,0 +1,31 @@
+/* cli.h -- helpers the subcommands share: reading inputs, printing errors, exit codes. */
+#ifndef XQ_WORKER_CLI_H
+#define XQ_WORKER_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* Exit codes (STYLE B4.9). */
+#define XQ_EXIT_OK      0
+#define XQ_EXIT_RUNTIME 1
+#define XQ_EXIT_USAGE   2
+
+/** Largest input file the CLI reads whole (specs, instance files are streamed). */
+#define XQ_CLI_MAX_FILE (256u << 20)
+
+/**
+ * Reads all of @p path ("-" = stdin) into a new buffer (caller frees with
+ * xq_free()), NUL-terminated past @p *len. On failure prints
+ * "explainq: cannot read PATH: reason" and returns NULL.
+ */
+uint8_t *xq_cli_read_file(const char *path, size_t *len);
+
+/** Prints every error of @p errs as "path: message" lines on stderr. */
+void xq_cli_print_errors(const xq_errlist_t *errs);
+
+/** The subcommands; each returns a process exit code. */
+int xq_cmd_spec(int argc, char **argv);
+
+#endif /* XQ_WORKER_CLI_H */

@@ -1,0 +1,57 @@
+/* main.c -- the explainq binary: subcommand dispatch. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "cli.h"
+
+#define XQ_VERSION "0.1.0"
+
+static const char usage[] =
+    "usage: explainq <command> [args]\n"
+    "\n"
+    "explainq explains machine-learning predictions at scale: it takes Vertex AI's\n"
+    "ExplanationSpec as it is and returns the same Attribution results.\n"
+    "\n"
+    "commands:\n"
+    "  spec validate FILE   check an ExplanationSpec; print it normalized, or every error\n"
+    "  spec id FILE         print a spec's id (hex SHA-256 of its canonical form)\n"
+    "\n"
+    "  explainq <command> --help   describes one command\n"
+    "  explainq --version          prints the version and the library versions\n";
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} command_t;
+
+static const command_t commands[] = {
+    {"spec", xq_cmd_spec},
+};
+
+int main(int argc, char **argv) {
+    /* hiredis and librdkafka write to sockets: a closed peer must not kill us */
+    signal(SIGPIPE, SIG_IGN);
+
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return XQ_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage, stdout);
+        return XQ_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("explainq %s (librdkafka %s)\n", XQ_VERSION, rd_kafka_version_str());
+        return XQ_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "explainq: unknown command '%s'\n\n%s", argv[1], usage);
+    return XQ_EXIT_USAGE;
+}
