@@ -24,7 +24,7 @@ BIN_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard worker/*.c))
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/*.c))
 ITEST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/integration/*.c))
 
-.PHONY: all deps unit test check asan valgrind format format-check lint clean demo bench
+.PHONY: all deps unit test check asan valgrind format format-check lint fuzz clean demo bench
 
 all: $(BUILD)/explainq
 
@@ -57,6 +57,7 @@ unit: $(BUILD)/test_unit
 test: deps
 	$(Q)$(MAKE) --no-print-directory format-check
 	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory CC=clang BUILD=build/clang all  # both compilers stay warning-free
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/explainq $(BUILD)/test_services
 	$(Q)BUILD=$(BUILD) tests/integration/run.sh
 
@@ -79,6 +80,18 @@ format-check:
 lint:
 	$(Q)! grep -nE '\b(sprintf|strcpy|strcat|strtok|gets|atoi|atof|rand)\s*\(' \
 	    common/*.c common/*/*.c worker/*.c 2>/dev/null
+
+# Coverage-guided fuzzing of the parsers (clang + libFuzzer); FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 60
+FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+fuzz:
+	$(Q)$(MAKE) --no-print-directory CC=clang BUILD=build/fuzz OPT=-O1 \
+	    SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" build/fuzz/libexplainq.a
+	$(Q)clang $(XQ_CPPFLAGS) -std=c11 -g -O1 $(FUZZ_SAN) $(PKG_CFLAGS) tests/fuzz/fuzz_spec.c \
+	    build/fuzz/libexplainq.a $(XQ_LDLIBS) -o build/fuzz/fuzz_spec
+	$(Q)mkdir -p build/fuzz/corpus-spec
+	$(Q)build/fuzz/fuzz_spec -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    build/fuzz/corpus-spec tests/data/fuzz/spec
 
 clean:
 	rm -rf build

@@ -2,10 +2,154 @@
 #include "mp.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+
+/* Big-endian unsigned of @p n bytes at @p p. */
+static uint64_t be(const uint8_t *p, size_t n) {
+    uint64_t v = 0;
+
+    for (size_t i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+bool xq_mp_validate(const uint8_t *buf, size_t len, size_t *used) {
+    size_t pos = 0, pending = 1;
+
+    while (pending) {
+        uint64_t skip = 0, items = 0;
+        size_t lenbytes = 0; /* bytes of a length field that follows the type byte */
+        int kind = 0;        /* 1: skip payload, 2: array items, 3: map pairs */
+        uint8_t b;
+
+        if (pos >= len)
+            return false;
+        pending--;
+        b = buf[pos++];
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+            continue;
+        } else if (b <= 0x8f) {
+            items = 2u * (b & 0x0f);
+        } else if (b <= 0x9f) {
+            items = b & 0x0f;
+        } else if (b <= 0xbf) {
+            skip = b & 0x1f;
+        } else {
+            switch (b) {
+            case 0xc4:
+            case 0xd9:
+                lenbytes = 1;
+                kind = 1;
+                break; /* bin8, str8 */
+            case 0xc5:
+            case 0xda:
+                lenbytes = 2;
+                kind = 1;
+                break; /* bin16, str16 */
+            case 0xc6:
+            case 0xdb:
+                lenbytes = 4;
+                kind = 1;
+                break; /* bin32, str32 */
+            case 0xc7:
+                lenbytes = 1;
+                kind = 1;
+                skip = 1;
+                break; /* ext8 + type */
+            case 0xc8:
+                lenbytes = 2;
+                kind = 1;
+                skip = 1;
+                break;
+            case 0xc9:
+                lenbytes = 4;
+                kind = 1;
+                skip = 1;
+                break;
+            case 0xca:
+                skip = 4;
+                break;
+            case 0xcb:
+                skip = 8;
+                break;
+            case 0xcc:
+            case 0xd0:
+                skip = 1;
+                break;
+            case 0xcd:
+            case 0xd1:
+                skip = 2;
+                break;
+            case 0xce:
+            case 0xd2:
+                skip = 4;
+                break;
+            case 0xcf:
+            case 0xd3:
+                skip = 8;
+                break;
+            case 0xd4:
+                skip = 2;
+                break; /* fixext: type + 1, 2, 4, 8, 16 bytes */
+            case 0xd5:
+                skip = 3;
+                break;
+            case 0xd6:
+                skip = 5;
+                break;
+            case 0xd7:
+                skip = 9;
+                break;
+            case 0xd8:
+                skip = 17;
+                break;
+            case 0xdc:
+                lenbytes = 2;
+                kind = 2;
+                break;
+            case 0xdd:
+                lenbytes = 4;
+                kind = 2;
+                break;
+            case 0xde:
+                lenbytes = 2;
+                kind = 3;
+                break;
+            case 0xdf:
+                lenbytes = 4;
+                kind = 3;
+                break;
+            default:
+                return false; /* 0xc1 is never used */
+            }
+        }
+        if (lenbytes) {
+            uint64_t n;
+
+            if (lenbytes > len - pos)
+                return false;
+            n = be(buf + pos, lenbytes);
+            pos += lenbytes;
+            if (kind == 1)
+                skip += n;
+            else
+                items = kind == 2 ? n : 2 * n;
+        }
+        if (skip > len - pos)
+            return false;
+        pos += (size_t)skip;
+        /* every pending element takes at least one byte */
+        if (items > len - pos || pending + items > len - pos)
+            return false;
+        pending += (size_t)items;
+    }
+    *used = pos;
+    return true;
+}
 
 static int buf_write(void *data, const char *buf, size_t len) {
     xq_buf_append(data, buf, len);

@@ -12,6 +12,17 @@
 /** Upper bound on nesting the helpers recurse into; deeper input is rejected. */
 #define XQ_MP_MAX_DEPTH 64
 
+/**
+ * Checks that @p buf starts with one well-formed msgpack object whose every
+ * array and map declares no more elements than bytes remain. msgpack-c
+ * allocates a container's declared size before reading its elements, so a
+ * 6-byte message declaring 2^32 entries would otherwise cost gigabytes: run
+ * this before msgpack_unpack_next() on anything from the network.
+ *
+ * @returns true and the object's length in @p *used, or false.
+ */
+bool xq_mp_validate(const uint8_t *buf, size_t len, size_t *used);
+
 /** Initializes @p pk to append to @p b (borrowed for the packer's life). */
 void xq_mp_packer_init(msgpack_packer *pk, xq_buf_t *b);
 

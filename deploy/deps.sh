@@ -10,7 +10,7 @@ PKGS=(build-essential pkg-config git
       check libsubunit-dev
       redis-server redis-tools
       default-jre-headless maven
-      clang clang-format)
+      clang clang-format libclang-rt-14-dev)
 
 missing=()
 for p in "${PKGS[@]}"; do

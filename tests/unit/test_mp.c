@@ -1,5 +1,6 @@
 /* test_mp.c -- canonical msgpack and zone copies. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <check.h>
@@ -117,6 +118,88 @@ START_TEST(test_mp_zone_copy_outlives_source) {
 
 END_TEST
 
+/* One of every msgpack type, as msgpack-c packs them. */
+static void pack_all_types(xq_buf_t *b) {
+    msgpack_packer pk;
+
+    xq_mp_packer_init(&pk, b);
+    msgpack_pack_array(&pk, 20);
+    msgpack_pack_nil(&pk);
+    msgpack_pack_true(&pk);
+    msgpack_pack_int64(&pk, -5);
+    msgpack_pack_int64(&pk, -300);
+    msgpack_pack_int64(&pk, INT64_MIN);
+    msgpack_pack_uint64(&pk, 7);
+    msgpack_pack_uint64(&pk, 200);
+    msgpack_pack_uint64(&pk, 70000);
+    msgpack_pack_uint64(&pk, UINT64_MAX);
+    msgpack_pack_float(&pk, 1.5f);
+    msgpack_pack_double(&pk, 2.5);
+    xq_mp_pack_str(&pk, "short");
+    xq_buf_t big;
+    xq_buf_init(&big);
+    for (int i = 0; i < 300; i++)
+        xq_buf_append(&big, "x", 1);
+    xq_mp_pack_strn(&pk, (const char *)big.data, big.len);
+    msgpack_pack_bin(&pk, 3);
+    msgpack_pack_bin_body(&pk, "abc", 3);
+    msgpack_pack_ext(&pk, 4, 1);
+    msgpack_pack_ext_body(&pk, "wxyz", 4);
+    msgpack_pack_ext(&pk, 5, 2);
+    msgpack_pack_ext_body(&pk, "vwxyz", 5);
+    msgpack_pack_map(&pk, 1);
+    xq_mp_pack_str(&pk, "k");
+    msgpack_pack_array(&pk, 0);
+    msgpack_pack_array(&pk, 20);
+    for (int i = 0; i < 20; i++)
+        msgpack_pack_int(&pk, i);
+    msgpack_pack_map(&pk, 17);
+    for (int i = 0; i < 17; i++) {
+        msgpack_pack_int(&pk, i);
+        msgpack_pack_nil(&pk);
+    }
+    msgpack_pack_str(&pk, 0);
+    xq_buf_fini(&big);
+}
+
+START_TEST(test_mp_validate_accepts_every_type) {
+    xq_buf_t b;
+    size_t used = 0;
+
+    xq_buf_init(&b);
+    pack_all_types(&b);
+    ck_assert(xq_mp_validate(b.data, b.len, &used));
+    ck_assert_uint_eq(used, b.len);
+    /* every proper prefix is incomplete */
+    for (size_t n = 0; n < b.len; n++)
+        ck_assert(!xq_mp_validate(b.data, n, &used));
+    /* trailing bytes are not part of the object */
+    xq_buf_append(&b, "\xc0", 1);
+    ck_assert(xq_mp_validate(b.data, b.len, &used));
+    ck_assert_uint_eq(used, b.len - 1);
+    xq_buf_fini(&b);
+}
+
+END_TEST
+
+START_TEST(test_mp_validate_rejects_inflated_counts) {
+    /* map32 declaring 2^32-1 pairs, array32 likewise, str32 longer than the buffer */
+    static const uint8_t map[] = {0xdf, 0xff, 0xff, 0xff, 0xff, 0x01, 0x02};
+    static const uint8_t arr[] = {0xdd, 0x00, 0x01, 0x00, 0x00, 0xc0};
+    static const uint8_t str[] = {0xdb, 0x00, 0x00, 0x10, 0x00, 'a'};
+    static const uint8_t nested[] = {0x91, 0x91, 0x9f, 0xc0};
+    static const uint8_t never[] = {0xc1};
+    size_t used;
+
+    ck_assert(!xq_mp_validate(map, sizeof(map), &used));
+    ck_assert(!xq_mp_validate(arr, sizeof(arr), &used));
+    ck_assert(!xq_mp_validate(str, sizeof(str), &used));
+    ck_assert(!xq_mp_validate(nested, sizeof(nested), &used));
+    ck_assert(!xq_mp_validate(never, sizeof(never), &used));
+}
+
+END_TEST
+
 Suite *mp_suite(void) {
     Suite *s = suite_create("mp");
     TCase *tc = tcase_create("core");
@@ -126,6 +209,8 @@ Suite *mp_suite(void) {
     tcase_add_test(tc, test_mp_canonical_float32_equals_float64);
     tcase_add_test(tc, test_mp_canonical_rejects_what_json_cannot_hold);
     tcase_add_test(tc, test_mp_zone_copy_outlives_source);
+    tcase_add_test(tc, test_mp_validate_accepts_every_type);
+    tcase_add_test(tc, test_mp_validate_rejects_inflated_counts);
     suite_add_tcase(s, tc);
     return s;
 }

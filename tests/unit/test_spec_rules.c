@@ -436,6 +436,22 @@ START_TEST(test_spec_msgpack_only_faults) {
 
 END_TEST
 
+/* Found by the fuzzer: a map32 header declaring ~1.6e9 pairs in 20 bytes. */
+START_TEST(test_spec_inflated_msgpack_is_rejected_without_allocating) {
+    static const uint8_t crash[] = {0x88, 0xf5, 0xdf, 0xdf, 0x62, 0x70, 0x21, 0x72, 0x61,
+                                    0x69, 0x41, 0x74, 0x74, 0x72, 0x69, 0x62, 0x6d, 0,
+                                    0,    0,    0,    0,    0,    0,    0};
+    xq_spec_t *spec = NULL;
+    xq_errlist_t errs;
+
+    xq_errlist_init(&errs);
+    ck_assert_int_eq(xq_spec_parse(crash, sizeof(crash), &spec, &errs), XQ_EDECODE);
+    ck_assert_ptr_null(spec);
+    xq_errlist_fini(&errs);
+}
+
+END_TEST
+
 START_TEST(test_spec_baseline_value_must_be_finite) {
     msgpack_packer pk;
     xq_spec_t *spec = NULL;
@@ -498,6 +514,7 @@ Suite *spec_rules_suite(void) {
     tcase_add_test(tc, test_spec_paths_quote_odd_names);
     tcase_add_test(tc, test_spec_msgpack_only_faults);
     tcase_add_test(tc, test_spec_baseline_value_must_be_finite);
+    tcase_add_test(tc, test_spec_inflated_msgpack_is_rejected_without_allocating);
     tcase_add_test(tc, test_spec_invalid_json_names_line);
     suite_add_tcase(s, tc);
     return s;

@@ -1,0 +1,39 @@
+/* kafka.h -- librdkafka client construction: properties, logging and error callbacks wired to
+ * xq_log. */
+#ifndef XQ_KAFKA_H
+#define XQ_KAFKA_H
+
+#include <stddef.h>
+
+#include <librdkafka/rdkafka.h>
+
+/** Optional callbacks for xq_kafka_new(); NULL members are not set. */
+typedef struct xq_kafka_cbs {
+    /** delivery report of each produced message (producers) */
+    void (*dr_msg_cb)(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque);
+    /** partition assignment changes (group consumers) */
+    void (*rebalance_cb)(rd_kafka_t *rk,
+                         rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts,
+                         void *opaque);
+    void *opaque; /* passed to the callbacks; borrowed for the handle's life */
+} xq_kafka_cbs_t;
+
+/**
+ * Creates a producer or consumer from "key=value" librdkafka properties
+ * (@p props, @p prop_cnt of them), later ones overriding earlier ones. Its
+ * log lines go through xq_log() (component "kafka"), and errors librdkafka
+ * reports asynchronously are logged as warnings; a fatal one as an error.
+ *
+ * @returns a new handle (caller destroys with rd_kafka_destroy(), after
+ *          rd_kafka_consumer_close() for a consumer), or NULL with the reason
+ *          in @p errstr ("bootstrap.servers: ..." for a bad property).
+ */
+rd_kafka_t *xq_kafka_new(rd_kafka_type_t type,
+                         const char *const *props,
+                         size_t prop_cnt,
+                         const xq_kafka_cbs_t *cbs,
+                         char *errstr,
+                         size_t errstr_size);
+
+#endif /* XQ_KAFKA_H */

@@ -1,0 +1,275 @@
+/* redis.c -- hiredis 0.14 wrapper: lazy connect, reconnect with backoff, no redisReply leaks out.
+ */
+#include "redis.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "log.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+struct xq_redis {
+    char host[256];
+    int port;
+    int timeout_ms;
+    redisContext *c;             /* NULL while disconnected */
+    long backoff_ms;             /* current reconnect delay; 0 after a success */
+    long long retry_at_ms;       /* no connection attempt before this (monotonic) */
+    uint64_t jitter;             /* xorshift state for the backoff jitter */
+    char errstr[XQ_ERRSTR_SIZE]; /* why the last connection failed or dropped */
+};
+
+static long long now_ms(void) {
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool parse_url(const char *url, char *host, size_t host_size, int *port) {
+    const char *h = url, *colon;
+    size_t hlen;
+
+    if (strncmp(h, "redis://", 8) == 0)
+        h += 8;
+    colon = strrchr(h, ':');
+    hlen = colon ? (size_t)(colon - h) : strlen(h);
+    if (!hlen || hlen >= host_size)
+        return false;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    *port = 6379;
+    if (colon) {
+        char *end;
+        long p;
+
+        errno = 0;
+        p = strtol(colon + 1, &end, 10);
+        if (errno || end == colon + 1 || *end != '\0' || p < 1 || p > 65535)
+            return false;
+        *port = (int)p;
+    }
+    return true;
+}
+
+xq_redis_t *xq_redis_new(const char *url, int timeout_ms, xq_error_t *err) {
+    xq_redis_t *r = xq_calloc(1, sizeof(*r));
+
+    if (!parse_url(url, r->host, sizeof(r->host), &r->port)) {
+        xq_error_set(err, XQ_EINVAL, "redis.url", "\"%s\" is not host:port", url);
+        xq_free(r);
+        return NULL;
+    }
+    r->timeout_ms = timeout_ms > 0 ? timeout_ms : 1000;
+    r->jitter = (uint64_t)now_ms() * 2654435761u + (uint64_t)(uintptr_t)r;
+    return r;
+}
+
+void xq_redis_destroy(xq_redis_t *r) {
+    if (!r)
+        return;
+    if (r->c)
+        redisFree(r->c);
+    xq_free(r);
+}
+
+/* Drops the connection and schedules the next attempt. */
+static void disconnect(xq_redis_t *r, const char *why) {
+    long jitter;
+
+    if (r->c) {
+        redisFree(r->c);
+        r->c = NULL;
+    }
+    snprintf(r->errstr, sizeof(r->errstr), "%s", why);
+    r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : BACKOFF_MIN_MS;
+    if (r->backoff_ms > BACKOFF_MAX_MS)
+        r->backoff_ms = BACKOFF_MAX_MS;
+    r->jitter ^= r->jitter << 13;
+    r->jitter ^= r->jitter >> 7;
+    r->jitter ^= r->jitter << 17;
+    jitter = (long)(r->jitter % (uint64_t)(r->backoff_ms / 2 + 1));
+    r->retry_at_ms = now_ms() + r->backoff_ms / 2 + jitter;
+    xq_log(XQ_LOG_WARN, "redis", "connection to %s:%d lost: %s; retry in %ld ms", r->host, r->port,
+           why, (long)(r->retry_at_ms - now_ms()));
+}
+
+static xq_err_t ensure_connected(xq_redis_t *r, xq_error_t *err) {
+    struct timeval tv = {r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000};
+
+    if (r->c)
+        return XQ_OK;
+    if (now_ms() < r->retry_at_ms)
+        return xq_error_set(err, XQ_EREDIS, "", "redis %s:%d unavailable: %s", r->host, r->port,
+                            r->errstr);
+    r->c = redisConnectWithTimeout(r->host, r->port, tv);
+    if (!r->c || r->c->err) {
+        char why[XQ_ERRSTR_SIZE];
+
+        snprintf(why, sizeof(why), "%s", r->c ? r->c->errstr : "cannot allocate context");
+        disconnect(r, why);
+        return xq_error_set(err, XQ_EREDIS, "", "cannot connect to redis %s:%d: %s", r->host,
+                            r->port, why);
+    }
+    redisSetTimeout(r->c, tv);
+    redisEnableKeepAlive(r->c);
+    if (r->backoff_ms)
+        xq_log(XQ_LOG_INFO, "redis", "reconnected to %s:%d", r->host, r->port);
+    r->backoff_ms = 0;
+    return XQ_OK;
+}
+
+/*
+ * Runs one command; on success *reply is the reply (caller frees it) unless it
+ * was a Redis error, which becomes XQ_EREDIS here.
+ */
+static xq_err_t command(xq_redis_t *r,
+                        int argc,
+                        const char **argv,
+                        const size_t *argvlen,
+                        redisReply **reply,
+                        xq_error_t *err) {
+    redisReply *rep;
+    xq_err_t rc;
+
+    if ((rc = ensure_connected(r, err)) != XQ_OK)
+        return rc;
+    rep = redisCommandArgv(r->c, argc, argv, argvlen);
+    if (!rep) {
+        /* hiredis: a NULL reply means the context cannot be reused */
+        char why[XQ_ERRSTR_SIZE];
+
+        snprintf(why, sizeof(why), "%s", r->c->errstr[0] ? r->c->errstr : "connection closed");
+        disconnect(r, why);
+        return xq_error_set(err, XQ_EREDIS, "", "redis %s failed: %s", argv[0], why);
+    }
+    if (rep->type == REDIS_REPLY_ERROR) {
+        rc = xq_error_set(err, XQ_EREDIS, "", "redis %s: %.*s", argv[0], (int)rep->len, rep->str);
+        freeReplyObject(rep);
+        return rc;
+    }
+    *reply = rep;
+    return XQ_OK;
+}
+
+xq_err_t xq_redis_ping(xq_redis_t *r, xq_error_t *err) {
+    const char *argv[] = {"PING"};
+    size_t argvlen[] = {4};
+    redisReply *rep = NULL;
+    xq_err_t rc;
+
+    if ((rc = command(r, 1, argv, argvlen, &rep, err)) != XQ_OK)
+        return rc;
+    freeReplyObject(rep);
+    return XQ_OK;
+}
+
+xq_err_t xq_redis_set(
+    xq_redis_t *r, const char *key, const uint8_t *val, size_t len, long ttl_ms, xq_error_t *err) {
+    const char *argv[5] = {"SET", key, (const char *)val, "PX", NULL};
+    size_t argvlen[5] = {3, strlen(key), len, 2, 0};
+    redisReply *rep = NULL;
+    char ttl[32];
+    xq_err_t rc;
+    int argc = 3;
+
+    if (ttl_ms > 0) {
+        argvlen[4] = (size_t)snprintf(ttl, sizeof(ttl), "%ld", ttl_ms);
+        argv[4] = ttl;
+        argc = 5;
+    }
+    if ((rc = command(r, argc, argv, argvlen, &rep, err)) != XQ_OK)
+        return rc;
+    freeReplyObject(rep);
+    return XQ_OK;
+}
+
+xq_err_t xq_redis_get(xq_redis_t *r, const char *key, xq_buf_t *out, xq_error_t *err) {
+    const char *argv[] = {"GET", key};
+    size_t argvlen[] = {3, strlen(key)};
+    redisReply *rep = NULL;
+    xq_err_t rc;
+
+    if ((rc = command(r, 2, argv, argvlen, &rep, err)) != XQ_OK)
+        return rc;
+    if (rep->type == REDIS_REPLY_NIL) {
+        rc = xq_error_set(err, XQ_ENOTFOUND, "", "no redis key %s", key);
+    } else if (rep->type != REDIS_REPLY_STRING) {
+        rc = xq_error_set(err, XQ_EREDIS, "", "redis GET %s: unexpected reply type %d", key,
+                          rep->type);
+    } else if ((size_t)rep->len > XQ_REDIS_MAX_VALUE) {
+        rc = xq_error_set(err, XQ_ELIMIT, "", "redis key %s holds %zu bytes, over the %u limit",
+                          key, (size_t)rep->len, XQ_REDIS_MAX_VALUE);
+    } else {
+        out->len = 0;
+        xq_buf_append(out, rep->str, (size_t)rep->len);
+        rc = XQ_OK;
+    }
+    freeReplyObject(rep);
+    return rc;
+}
+
+xq_err_t xq_redis_del(xq_redis_t *r, const char *key, xq_error_t *err) {
+    const char *argv[] = {"DEL", key};
+    size_t argvlen[] = {3, strlen(key)};
+    redisReply *rep = NULL;
+    xq_err_t rc;
+
+    if ((rc = command(r, 2, argv, argvlen, &rep, err)) != XQ_OK)
+        return rc;
+    freeReplyObject(rep);
+    return XQ_OK;
+}
+
+xq_err_t xq_redis_put_spec(xq_redis_t *r, const xq_spec_t *spec, xq_error_t *err) {
+    char key[sizeof(XQ_REDIS_SPEC_PREFIX) + XQ_SPEC_ID_LEN];
+
+    snprintf(key, sizeof(key), "%s%s", XQ_REDIS_SPEC_PREFIX, spec->id);
+    return xq_redis_set(r, key, spec->canonical, spec->canonical_len, 0, err);
+}
+
+xq_err_t xq_redis_get_spec(xq_redis_t *r, const char *id, xq_spec_t **out, xq_error_t *err) {
+    char key[sizeof(XQ_REDIS_SPEC_PREFIX) + XQ_SPEC_ID_LEN];
+    xq_spec_t *spec = NULL;
+    xq_errlist_t errs;
+    xq_err_t rc;
+    xq_buf_t b;
+
+    if (strlen(id) != XQ_SPEC_ID_LEN || strspn(id, "0123456789abcdef") != XQ_SPEC_ID_LEN)
+        return xq_error_set(err, XQ_EINVAL, "specId", "\"%.80s\" is not a spec id (64 hex digits)",
+                            id);
+    snprintf(key, sizeof(key), "%s%s", XQ_REDIS_SPEC_PREFIX, id);
+    xq_buf_init(&b);
+    xq_errlist_init(&errs);
+    if ((rc = xq_redis_get(r, key, &b, err)) != XQ_OK) {
+        if (rc == XQ_ENOTFOUND)
+            xq_error_set(err, rc, "specId", "unknown spec id %s (store it with explainq spec put)",
+                         id);
+        goto out;
+    }
+    /* a cache is only trusted after the same validation as a fresh spec */
+    if (xq_spec_parse(b.data, b.len, &spec, &errs) != XQ_OK) {
+        rc = xq_error_set(err, XQ_ESPEC, "specId", "stored spec %s is invalid: %s: %s", id,
+                          errs.cnt ? errs.items[0].field : "", errs.cnt ? errs.items[0].msg : "");
+        goto out;
+    }
+    if (strcmp(spec->id, id) != 0) {
+        rc = xq_error_set(err, XQ_ESPEC, "specId", "stored spec under %s has id %s", id, spec->id);
+        goto out;
+    }
+    *out = spec;
+    spec = NULL; /* owned by the caller now */
+out:
+    xq_spec_destroy(spec);
+    xq_errlist_fini(&errs);
+    xq_buf_fini(&b);
+    return rc;
+}
