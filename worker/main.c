@@ -18,6 +18,7 @@ static const char usage[] =
     "commands:\n"
     "  spec validate FILE   check an ExplanationSpec; print it normalized, or every error\n"
     "  spec id FILE         print a spec's id (hex SHA-256 of its canonical form)\n"
+    "  explain              explain instances in-process (--spec, --model, --instances)\n"
     "\n"
     "  explainq <command> --help   describes one command\n"
     "  explainq --version          prints the version and the library versions\n";
@@ -29,6 +30,7 @@ typedef struct command {
 
 static const command_t commands[] = {
     {"spec", xq_cmd_spec},
+    {"explain", xq_cmd_explain},
 };
 
 int main(int argc, char **argv) {

@@ -54,3 +54,13 @@ char *t_canonical_hex(const char *json) {
     xq_buf_fini(&c);
     return hex;
 }
+
+char *t_dq(const char *s) {
+    char *d = xq_strdup(s);
+
+    for (char *p = d; *p; p++) {
+        if (*p == '\'')
+            *p = '"';
+    }
+    return d;
+}

@@ -20,4 +20,7 @@ char *t_canonical_hex(const char *json);
 /** Bytes as lowercase hex (caller frees). */
 char *t_hex(const uint8_t *p, size_t len);
 
+/** A copy of @p s with every ' turned into " (caller frees), for readable JSON in tests. */
+char *t_dq(const char *s);
+
 #endif /* XQ_TESTS_HELPERS_H */

@@ -10,7 +10,9 @@
     X(mp)            \
     X(json)          \
     X(spec)          \
-    X(spec_rules)
+    X(spec_rules)    \
+    X(ig)            \
+    X(shapley)
 
 #define XQ_SUITE_DECL(name) Suite *name##_suite(void);
 XQ_SUITES(XQ_SUITE_DECL)

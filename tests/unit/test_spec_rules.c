@@ -13,15 +13,7 @@
 #include "suites.h"
 
 /* Specs below are written with ' for " to stay readable. */
-static char *dq(const char *s) {
-    char *d = xq_strdup(s);
-
-    for (char *p = d; *p; p++) {
-        if (*p == '\'')
-            *p = '"';
-    }
-    return d;
-}
+#define dq t_dq
 
 #define SHAP     "'parameters': {'sampledShapleyAttribution': {'pathCount': 5}}"
 #define OUTS     "'outputs': {'o': {}}"

@@ -1,0 +1,625 @@
+/* layout.c -- instance <-> tensor mapping (see layout.h for the decisions). */
+#include "layout.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mem.h"
+#include "mp.h"
+
+/* Largest instance, in elements, one layout takes (an 8-megapixel RGB image is 24M). */
+#define XQ_LAYOUT_MAX_ELEMS (32u << 20)
+
+typedef struct feat {
+    const char *name;
+    const xq_input_meta_t *meta; /* NULL without metadata */
+    const msgpack_object *val;
+    const char *tensor;
+    size_t ndim, dims[XQ_MAX_DIMS];
+    size_t raw_cnt; /* elements of the instance value */
+    size_t len;     /* elements fed (the encoded size for embeddings) */
+    size_t emb_dim; /* CONCAT_EMBEDDING: encoded elements per raw element */
+    size_t off;     /* first global element */
+    float *vals;    /* len fed values */
+    float *raw;     /* raw_cnt raw values (embeddings only) */
+} feat_t;
+
+static xq_encoding_t enc_of(const feat_t *f) {
+    return f->meta ? f->meta->encoding : XQ_ENCODING_IDENTITY;
+}
+
+static bool is_embedding(const feat_t *f) {
+    return enc_of(f) == XQ_ENCODING_COMBINED_EMBEDDING || enc_of(f) == XQ_ENCODING_CONCAT_EMBEDDING;
+}
+
+/* ==== Values: numbers and rectangular nested arrays of numbers ==== */
+
+static bool is_scalar(const msgpack_object *v) {
+    double d;
+
+    return v->type == MSGPACK_OBJECT_BOOLEAN || xq_mp_number(v, &d);
+}
+
+/* Shape of @p v; @returns NULL, or what is wrong with it. */
+static const char *shape_of(const msgpack_object *v, size_t *ndim, size_t *dims, size_t *cnt) {
+    const msgpack_object *o = v;
+    size_t n = 0, total = 1;
+
+    while (o->type == MSGPACK_OBJECT_ARRAY) {
+        if (n == XQ_MAX_DIMS)
+            return "nests deeper than 8 dimensions";
+        if (o->via.array.size == 0)
+            return "is an empty array";
+        dims[n++] = o->via.array.size;
+        if (xq_mul_overflows(total, o->via.array.size, &total) || total > XQ_LAYOUT_MAX_ELEMS)
+            return "has too many elements";
+        o = &o->via.array.ptr[0];
+    }
+    if (!is_scalar(o)) {
+        if (o->type == MSGPACK_OBJECT_STR)
+            return "holds a string; only numbers and arrays of numbers can be explained";
+        return "holds a value that is not a number";
+    }
+    *ndim = n;
+    *cnt = total;
+    return NULL;
+}
+
+/* Writes the elements of @p v (of shape dims[0..ndim)) into dst; false at a misfit or non-finite.
+ */
+static bool flatten(const msgpack_object *v,
+                    const size_t *dims,
+                    size_t ndim,
+                    float *dst,
+                    size_t *k,
+                    char *why,
+                    size_t why_size) {
+    double d;
+
+    if (ndim == 0) {
+        if (v->type == MSGPACK_OBJECT_BOOLEAN) {
+            dst[(*k)++] = v->via.boolean ? 1.0f : 0.0f;
+            return true;
+        }
+        if (!xq_mp_number(v, &d)) {
+            snprintf(why, why_size, "element %zu is not a number", *k);
+            return false;
+        }
+        if (!isfinite(d) || fabs(d) > 3.4e38) {
+            snprintf(why, why_size, "element %zu is not a finite float32", *k);
+            return false;
+        }
+        dst[(*k)++] = (float)d;
+        return true;
+    }
+    if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size != dims[0]) {
+        snprintf(why, why_size, "is not a rectangular array (element %zu)", *k);
+        return false;
+    }
+    for (uint32_t i = 0; i < dims[0]; i++) {
+        if (!flatten(&v->via.array.ptr[i], dims + 1, ndim - 1, dst, k, why, why_size))
+            return false;
+    }
+    return true;
+}
+
+/*
+ * A baseline Value for @p want elements: a scalar is broadcast, anything else
+ * must hold exactly @p want numbers.
+ */
+static bool baseline_values(const msgpack_object *v, size_t want, float *dst, char *why, size_t n) {
+    size_t ndim, dims[XQ_MAX_DIMS], cnt, k = 0;
+    const char *bad = shape_of(v, &ndim, dims, &cnt);
+
+    if (bad) {
+        snprintf(why, n, "%s", bad);
+        return false;
+    }
+    if (ndim == 0) {
+        if (!flatten(v, dims, 0, dst, &k, why, n))
+            return false;
+        for (size_t i = 1; i < want; i++)
+            dst[i] = dst[0];
+        return true;
+    }
+    if (cnt != want) {
+        snprintf(why, n, "has %zu elements, the instance value %zu", cnt, want);
+        return false;
+    }
+    return flatten(v, dims, ndim, dst, &k, why, n);
+}
+
+/* ==== Building ==== */
+
+static const msgpack_object *lookup(const msgpack_object *inst, const char *key) {
+    for (uint32_t i = 0; i < inst->via.map.size; i++) {
+        if (xq_mp_str_eq(&inst->via.map.ptr[i].key, key))
+            return &inst->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+void xq_layout_destroy(xq_layout_t *l) {
+    if (!l)
+        return;
+    xq_free(l->tensor_names);
+    xq_free(l->elem_cnt);
+    xq_free(l->tensor_off);
+    xq_free(l->x);
+    xq_free(l->base);
+    xq_free(l->sigma);
+    xq_free(l->lo);
+    xq_free(l->hi);
+    xq_free(l->slots);
+    xq_free(l->ranges);
+    xq_free(l->entries);
+    xq_free(l->images);
+    xq_free(l->name_pool);
+    xq_free(l);
+}
+
+bool xq_layout_compatible(const xq_layout_t *a, const xq_layout_t *b) {
+    if (a->tensor_cnt != b->tensor_cnt)
+        return false;
+    for (size_t t = 0; t < a->tensor_cnt; t++) {
+        if (a->elem_cnt[t] != b->elem_cnt[t] || strcmp(a->tensor_names[t], b->tensor_names[t]))
+            return false;
+    }
+    return true;
+}
+
+/* Field path of a feature of an instance: instances[3].age */
+static void feat_field(char *buf, size_t n, size_t index, const char *name) {
+    snprintf(buf, n, "instances[%zu].%s", index, name);
+}
+
+/* Reads the value of @p f and derives what it feeds. */
+static xq_err_t read_feature(feat_t *f, xq_model_t *model, size_t index, xq_error_t *err) {
+    char field[XQ_ERR_FIELD_SIZE], why[160];
+    const xq_tensor_desc_t *d;
+    const char *bad;
+    bool encoded;
+    size_t k = 0;
+    xq_err_t rc;
+
+    feat_field(field, sizeof(field), index, f->name);
+    if ((bad = shape_of(f->val, &f->ndim, f->dims, &f->raw_cnt)))
+        return xq_error_set(err, XQ_EINVAL, field, "instance %zu: feature %s %s", index, f->name,
+                            bad);
+    switch (enc_of(f)) {
+    case XQ_ENCODING_BAG_OF_FEATURES:
+    case XQ_ENCODING_BAG_OF_FEATURES_SPARSE:
+    case XQ_ENCODING_INDICATOR:
+        if (f->ndim != 1 || f->raw_cnt != f->meta->index_feature_cnt)
+            return xq_error_set(err, XQ_EINVAL, field,
+                                "instance %zu: feature %s must be a list of %zu values, one per "
+                                "indexFeatureMapping name",
+                                index, f->name, f->meta->index_feature_cnt);
+        break;
+    default:
+        break;
+    }
+    if (f->meta && f->meta->modality == XQ_MODALITY_IMAGE && f->ndim != 2 && f->ndim != 3)
+        return xq_error_set(err, XQ_EINVAL, field,
+                            "instance %zu: image feature %s must be [height][width] or "
+                            "[height][width][channels], not %zu-dimensional",
+                            index, f->name, f->ndim);
+
+    if (is_embedding(f)) {
+        f->tensor = f->meta->encoded_tensor_name;
+        d = xq_model_find(model, f->tensor, &encoded);
+        if (!d || !encoded)
+            return xq_error_set(err, XQ_EMODEL, field,
+                                "instance %zu: feature %s: the model has no encoded tensor %s",
+                                index, f->name, f->tensor);
+        f->len = d->elem_cnt;
+        if (enc_of(f) == XQ_ENCODING_CONCAT_EMBEDDING) {
+            if (f->len % f->raw_cnt)
+                return xq_error_set(err, XQ_EMODEL, field,
+                                    "instance %zu: feature %s has %zu elements but the encoded "
+                                    "tensor %s has %zu, not a multiple",
+                                    index, f->name, f->raw_cnt, f->tensor, f->len);
+            f->emb_dim = f->len / f->raw_cnt;
+        }
+        f->raw = xq_malloc(f->raw_cnt * sizeof(float));
+        if (!flatten(f->val, f->dims, f->ndim, f->raw, &k, why, sizeof(why)))
+            return xq_error_set(err, XQ_EINVAL, field, "instance %zu: feature %s: %s", index,
+                                f->name, why);
+        f->vals = xq_malloc(f->len * sizeof(float));
+        if ((rc = xq_model_encode(model, f->tensor, f->raw, 1, f->raw_cnt, f->vals, f->len, err)) !=
+            XQ_OK)
+            return rc;
+        return XQ_OK;
+    }
+    f->tensor = f->meta && f->meta->input_tensor_name ? f->meta->input_tensor_name : f->name;
+    f->len = f->raw_cnt;
+    f->vals = xq_malloc(f->len * sizeof(float));
+    if (!flatten(f->val, f->dims, f->ndim, f->vals, &k, why, sizeof(why)))
+        return xq_error_set(err, XQ_EINVAL, field, "instance %zu: feature %s: %s", index, f->name,
+                            why);
+    return XQ_OK;
+}
+
+/* Groups features by tensor (first appearance order) and checks sizes against the model. */
+static xq_err_t assign_tensors(
+    xq_layout_t *l, feat_t *fs, size_t n, xq_model_t *model, size_t index, xq_error_t *err) {
+    size_t *fill;
+
+    l->tensor_names = xq_calloc(n, sizeof(*l->tensor_names));
+    l->elem_cnt = xq_calloc(n, sizeof(*l->elem_cnt));
+    l->tensor_off = xq_calloc(n, sizeof(*l->tensor_off));
+    for (size_t i = 0; i < n; i++) {
+        size_t t;
+
+        for (t = 0; t < l->tensor_cnt; t++) {
+            if (strcmp(l->tensor_names[t], fs[i].tensor) == 0)
+                break;
+        }
+        if (t == l->tensor_cnt)
+            l->tensor_names[l->tensor_cnt++] = fs[i].tensor;
+        l->elem_cnt[t] += fs[i].len;
+    }
+    for (size_t t = 0; t < l->tensor_cnt; t++) {
+        bool encoded;
+        const xq_tensor_desc_t *d = xq_model_find(model, l->tensor_names[t], &encoded);
+
+        if (!d)
+            return xq_error_set(err, XQ_EMODEL, l->tensor_names[t],
+                                "instance %zu: the model has no input tensor %s (set "
+                                "inputTensorName in the metadata)",
+                                index, l->tensor_names[t]);
+        if (d->elem_cnt != l->elem_cnt[t]) {
+            char who[160] = "", field[XQ_ERR_FIELD_SIZE];
+            size_t off = 0, first = n;
+
+            for (size_t i = 0; i < n && off < sizeof(who); i++) {
+                if (strcmp(fs[i].tensor, l->tensor_names[t]) != 0)
+                    continue;
+                first = first == n ? i : first;
+                off += (size_t)snprintf(who + off, sizeof(who) - off, "%s%s (%zu)", off ? ", " : "",
+                                        fs[i].name, fs[i].len);
+            }
+            feat_field(field, sizeof(field), index, fs[first].name);
+            return xq_error_set(err, XQ_EINVAL, field,
+                                "instance %zu: tensor %s gets %zu elements from %s; the model "
+                                "takes %zu",
+                                index, l->tensor_names[t], l->elem_cnt[t], who, d->elem_cnt);
+        }
+        l->tensor_off[t] = l->elem_total;
+        l->elem_total += l->elem_cnt[t];
+    }
+    fill = xq_calloc(l->tensor_cnt, sizeof(*fill));
+    for (size_t i = 0; i < n; i++) {
+        for (size_t t = 0; t < l->tensor_cnt; t++) {
+            if (strcmp(l->tensor_names[t], fs[i].tensor) == 0) {
+                fs[i].off = l->tensor_off[t] + fill[t];
+                fill[t] += fs[i].len;
+                break;
+            }
+        }
+    }
+    xq_free(fill);
+    return XQ_OK;
+}
+
+static xq_err_t fill_baselines(xq_layout_t *l,
+                               const xq_spec_t *spec,
+                               feat_t *fs,
+                               size_t n,
+                               xq_model_t *model,
+                               size_t index,
+                               xq_error_t *err) {
+    char why[160], field[XQ_ERR_FIELD_SIZE];
+    float *tmp = NULL;
+    xq_err_t rc = XQ_OK;
+
+    l->baseline_cnt = spec->baseline_cnt ? spec->baseline_cnt : 1;
+    l->base = xq_calloc(l->baseline_cnt * l->elem_total, sizeof(float)); /* zeros by default */
+    for (size_t i = 0; i < n && rc == XQ_OK; i++) {
+        const feat_t *f = &fs[i];
+        const xq_input_meta_t *m = f->meta;
+
+        if (!m)
+            continue;
+        for (size_t b = 0; b < l->baseline_cnt && rc == XQ_OK; b++) {
+            float *dst = l->base + b * l->elem_total + f->off;
+
+            if (is_embedding(f) && m->encoded_baseline_cnt) {
+                snprintf(field, sizeof(field), "metadata.inputs.%s.encodedBaselines[%zu]", f->name,
+                         b);
+                if (!baseline_values(&m->encoded_baselines[b], f->len, dst, why, sizeof(why)))
+                    rc = xq_error_set(err, XQ_EINVAL, field, "instance %zu: %s", index, why);
+            } else if (is_embedding(f) && m->baseline_cnt) {
+                /* a raw baseline goes through the model's encoder */
+                snprintf(field, sizeof(field), "metadata.inputs.%s.inputBaselines[%zu]", f->name,
+                         b);
+                tmp = xq_reallocarray(tmp, f->raw_cnt, sizeof(float));
+                if (!baseline_values(&m->baselines[b], f->raw_cnt, tmp, why, sizeof(why)))
+                    rc = xq_error_set(err, XQ_EINVAL, field, "instance %zu: %s", index, why);
+                else
+                    rc = xq_model_encode(model, f->tensor, tmp, 1, f->raw_cnt, dst, f->len, err);
+            } else if (m->baseline_cnt) {
+                snprintf(field, sizeof(field), "metadata.inputs.%s.inputBaselines[%zu]", f->name,
+                         b);
+                if (!baseline_values(&m->baselines[b], f->len, dst, why, sizeof(why)))
+                    rc = xq_error_set(err, XQ_EINVAL, field, "instance %zu: %s", index, why);
+            }
+        }
+    }
+    xq_free(tmp);
+    return rc;
+}
+
+static void fill_noise_and_domain(xq_layout_t *l, const xq_spec_t *spec, feat_t *fs, size_t n) {
+    const xq_smoothgrad_t *sg = &spec->params.ig.smoothgrad;
+    bool smooth = (spec->params.method == XQ_METHOD_INTEGRATED_GRADIENTS ||
+                   spec->params.method == XQ_METHOD_XRAI) &&
+                  sg->present;
+
+    l->sigma = xq_calloc(l->elem_total, sizeof(float));
+    l->lo = xq_malloc(l->elem_total * sizeof(float));
+    l->hi = xq_malloc(l->elem_total * sizeof(float));
+    for (size_t g = 0; g < l->elem_total; g++) {
+        l->lo[g] = -INFINITY;
+        l->hi[g] = INFINITY;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const feat_t *f = &fs[i];
+        float sigma = 0;
+
+        if (smooth && sg->noise_kind == XQ_NOISE_SIGMA)
+            sigma = (float)sg->noise_sigma;
+        for (size_t j = 0; smooth && sg->noise_kind == XQ_NOISE_FEATURE && j < sg->feature_cnt;
+             j++) {
+            if (strcmp(sg->feature[j].name, f->name) == 0)
+                sigma = (float)sg->feature[j].sigma;
+        }
+        for (size_t e = 0; e < f->len; e++) {
+            l->sigma[f->off + e] = sigma;
+            if (f->meta && f->meta->domain.has_min)
+                l->lo[f->off + e] = (float)f->meta->domain.min_value;
+            if (f->meta && f->meta->domain.has_max)
+                l->hi[f->off + e] = (float)f->meta->domain.max_value;
+        }
+    }
+}
+
+/* Growable arrays for slots, ranges and entries. */
+typedef struct builder {
+    xq_layout_t *l;
+    size_t slot_cap, range_cap, entry_cap;
+} builder_t;
+
+static void add_range(builder_t *bd, size_t off, size_t len) {
+    xq_layout_t *l = bd->l;
+
+    if (l->range_cnt == bd->range_cap) {
+        bd->range_cap = bd->range_cap ? 2 * bd->range_cap : 64;
+        l->ranges = xq_reallocarray(l->ranges, bd->range_cap, sizeof(*l->ranges));
+    }
+    l->ranges[l->range_cnt].off = off;
+    l->ranges[l->range_cnt].len = len;
+    l->range_cnt++;
+}
+
+/* Opens a slot whose ranges are the ones added next. */
+static void add_slot(builder_t *bd) {
+    xq_layout_t *l = bd->l;
+
+    if (l->slot_cnt == bd->slot_cap) {
+        bd->slot_cap = bd->slot_cap ? 2 * bd->slot_cap : 64;
+        l->slots = xq_reallocarray(l->slots, bd->slot_cap, sizeof(*l->slots));
+    }
+    l->slots[l->slot_cnt].range_first = l->range_cnt;
+    l->slots[l->slot_cnt].range_cnt = 0;
+    l->slot_cnt++;
+}
+
+static void slot_range(builder_t *bd, size_t off, size_t len) {
+    add_range(bd, off, len);
+    bd->l->slots[bd->l->slot_cnt - 1].range_cnt++;
+}
+
+static xq_entry_t *add_entry(builder_t *bd, const char *key, size_t ndim, const size_t *dims) {
+    xq_layout_t *l = bd->l;
+    xq_entry_t *e;
+
+    if (l->entry_cnt == bd->entry_cap) {
+        bd->entry_cap = bd->entry_cap ? 2 * bd->entry_cap : 16;
+        l->entries = xq_reallocarray(l->entries, bd->entry_cap, sizeof(*l->entries));
+    }
+    e = &l->entries[l->entry_cnt++];
+    memset(e, 0, sizeof(*e));
+    e->key = key;
+    e->ndim = ndim;
+    if (ndim)
+        memcpy(e->dims, dims, ndim * sizeof(*dims));
+    e->slot_first = l->slot_cnt;
+    return e;
+}
+
+static xq_err_t build_slots(xq_layout_t *l, feat_t *fs, size_t n, size_t index, xq_error_t *err) {
+    builder_t bd = {.l = l};
+
+    for (size_t i = 0; i < n; i++) {
+        const feat_t *f = &fs[i];
+        const char *group = f->meta ? f->meta->group_name : NULL;
+        xq_entry_t *e;
+        bool seen = false;
+
+        if (group) {
+            /* a group is one player and one value, at its first member's place */
+            for (size_t j = 0; j < i && !seen; j++)
+                seen = fs[j].meta && fs[j].meta->group_name &&
+                       strcmp(fs[j].meta->group_name, group) == 0;
+            if (seen)
+                continue;
+            e = add_entry(&bd, group, 0, NULL);
+            add_slot(&bd);
+            for (size_t j = i; j < n; j++) {
+                if (fs[j].meta && fs[j].meta->group_name &&
+                    strcmp(fs[j].meta->group_name, group) == 0)
+                    slot_range(&bd, fs[j].off, fs[j].len);
+            }
+            e->slot_cnt = 1;
+            continue;
+        }
+        switch (enc_of(f)) {
+        case XQ_ENCODING_BAG_OF_FEATURES:
+        case XQ_ENCODING_BAG_OF_FEATURES_SPARSE:
+        case XQ_ENCODING_INDICATOR:
+            for (size_t k = 0; k < f->len; k++) {
+                e = add_entry(&bd, f->meta->index_feature_mapping[k], 0, NULL);
+                add_slot(&bd);
+                slot_range(&bd, f->off + k, 1);
+                e->slot_cnt = 1;
+            }
+            break;
+        case XQ_ENCODING_COMBINED_EMBEDDING:
+            e = add_entry(&bd, f->name, 0, NULL);
+            add_slot(&bd);
+            slot_range(&bd, f->off, f->len);
+            e->slot_cnt = 1;
+            break;
+        case XQ_ENCODING_CONCAT_EMBEDDING:
+            e = add_entry(&bd, f->name, f->ndim, f->dims);
+            for (size_t k = 0; k < f->raw_cnt; k++) {
+                add_slot(&bd);
+                slot_range(&bd, f->off + k * f->emb_dim, f->emb_dim);
+            }
+            e->slot_cnt = f->raw_cnt;
+            break;
+        default:
+            e = add_entry(&bd, f->name, f->ndim, f->dims);
+            for (size_t k = 0; k < f->len; k++) {
+                add_slot(&bd);
+                slot_range(&bd, f->off + k, 1);
+            }
+            e->slot_cnt = f->len;
+            break;
+        }
+    }
+    for (size_t a = 0; a < l->entry_cnt; a++) {
+        for (size_t b = 0; b < a; b++) {
+            if (strcmp(l->entries[a].key, l->entries[b].key) == 0)
+                return xq_error_set(err, XQ_EINVAL, l->entries[a].key,
+                                    "instance %zu: two attributions would be keyed %s", index,
+                                    l->entries[a].key);
+        }
+    }
+    return XQ_OK;
+}
+
+static void find_images(xq_layout_t *l, const feat_t *fs, size_t n) {
+    l->images = xq_calloc(n, sizeof(*l->images));
+    for (size_t i = 0; i < n; i++) {
+        const feat_t *f = &fs[i];
+
+        if (!f->meta || f->meta->modality != XQ_MODALITY_IMAGE || is_embedding(f))
+            continue;
+        l->images[l->image_cnt].off = f->off;
+        l->images[l->image_cnt].h = f->dims[0];
+        l->images[l->image_cnt].w = f->dims[1];
+        l->images[l->image_cnt].c = f->ndim == 3 ? f->dims[2] : 1;
+        l->image_cnt++;
+    }
+}
+
+/* Without metadata the features are the instance's keys, copied into one pool the layout owns. */
+static xq_err_t features_from_keys(
+    xq_layout_t *l, const msgpack_object *inst, size_t index, feat_t *fs, xq_error_t *err) {
+    char field[XQ_ERR_FIELD_SIZE];
+    size_t total = 0, pos = 0;
+
+    for (uint32_t i = 0; i < inst->via.map.size; i++) {
+        const msgpack_object *k = &inst->via.map.ptr[i].key;
+
+        if (k->type != MSGPACK_OBJECT_STR || !k->via.str.size ||
+            memchr(k->via.str.ptr, '\0', k->via.str.size)) {
+            snprintf(field, sizeof(field), "instances[%zu]", index);
+            return xq_error_set(err, XQ_EINVAL, field,
+                                "instance %zu has a key that is not a non-empty string", index);
+        }
+        total += k->via.str.size + 1;
+    }
+    l->name_pool = xq_malloc(total ? total : 1);
+    for (uint32_t i = 0; i < inst->via.map.size; i++) {
+        const msgpack_object *k = &inst->via.map.ptr[i].key;
+
+        memcpy(l->name_pool + pos, k->via.str.ptr, k->via.str.size);
+        l->name_pool[pos + k->via.str.size] = '\0';
+        fs[i].name = l->name_pool + pos;
+        fs[i].val = &inst->via.map.ptr[i].val;
+        pos += k->via.str.size + 1;
+    }
+    return XQ_OK;
+}
+
+xq_err_t xq_layout_build(const xq_spec_t *spec,
+                         xq_model_t *model,
+                         const msgpack_object *inst,
+                         size_t index,
+                         xq_layout_t **out,
+                         xq_error_t *err) {
+    char field[XQ_ERR_FIELD_SIZE];
+    xq_layout_t *l = xq_calloc(1, sizeof(*l));
+    feat_t *fs = NULL;
+    size_t n = 0;
+    xq_err_t rc = XQ_OK;
+
+    snprintf(field, sizeof(field), "instances[%zu]", index);
+    if (inst->type != MSGPACK_OBJECT_MAP) {
+        rc =
+            xq_error_set(err, XQ_EINVAL, field, "instance %zu is not an object of features", index);
+        goto out;
+    }
+    if (spec->meta.present) {
+        n = spec->meta.input_cnt;
+        fs = xq_calloc(n, sizeof(*fs));
+        for (size_t i = 0; i < n; i++) {
+            fs[i].name = spec->meta.inputs[i].name;
+            fs[i].meta = &spec->meta.inputs[i];
+            if (!(fs[i].val = lookup(inst, fs[i].name))) {
+                feat_field(field, sizeof(field), index, fs[i].name);
+                rc = xq_error_set(err, XQ_EINVAL, field, "instance %zu: feature %s is missing",
+                                  index, fs[i].name);
+                goto out;
+            }
+        }
+    } else {
+        n = inst->via.map.size;
+        fs = xq_calloc(n ? n : 1, sizeof(*fs));
+        if ((rc = features_from_keys(l, inst, index, fs, err)) != XQ_OK)
+            goto out;
+    }
+    if (!n) {
+        rc = xq_error_set(err, XQ_EINVAL, field, "instance %zu has no features", index);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = read_feature(&fs[i], model, index, err)) != XQ_OK)
+            goto out;
+    }
+    if ((rc = assign_tensors(l, fs, n, model, index, err)) != XQ_OK)
+        goto out;
+    l->x = xq_malloc(l->elem_total * sizeof(float));
+    for (size_t i = 0; i < n; i++)
+        memcpy(l->x + fs[i].off, fs[i].vals, fs[i].len * sizeof(float));
+    if ((rc = fill_baselines(l, spec, fs, n, model, index, err)) != XQ_OK)
+        goto out;
+    fill_noise_and_domain(l, spec, fs, n);
+    if ((rc = build_slots(l, fs, n, index, err)) != XQ_OK)
+        goto out;
+    find_images(l, fs, n);
+    *out = l;
+    l = NULL; /* owned by the caller now */
+out:
+    for (size_t i = 0; fs && i < n; i++) {
+        xq_free(fs[i].vals);
+        xq_free(fs[i].raw);
+    }
+    xq_free(fs);
+    xq_layout_destroy(l);
+    return rc;
+}

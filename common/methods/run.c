@@ -1,0 +1,189 @@
+/* run.c -- runs an instance's explanation through its method and packs the result. */
+#include "methods/run.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "mem.h"
+#include "methods/ig.h"
+#include "methods/outputs.h"
+#include "methods/shapley.h"
+#include "mp.h"
+
+struct xq_run {
+    xq_run_ctx_t ctx;
+    const xq_method_ops_t *ops;
+    void *st;
+    bool failed; /* failed from outside (xq_run_fail) */
+};
+
+double xq_run_sum_error(double sum, double diff) {
+    double dev = fabs(sum - diff);
+
+    return fabs(diff) < 1e-12 ? dev : dev / fabs(diff);
+}
+
+void xq_run_alloc_attrs(xq_run_ctx_t *ctx, size_t cnt) {
+    ctx->expl.attrs = xq_calloc(cnt ? cnt : 1, sizeof(*ctx->expl.attrs));
+    ctx->expl.attr_cnt = cnt;
+    for (size_t i = 0; i < cnt; i++)
+        ctx->expl.attrs[i].values = xq_calloc(ctx->layout->slot_cnt + 1, sizeof(double));
+}
+
+xq_run_t *xq_run_new(const xq_spec_t *spec,
+                     const xq_layout_t *layout,
+                     const xq_tensor_desc_t *out_desc,
+                     const xq_run_opts_t *opts,
+                     size_t index) {
+    xq_run_t *run = xq_calloc(1, sizeof(*run));
+    xq_run_ctx_t *ctx = &run->ctx;
+
+    ctx->spec = spec;
+    ctx->layout = layout;
+    ctx->out_desc = out_desc;
+    ctx->index = index;
+    ctx->target_error = opts->target_error;
+    ctx->max_model_rows = opts->max_model_rows ? opts->max_model_rows : XQ_RUN_DEFAULT_MAX_ROWS;
+    xq_rng_init(&ctx->rng, opts->seed, index);
+    switch (spec->params.method) {
+    case XQ_METHOD_SAMPLED_SHAPLEY:
+        run->ops = xq_shapley_ops();
+        break;
+    case XQ_METHOD_INTEGRATED_GRADIENTS:
+        run->ops = xq_ig_ops();
+        break;
+    default:
+        ctx->rc = xq_error_set(&ctx->err, XQ_EINVAL, "parameters",
+                               "%s is not available in this build yet",
+                               xq_method_name(spec->params.method));
+        return run;
+    }
+    run->st = run->ops->create(ctx);
+    return run;
+}
+
+void xq_run_destroy(xq_run_t *run) {
+    if (!run)
+        return;
+    if (run->ops)
+        run->ops->destroy(run->st);
+    for (size_t i = 0; i < run->ctx.expl.attr_cnt; i++)
+        xq_free(run->ctx.expl.attrs[i].values);
+    xq_free(run->ctx.expl.attrs);
+    xq_free(run);
+}
+
+void *xq_run_method_state(xq_run_t *run) {
+    return run->st;
+}
+
+xq_step_t xq_run_next(const xq_run_t *run) {
+    if (run->failed || run->ctx.rc != XQ_OK || !run->st)
+        return XQ_STEP_DONE;
+    return run->ops->next(run->st);
+}
+
+size_t xq_run_plan(xq_run_t *run, xq_rows_t *rows, size_t budget) {
+    if (xq_run_next(run) == XQ_STEP_DONE)
+        return 0;
+    return run->ops->plan(run->st, rows, budget);
+}
+
+void xq_run_reduce(xq_run_t *run, const xq_rows_t *rows, size_t first, size_t cnt) {
+    if (xq_run_next(run) != XQ_STEP_DONE)
+        run->ops->reduce(run->st, rows, first, cnt);
+}
+
+void xq_run_fail(xq_run_t *run, const xq_error_t *err) {
+    run->failed = true;
+    run->ctx.rc = err->code;
+    run->ctx.err = *err;
+}
+
+xq_err_t xq_run_status(const xq_run_t *run, xq_error_t *err) {
+    if (run->ctx.rc != XQ_OK && err)
+        *err = run->ctx.err;
+    return run->ctx.rc;
+}
+
+const xq_explanation_t *xq_run_explanation(const xq_run_t *run) {
+    return &run->ctx.expl;
+}
+
+/* ==== Packing ==== */
+
+/* Nested arrays of an entry's slot values, row-major over dims. */
+static void
+pack_values(msgpack_packer *pk, const double *v, const size_t *dims, size_t ndim, size_t *pos) {
+    if (ndim == 0) {
+        msgpack_pack_double(pk, v[(*pos)++]);
+        return;
+    }
+    msgpack_pack_array(pk, dims[0]);
+    for (size_t i = 0; i < dims[0]; i++)
+        pack_values(pk, v, dims + 1, ndim - 1, pos);
+}
+
+static void pack_attribution(const xq_run_t *run, const xq_attribution_t *at, msgpack_packer *pk) {
+    const xq_run_ctx_t *ctx = &run->ctx;
+    const xq_layout_t *l = ctx->layout;
+    const char *out_name =
+        ctx->spec->meta.present ? ctx->spec->meta.outputs[0].name : ctx->out_desc->name;
+    size_t multi[XQ_MAX_DIMS], name_len = 0;
+    const char *display = xq_outputs_display_name(ctx->spec, ctx->out_desc, at->output, &name_len);
+
+    msgpack_pack_map(pk, 5 + (display != NULL) + at->has_error);
+    xq_mp_pack_str(pk, "baselineOutputValue");
+    msgpack_pack_double(pk, at->baseline_output);
+    xq_mp_pack_str(pk, "instanceOutputValue");
+    msgpack_pack_double(pk, at->instance_output);
+    xq_mp_pack_str(pk, "featureAttributions");
+    msgpack_pack_map(pk, l->entry_cnt);
+    for (size_t e = 0; e < l->entry_cnt; e++) {
+        const xq_entry_t *en = &l->entries[e];
+        size_t pos = 0;
+
+        xq_mp_pack_str(pk, en->key);
+        pack_values(pk, at->values + en->slot_first, en->dims, en->ndim, &pos);
+    }
+    xq_mp_pack_str(pk, "outputIndex");
+    xq_outputs_unravel(ctx->out_desc, at->output, multi);
+    msgpack_pack_array(pk, ctx->out_desc->elem_cnt > 1 ? ctx->out_desc->ndim : 0);
+    for (size_t d = 0; ctx->out_desc->elem_cnt > 1 && d < ctx->out_desc->ndim; d++)
+        msgpack_pack_uint64(pk, multi[d]);
+    if (display) {
+        xq_mp_pack_str(pk, "outputDisplayName");
+        xq_mp_pack_strn(pk, display, name_len);
+    }
+    if (at->has_error) {
+        xq_mp_pack_str(pk, "approximationError");
+        msgpack_pack_double(pk, at->approx_error);
+    }
+    xq_mp_pack_str(pk, "outputName");
+    xq_mp_pack_str(pk, out_name);
+}
+
+void xq_run_pack(const xq_run_t *run, msgpack_packer *pk) {
+    const xq_explanation_t *ex = &run->ctx.expl;
+
+    msgpack_pack_map(pk, 1 + ex->adaptive);
+    xq_mp_pack_str(pk, "attributions");
+    msgpack_pack_array(pk, ex->attr_cnt);
+    for (size_t i = 0; i < ex->attr_cnt; i++)
+        pack_attribution(run, &ex->attrs[i], pk);
+    if (ex->adaptive) {
+        xq_mp_pack_str(pk, "adaptive");
+        msgpack_pack_map(pk, 4);
+        xq_mp_pack_str(pk, "targetApproximationError");
+        msgpack_pack_double(pk, run->ctx.target_error);
+        xq_mp_pack_str(pk, "met");
+        if (ex->target_met)
+            msgpack_pack_true(pk);
+        else
+            msgpack_pack_false(pk);
+        xq_mp_pack_str(pk, ex->adapted);
+        msgpack_pack_int(pk, ex->adapted_value);
+        xq_mp_pack_str(pk, "modelRows");
+        msgpack_pack_uint64(pk, ex->model_rows);
+    }
+}

@@ -1,0 +1,131 @@
+/* model.c -- the model-evaluation interface: descriptors, checks and row accounting. */
+#include "model.h"
+
+#include <string.h>
+
+#include "mem.h"
+
+struct xq_model {
+    const xq_model_ops_t *ops;
+    void *impl;
+    xq_tensor_desc_t *inputs;
+    size_t input_cnt;
+    xq_tensor_desc_t *encoded;
+    size_t encoded_cnt;
+    xq_tensor_desc_t output;
+    uint64_t fwd_rows;
+    uint64_t grad_rows;
+};
+
+static xq_tensor_desc_t *copy_descs(const xq_tensor_desc_t *d, size_t n) {
+    xq_tensor_desc_t *c = xq_calloc(n ? n : 1, sizeof(*c));
+
+    if (n)
+        memcpy(c, d, n * sizeof(*c));
+    return c;
+}
+
+xq_model_t *xq_model_new(const xq_model_ops_t *ops,
+                         void *impl,
+                         const xq_tensor_desc_t *inputs,
+                         size_t input_cnt,
+                         const xq_tensor_desc_t *encoded,
+                         size_t encoded_cnt,
+                         const xq_tensor_desc_t *output) {
+    xq_model_t *m = xq_calloc(1, sizeof(*m));
+
+    m->ops = ops;
+    m->impl = impl;
+    m->inputs = copy_descs(inputs, input_cnt);
+    m->input_cnt = input_cnt;
+    m->encoded = copy_descs(encoded, encoded_cnt);
+    m->encoded_cnt = encoded_cnt;
+    m->output = *output;
+    return m;
+}
+
+void xq_model_destroy(xq_model_t *m) {
+    if (!m)
+        return;
+    if (m->ops->destroy)
+        m->ops->destroy(m->impl);
+    xq_free(m->inputs);
+    xq_free(m->encoded);
+    xq_free(m);
+}
+
+size_t xq_model_input_cnt(const xq_model_t *m) {
+    return m->input_cnt;
+}
+
+const xq_tensor_desc_t *xq_model_input(const xq_model_t *m, size_t i) {
+    return i < m->input_cnt ? &m->inputs[i] : NULL;
+}
+
+const xq_tensor_desc_t *xq_model_find(const xq_model_t *m, const char *name, bool *is_encoded) {
+    for (size_t i = 0; i < m->input_cnt; i++) {
+        if (strcmp(m->inputs[i].name, name) == 0) {
+            *is_encoded = false;
+            return &m->inputs[i];
+        }
+    }
+    for (size_t i = 0; i < m->encoded_cnt; i++) {
+        if (strcmp(m->encoded[i].name, name) == 0) {
+            *is_encoded = true;
+            return &m->encoded[i];
+        }
+    }
+    return NULL;
+}
+
+const xq_tensor_desc_t *xq_model_output(const xq_model_t *m) {
+    return &m->output;
+}
+
+xq_err_t xq_model_eval(xq_model_t *m, xq_batch_t *b, xq_error_t *err) {
+    xq_err_t rc;
+
+    for (size_t t = 0; t < b->tensor_cnt; t++) {
+        bool enc;
+        const xq_tensor_desc_t *d = xq_model_find(m, b->names[t], &enc);
+
+        if (!d)
+            return xq_error_set(err, XQ_EMODEL, b->names[t], "the model has no tensor %s",
+                                b->names[t]);
+        if (d->elem_cnt != b->elem_cnt[t])
+            return xq_error_set(err, XQ_EMODEL, b->names[t],
+                                "tensor %s has %zu elements per row; the model takes %zu",
+                                b->names[t], b->elem_cnt[t], d->elem_cnt);
+    }
+    if (b->out_cnt != m->output.elem_cnt)
+        return xq_error_set(err, XQ_EMODEL, m->output.name,
+                            "output %s has %zu elements per row, not %zu", m->output.name,
+                            m->output.elem_cnt, b->out_cnt);
+    if (!b->rows)
+        return XQ_OK;
+    if ((rc = m->ops->eval(m->impl, b, err)) != XQ_OK)
+        return rc;
+    if (b->grad)
+        m->grad_rows += b->rows;
+    else
+        m->fwd_rows += b->rows;
+    return XQ_OK;
+}
+
+xq_err_t xq_model_encode(xq_model_t *m,
+                         const char *encoded,
+                         const float *raw,
+                         size_t rows,
+                         size_t raw_cnt,
+                         float *out,
+                         size_t out_cnt,
+                         xq_error_t *err) {
+    if (!m->ops->encode)
+        return xq_error_set(err, XQ_EMODEL, encoded, "the model cannot compute %s", encoded);
+    return m->ops->encode(m->impl, encoded, raw, rows, raw_cnt, out, out_cnt, err);
+}
+
+void xq_model_rows_evaluated(const xq_model_t *m, uint64_t *fwd, uint64_t *grad) {
+    *fwd = m->fwd_rows;
+    *grad = m->grad_rows;
+}

@@ -1,0 +1,106 @@
+/* model.h -- the model-evaluation interface: batches of rows in, outputs (and input gradients) out.
+ */
+#ifndef XQ_MODEL_H
+#define XQ_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define XQ_MAX_DIMS 8
+
+/** A tensor's name and the shape of one row of it (the batch dimension excluded). */
+typedef struct xq_tensor_desc {
+    const char *name;         /* borrowed from the model */
+    size_t ndim;              /* 0 for a scalar per row */
+    size_t dims[XQ_MAX_DIMS]; /* per-row dimensions */
+    size_t elem_cnt;          /* product of dims (1 for a scalar) */
+} xq_tensor_desc_t;
+
+/**
+ * A batch of rows for one evaluation: the fed tensors (raw inputs, or
+ * encoded/intermediate tensors a model can take instead), float32, row-major,
+ * rows after rows. Plain data, owned by whoever fills it (see xq_rows_*).
+ */
+typedef struct xq_batch {
+    size_t rows;               /* rows in this batch */
+    size_t tensor_cnt;         /* fed tensors */
+    const char *const *names;  /* tensor_cnt names */
+    const size_t *elem_cnt;    /* per tensor: elements per row */
+    const float *const *data;  /* per tensor: rows * elem_cnt[t] values */
+    bool grad;                 /* also return gradients */
+    const int32_t *grad_index; /* per row: flat output index to differentiate (when grad) */
+    size_t out_cnt;            /* output elements per row the caller expects */
+    float *out;                /* out: rows * out_cnt outputs */
+    float *const *grad_out;    /* out: per tensor, rows * elem_cnt[t] gradients (when grad) */
+} xq_batch_t;
+
+/** What a model backend implements. */
+typedef struct xq_model_ops {
+    /** Evaluates @p b; fills b->out and, when b->grad, b->grad_out. */
+    xq_err_t (*eval)(void *impl, xq_batch_t *b, xq_error_t *err);
+    /**
+     * Maps raw input rows of tensor @p raw to the encoded tensor @p encoded
+     * (an embedding lookup): @p rows rows of @p raw_cnt floats into @p out
+     * (rows * the encoded tensor's elements). NULL when the model has none.
+     */
+    xq_err_t (*encode)(void *impl,
+                       const char *encoded,
+                       const float *raw,
+                       size_t rows,
+                       size_t raw_cnt,
+                       float *out,
+                       size_t out_cnt,
+                       xq_error_t *err);
+    void (*destroy)(void *impl);
+} xq_model_ops_t;
+
+/** A model: its tensors and its backend. Opaque. */
+typedef struct xq_model xq_model_t;
+
+/**
+ * Wraps a backend. @p inputs (raw inputs), @p encoded (tensors it can be fed
+ * instead of raw ones, may be 0) and @p output are copied; names are borrowed
+ * from @p impl and must live as long as it.
+ *
+ * @returns a new model that owns @p impl (freed with ops->destroy by
+ *          xq_model_destroy()).
+ */
+xq_model_t *xq_model_new(const xq_model_ops_t *ops,
+                         void *impl,
+                         const xq_tensor_desc_t *inputs,
+                         size_t input_cnt,
+                         const xq_tensor_desc_t *encoded,
+                         size_t encoded_cnt,
+                         const xq_tensor_desc_t *output);
+
+void xq_model_destroy(xq_model_t *m);
+
+size_t xq_model_input_cnt(const xq_model_t *m);
+const xq_tensor_desc_t *xq_model_input(const xq_model_t *m, size_t i);
+/** The input or encoded tensor named @p name, or NULL; *is_encoded says which. */
+const xq_tensor_desc_t *xq_model_find(const xq_model_t *m, const char *name, bool *is_encoded);
+const xq_tensor_desc_t *xq_model_output(const xq_model_t *m);
+
+/**
+ * Runs @p b through the model, counting rows (see xq_model_rows_evaluated()).
+ * Checks that every fed tensor is known with the right element count.
+ */
+xq_err_t xq_model_eval(xq_model_t *m, xq_batch_t *b, xq_error_t *err);
+
+/** Runs the model's encoder (see xq_model_ops_t.encode). */
+xq_err_t xq_model_encode(xq_model_t *m,
+                         const char *encoded,
+                         const float *raw,
+                         size_t rows,
+                         size_t raw_cnt,
+                         float *out,
+                         size_t out_cnt,
+                         xq_error_t *err);
+
+/** Rows evaluated so far: forward-only rows and gradient rows. */
+void xq_model_rows_evaluated(const xq_model_t *m, uint64_t *fwd, uint64_t *grad);
+
+#endif /* XQ_MODEL_H */

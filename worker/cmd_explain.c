@@ -1,0 +1,294 @@
+/* cmd_explain.c -- `explainq explain`: the attribution engine in-process, JSONL in, JSONL out. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "engine.h"
+#include "json.h"
+#include "mem.h"
+#include "models/load.h"
+#include "spec.h"
+
+/* Instances explained together: their rows share model batches. */
+#define WINDOW 256
+
+static const char explain_usage[] =
+    "usage: explainq explain --spec SPEC --model MODEL --instances IN.jsonl [options]\n"
+    "\n"
+    "Explains every instance of IN.jsonl (one JSON object a line, - for stdin) with\n"
+    "the model in this process, and writes one line per instance to OUT:\n"
+    "{\"attributions\": [...]} as Vertex AI returns them, or {\"error\": {...}}.\n"
+    "\n"
+    "  --spec FILE            ExplanationSpec, JSON or msgpack\n"
+    "  --model FILE           model file (explainq-dense-v1 JSON)\n"
+    "  --backend NAME         model backend (default: by file content)\n"
+    "  --instances FILE       instances, JSON lines\n"
+    "  --out FILE             results (default: standard output)\n"
+    "  --seed N               random seed (default 0); same seed, same bits\n"
+    "  --target-error X       targetApproximationError: double stepCount (IG) or\n"
+    "                         pathCount (Shapley) until every error is <= X\n"
+    "  --max-model-rows N     model rows per instance, at most (default 100000)\n"
+    "  --batch-rows N         rows per model call (default 1024)\n"
+    "\n"
+    "Exits 0 when every instance was explained, 1 when any failed (its line holds\n"
+    "the error), 2 on bad usage, spec or model.\n";
+
+typedef struct opts {
+    const char *spec, *model, *backend, *instances, *out;
+    xq_engine_opts_t eng;
+} opts_t;
+
+static bool parse_u64(const char *s, uint64_t *v) {
+    char *end;
+
+    errno = 0;
+    *v = strtoull(s, &end, 10);
+    return errno == 0 && end != s && *end == '\0' && s[0] != '-';
+}
+
+static bool parse_double(const char *s, double *v) {
+    char *end;
+
+    errno = 0;
+    *v = strtod(s, &end);
+    return errno == 0 && end != s && *end == '\0';
+}
+
+static int parse_args(int argc, char **argv, opts_t *o) {
+    memset(o, 0, sizeof(*o));
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        uint64_t u;
+
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(explain_usage, stdout);
+            return 0;
+        }
+        if (!v) {
+            fprintf(stderr, "explainq explain: %s needs a value\n", a);
+            return -1;
+        }
+        i++;
+        if (strcmp(a, "--spec") == 0) {
+            o->spec = v;
+        } else if (strcmp(a, "--model") == 0) {
+            o->model = v;
+        } else if (strcmp(a, "--backend") == 0) {
+            o->backend = v;
+        } else if (strcmp(a, "--instances") == 0) {
+            o->instances = v;
+        } else if (strcmp(a, "--out") == 0) {
+            o->out = v;
+        } else if (strcmp(a, "--seed") == 0 && parse_u64(v, &u)) {
+            o->eng.run.seed = u;
+        } else if (strcmp(a, "--target-error") == 0 && parse_double(v, &o->eng.run.target_error) &&
+                   o->eng.run.target_error > 0) {
+            continue;
+        } else if (strcmp(a, "--max-model-rows") == 0 && parse_u64(v, &u) && u > 0) {
+            o->eng.run.max_model_rows = u;
+        } else if (strcmp(a, "--batch-rows") == 0 && parse_u64(v, &u) && u > 0 && u <= 1u << 20) {
+            o->eng.batch_rows = (size_t)u;
+        } else {
+            fprintf(stderr, "explainq explain: bad option %s %s\n", a, v);
+            return -1;
+        }
+    }
+    if (!o->spec || !o->model || !o->instances) {
+        fprintf(stderr, "explainq explain: --spec, --model and --instances are required\n\n%s",
+                explain_usage);
+        return -1;
+    }
+    return 1;
+}
+
+/* One window of parsed instances: their msgpack bytes and the objects unpacked from them. */
+typedef struct window {
+    xq_buf_t mp[WINDOW];
+    msgpack_unpacked msg[WINDOW];
+    msgpack_object obj[WINDOW];
+    bool bad[WINDOW];
+    xq_error_t err[WINDOW];
+    size_t cnt;
+} window_t;
+
+static void write_error(FILE *out, const xq_error_t *e) {
+    xq_buf_t b;
+
+    xq_buf_init(&b);
+    xq_buf_append_str(&b, "{\"error\":{\"code\":");
+    xq_json_append_str(&b, xq_err_wire(e->code), strlen(xq_err_wire(e->code)));
+    xq_buf_append_str(&b, ",\"field\":");
+    xq_json_append_str(&b, e->field, strlen(e->field));
+    xq_buf_append_str(&b, ",\"message\":");
+    xq_json_append_str(&b, e->msg, strlen(e->msg));
+    xq_buf_append_str(&b, "}}\n");
+    fwrite(b.data, 1, b.len, out);
+    xq_buf_fini(&b);
+}
+
+/* Explains the window and writes its lines in order; @returns the instances that failed. */
+static size_t flush_window(xq_engine_t *eng, window_t *w, size_t first_index, FILE *out) {
+    xq_engine_result_t res[WINDOW];
+    msgpack_object good[WINDOW];
+    size_t idx[WINDOW], ngood = 0, failed = 0;
+    xq_buf_t packed, json;
+
+    /* instance numbers stay line numbers, so a bad line does not shift the others' seeds */
+    for (size_t i = 0; i < w->cnt; i++) {
+        if (!w->bad[i]) {
+            idx[ngood] = first_index + i;
+            good[ngood++] = w->obj[i];
+        }
+    }
+    xq_buf_init(&packed);
+    xq_buf_init(&json);
+    xq_engine_explain(eng, good, idx, ngood, &packed, res);
+    for (size_t i = 0, g = 0; i < w->cnt; i++) {
+        const xq_error_t *e = w->bad[i] ? &w->err[i] : res[g].rc != XQ_OK ? &res[g].err : NULL;
+        msgpack_unpacked m;
+        size_t off = 0;
+
+        if (e) {
+            write_error(out, e);
+            fprintf(stderr, "explainq explain: %s: %s\n", e->field, e->msg);
+            failed++;
+            g += !w->bad[i];
+            continue;
+        }
+        msgpack_unpacked_init(&m);
+        msgpack_unpack_next(&m, (const char *)packed.data + res[g].off, res[g].len, &off);
+        json.len = 0;
+        xq_json_from_msgpack(&m.data, 0, &json, NULL);
+        xq_buf_append(&json, "\n", 1);
+        fwrite(json.data, 1, json.len, out);
+        msgpack_unpacked_destroy(&m);
+        g++;
+    }
+    xq_buf_fini(&packed);
+    xq_buf_fini(&json);
+    for (size_t i = 0; i < w->cnt; i++) {
+        msgpack_unpacked_destroy(&w->msg[i]);
+        xq_buf_fini(&w->mp[i]);
+    }
+    w->cnt = 0;
+    return failed;
+}
+
+/* Parses one line into the window's next slot. */
+static void add_line(window_t *w, const char *line, size_t len, size_t index) {
+    size_t k = w->cnt++, off = 0;
+
+    xq_buf_init(&w->mp[k]);
+    msgpack_unpacked_init(&w->msg[k]);
+    w->bad[k] = false;
+    if (xq_json_to_msgpack(line, len, &w->mp[k], &w->err[k]) != XQ_OK) {
+        char field[40];
+
+        snprintf(field, sizeof(field), "instances[%zu]", index);
+        snprintf(w->err[k].field, sizeof(w->err[k].field), "%s", field);
+        w->bad[k] = true;
+        return;
+    }
+    msgpack_unpack_next(&w->msg[k], (const char *)w->mp[k].data, w->mp[k].len, &off);
+    w->obj[k] = w->msg[k].data;
+}
+
+static void progress(size_t done, time_t start, bool final) {
+    double secs = difftime(time(NULL), start);
+
+    fprintf(stderr, "\rexplain: %zu instances, %.0f/s%s", done, secs > 0 ? (double)done / secs : 0,
+            final ? "\n" : "");
+}
+
+int xq_cmd_explain(int argc, char **argv) {
+    xq_model_t *model = NULL;
+    xq_spec_t *spec = NULL;
+    xq_engine_t *eng = NULL;
+    xq_errlist_t errs;
+    xq_error_t err;
+    window_t *w = NULL;
+    FILE *in = NULL, *out = stdout;
+    char *line = NULL;
+    size_t cap = 0, index = 0, failed = 0;
+    uint8_t *buf = NULL;
+    bool tty = isatty(STDERR_FILENO);
+    time_t start = time(NULL), last = 0;
+    ssize_t n;
+    size_t len;
+    opts_t o;
+    int rc;
+
+    xq_errlist_init(&errs);
+    if ((rc = parse_args(argc, argv, &o)) <= 0) {
+        rc = rc == 0 ? XQ_EXIT_OK : XQ_EXIT_USAGE;
+        goto out;
+    }
+    rc = XQ_EXIT_USAGE;
+    if (!(buf = xq_cli_read_file(o.spec, &len)))
+        goto out;
+    if (xq_spec_parse_any(buf, len, &spec, &errs) != XQ_OK) {
+        fprintf(stderr, "explainq explain: invalid spec %s:\n", o.spec);
+        xq_cli_print_errors(&errs);
+        goto out;
+    }
+    if (xq_model_load(o.model, o.backend, &model, &err) != XQ_OK) {
+        fprintf(stderr, "explainq explain: model %s: %s%s%s\n", o.model, err.field,
+                err.field[0] ? ": " : "", err.msg);
+        goto out;
+    }
+    if (!(in = strcmp(o.instances, "-") == 0 ? stdin : fopen(o.instances, "r"))) {
+        fprintf(stderr, "explainq explain: cannot read %s: %s\n", o.instances, strerror(errno));
+        goto out;
+    }
+    if (o.out && !(out = fopen(o.out, "w"))) {
+        fprintf(stderr, "explainq explain: cannot write %s: %s\n", o.out, strerror(errno));
+        out = stdout;
+        goto out;
+    }
+    rc = XQ_EXIT_OK;
+    eng = xq_engine_new(spec, model, &o.eng);
+    w = xq_calloc(1, sizeof(*w));
+    while ((n = getline(&line, &cap, in)) > 0) {
+        size_t l = (size_t)n;
+
+        while (l && (line[l - 1] == '\n' || line[l - 1] == '\r'))
+            l--;
+        if (!l)
+            continue; /* blank lines are not instances */
+        add_line(w, line, l, index++);
+        if (w->cnt == WINDOW) {
+            failed += flush_window(eng, w, index - WINDOW, out);
+            if (tty && time(NULL) != last) {
+                last = time(NULL);
+                progress(index, start, false);
+            }
+        }
+    }
+    failed += flush_window(eng, w, index - w->cnt, out);
+    if (tty)
+        progress(index, start, true);
+    if (ferror(in) || fflush(out) != 0 || ferror(out)) {
+        fprintf(stderr, "explainq explain: i/o error: %s\n", strerror(errno));
+        rc = XQ_EXIT_RUNTIME;
+    } else if (failed) {
+        fprintf(stderr, "explainq explain: %zu of %zu instances failed\n", failed, index);
+        rc = XQ_EXIT_RUNTIME;
+    }
+out:
+    xq_free(line);
+    xq_free(w);
+    if (in && in != stdin)
+        fclose(in);
+    if (out != stdout)
+        fclose(out);
+    xq_engine_destroy(eng);
+    xq_model_destroy(model);
+    xq_spec_destroy(spec);
+    xq_errlist_fini(&errs);
+    xq_free(buf);
+    return rc;
+}
