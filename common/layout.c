@@ -271,16 +271,22 @@ static xq_err_t assign_tensors(
                                 index, l->tensor_names[t]);
         if (d->elem_cnt != l->elem_cnt[t]) {
             char who[160] = "", field[XQ_ERR_FIELD_SIZE];
-            size_t off = 0, first = n;
+            size_t off = 0, first = n, odd = n, odd_cnt = 0;
 
-            for (size_t i = 0; i < n && off < sizeof(who); i++) {
+            for (size_t i = 0; i < n; i++) {
                 if (strcmp(fs[i].tensor, l->tensor_names[t]) != 0)
                     continue;
                 first = first == n ? i : first;
-                off += (size_t)snprintf(who + off, sizeof(who) - off, "%s%s (%zu)", off ? ", " : "",
-                                        fs[i].name, fs[i].len);
+                if (fs[i].len != 1) {
+                    odd = i;
+                    odd_cnt++;
+                }
+                if (off < sizeof(who))
+                    off += (size_t)snprintf(who + off, sizeof(who) - off, "%s%s (%zu)",
+                                            off ? ", " : "", fs[i].name, fs[i].len);
             }
-            feat_field(field, sizeof(field), index, fs[first].name);
+            /* among scalar columns, the one array is the likely culprit */
+            feat_field(field, sizeof(field), index, fs[odd_cnt == 1 ? odd : first].name);
             return xq_error_set(err, XQ_EINVAL, field,
                                 "instance %zu: tensor %s gets %zu elements from %s; the model "
                                 "takes %zu",

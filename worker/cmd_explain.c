@@ -235,6 +235,12 @@ int xq_cmd_explain(int argc, char **argv) {
         xq_cli_print_errors(&errs);
         goto out;
     }
+    if (spec->params.method != XQ_METHOD_SAMPLED_SHAPLEY &&
+        spec->params.method != XQ_METHOD_INTEGRATED_GRADIENTS) {
+        fprintf(stderr, "explainq explain: %s is not available in this build yet\n",
+                xq_method_name(spec->params.method));
+        goto out;
+    }
     if (xq_model_load(o.model, o.backend, &model, &err) != XQ_OK) {
         fprintf(stderr, "explainq explain: model %s: %s%s%s\n", o.model, err.field,
                 err.field[0] ? ": " : "", err.msg);

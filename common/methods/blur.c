@@ -31,7 +31,7 @@ static void pass(const float *src,
         float *d = dst + (l / stride) * line_stride + (l % stride);
 
         for (size_t i = 0; i < n; i++)
-            scratch[i] = s[i * stride];
+            scratch[i] = (double)s[i * stride];
         for (size_t i = 0; i < n; i++) {
             double acc = 0;
 

@@ -92,7 +92,7 @@ static void forward(const dense_t *d, double **acts, double **zs) {
     for (size_t l = 0; l < d->layer_cnt; l++) {
         const layer_t *L = &d->layers[l];
         const double *a = acts[l];
-        double *z = zs[l + 1], *y = acts[l + 1], max = -INFINITY, sum = 0;
+        double *z = zs[l + 1], *y = acts[l + 1], max = -(double)INFINITY, sum = 0;
 
         for (size_t o = 0; o < L->out; o++) {
             const double *w = L->w + o * L->in;

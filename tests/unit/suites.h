@@ -12,7 +12,10 @@
     X(spec)          \
     X(spec_rules)    \
     X(ig)            \
-    X(shapley)
+    X(shapley)       \
+    X(layout)        \
+    X(outputs)       \
+    X(engine)
 
 #define XQ_SUITE_DECL(name) Suite *name##_suite(void);
 XQ_SUITES(XQ_SUITE_DECL)

@@ -217,7 +217,7 @@ START_TEST(test_ig_smoothgrad_sigma0_is_plain_ig) {
               " 'smoothGradConfig': {'noiseSigma': 0, 'noisySampleCount': 5}}}, " T1_META "}",
               m, "[{'x1': 1, 'x2': 2, 'x3': 3}]", NULL, &b);
     for (int i = 1; i <= 3; i++) {
-        char key[4];
+        char key[16];
 
         snprintf(key, sizeof(key), "x%d", i);
         ck_assert_double_eq_tol(t_fa(&a, 0, 0, key, 0), t_fa(&b, 0, 0, key, 0), 1e-12);
