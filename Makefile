@@ -4,7 +4,7 @@ OPT     ?= -O2
 BUILD   ?= build
 SAN     ?=
 Q       := $(if $(V),,@)
-PKGS    := rdkafka hiredis msgpack jansson libcrypto
+PKGS    := rdkafka hiredis msgpack jansson libcrypto libprotobuf-c openblas xgboost libcurl
 TPKGS   := check
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wcast-qual -Wwrite-strings -Wformat=2 -Wvla -Wundef \
@@ -15,11 +15,11 @@ endif
 # pkg-config runs only once the dependencies are there (make deps installs them)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-XQ_CPPFLAGS := -D_POSIX_C_SOURCE=200809L -Icommon -MMD -MP
+XQ_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -Icommon -I$(BUILD)/gen -MMD -MP
 XQ_CFLAGS    = -std=c11 $(WARN) $(OPT) -g -fno-omit-frame-pointer $(SAN) $(PKG_CFLAGS)
 XQ_LDLIBS    = $(PKG_LIBS) -lm -lpthread
 
-LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/*.c common/*/*.c))
+LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/*.c common/*/*.c)) $(BUILD)/gen/onnx.pb-c.o
 BIN_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard worker/*.c))
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/*.c))
 ITEST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/integration/*.c))
@@ -34,6 +34,16 @@ $(BUILD)/%.o: %.c
 # -Wdouble-promotion for our code only: Check's float macros trip it (STYLE B10)
 $(BUILD)/common/%.o $(BUILD)/worker/%.o: XQ_CFLAGS += -Wdouble-promotion
 $(BUILD)/tests/%.o: XQ_CFLAGS += $(shell pkg-config --cflags $(TPKGS) 2>/dev/null)
+
+# ONNX's own schema, as Debian's libonnx-dev installs it, compiled with protoc-c (not vendored)
+ONNX_PROTO ?= /usr/include/onnx/onnx.proto
+$(BUILD)/gen/onnx.pb-c.c $(BUILD)/gen/onnx.pb-c.h: $(ONNX_PROTO)
+	@mkdir -p $(BUILD)/gen
+	$(Q)protoc-c --proto_path=$(dir $(ONNX_PROTO)) --c_out=$(BUILD)/gen $(ONNX_PROTO)
+# generated code: our warning set is not its contract
+$(BUILD)/gen/onnx.pb-c.o: $(BUILD)/gen/onnx.pb-c.c
+	$(Q)$(CC) -std=c11 $(OPT) -g $(SAN) -I$(BUILD)/gen $(PKG_CFLAGS) -w -c $< -o $@
+$(BUILD)/common/models/onnx.o $(BUILD)/common/models/onnx_ops.o $(BUILD)/tests/unit/test_onnx.o: $(BUILD)/gen/onnx.pb-c.h
 
 $(BUILD)/libexplainq.a: $(LIB_OBJ)
 	$(Q)$(AR) rcs $@ $^

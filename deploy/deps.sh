@@ -7,6 +7,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 PKGS=(build-essential pkg-config git
       librdkafka-dev libmsgpack-dev libhiredis-dev libjansson-dev libssl-dev
+      libonnx-dev protobuf-c-compiler libprotobuf-c-dev libopenblas-dev libxgboost-dev
+      libcurl4-openssl-dev
       check libsubunit-dev
       redis-server redis-tools
       default-jre-headless maven
@@ -40,7 +42,7 @@ fi
 
 "$HERE/local/kafka-fetch.sh"
 
-for m in rdkafka hiredis msgpack jansson libcrypto check; do
+for m in rdkafka hiredis msgpack jansson libcrypto libprotobuf-c openblas xgboost libcurl check; do
     printf 'deps: %-10s %s\n' "$m" "$(pkg-config --modversion "$m")"
 done
 printf 'deps: %-10s %s\n' redis "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')"

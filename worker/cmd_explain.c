@@ -24,8 +24,8 @@ static const char explain_usage[] =
     "{\"attributions\": [...]} as Vertex AI returns them, or {\"error\": {...}}.\n"
     "\n"
     "  --spec FILE            ExplanationSpec, JSON or msgpack\n"
-    "  --model FILE           model file (explainq-dense-v1 JSON)\n"
-    "  --backend NAME         model backend (default: by file content)\n"
+    "  --model FILE           model file: ONNX, or explainq-dense-v1 JSON\n"
+    "  --backend NAME         onnx or dense (default: by file content)\n"
     "  --instances FILE       instances, JSON lines\n"
     "  --out FILE             results (default: standard output)\n"
     "  --seed N               random seed (default 0); same seed, same bits\n"
@@ -241,7 +241,11 @@ int xq_cmd_explain(int argc, char **argv) {
                 xq_method_name(spec->params.method));
         goto out;
     }
-    if (xq_model_load(o.model, o.backend, &model, &err) != XQ_OK) {
+    if (xq_model_load(o.model, o.backend,
+                      spec->meta.present && spec->meta.outputs[0].output_tensor_name
+                          ? spec->meta.outputs[0].output_tensor_name
+                          : NULL,
+                      &model, &err) != XQ_OK) {
         fprintf(stderr, "explainq explain: model %s: %s%s%s\n", o.model, err.field,
                 err.field[0] ? ": " : "", err.msg);
         goto out;

@@ -15,7 +15,8 @@
     X(shapley)       \
     X(layout)        \
     X(outputs)       \
-    X(engine)
+    X(engine)        \
+    X(onnx)
 
 #define XQ_SUITE_DECL(name) Suite *name##_suite(void);
 XQ_SUITES(XQ_SUITE_DECL)

@@ -1,0 +1,350 @@
+/*
+ * test_onnx.c -- the ONNX backend: every operator's forward pass against numpy
+ * (tests/models/make_onnx.py wrote the references) and its input gradient
+ * against central finite differences; whole models end to end.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "explain_helpers.h"
+#include "helpers.h"
+#include "json.h"
+#include "mem.h"
+#include "models/dense.h"
+#include "models/load.h"
+#include "models/onnx.h"
+#include "mp.h"
+#include "suites.h"
+
+static const char *const op_files[] = {
+    "gemm",         "gemm_transb", "matmul",
+    "add",          "sub",         "mul",
+    "div",          "relu",        "leakyrelu",
+    "sigmoid",      "tanh",        "softmax",
+    "softmax_last", "exp",         "log",
+    "clip",         "identity",    "flatten",
+    "reshape",      "transpose",   "squeeze",
+    "unsqueeze",    "concat",      "reducesum",
+    "reducemean",   "conv",        "conv_group_stride",
+    "maxpool",      "averagepool", "globalaveragepool",
+    "batchnorm",    "gather",
+};
+#define OP_CNT (sizeof(op_files) / sizeof(op_files[0]))
+
+static xq_model_t *load(const char *path) {
+    xq_model_t *m = NULL;
+    xq_error_t err;
+
+    if (xq_model_load(path, NULL, NULL, &m, &err) != XQ_OK)
+        ck_abort_msg("%s: %s", path, err.msg);
+    return m;
+}
+
+/* Reads "input", "batch" and "output" of an op's reference JSON. */
+static void read_ref(
+    const char *path, float **in, size_t *in_cnt, size_t *batch, float **out, size_t *out_cnt) {
+    FILE *f = fopen(path, "rb");
+    msgpack_unpacked msg;
+    xq_buf_t text, mp;
+    xq_error_t err;
+    char chunk[4096];
+    size_t n;
+    double d;
+
+    ck_assert_ptr_nonnull(f);
+    xq_buf_init(&text);
+    xq_buf_init(&mp);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        xq_buf_append(&text, chunk, n);
+    fclose(f);
+    ck_assert_int_eq(xq_json_to_msgpack((const char *)text.data, text.len, &mp, &err), XQ_OK);
+    t_unpack(&mp, &msg);
+    for (uint32_t k = 0; k < msg.data.via.map.size; k++) {
+        const msgpack_object *key = &msg.data.via.map.ptr[k].key, *v = &msg.data.via.map.ptr[k].val;
+
+        if (xq_mp_str_eq(key, "batch")) {
+            *batch = (size_t)v->via.u64;
+            continue;
+        }
+        float **dst = xq_mp_str_eq(key, "input") ? in : out;
+        size_t *cnt = xq_mp_str_eq(key, "input") ? in_cnt : out_cnt;
+
+        *cnt = v->via.array.size;
+        *dst = xq_calloc(*cnt, sizeof(float));
+        for (size_t i = 0; i < *cnt; i++) {
+            xq_mp_number(&v->via.array.ptr[i], &d);
+            (*dst)[i] = (float)d;
+        }
+    }
+    msgpack_unpacked_destroy(&msg);
+    xq_buf_fini(&text);
+    xq_buf_fini(&mp);
+}
+
+/* One evaluation of the model's first input. */
+static void eval(xq_model_t *m,
+                 const float *x,
+                 size_t rows,
+                 bool grad,
+                 const int32_t *gi,
+                 float *out,
+                 float *gout) {
+    const xq_tensor_desc_t *in = xq_model_input(m, 0);
+    const char *names[] = {in->name};
+    size_t elem[] = {in->elem_cnt};
+    const float *data[] = {x};
+    float *gouts[] = {gout};
+    xq_batch_t b = {.rows = rows,
+                    .tensor_cnt = 1,
+                    .names = names,
+                    .elem_cnt = elem,
+                    .data = data,
+                    .grad = grad,
+                    .grad_index = gi,
+                    .out_cnt = xq_model_output(m)->elem_cnt,
+                    .out = out,
+                    .grad_out = gouts};
+    xq_error_t err;
+
+    if (xq_model_eval(m, &b, &err) != XQ_OK)
+        ck_abort_msg("eval: %s", err.msg);
+}
+
+/*
+ * Central differences in float32 at h = 1e-2, 5e-3 and 2.5e-3: both the
+ * truncation (h^2 times the third derivative, over 6) and the rounding
+ * (float32 noise over h) stay near 1e-5, so the check is 1e-3 relative with a
+ * 1e-4 floor for near-zero gradients. At a kink (Relu, Clip, the max of a
+ * pool) within h the estimates move with h toward the one-sided slope: an
+ * element is accepted when one of them matches, skipped as a kink when they
+ * disagree with each other or the one-sided slopes at x differ (at most a
+ * tenth may be), and a failure when they agree but backpropagation does not.
+ */
+static bool close_enough(double a, double b) {
+    return fabs(a - b) <= 1e-3 * fmax(fabs(a), fabs(b)) + 1e-4;
+}
+
+static void check_gradients(xq_model_t *m, const float *x0, size_t rows, const char *what) {
+    static const float hs[3] = {1e-2f, 5e-3f, 2.5e-3f};
+    size_t E = xq_model_input(m, 0)->elem_cnt, O = xq_model_output(m)->elem_cnt;
+    float *x = xq_malloc(rows * E * sizeof(float)), *out = xq_malloc(rows * O * sizeof(float));
+    float *g = xq_malloc(rows * E * sizeof(float)), *o1 = xq_malloc(rows * O * sizeof(float));
+    float *o2 = xq_malloc(rows * O * sizeof(float));
+    int32_t *gi = xq_malloc(rows * sizeof(int32_t));
+    size_t checked = 0, skipped = 0;
+
+    memcpy(x, x0, rows * E * sizeof(float));
+    for (size_t k = 0; k < O; k += (O > 6 ? O / 5 : 1)) {
+        for (size_t r = 0; r < rows; r++)
+            gi[r] = (int32_t)((k + r) % O); /* rows ask for different outputs */
+        eval(m, x, rows, true, gi, out, g);
+        for (size_t e = 0; e < E; e += (E > 40 ? E / 23 : 1)) {
+            double fd[3];
+            bool match = false, consistent = true;
+
+            for (int s = 0; s < 3; s++) {
+                float h = hs[s];
+
+                x[e] += h; /* row 0 only: the other rows must not change */
+                eval(m, x, rows, false, NULL, o1, NULL);
+                x[e] -= 2 * h;
+                eval(m, x, rows, false, NULL, o2, NULL);
+                x[e] += h;
+                fd[s] = ((double)o1[gi[0]] - (double)o2[gi[0]]) / (2 * (double)h);
+                match |= close_enough(fd[s], (double)g[e]);
+                for (size_t r = 1; r < rows; r++)
+                    ck_assert_msg(o1[r * O + (size_t)gi[r]] == o2[r * O + (size_t)gi[r]],
+                                  "%s: rows are not independent", what);
+            }
+            for (int s = 1; s < 3; s++)
+                consistent &= close_enough(fd[0], fd[s]);
+            /* a kink exactly at x (ties of a max over ReLU zeros): the one-sided slopes differ */
+            consistent &= close_enough(((double)o1[gi[0]] - (double)out[gi[0]]) / (double)hs[2],
+                                       ((double)out[gi[0]] - (double)o2[gi[0]]) / (double)hs[2]);
+            if (match) {
+                checked++;
+                continue;
+            }
+            ck_assert_msg(!consistent,
+                          "%s: d out[%zu] / d x[%zu]: backprop %g, finite differences %g %g %g",
+                          what, (size_t)gi[0], e, (double)g[e], fd[0], fd[1], fd[2]);
+            skipped++;
+        }
+    }
+    ck_assert_msg(skipped * 10 <= checked + skipped, "%s: %zu of %zu elements on kinks", what,
+                  skipped, checked + skipped);
+    xq_free(x);
+    xq_free(out);
+    xq_free(g);
+    xq_free(o1);
+    xq_free(o2);
+    xq_free(gi);
+}
+
+START_TEST(test_onnx_operator) {
+    char path[256];
+    float *in = NULL, *want = NULL, *out;
+    size_t in_cnt = 0, out_cnt = 0, batch = 0;
+    xq_model_t *m;
+
+    snprintf(path, sizeof(path), "tests/data/onnx/ops/%s.onnx", op_files[_i]);
+    m = load(path);
+    snprintf(path, sizeof(path), "tests/data/onnx/ops/%s.json", op_files[_i]);
+    read_ref(path, &in, &in_cnt, &batch, &want, &out_cnt);
+    ck_assert_uint_eq(in_cnt, batch * xq_model_input(m, 0)->elem_cnt);
+    ck_assert_uint_eq(out_cnt, batch * xq_model_output(m)->elem_cnt);
+    out = xq_calloc(out_cnt, sizeof(float));
+    eval(m, in, batch, false, NULL, out, NULL);
+    for (size_t i = 0; i < out_cnt; i++)
+        ck_assert_msg(fabsf(out[i] - want[i]) <= 1e-5f + 1e-4f * fabsf(want[i]),
+                      "%s: out[%zu] = %g, numpy %g", op_files[_i], i, (double)out[i],
+                      (double)want[i]);
+    check_gradients(m, in, batch, op_files[_i]);
+    xq_free(out);
+    xq_free(in);
+    xq_free(want);
+    xq_model_destroy(m);
+}
+
+END_TEST
+
+START_TEST(test_onnx_whole_models_gradients) {
+    static const char *const files[] = {"tests/data/onnx/mlp20.onnx", "tests/data/onnx/cnn.onnx",
+                                        "tests/data/onnx/t1.onnx"};
+
+    for (size_t f = 0; f < 3; f++) {
+        xq_model_t *m = load(files[f]);
+        size_t E = xq_model_input(m, 0)->elem_cnt;
+        float *x = xq_malloc(3 * E * sizeof(float));
+
+        for (size_t i = 0; i < 3 * E; i++)
+            x[i] = (float)sin(1.3 * (double)i + 0.2);
+        check_gradients(m, x, 3, files[f]);
+        xq_free(x);
+        xq_model_destroy(m);
+    }
+}
+
+END_TEST
+
+/* The ONNX export of mlp20 computes what the dense backend does. */
+START_TEST(test_onnx_matches_dense_backend) {
+    xq_model_t *a = load("tests/data/onnx/mlp20.onnx"), *b = load("tests/data/models/mlp20.json");
+    float x[4 * 20], ya[8], yb[8], ga[80], gb[80];
+    int32_t gi[4] = {0, 1, 1, 0};
+
+    for (size_t i = 0; i < 80; i++)
+        x[i] = (float)cos(0.7 * (double)i);
+    eval(a, x, 4, true, gi, ya, ga);
+    eval(b, x, 4, true, gi, yb, gb);
+    for (size_t i = 0; i < 8; i++)
+        ck_assert_float_eq_tol(ya[i], yb[i], 1e-6f);
+    for (size_t i = 0; i < 80; i++)
+        ck_assert_float_eq_tol(ga[i], gb[i], 1e-5f);
+    xq_model_destroy(a);
+    xq_model_destroy(b);
+}
+
+END_TEST
+
+/* explain on ONNX models: T1 is exact, and IG on the MLP converges within 0.01 at 50 steps. */
+START_TEST(test_onnx_explain) {
+    xq_model_t *t1 = load("tests/data/onnx/t1.onnx"), *mlp = load("tests/data/onnx/mlp20.onnx");
+    static const char *const methods[] = {"'integratedGradientsAttribution': {'stepCount': 10}",
+                                          "'sampledShapleyAttribution': {'pathCount': 50}"};
+    char spec[512];
+    texpl_t e;
+
+    for (int me = 0; me < 2; me++) {
+        snprintf(spec, sizeof(spec),
+                 "{'parameters': {%s}, 'metadata': {'inputs': {'x1': {'inputTensorName': 'x'},"
+                 " 'x2': {'inputTensorName': 'x'}, 'x3': {'inputTensorName': 'x'}},"
+                 " 'outputs': {'y': {}}}}",
+                 methods[me]);
+        t_explain(spec, t1, "[{'x1': 1, 'x2': 2, 'x3': 3}]", NULL, &e);
+        if (me == 0) { /* IG is exact on T1; sampled Shapley only on average */
+            ck_assert_double_eq_tol(t_fa(&e, 0, 0, "x1", 0), 3, 1e-5);
+            ck_assert_double_eq_tol(t_fa(&e, 0, 0, "x2", 0), 3, 1e-5);
+            ck_assert_double_eq_tol(t_fa(&e, 0, 0, "x3", 0), 8, 1e-5);
+        }
+        ck_assert_double_eq_tol(
+            t_fa(&e, 0, 0, "x1", 0) + t_fa(&e, 0, 0, "x2", 0) + t_fa(&e, 0, 0, "x3", 0), 14, 1e-4);
+        t_explain_fini(&e);
+    }
+    t_explain("{'parameters': {'integratedGradientsAttribution': {'stepCount': 50}},"
+              " 'metadata': {'inputs': {'features': {}}, 'outputs': {'probabilities': {}}}}",
+              mlp,
+              "[{'features': [0.5, -1, 2, 0.1, 0, 1, -0.5, 0.3, 0.7, -2, 1.5, 0.2, -0.1, 0.4, -1.2,"
+              " 0.9, 0.6, -0.3, 1.1, 0.05]}]",
+              NULL, &e);
+    ck_assert(t_num(&e, 0, 0, "approximationError") < 0.01);
+    t_explain_fini(&e);
+    xq_model_destroy(t1);
+    xq_model_destroy(mlp);
+}
+
+END_TEST
+
+/* Embeddings: feed the Gather output "emb" (CONCAT_EMBEDDING), the model encodes the tokens. */
+START_TEST(test_onnx_embedding_encoded_tensor) {
+    xq_model_t *m = load("tests/data/onnx/emb.onnx");
+    bool enc = false;
+    const xq_tensor_desc_t *d = xq_model_find(m, "emb", &enc);
+    texpl_t e;
+    double sum = 0;
+
+    ck_assert_ptr_nonnull(d);
+    ck_assert(enc);
+    ck_assert_uint_eq(d->elem_cnt, 5 * 4);
+    t_explain("{'parameters': {'integratedGradientsAttribution': {'stepCount': 30}},"
+              " 'metadata': {'inputs': {'tokens': {'encoding': 'CONCAT_EMBEDDING',"
+              "   'encodedTensorName': 'emb'}}, 'outputs': {'score': {}}}}",
+              m, "[{'tokens': [1, 4, 4, 9, 0]}]", NULL, &e);
+    for (size_t j = 0; j < 5; j++)
+        sum += t_fa(&e, 0, 0, "tokens", j);
+    /* one value per token, and together they account for F(x) - F(0 embedding) */
+    ck_assert_double_eq_tol(
+        sum, t_num(&e, 0, 0, "instanceOutputValue") - t_num(&e, 0, 0, "baselineOutputValue"), 1e-3);
+    /* tokens 2 and 3 are both id 4: the same embedding, the same attribution */
+    ck_assert_double_eq_tol(t_fa(&e, 0, 0, "tokens", 1), t_fa(&e, 0, 0, "tokens", 2), 1e-6);
+    t_explain_fini(&e);
+    xq_model_destroy(m);
+}
+
+END_TEST
+
+START_TEST(test_onnx_load_errors) {
+    static const uint8_t junk[] = {0xff, 0xff, 0xff, 0x01, 0x02};
+    xq_model_t *m = NULL;
+    xq_error_t err;
+
+    ck_assert_int_eq(xq_model_load("tests/data/onnx/unsupported.onnx", NULL, NULL, &m, &err),
+                     XQ_EMODEL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "unsupported operator Erf (node the_erf)"));
+    ck_assert_int_eq(xq_onnx_load(junk, sizeof(junk), NULL, &m, &err), XQ_EMODEL);
+    ck_assert_int_eq(xq_model_load("tests/data/onnx/mlp20.onnx", NULL, "nope", &m, &err),
+                     XQ_EMODEL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "no batch-shaped output nope"));
+    ck_assert_int_eq(xq_model_load("/nonexistent.onnx", NULL, NULL, &m, &err), XQ_EIO);
+    ck_assert_int_eq(xq_model_load("x", "tensorflow", NULL, &m, &err), XQ_EINVAL);
+}
+
+END_TEST
+
+Suite *onnx_suite(void) {
+    Suite *s = suite_create("onnx");
+    TCase *tc = tcase_create("core");
+
+    tcase_set_timeout(tc, 30);
+    tcase_add_loop_test(tc, test_onnx_operator, 0, (int)OP_CNT);
+    tcase_add_test(tc, test_onnx_whole_models_gradients);
+    tcase_add_test(tc, test_onnx_matches_dense_backend);
+    tcase_add_test(tc, test_onnx_explain);
+    tcase_add_test(tc, test_onnx_embedding_encoded_tensor);
+    tcase_add_test(tc, test_onnx_load_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
