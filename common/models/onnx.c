@@ -301,6 +301,8 @@ static bool broadcast(const val_t *a, const val_t *b, bc_t *bc) {
     do {                                                \
         size_t ctr_[XQ_MAX_DIMS] = {0}, ia = 0, ib = 0; \
         for (size_t o = 0; o < (bc)->cnt; o++) {        \
+            (void)ia; /* not every body reads both */   \
+            (void)ib;                                   \
             __VA_ARGS__;                                \
             for (size_t d_ = (bc)->ndim; d_-- > 0;) {   \
                 ia += (bc)->sa[d_];                     \
