@@ -51,8 +51,18 @@ $(BUILD)/explainq: $(BIN_OBJ) $(BUILD)/libexplainq.a
 	$(Q)$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(XQ_LDLIBS) $(LDLIBS)
 $(BUILD)/test_unit: $(UNIT_OBJ) $(BUILD)/libexplainq.a
 	$(Q)$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(TPKGS)) $(XQ_LDLIBS)
-$(BUILD)/test_services: $(ITEST_OBJ) $(BUILD)/libexplainq.a
+# one program per tests/integration/test_<name>.c
+ITEST_BINS := $(patsubst tests/integration/%.c,$(BUILD)/%,$(wildcard tests/integration/test_*.c))
+$(BUILD)/test_%: $(BUILD)/tests/integration/test_%.o $(BUILD)/libexplainq.a
 	$(Q)$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(XQ_LDLIBS)
+
+BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/bench/*.c))
+$(BUILD)/bench: $(BENCH_OBJ) $(BUILD)/libexplainq.a
+	$(Q)$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(XQ_LDLIBS)
+
+# Speed is measured here, never in tests: one line per benchmark.
+bench: $(BUILD)/bench
+	$(Q)OPENBLAS_NUM_THREADS=1 $(BUILD)/bench
 
 # Installs what a fresh Debian machine lacks; a no-op when all is there.
 deps:
@@ -68,7 +78,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory format-check
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory CC=clang BUILD=build/clang all  # both compilers stay warning-free
-	$(Q)$(MAKE) --no-print-directory $(BUILD)/explainq $(BUILD)/test_services
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/explainq $(ITEST_BINS)
 	$(Q)BUILD=$(BUILD) tests/integration/run.sh
 
 check: test
@@ -106,4 +116,4 @@ fuzz:
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(ITEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(ITEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "mem.h"
 
 /* librdkafka's syslog levels (0 emerg .. 7 debug) onto ours. */
 static xq_log_level_t map_level(int level) {
@@ -77,4 +78,59 @@ rd_kafka_t *xq_kafka_new(rd_kafka_type_t type,
         return NULL;
     }
     return rk; /* conf is owned by rk now */
+}
+
+xq_err_t xq_kafka_create_topics(rd_kafka_t *rk,
+                                const char *const *topics,
+                                size_t cnt,
+                                int partitions,
+                                int timeout_ms,
+                                char *errstr,
+                                size_t errstr_size) {
+    rd_kafka_NewTopic_t **nt = xq_calloc(cnt ? cnt : 1, sizeof(*nt));
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_event_t *ev = NULL;
+    xq_err_t rc = XQ_OK;
+
+    rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, errstr, errstr_size);
+    for (size_t i = 0; i < cnt && rc == XQ_OK; i++) {
+        if (!(nt[i] = rd_kafka_NewTopic_new(topics[i], partitions, -1, errstr, errstr_size)))
+            rc = XQ_EKAFKA;
+    }
+    if (rc == XQ_OK) {
+        rd_kafka_CreateTopics(rk, nt, cnt, opts, q);
+        ev = rd_kafka_queue_poll(q, timeout_ms + 1000);
+        if (!ev) {
+            snprintf(errstr, errstr_size, "creating topics timed out");
+            rc = XQ_EKAFKA;
+        } else if (rd_kafka_event_error(ev)) {
+            snprintf(errstr, errstr_size, "%s", rd_kafka_event_error_string(ev));
+            rc = XQ_EKAFKA;
+        } else {
+            size_t n = 0;
+            const rd_kafka_topic_result_t **res =
+                rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+
+            for (size_t i = 0; i < n && rc == XQ_OK; i++) {
+                rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
+
+                if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+                    snprintf(errstr, errstr_size, "%s: %s", rd_kafka_topic_result_name(res[i]),
+                             rd_kafka_topic_result_error_string(res[i]));
+                    rc = XQ_EKAFKA;
+                }
+            }
+        }
+    }
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    for (size_t i = 0; i < cnt; i++) {
+        if (nt[i])
+            rd_kafka_NewTopic_destroy(nt[i]);
+    }
+    xq_free(nt);
+    rd_kafka_AdminOptions_destroy(opts);
+    rd_kafka_queue_destroy(q);
+    return rc;
 }

@@ -7,6 +7,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "err.h"
+
 /** Optional callbacks for xq_kafka_new(); NULL members are not set. */
 typedef struct xq_kafka_cbs {
     /** delivery report of each produced message (producers) */
@@ -35,5 +37,20 @@ rd_kafka_t *xq_kafka_new(rd_kafka_type_t type,
                          const xq_kafka_cbs_t *cbs,
                          char *errstr,
                          size_t errstr_size);
+
+/**
+ * Creates @p cnt topics of @p partitions partitions each (replication factor
+ * -1: the broker's default) through @p rk's admin API, waiting at most
+ * @p timeout_ms. Topics that exist already are fine.
+ *
+ * @returns XQ_OK, or XQ_EKAFKA with the first failure in @p errstr.
+ */
+xq_err_t xq_kafka_create_topics(rd_kafka_t *rk,
+                                const char *const *topics,
+                                size_t cnt,
+                                int partitions,
+                                int timeout_ms,
+                                char *errstr,
+                                size_t errstr_size);
 
 #endif /* XQ_KAFKA_H */

@@ -233,6 +233,11 @@ static xq_err_t read_feature(feat_t *f, xq_model_t *model, size_t index, xq_erro
         return XQ_OK;
     }
     f->tensor = f->meta && f->meta->input_tensor_name ? f->meta->input_tensor_name : f->name;
+    if (!(f->meta && f->meta->input_tensor_name) && !xq_model_find(model, f->name, &encoded) &&
+        xq_model_input_cnt(model) == 1) {
+        /* a model of one input (a tabular booster, say): unnamed features are its columns */
+        f->tensor = xq_model_input(model, 0)->name;
+    }
     f->len = f->raw_cnt;
     f->vals = xq_malloc(f->len * sizeof(float));
     if (!flatten(f->val, f->dims, f->ndim, f->vals, &k, why, sizeof(why)))

@@ -21,8 +21,9 @@
  * - Each metadata input is a feature; without metadata each key of the
  *   instance is one, in the instance's order.
  * - A feature feeds the tensor named by inputTensorName, else by its own
- *   name; the embedding encodings feed encodedTensorName instead (the model
- *   encodes the raw value). Features that feed the same tensor are
+ *   name, else (a model with one input and no tensor of that name) the
+ *   model's input; the embedding encodings feed encodedTensorName instead
+ *   (the model encodes the raw value). Features that feed the same tensor are
  *   concatenated in metadata order.
  * - Elements are numbered globally: tensor t holds [tensor_off[t],
  *   tensor_off[t] + elem_cnt[t]) of a row of elem_total floats.

@@ -28,5 +28,7 @@ void xq_cli_print_errors(const xq_errlist_t *errs);
 /** The subcommands; each returns a process exit code. */
 int xq_cmd_spec(int argc, char **argv);
 int xq_cmd_explain(int argc, char **argv);
+int xq_cmd_runner(int argc, char **argv);
+int xq_cmd_topics(int argc, char **argv);
 
 #endif /* XQ_WORKER_CLI_H */

@@ -24,8 +24,11 @@ static const char explain_usage[] =
     "{\"attributions\": [...]} as Vertex AI returns them, or {\"error\": {...}}.\n"
     "\n"
     "  --spec FILE            ExplanationSpec, JSON or msgpack\n"
-    "  --model FILE           model file: ONNX, or explainq-dense-v1 JSON\n"
-    "  --backend NAME         onnx or dense (default: by file content)\n"
+    "  --model FILE|URL       ONNX file, XGBoost model (.json/.ubj), a model server\n"
+    "                         URL (KServe v2 or :predict), or explainq-dense-v1 JSON\n"
+    "  --backend NAME         onnx, xgboost, http or dense (default: by path/content)\n"
+    "  --fd-step H            finite-difference gradients (step H) for models that\n"
+    "                         have none (xgboost), so IG can run on them\n"
     "  --instances FILE       instances, JSON lines\n"
     "  --out FILE             results (default: standard output)\n"
     "  --seed N               random seed (default 0); same seed, same bits\n"
@@ -38,7 +41,8 @@ static const char explain_usage[] =
     "the error), 2 on bad usage, spec or model.\n";
 
 typedef struct opts {
-    const char *spec, *model, *backend, *instances, *out;
+    const char *spec, *model, *instances, *out;
+    xq_model_opts_t mopts;
     xq_engine_opts_t eng;
 } opts_t;
 
@@ -78,7 +82,10 @@ static int parse_args(int argc, char **argv, opts_t *o) {
         } else if (strcmp(a, "--model") == 0) {
             o->model = v;
         } else if (strcmp(a, "--backend") == 0) {
-            o->backend = v;
+            o->mopts.backend = v;
+        } else if (strcmp(a, "--fd-step") == 0 && parse_double(v, &o->mopts.fd_step) &&
+                   o->mopts.fd_step > 0) {
+            continue;
         } else if (strcmp(a, "--instances") == 0) {
             o->instances = v;
         } else if (strcmp(a, "--out") == 0) {
@@ -241,11 +248,8 @@ int xq_cmd_explain(int argc, char **argv) {
                 xq_method_name(spec->params.method));
         goto out;
     }
-    if (xq_model_load(o.model, o.backend,
-                      spec->meta.present && spec->meta.outputs[0].output_tensor_name
-                          ? spec->meta.outputs[0].output_tensor_name
-                          : NULL,
-                      &model, &err) != XQ_OK) {
+    o.mopts.output = spec->meta.present ? spec->meta.outputs[0].output_tensor_name : NULL;
+    if (xq_model_load(o.model, &o.mopts, &model, &err) != XQ_OK) {
         fprintf(stderr, "explainq explain: model %s: %s%s%s\n", o.model, err.field,
                 err.field[0] ? ": " : "", err.msg);
         goto out;

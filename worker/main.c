@@ -19,6 +19,8 @@ static const char usage[] =
     "  spec validate FILE   check an ExplanationSpec; print it normalized, or every error\n"
     "  spec id FILE         print a spec's id (hex SHA-256 of its canonical form)\n"
     "  explain              explain instances in-process (--spec, --model, --instances)\n"
+    "  runner               serve a model to the workers over Kafka (--model, --name)\n"
+    "  topics create T...   create Kafka topics with the partitions wanted\n"
     "\n"
     "  explainq <command> --help   describes one command\n"
     "  explainq --version          prints the version and the library versions\n";
@@ -31,6 +33,8 @@ typedef struct command {
 static const command_t commands[] = {
     {"spec", xq_cmd_spec},
     {"explain", xq_cmd_explain},
+    {"runner", xq_cmd_runner},
+    {"topics", xq_cmd_topics},
 };
 
 int main(int argc, char **argv) {

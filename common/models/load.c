@@ -1,4 +1,4 @@
-/* load.c -- model files to backends. */
+/* load.c -- model files and URLs to backends. */
 #include "models/load.h"
 
 #include <errno.h>
@@ -7,9 +7,11 @@
 
 #include "mem.h"
 #include "models/dense.h"
+#include "models/http.h"
 #include "models/onnx.h"
+#include "models/xgboost.h"
 
-/* Models larger than this are not read whole into memory by the small backends. */
+/* Models larger than this are not read whole into memory. */
 #define XQ_MODEL_MAX_FILE (512u << 20)
 
 static xq_err_t read_all(const char *path, xq_buf_t *b, xq_error_t *err) {
@@ -32,24 +34,55 @@ static xq_err_t read_all(const char *path, xq_buf_t *b, xq_error_t *err) {
     return XQ_OK;
 }
 
-xq_err_t xq_model_load(
-    const char *path, const char *backend, const char *output, xq_model_t **out, xq_error_t *err) {
-    size_t i = 0;
+static bool ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* The dense format names itself near the top; a booster's JSON does not. */
+static bool is_dense_json(const xq_buf_t *b) {
+    static const char tag[] = "explainq-dense-v1";
+    size_t n = b->len < 4096 ? b->len : 4096;
+
+    for (size_t i = 0; i + sizeof(tag) - 1 <= n; i++) {
+        if (memcmp(b->data + i, tag, sizeof(tag) - 1) == 0)
+            return true;
+    }
+    return false;
+}
+
+xq_err_t
+xq_model_load(const char *path, const xq_model_opts_t *opts, xq_model_t **out, xq_error_t *err) {
+    static const xq_model_opts_t none = {0};
+    const char *backend;
     xq_buf_t b;
     xq_err_t rc;
 
-    if (backend && strcmp(backend, "dense") != 0 && strcmp(backend, "onnx") != 0)
+    opts = opts ? opts : &none;
+    backend = opts->backend;
+    if (!backend && (strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0))
+        backend = "http";
+    if (backend && strcmp(backend, "http") == 0)
+        return xq_http_model_new(path, opts->timeout_ms, out, err);
+    if (backend && strcmp(backend, "dense") && strcmp(backend, "onnx") &&
+        strcmp(backend, "xgboost"))
         return xq_error_set(err, XQ_EINVAL, "backend",
-                            "unknown model backend \"%s\" (this build has: dense, onnx)", backend);
+                            "unknown model backend \"%s\" (onnx, xgboost, http, dense)", backend);
+    if ((backend && strcmp(backend, "xgboost") == 0) ||
+        (!backend && (ends_with(path, ".ubj") || ends_with(path, ".model"))))
+        return xq_xgboost_load(path, opts->fd_step, out, err);
     xq_buf_init(&b);
     if ((rc = read_all(path, &b, err)) != XQ_OK)
         goto out;
-    while (i < b.len && (b.data[i] == ' ' || b.data[i] == '\n' || b.data[i] == '\t'))
-        i++;
-    if (backend ? strcmp(backend, "dense") == 0 : i < b.len && b.data[i] == '{')
+    if (!backend && ends_with(path, ".json"))
+        backend = is_dense_json(&b) ? "dense" : "xgboost";
+    if (backend && strcmp(backend, "xgboost") == 0)
+        rc = xq_xgboost_load(path, opts->fd_step, out, err);
+    else if (backend && strcmp(backend, "dense") == 0)
         rc = xq_dense_load((const char *)b.data, b.len, out, err);
     else
-        rc = xq_onnx_load(b.data, b.len, output, out, err);
+        rc = xq_onnx_load(b.data, b.len, opts->output, out, err);
 out:
     xq_buf_fini(&b);
     return rc;

@@ -16,7 +16,9 @@
     X(layout)        \
     X(outputs)       \
     X(engine)        \
-    X(onnx)
+    X(onnx)          \
+    X(xgboost)       \
+    X(codec)
 
 #define XQ_SUITE_DECL(name) Suite *name##_suite(void);
 XQ_SUITES(XQ_SUITE_DECL)

@@ -38,7 +38,7 @@ static xq_model_t *load(const char *path) {
     xq_model_t *m = NULL;
     xq_error_t err;
 
-    if (xq_model_load(path, NULL, NULL, &m, &err) != XQ_OK)
+    if (xq_model_load(path, NULL, &m, &err) != XQ_OK)
         ck_abort_msg("%s: %s", path, err.msg);
     return m;
 }
@@ -321,15 +321,16 @@ START_TEST(test_onnx_load_errors) {
     xq_model_t *m = NULL;
     xq_error_t err;
 
-    ck_assert_int_eq(xq_model_load("tests/data/onnx/unsupported.onnx", NULL, NULL, &m, &err),
-                     XQ_EMODEL);
+    ck_assert_int_eq(xq_model_load("tests/data/onnx/unsupported.onnx", NULL, &m, &err), XQ_EMODEL);
     ck_assert_ptr_nonnull(strstr(err.msg, "unsupported operator Erf (node the_erf)"));
     ck_assert_int_eq(xq_onnx_load(junk, sizeof(junk), NULL, &m, &err), XQ_EMODEL);
-    ck_assert_int_eq(xq_model_load("tests/data/onnx/mlp20.onnx", NULL, "nope", &m, &err),
-                     XQ_EMODEL);
+    ck_assert_int_eq(
+        xq_model_load("tests/data/onnx/mlp20.onnx", &(xq_model_opts_t){.output = "nope"}, &m, &err),
+        XQ_EMODEL);
     ck_assert_ptr_nonnull(strstr(err.msg, "no batch-shaped output nope"));
-    ck_assert_int_eq(xq_model_load("/nonexistent.onnx", NULL, NULL, &m, &err), XQ_EIO);
-    ck_assert_int_eq(xq_model_load("x", "tensorflow", NULL, &m, &err), XQ_EINVAL);
+    ck_assert_int_eq(xq_model_load("/nonexistent.onnx", NULL, &m, &err), XQ_EIO);
+    ck_assert_int_eq(xq_model_load("x", &(xq_model_opts_t){.backend = "tensorflow"}, &m, &err),
+                     XQ_EINVAL);
 }
 
 END_TEST

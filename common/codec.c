@@ -1,0 +1,229 @@
+/* codec.c -- inference requests and replies as msgpack maps with bin tensors. */
+#include "codec.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "mp.h"
+
+static const msgpack_object *get(const msgpack_object *o, const char *key) {
+    if (o->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        if (xq_mp_str_eq(&o->via.map.ptr[i].key, key))
+            return &o->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+static char *dup_str(const msgpack_object *o) {
+    return o->type == MSGPACK_OBJECT_STR && o->via.str.size &&
+                   !memchr(o->via.str.ptr, '\0', o->via.str.size)
+               ? xq_strndup(o->via.str.ptr, o->via.str.size)
+               : NULL;
+}
+
+/* An array of names into @p dst; false if not an array of at most XQ_CODEC_MAX_TENSORS strings. */
+static bool names(const msgpack_object *o, char **dst, size_t *cnt) {
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size > XQ_CODEC_MAX_TENSORS)
+        return false;
+    for (uint32_t i = 0; i < o->via.array.size; i++) {
+        if (!(dst[i] = dup_str(&o->via.array.ptr[i])))
+            return false;
+        *cnt = i + 1;
+    }
+    return true;
+}
+
+xq_err_t xq_infer_req_decode(
+    const uint8_t *buf, size_t len, size_t max_elems, xq_infer_req_t *req, xq_error_t *err) {
+    const msgpack_object *id, *inputs, *outputs, *grad, *encoded;
+    msgpack_unpacked msg;
+    size_t off = 0, used = 0;
+    xq_err_t rc = XQ_EDECODE;
+
+    memset(req, 0, sizeof(*req));
+    msgpack_unpacked_init(&msg);
+    if (!xq_mp_validate(buf, len, &used) || used != len ||
+        msgpack_unpack_next(&msg, (const char *)buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+        msg.data.type != MSGPACK_OBJECT_MAP) {
+        xq_error_set(err, rc, "", "the request is not one msgpack map");
+        goto out;
+    }
+    id = get(&msg.data, "id");
+    if (!id || id->type != MSGPACK_OBJECT_STR || !id->via.str.size ||
+        id->via.str.size >= sizeof(req->id)) {
+        xq_error_set(err, rc, "id", "must be a string of 1 to %d bytes", XQ_CODEC_ID_SIZE - 1);
+        goto out;
+    }
+    memcpy(req->id, id->via.str.ptr, id->via.str.size);
+    inputs = get(&msg.data, "inputs");
+    if (!inputs || inputs->type != MSGPACK_OBJECT_MAP || !inputs->via.map.size ||
+        inputs->via.map.size > XQ_CODEC_MAX_TENSORS) {
+        xq_error_set(err, rc, "inputs", "must map 1 to %d tensor names to tensors",
+                     XQ_CODEC_MAX_TENSORS);
+        goto out;
+    }
+    for (uint32_t i = 0; i < inputs->via.map.size; i++) {
+        char field[64];
+
+        if (!(req->names[i] = dup_str(&inputs->via.map.ptr[i].key))) {
+            xq_error_set(err, rc, "inputs", "tensor names must be non-empty strings");
+            goto out;
+        }
+        req->input_cnt = i + 1;
+        snprintf(field, sizeof(field), "inputs.%.50s", req->names[i]);
+        if ((rc = xq_tensor_decode(&inputs->via.map.ptr[i].val, field, max_elems, &req->inputs[i],
+                                   err)) != XQ_OK)
+            goto out;
+        rc = XQ_EDECODE;
+        if (i == 0)
+            req->rows = req->inputs[0].dims[0];
+        if (req->inputs[i].dims[0] != req->rows || !req->rows) {
+            xq_error_set(err, rc, field, "has %zu rows; every input needs the same (>= 1)",
+                         req->inputs[i].dims[0]);
+            goto out;
+        }
+    }
+    if ((outputs = get(&msg.data, "outputs")) && !names(outputs, req->outputs, &req->output_cnt)) {
+        xq_error_set(err, rc, "outputs", "must be a list of output names");
+        goto out;
+    }
+    if ((encoded = get(&msg.data, "encoded")) && !names(encoded, req->encoded, &req->encoded_cnt)) {
+        xq_error_set(err, rc, "encoded", "must be a list of tensor names");
+        goto out;
+    }
+    if ((grad = get(&msg.data, "grad")) && grad->type != MSGPACK_OBJECT_NIL) {
+        const msgpack_object *gi = get(grad, "index"), *go = get(grad, "output"),
+                             *wrt = get(grad, "wrt");
+
+        req->grad = true;
+        if (go && !(req->grad_output = dup_str(go))) {
+            xq_error_set(err, rc, "grad.output", "must be an output name");
+            goto out;
+        }
+        if (!gi || gi->type != MSGPACK_OBJECT_BIN || gi->via.bin.size != req->rows * 4) {
+            xq_error_set(err, rc, "grad.index", "must be a bin of %zu int32 (one per row)",
+                         req->rows);
+            goto out;
+        }
+        req->grad_index = xq_malloc(req->rows * sizeof(int32_t));
+        memcpy(req->grad_index, gi->via.bin.ptr, req->rows * 4);
+        if (wrt && !names(wrt, req->wrt, &req->wrt_cnt)) {
+            xq_error_set(err, rc, "grad.wrt", "must be a list of input names");
+            goto out;
+        }
+    }
+    rc = XQ_OK;
+out:
+    msgpack_unpacked_destroy(&msg);
+    return rc;
+}
+
+void xq_infer_req_fini(xq_infer_req_t *req) {
+    for (size_t i = 0; i < XQ_CODEC_MAX_TENSORS; i++) {
+        xq_free(req->names[i]);
+        xq_tensor_fini(&req->inputs[i]);
+        xq_free(req->outputs[i]);
+        xq_free(req->wrt[i]);
+        xq_free(req->encoded[i]);
+    }
+    xq_free(req->grad_output);
+    xq_free(req->grad_index);
+    memset(req, 0, sizeof(*req));
+}
+
+void xq_infer_req_pack(const xq_infer_req_view_t *v, xq_buf_t *out) {
+    msgpack_packer pk;
+
+    xq_mp_packer_init(&pk, out);
+    msgpack_pack_map(&pk, 3 + (v->grad_index != NULL) + (v->encoded_cnt > 0));
+    xq_mp_pack_str(&pk, "id");
+    xq_mp_pack_str(&pk, v->id);
+    xq_mp_pack_str(&pk, "inputs");
+    msgpack_pack_map(&pk, v->input_cnt);
+    for (size_t i = 0; i < v->input_cnt; i++) {
+        size_t dims[XQ_MAX_DIMS + 1];
+
+        dims[0] = v->rows;
+        memcpy(dims + 1, v->dims[i], v->ndim[i] * sizeof(size_t));
+        xq_mp_pack_str(&pk, v->names[i]);
+        xq_tensor_pack(&pk, v->data[i], dims, v->ndim[i] + 1);
+    }
+    xq_mp_pack_str(&pk, "outputs");
+    msgpack_pack_array(&pk, v->output != NULL);
+    if (v->output)
+        xq_mp_pack_str(&pk, v->output);
+    if (v->grad_index) {
+        xq_mp_pack_str(&pk, "grad");
+        msgpack_pack_map(&pk, 2 + (v->output != NULL));
+        if (v->output) {
+            xq_mp_pack_str(&pk, "output");
+            xq_mp_pack_str(&pk, v->output);
+        }
+        xq_mp_pack_str(&pk, "index");
+        msgpack_pack_bin(&pk, v->rows * 4);
+        msgpack_pack_bin_body(&pk, v->grad_index, v->rows * 4);
+        xq_mp_pack_str(&pk, "wrt");
+        msgpack_pack_array(&pk, v->input_cnt);
+        for (size_t i = 0; i < v->input_cnt; i++)
+            xq_mp_pack_str(&pk, v->names[i]);
+    }
+    if (v->encoded_cnt) {
+        xq_mp_pack_str(&pk, "encoded");
+        msgpack_pack_array(&pk, v->encoded_cnt);
+        for (size_t i = 0; i < v->encoded_cnt; i++)
+            xq_mp_pack_str(&pk, v->encoded[i]);
+    }
+}
+
+void xq_infer_reply_pack(const char *id,
+                         const char *out_name,
+                         const float *out,
+                         size_t rows,
+                         const size_t *out_dims,
+                         size_t out_ndim,
+                         size_t grad_cnt,
+                         const char *const *grad_names,
+                         const float *const *grads,
+                         const xq_tensor_t *grad_shapes,
+                         xq_buf_t *buf) {
+    size_t dims[XQ_MAX_DIMS + 1];
+    msgpack_packer pk;
+
+    xq_mp_packer_init(&pk, buf);
+    msgpack_pack_map(&pk, 2 + (grad_cnt > 0));
+    xq_mp_pack_str(&pk, "id");
+    xq_mp_pack_str(&pk, id);
+    xq_mp_pack_str(&pk, "outputs");
+    msgpack_pack_map(&pk, 1);
+    xq_mp_pack_str(&pk, out_name);
+    dims[0] = rows;
+    memcpy(dims + 1, out_dims, out_ndim * sizeof(size_t));
+    xq_tensor_pack(&pk, out, dims, out_ndim + 1);
+    if (grad_cnt) {
+        xq_mp_pack_str(&pk, "grads");
+        msgpack_pack_map(&pk, grad_cnt);
+        for (size_t i = 0; i < grad_cnt; i++) {
+            xq_mp_pack_str(&pk, grad_names[i]);
+            xq_tensor_pack(&pk, grads[i], grad_shapes[i].dims, grad_shapes[i].ndim);
+        }
+    }
+}
+
+void xq_infer_error_pack(const char *id, const xq_error_t *e, xq_buf_t *buf) {
+    msgpack_packer pk;
+
+    xq_mp_packer_init(&pk, buf);
+    msgpack_pack_map(&pk, 2);
+    xq_mp_pack_str(&pk, "id");
+    xq_mp_pack_str(&pk, id);
+    xq_mp_pack_str(&pk, "error");
+    msgpack_pack_map(&pk, 3);
+    xq_mp_pack_str(&pk, "code");
+    xq_mp_pack_str(&pk, xq_err_wire(e->code));
+    xq_mp_pack_str(&pk, "field");
+    xq_mp_pack_str(&pk, e->field);
+    xq_mp_pack_str(&pk, "message");
+    xq_mp_pack_str(&pk, e->msg);
+}

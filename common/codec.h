@@ -1,0 +1,83 @@
+/* codec.h -- the inference protocol's messages (DESIGN §2.4): requests to runners, their replies.
+ */
+#ifndef XQ_CODEC_H
+#define XQ_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "err.h"
+#include "mem.h"
+#include "tensor.h"
+
+#define XQ_CODEC_MAX_TENSORS 16
+#define XQ_CODEC_ID_SIZE     128
+
+/** A decoded inference request; owns everything (xq_infer_req_fini()). */
+typedef struct xq_infer_req {
+    char id[XQ_CODEC_ID_SIZE]; /* correlation id */
+    size_t rows;               /* the batch, the same for every input */
+    size_t input_cnt;
+    char *names[XQ_CODEC_MAX_TENSORS]; /* fed tensor names (owned) */
+    xq_tensor_t inputs[XQ_CODEC_MAX_TENSORS];
+    size_t output_cnt;
+    char *outputs[XQ_CODEC_MAX_TENSORS]; /* outputs asked for (owned); none: the model's */
+    bool grad;                           /* "grad" present */
+    char *grad_output;                   /* grad.output (owned) */
+    int32_t *grad_index;                 /* grad.index: rows flat output indices (owned) */
+    size_t wrt_cnt;
+    char *wrt[XQ_CODEC_MAX_TENSORS]; /* grad.wrt (owned) */
+    size_t encoded_cnt;
+    char *encoded[XQ_CODEC_MAX_TENSORS]; /* fed intermediates (owned) */
+} xq_infer_req_t;
+
+/**
+ * Decodes the request in @p buf (bounded: each tensor at most
+ * @p max_elems elements, 0 for the default). On failure @p req->id holds the
+ * id if it could be read, so an error reply can still be sent.
+ *
+ * @returns XQ_OK or XQ_EDECODE/XQ_ELIMIT naming the field; call
+ *          xq_infer_req_fini() either way.
+ */
+xq_err_t xq_infer_req_decode(
+    const uint8_t *buf, size_t len, size_t max_elems, xq_infer_req_t *req, xq_error_t *err);
+
+void xq_infer_req_fini(xq_infer_req_t *req);
+
+/** Packs a request (the worker side, and tests). Tensors are f32, batch-first. */
+typedef struct xq_infer_req_view {
+    const char *id;
+    size_t rows;
+    size_t input_cnt;
+    const char *const *names;
+    const float *const *data;
+    const size_t *const *dims; /* per input: its per-row dims */
+    const size_t *ndim;        /* per input */
+    const char *output;        /* NULL: the model's output */
+    const int32_t *grad_index; /* NULL: forward only */
+    size_t encoded_cnt;
+    const char *const *encoded;
+} xq_infer_req_view_t;
+
+void xq_infer_req_pack(const xq_infer_req_view_t *v, xq_buf_t *out);
+
+/** Packs a reply: outputs (rows x out_cnt) and, when @p grads, one gradient per input. */
+void xq_infer_reply_pack(const char *id,
+                         const char *out_name,
+                         const float *out,
+                         size_t rows,
+                         const size_t *out_dims,
+                         size_t out_ndim,
+                         size_t grad_cnt,
+                         const char *const *grad_names,
+                         const float *const *grads,
+                         const xq_tensor_t *grad_shapes,
+                         xq_buf_t *buf);
+
+/** Packs an error reply {"id", "error": {"code", "message"}}. */
+void xq_infer_error_pack(const char *id, const xq_error_t *e, xq_buf_t *buf);
+
+#endif /* XQ_CODEC_H */

@@ -1,0 +1,122 @@
+/* tensor.c -- wire tensors: f32 out as one bin; f32/f64/i32/i64 in, validated against their shape.
+ */
+#include "tensor.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "mem.h"
+#include "mp.h"
+
+void xq_tensor_pack(msgpack_packer *pk, const float *data, const size_t *dims, size_t ndim) {
+    size_t cnt = 1;
+
+    for (size_t d = 0; d < ndim; d++)
+        cnt *= dims[d];
+    msgpack_pack_map(pk, 3);
+    xq_mp_pack_str(pk, "dtype");
+    xq_mp_pack_str(pk, "f32");
+    xq_mp_pack_str(pk, "shape");
+    msgpack_pack_array(pk, ndim);
+    for (size_t d = 0; d < ndim; d++)
+        msgpack_pack_uint64(pk, dims[d]);
+    xq_mp_pack_str(pk, "data");
+    /* little-endian floats, as this machine stores them (x86-64, arm64) */
+    msgpack_pack_bin(pk, cnt * sizeof(float));
+    msgpack_pack_bin_body(pk, data, cnt * sizeof(float));
+}
+
+static const msgpack_object *get(const msgpack_object *o, const char *key) {
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        if (xq_mp_str_eq(&o->via.map.ptr[i].key, key))
+            return &o->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+xq_err_t xq_tensor_decode(
+    const msgpack_object *o, const char *field, size_t max_elems, xq_tensor_t *t, xq_error_t *err) {
+    const msgpack_object *dt, *shape, *data;
+    size_t width, cnt = 1;
+    int kind;
+
+    memset(t, 0, sizeof(*t));
+    max_elems = max_elems ? max_elems : XQ_TENSOR_MAX_ELEMS;
+    if (o->type != MSGPACK_OBJECT_MAP)
+        return xq_error_set(err, XQ_EDECODE, field, "a tensor must be a map");
+    dt = get(o, "dtype");
+    shape = get(o, "shape");
+    data = get(o, "data");
+    if (!dt || !shape || !data)
+        return xq_error_set(err, XQ_EDECODE, field, "a tensor needs dtype, shape and data");
+    if (xq_mp_str_eq(dt, "f32"))
+        kind = 0, width = 4;
+    else if (xq_mp_str_eq(dt, "f64"))
+        kind = 1, width = 8;
+    else if (xq_mp_str_eq(dt, "i32"))
+        kind = 2, width = 4;
+    else if (xq_mp_str_eq(dt, "i64"))
+        kind = 3, width = 8;
+    else
+        return xq_error_set(err, XQ_EDECODE, field, "dtype must be f32, f64, i32 or i64");
+    if (shape->type != MSGPACK_OBJECT_ARRAY || shape->via.array.size < 1 ||
+        shape->via.array.size > XQ_MAX_DIMS + 1)
+        return xq_error_set(err, XQ_EDECODE, field, "shape must list 1 to %d sizes, batch first",
+                            XQ_MAX_DIMS + 1);
+    for (uint32_t d = 0; d < shape->via.array.size; d++) {
+        const msgpack_object *s = &shape->via.array.ptr[d];
+
+        if (s->type != MSGPACK_OBJECT_POSITIVE_INTEGER || s->via.u64 > max_elems ||
+            xq_mul_overflows(cnt, (size_t)s->via.u64, &cnt) || cnt > max_elems)
+            return xq_error_set(err, XQ_ELIMIT, field,
+                                "shape must hold integers whose product is at most %zu", max_elems);
+        t->dims[d] = (size_t)s->via.u64;
+    }
+    if (data->type != MSGPACK_OBJECT_BIN || data->via.bin.size != cnt * width)
+        return xq_error_set(err, XQ_EDECODE, field,
+                            "data must be a bin of %zu bytes (%zu elements of %s)", cnt * width,
+                            cnt,
+                            kind == 0   ? "f32"
+                            : kind == 1 ? "f64"
+                            : kind == 2 ? "i32"
+                                        : "i64");
+    t->ndim = shape->via.array.size;
+    t->cnt = cnt;
+    if (!(t->data = xq_try_malloc(cnt * sizeof(float) + 1)))
+        return xq_error_set(err, XQ_ENOMEM, field, "no memory for %zu elements", cnt);
+    for (size_t i = 0; i < cnt; i++) {
+        const char *p = data->via.bin.ptr + i * width;
+        float f;
+
+        /* the bin may sit at any offset of the message: copy, never cast */
+        if (kind == 0) {
+            memcpy(&f, p, 4);
+        } else if (kind == 1) {
+            double v;
+
+            memcpy(&v, p, 8);
+            f = (float)v;
+        } else if (kind == 2) {
+            int32_t v;
+
+            memcpy(&v, p, 4);
+            f = (float)v;
+        } else {
+            int64_t v;
+
+            memcpy(&v, p, 8);
+            f = (float)v;
+        }
+        if (!isfinite(f)) {
+            xq_tensor_fini(t);
+            return xq_error_set(err, XQ_EDECODE, field, "element %zu is not finite", i);
+        }
+        t->data[i] = f;
+    }
+    return XQ_OK;
+}
+
+void xq_tensor_fini(xq_tensor_t *t) {
+    xq_free(t->data);
+    memset(t, 0, sizeof(*t));
+}

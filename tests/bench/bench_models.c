@@ -1,0 +1,90 @@
+/*
+ * bench_models.c -- `make bench`: model rows per second through the model
+ * backends, forward and forward+gradient, at batch sizes 1, 64 and 1024.
+ * Each line: "bench model=... batch=... mode=...: X ns/row, Y rows/s".
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "mem.h"
+#include "models/load.h"
+
+static double now(void) {
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void bench(const char *path, const char *label, size_t batch, bool grad) {
+    xq_model_t *m = NULL;
+    xq_error_t err;
+    const xq_tensor_desc_t *in, *od;
+    float *x, *y, *g;
+    int32_t *gi;
+    size_t rows = 0;
+    double t0, dt;
+
+    if (xq_model_load(path, NULL, &m, &err) != XQ_OK) {
+        fprintf(stderr, "bench: %s: %s\n", path, err.msg);
+        exit(1);
+    }
+    in = xq_model_input(m, 0);
+    od = xq_model_output(m);
+    x = xq_malloc(batch * in->elem_cnt * sizeof(float));
+    g = xq_malloc(batch * in->elem_cnt * sizeof(float));
+    y = xq_malloc(batch * od->elem_cnt * sizeof(float));
+    gi = xq_calloc(batch, sizeof(int32_t));
+    for (size_t i = 0; i < batch * in->elem_cnt; i++)
+        x[i] = (float)sin((double)i);
+    {
+        const char *names[] = {in->name};
+        size_t elem[] = {in->elem_cnt};
+        const float *data[] = {x};
+        float *gouts[] = {g};
+        xq_batch_t b = {.rows = batch,
+                        .tensor_cnt = 1,
+                        .names = names,
+                        .elem_cnt = elem,
+                        .data = data,
+                        .grad = grad,
+                        .grad_index = gi,
+                        .out_cnt = od->elem_cnt,
+                        .out = y,
+                        .grad_out = gouts};
+
+        xq_model_eval(m, &b, &err); /* warm-up */
+        t0 = now();
+        do {
+            if (xq_model_eval(m, &b, &err) != XQ_OK) {
+                fprintf(stderr, "bench: %s\n", err.msg);
+                exit(1);
+            }
+            rows += batch;
+        } while ((dt = now() - t0) < 0.4);
+    }
+    printf("bench model=%-5s batch=%-4zu mode=%-12s %10.0f ns/row %12.0f rows/s\n", label, batch,
+           grad ? "forward+grad" : "forward", dt * 1e9 / (double)rows, (double)rows / dt);
+    xq_free(x);
+    xq_free(y);
+    xq_free(g);
+    xq_free(gi);
+    xq_model_destroy(m);
+}
+
+int main(void) {
+    static const size_t batches[] = {1, 64, 1024};
+
+    xq_log_set_level(XQ_LOG_WARN);
+    for (int g = 0; g < 2; g++)
+        for (size_t b = 0; b < 3; b++)
+            bench("tests/data/onnx/mlp20.onnx", "mlp", batches[b], g);
+    for (int g = 0; g < 2; g++)
+        for (size_t b = 0; b < 3; b++)
+            bench("tests/data/onnx/cnn.onnx", "cnn", batches[b], g);
+    return 0;
+}

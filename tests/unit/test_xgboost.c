@@ -1,0 +1,99 @@
+/* test_xgboost.c -- the XGBoost backend on a booster trained here with a known answer. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstrict-prototypes"
+#include <xgboost/c_api.h>
+#pragma GCC diagnostic pop
+
+#include "explain_helpers.h"
+#include "models/load.h"
+#include "suites.h"
+
+/*
+ * One stump on y = 10 if x0 > 0.5 else 0, with eta 1, lambda 0 and base score 0:
+ * its leaves are the means of each side, so it predicts exactly 10 or 0.
+ */
+static void train_stump(const char *path) {
+    float X[8 * 3];
+    float y[8];
+    DMatrixHandle d;
+    BoosterHandle h;
+    static const char *const params[][2] = {
+        {"max_depth", "1"},        {"eta", "1"},
+        {"lambda", "0"},           {"base_score", "0"},
+        {"min_child_weight", "0"}, {"tree_method", "exact"},
+        {"nthread", "1"},          {"objective", "reg:squarederror"}};
+
+    for (int i = 0; i < 8; i++) {
+        X[i * 3] = (float)(i % 2);
+        X[i * 3 + 1] = (float)i;
+        X[i * 3 + 2] = (float)(7 - i) * 0.5f;
+        y[i] = i % 2 ? 10.0f : 0.0f;
+    }
+    ck_assert_int_eq(XGDMatrixCreateFromMat(X, 8, 3, -1e30f, &d), 0);
+    ck_assert_int_eq(XGDMatrixSetFloatInfo(d, "label", y, 8), 0);
+    ck_assert_int_eq(XGBoosterCreate(&d, 1, &h), 0);
+    for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
+        ck_assert_int_eq(XGBoosterSetParam(h, params[i][0], params[i][1]), 0);
+    ck_assert_int_eq(XGBoosterUpdateOneIter(h, 0, d), 0);
+    ck_assert_int_eq(XGBoosterSaveModel(h, path), 0);
+    XGBoosterFree(h);
+    XGDMatrixFree(d);
+}
+
+START_TEST(test_xgboost_stump) {
+    char path[64];
+    xq_model_t *m = NULL;
+    xq_error_t err;
+    texpl_t e;
+
+    snprintf(path, sizeof(path), "/tmp/explainq-xgb-%d.json", (int)getpid());
+    train_stump(path);
+    ck_assert_int_eq(xq_model_load(path, NULL, &m, &err), XQ_OK);
+    ck_assert_uint_eq(xq_model_input(m, 0)->elem_cnt, 3);
+    /* features without inputTensorName become the booster's columns, in metadata order */
+    t_explain(
+        "{'parameters': {'sampledShapleyAttribution': {'pathCount': 4}},"
+        " 'metadata': {'inputs': {'a': {}, 'b': {}, 'c': {}}, 'outputs': {'prediction': {}}}}",
+        m, "[{'a': 1, 'b': 5, 'c': 5}, {'a': 0, 'b': 2, 'c': 9}]", NULL, &e);
+    ck_assert_double_eq(t_num(&e, 0, 0, "instanceOutputValue"), 10);
+    ck_assert_double_eq(t_num(&e, 0, 0, "baselineOutputValue"), 0);
+    ck_assert_double_eq(t_fa(&e, 0, 0, "a", 0), 10); /* all of it: only x0 is split on */
+    ck_assert_double_eq(t_fa(&e, 0, 0, "b", 0), 0);
+    ck_assert_double_eq(t_fa(&e, 0, 0, "c", 0), 0);
+    ck_assert_double_eq(t_num(&e, 1, 0, "instanceOutputValue"), 0);
+    t_explain_fini(&e);
+
+    /* no gradients: IG fails with a message that says what to do */
+    t_explain("{'parameters': {'integratedGradientsAttribution': {'stepCount': 4}}}", m,
+              "[{'features': [1, 5, 5]}]", NULL, &e);
+    ck_assert_int_eq(e.res[0].rc, XQ_EMODEL);
+    ck_assert_ptr_nonnull(strstr(e.res[0].err.msg, "no gradients"));
+    t_explain_fini(&e);
+    xq_model_destroy(m);
+
+    /* ... unless finite differences are asked for: flat almost everywhere */
+    ck_assert_int_eq(xq_model_load(path, &(xq_model_opts_t){.fd_step = 0.01}, &m, &err), XQ_OK);
+    t_explain("{'parameters': {'integratedGradientsAttribution': {'stepCount': 4}}}", m,
+              "[{'features': [1, 5, 5]}]", NULL, &e);
+    ck_assert_int_eq(e.res[0].rc, XQ_OK);
+    t_explain_fini(&e);
+    xq_model_destroy(m);
+    unlink(path);
+}
+
+END_TEST
+
+Suite *xgboost_suite(void) {
+    Suite *s = suite_create("xgboost");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_test(tc, test_xgboost_stump);
+    suite_add_tcase(s, tc);
+    return s;
+}
