@@ -173,6 +173,7 @@ static void handle(runner_t *r, const rd_kafka_message_t *rkm) {
     uintptr_t tag = ((uintptr_t)rkm->offset << 16) | (uintptr_t)(rkm->partition & 0xffff);
     xq_infer_req_t req;
     xq_error_t err;
+    char *rid;
     long partition;
     char *end;
     rd_kafka_resp_err_t e;
@@ -205,11 +206,11 @@ static void handle(runner_t *r, const rd_kafka_message_t *rkm) {
     } else {
         r->served++;
     }
+    rid = req.id[0] ? req.id : key;
     e = rd_kafka_producev(
         r->producer, RD_KAFKA_V_TOPIC(reply_topic), RD_KAFKA_V_PARTITION((int32_t)partition),
-        RD_KAFKA_V_KEY(req.id[0] ? req.id : key, strlen(req.id[0] ? req.id : key)),
-        RD_KAFKA_V_VALUE(r->reply.data, r->reply.len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_OPAQUE((void *)tag), RD_KAFKA_V_END);
+        RD_KAFKA_V_KEY(rid, strlen(rid)), RD_KAFKA_V_VALUE(r->reply.data, r->reply.len),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE((void *)tag), RD_KAFKA_V_END);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
         xq_log(XQ_LOG_WARN, "runner", "cannot queue the reply: %s", rd_kafka_err2str(e));
     xq_infer_req_fini(&req);
