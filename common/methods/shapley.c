@@ -23,6 +23,7 @@ typedef struct shapley {
     size_t *sel; /* outputs to explain */
     size_t sel_cnt;
     double *mean, *m2, *m; /* per player: running mean and M2 of marginals; one path's marginals */
+    bool exact;            /* the paths are all M! orders: the Shapley value itself */
     bool done;
 } shapley_t;
 
@@ -42,6 +43,34 @@ static void draw_paths(shapley_t *s, size_t from, size_t to) {
     s->P = to;
     s->rows_total = xq_shapley_rows(s->M, s->P, s->B);
     s->outs = xq_reallocarray(s->outs, s->rows_total, s->out_cnt * sizeof(float));
+}
+
+/* Every order of M players, lexicographic (M! of them; only for tiny M). */
+static void all_orders(shapley_t *s, size_t count) {
+    uint32_t *p = s->perm;
+
+    for (size_t i = 0; i < s->M; i++)
+        p[i] = (uint32_t)i;
+    for (size_t k = 1; k < count; k++) {
+        uint32_t *q = p + s->M;
+        size_t i, j;
+
+        memcpy(q, p, s->M * sizeof(*q));
+        /* next permutation: the longest descending suffix, swap, reverse */
+        for (i = s->M - 1; i > 0 && q[i - 1] > q[i]; i--)
+            ;
+        for (j = s->M - 1; q[j] < q[i - 1]; j--)
+            ;
+        uint32_t t = q[i - 1];
+        q[i - 1] = q[j];
+        q[j] = t;
+        for (size_t a = i, b = s->M - 1; a < b; a++, b--) {
+            t = q[a];
+            q[a] = q[b];
+            q[b] = t;
+        }
+        p = q;
+    }
 }
 
 static void *shapley_create(xq_run_ctx_t *ctx) {
@@ -68,6 +97,19 @@ static void *shapley_create(xq_run_ctx_t *ctx) {
     s->mean = xq_calloc(s->M, sizeof(double));
     s->m2 = xq_calloc(s->M, sizeof(double));
     s->m = xq_calloc(s->M, sizeof(double));
+    {
+        /* pathCount >= M!: walking every order once gives the exact value, with fewer rows */
+        size_t fact = 1;
+
+        for (size_t i = 2; i <= s->M && fact <= P; i++)
+            fact *= i;
+        if (s->M > 1 && fact <= P) {
+            s->exact = true;
+            draw_paths(s, 0, fact);
+            all_orders(s, fact);
+            return s;
+        }
+    }
     draw_paths(s, 0, P);
     return s;
 }
@@ -76,6 +118,7 @@ void xq_shapley_set_permutations(void *st, const uint32_t *perms, size_t paths) 
     shapley_t *s = st;
 
     XQ_ASSERT(s->rows_planned == 0);
+    s->exact = false;
     draw_paths(s, 0, paths);
     memcpy(s->perm, perms, paths * s->M * sizeof(*perms));
 }
@@ -178,8 +221,10 @@ static void compute(shapley_t *s) {
             if (s->P > 1)
                 var += s->m2[i] / (double)(s->P - 1);
         }
-        at->has_error = s->P > 1;
-        if (at->has_error) {
+        at->has_error = s->P > 1 || s->exact;
+        if (s->exact) {
+            at->approx_error = 0; /* every order was walked: no sampling error */
+        } else if (at->has_error) {
             /* relative standard error; absolute when F(x) and F(x') coincide (DESIGN §4) */
             double se = sqrt(var / (double)s->P), d = fabs(fx - fb);
 
@@ -188,7 +233,7 @@ static void compute(shapley_t *s) {
         if (at->approx_error > worst)
             worst = at->approx_error;
     }
-    if (ctx->target_error > 0) {
+    if (ctx->target_error > 0 && !s->exact) {
         size_t more = xq_shapley_rows(s->M, 2 * s->P, s->B);
 
         ctx->expl.adaptive = true;

@@ -13,7 +13,9 @@
  * 1 (instance) + B (baselines) + P * B * (players - 1), i.e. 2 + P * (players - 1)
  * for one baseline. approximationError = sqrt(sum_i s_i^2 / P) / |F(x) - F(x')|
  * with s_i^2 the sample variance of player i's baseline-averaged marginal
- * contribution over the P paths; absent when P is 1.
+ * contribution over the P paths; absent when P is 1. When pathCount >= M!
+ * (at most 4 players, as pathCount <= 50) every order is walked once instead:
+ * the exact Shapley value, with error 0, in M! paths.
  */
 const xq_method_ops_t *xq_shapley_ops(void);
 

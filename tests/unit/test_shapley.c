@@ -137,16 +137,34 @@ START_TEST(test_shapley_row_counts) {
     xq_model_t *m = t1_model();
     texpl_t e;
 
-    t_explain("{'parameters': {'sampledShapleyAttribution': {'pathCount': 7}}, " T1_META("") "}", m,
+    t_explain("{'parameters': {'sampledShapleyAttribution': {'pathCount': 5}}, " T1_META("") "}", m,
               "[{'x1': 1, 'x2': 2, 'x3': 3}]", NULL, &e);
-    ck_assert_uint_eq(e.fwd_rows, 2 + 7 * 2);
+    ck_assert_uint_eq(e.fwd_rows, 2 + 5 * 2);
     ck_assert_uint_eq(e.grad_rows, 0);
     t_explain_fini(&e);
-    t_explain("{'parameters': {'sampledShapleyAttribution': {'pathCount': 7}}, " T1_META(
+    t_explain("{'parameters': {'sampledShapleyAttribution': {'pathCount': 5}}, " T1_META(
                   ", 'inputBaselines': [0, 1]") "}",
               m, "[{'x1': 1, 'x2': 2, 'x3': 3}]", NULL, &e);
-    ck_assert_uint_eq(e.fwd_rows, 1 + 2 + 7 * 2 * 2);
-    ck_assert_uint_eq(xq_shapley_rows(3, 7, 2), 1 + 2 + 7 * 2 * 2);
+    ck_assert_uint_eq(e.fwd_rows, 1 + 2 + 5 * 2 * 2);
+    ck_assert_uint_eq(xq_shapley_rows(3, 5, 2), 1 + 2 + 5 * 2 * 2);
+    t_explain_fini(&e);
+    xq_model_destroy(m);
+}
+
+END_TEST
+
+/* pathCount >= M! walks every order once: the exact Shapley value, error 0, M! paths of rows. */
+START_TEST(test_shapley_exact_when_paths_cover_every_order) {
+    xq_model_t *m = t1_model();
+    texpl_t e;
+
+    t_explain("{'parameters': {'sampledShapleyAttribution': {'pathCount': 7}}, " T1_META("") "}", m,
+              "[{'x1': 1, 'x2': 2, 'x3': 3}]", NULL, &e);
+    ck_assert_double_eq_tol(t_fa(&e, 0, 0, "x1", 0), 3, F32_TOL);
+    ck_assert_double_eq_tol(t_fa(&e, 0, 0, "x2", 0), 3, F32_TOL);
+    ck_assert_double_eq_tol(t_fa(&e, 0, 0, "x3", 0), 8, F32_TOL);
+    ck_assert_double_eq(t_num(&e, 0, 0, "approximationError"), 0);
+    ck_assert_uint_eq(e.fwd_rows, 2 + 6 * 2);
     t_explain_fini(&e);
     xq_model_destroy(m);
 }
@@ -327,6 +345,7 @@ Suite *shapley_suite(void) {
     tcase_add_test(tc, test_shapley_t1_permutation_table);
     tcase_add_test(tc, test_shapley_linear_exact);
     tcase_add_test(tc, test_shapley_row_counts);
+    tcase_add_test(tc, test_shapley_exact_when_paths_cover_every_order);
     tcase_add_test(tc, test_shapley_one_player);
     tcase_add_test(tc, test_shapley_converges_to_enumeration);
     tcase_add_test(tc, test_shapley_error_shrinks_like_inverse_sqrt_paths);
