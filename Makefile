@@ -107,11 +107,13 @@ FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 fuzz:
 	$(Q)$(MAKE) --no-print-directory CC=clang BUILD=build/fuzz OPT=-O1 \
 	    SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" build/fuzz/libexplainq.a
-	$(Q)clang $(XQ_CPPFLAGS) -std=c11 -g -O1 $(FUZZ_SAN) $(PKG_CFLAGS) tests/fuzz/fuzz_spec.c \
-	    build/fuzz/libexplainq.a $(XQ_LDLIBS) -o build/fuzz/fuzz_spec
-	$(Q)mkdir -p build/fuzz/corpus-spec
-	$(Q)build/fuzz/fuzz_spec -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	    build/fuzz/corpus-spec tests/data/fuzz/spec
+	$(Q)for t in spec codec; do \
+	    clang $(XQ_CPPFLAGS) -std=c11 -g -O1 $(FUZZ_SAN) $(PKG_CFLAGS) tests/fuzz/fuzz_$$t.c \
+	        build/fuzz/libexplainq.a $(XQ_LDLIBS) -o build/fuzz/fuzz_$$t && \
+	    mkdir -p build/fuzz/corpus-$$t && \
+	    build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	        build/fuzz/corpus-$$t tests/data/fuzz/$$t || exit 1; \
+	done
 
 clean:
 	rm -rf build
