@@ -6,16 +6,6 @@
 
 #include "mp.h"
 
-static const msgpack_object *get(const msgpack_object *o, const char *key) {
-    if (o->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    for (uint32_t i = 0; i < o->via.map.size; i++) {
-        if (xq_mp_str_eq(&o->via.map.ptr[i].key, key))
-            return &o->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
 static char *dup_str(const msgpack_object *o) {
     return o->type == MSGPACK_OBJECT_STR && o->via.str.size &&
                    !memchr(o->via.str.ptr, '\0', o->via.str.size)
@@ -50,14 +40,14 @@ xq_err_t xq_infer_req_decode(
         xq_error_set(err, rc, "", "the request is not one msgpack map");
         goto out;
     }
-    id = get(&msg.data, "id");
+    id = xq_mp_map_get(&msg.data, "id");
     if (!id || id->type != MSGPACK_OBJECT_STR || !id->via.str.size ||
         id->via.str.size >= sizeof(req->id)) {
         xq_error_set(err, rc, "id", "must be a string of 1 to %d bytes", XQ_CODEC_ID_SIZE - 1);
         goto out;
     }
     memcpy(req->id, id->via.str.ptr, id->via.str.size);
-    inputs = get(&msg.data, "inputs");
+    inputs = xq_mp_map_get(&msg.data, "inputs");
     if (!inputs || inputs->type != MSGPACK_OBJECT_MAP || !inputs->via.map.size ||
         inputs->via.map.size > XQ_CODEC_MAX_TENSORS) {
         xq_error_set(err, rc, "inputs", "must map 1 to %d tensor names to tensors",
@@ -85,17 +75,19 @@ xq_err_t xq_infer_req_decode(
             goto out;
         }
     }
-    if ((outputs = get(&msg.data, "outputs")) && !names(outputs, req->outputs, &req->output_cnt)) {
+    if ((outputs = xq_mp_map_get(&msg.data, "outputs")) &&
+        !names(outputs, req->outputs, &req->output_cnt)) {
         xq_error_set(err, rc, "outputs", "must be a list of output names");
         goto out;
     }
-    if ((encoded = get(&msg.data, "encoded")) && !names(encoded, req->encoded, &req->encoded_cnt)) {
+    if ((encoded = xq_mp_map_get(&msg.data, "encoded")) &&
+        !names(encoded, req->encoded, &req->encoded_cnt)) {
         xq_error_set(err, rc, "encoded", "must be a list of tensor names");
         goto out;
     }
-    if ((grad = get(&msg.data, "grad")) && grad->type != MSGPACK_OBJECT_NIL) {
-        const msgpack_object *gi = get(grad, "index"), *go = get(grad, "output"),
-                             *wrt = get(grad, "wrt");
+    if ((grad = xq_mp_map_get(&msg.data, "grad")) && grad->type != MSGPACK_OBJECT_NIL) {
+        const msgpack_object *gi = xq_mp_map_get(grad, "index"),
+                             *go = xq_mp_map_get(grad, "output"), *wrt = xq_mp_map_get(grad, "wrt");
 
         req->grad = true;
         if (go && !(req->grad_output = dup_str(go))) {

@@ -132,14 +132,6 @@ static bool baseline_values(const msgpack_object *v, size_t want, float *dst, ch
 
 /* ==== Building ==== */
 
-static const msgpack_object *lookup(const msgpack_object *inst, const char *key) {
-    for (uint32_t i = 0; i < inst->via.map.size; i++) {
-        if (xq_mp_str_eq(&inst->via.map.ptr[i].key, key))
-            return &inst->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
 void xq_layout_destroy(xq_layout_t *l) {
     if (!l)
         return;
@@ -591,7 +583,7 @@ xq_err_t xq_layout_build(const xq_spec_t *spec,
         for (size_t i = 0; i < n; i++) {
             fs[i].name = spec->meta.inputs[i].name;
             fs[i].meta = &spec->meta.inputs[i];
-            if (!(fs[i].val = lookup(inst, fs[i].name))) {
+            if (!(fs[i].val = xq_mp_map_get(inst, fs[i].name))) {
                 feat_field(field, sizeof(field), index, fs[i].name);
                 rc = xq_error_set(err, XQ_EINVAL, field, "instance %zu: feature %s is missing",
                                   index, fs[i].name);

@@ -169,6 +169,16 @@ void xq_mp_pack_strn(msgpack_packer *pk, const char *s, size_t len) {
     msgpack_pack_str_body(pk, s, len);
 }
 
+const msgpack_object *xq_mp_map_get(const msgpack_object *map, const char *key) {
+    if (map->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        if (xq_mp_str_eq(&map->via.map.ptr[i].key, key))
+            return &map->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
 bool xq_mp_str_eq(const msgpack_object *o, const char *s) {
     size_t n = strlen(s);
 

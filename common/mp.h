@@ -32,6 +32,9 @@ void xq_mp_pack_str(msgpack_packer *pk, const char *s);
 /** Packs @p len bytes at @p s as a msgpack str. */
 void xq_mp_pack_strn(msgpack_packer *pk, const char *s, size_t len);
 
+/** The value of key @p key in map @p map (borrowed), or NULL when absent or not a map. */
+const msgpack_object *xq_mp_map_get(const msgpack_object *map, const char *key);
+
 /** true when @p o is a str equal to the C string @p s. */
 bool xq_mp_str_eq(const msgpack_object *o, const char *s);
 

@@ -26,14 +26,6 @@ void xq_tensor_pack(msgpack_packer *pk, const float *data, const size_t *dims, s
     msgpack_pack_bin_body(pk, data, cnt * sizeof(float));
 }
 
-static const msgpack_object *get(const msgpack_object *o, const char *key) {
-    for (uint32_t i = 0; i < o->via.map.size; i++) {
-        if (xq_mp_str_eq(&o->via.map.ptr[i].key, key))
-            return &o->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
 xq_err_t xq_tensor_decode(
     const msgpack_object *o, const char *field, size_t max_elems, xq_tensor_t *t, xq_error_t *err) {
     const msgpack_object *dt, *shape, *data;
@@ -44,9 +36,9 @@ xq_err_t xq_tensor_decode(
     max_elems = max_elems ? max_elems : XQ_TENSOR_MAX_ELEMS;
     if (o->type != MSGPACK_OBJECT_MAP)
         return xq_error_set(err, XQ_EDECODE, field, "a tensor must be a map");
-    dt = get(o, "dtype");
-    shape = get(o, "shape");
-    data = get(o, "data");
+    dt = xq_mp_map_get(o, "dtype");
+    shape = xq_mp_map_get(o, "shape");
+    data = xq_mp_map_get(o, "data");
     if (!dt || !shape || !data)
         return xq_error_set(err, XQ_EDECODE, field, "a tensor needs dtype, shape and data");
     if (xq_mp_str_eq(dt, "f32"))

@@ -218,22 +218,12 @@ static const xq_model_ops_t dense_ops = {
 
 /* ==== Loading ==== */
 
-static const msgpack_object *get(const msgpack_object *o, const char *key) {
-    if (o->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    for (uint32_t i = 0; i < o->via.map.size; i++) {
-        if (xq_mp_str_eq(&o->via.map.ptr[i].key, key))
-            return &o->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
 static xq_err_t read_desc(dense_t *d,
                           const msgpack_object *o,
                           const char *field,
                           xq_tensor_desc_t *desc,
                           xq_error_t *err) {
-    const msgpack_object *name = get(o, "name"), *shape = get(o, "shape");
+    const msgpack_object *name = xq_mp_map_get(o, "name"), *shape = xq_mp_map_get(o, "shape");
     double v;
 
     if (!name || name->type != MSGPACK_OBJECT_STR || !name->via.str.size)
@@ -255,7 +245,8 @@ static xq_err_t read_desc(dense_t *d,
 }
 
 static xq_err_t read_layer(const msgpack_object *o, size_t idx, layer_t *L, xq_error_t *err) {
-    const msgpack_object *w = get(o, "weights"), *b = get(o, "bias"), *a = get(o, "activation");
+    const msgpack_object *w = xq_mp_map_get(o, "weights"), *b = xq_mp_map_get(o, "bias"),
+                         *a = xq_mp_map_get(o, "activation");
     char field[64];
     double v;
 
@@ -322,10 +313,10 @@ xq_err_t xq_dense_load(const char *text, size_t len, xq_model_t **out, xq_error_
         rc = xq_error_set(err, XQ_EMODEL, "", "model is not valid JSON");
         goto out;
     }
-    fmt = get(&msg.data, "format");
-    inputs = get(&msg.data, "inputs");
-    output = get(&msg.data, "output");
-    layers = get(&msg.data, "layers");
+    fmt = xq_mp_map_get(&msg.data, "format");
+    inputs = xq_mp_map_get(&msg.data, "inputs");
+    output = xq_mp_map_get(&msg.data, "output");
+    layers = xq_mp_map_get(&msg.data, "layers");
     if (!fmt || !xq_mp_str_eq(fmt, "explainq-dense-v1")) {
         rc = xq_error_set(err, XQ_EMODEL, "format", "expected \"explainq-dense-v1\"");
         goto out;

@@ -1361,121 +1361,58 @@ static void bwd_batchnorm(onnx_t *m, node_t *n) {
 
 /* ---- dispatch ---- */
 
+static bool fwd_constant(onnx_t *m, node_t *n) {
+    (void)m;
+    (void)n;
+    return true; /* its value was set at load time */
+}
+
+/* Forward and backward of each operator; no backward: nothing flows back (Shape, Constant). */
+static const struct {
+    bool (*fwd)(onnx_t *m, node_t *n);
+    void (*bwd)(onnx_t *m, node_t *n);
+} op_impl[OP_CNT] = {
+    [OP_GEMM] = {fwd_gemm, bwd_gemm},
+    [OP_MATMUL] = {fwd_matmul, bwd_matmul},
+    [OP_ADD] = {fwd_binary, bwd_binary},
+    [OP_SUB] = {fwd_binary, bwd_binary},
+    [OP_MUL] = {fwd_binary, bwd_binary},
+    [OP_DIV] = {fwd_binary, bwd_binary},
+    [OP_RELU] = {fwd_unary, bwd_unary},
+    [OP_LEAKYRELU] = {fwd_unary, bwd_unary},
+    [OP_SIGMOID] = {fwd_unary, bwd_unary},
+    [OP_TANH] = {fwd_unary, bwd_unary},
+    [OP_SOFTMAX] = {fwd_softmax, bwd_softmax},
+    [OP_EXP] = {fwd_unary, bwd_unary},
+    [OP_LOG] = {fwd_unary, bwd_unary},
+    [OP_CLIP] = {fwd_unary, bwd_unary},
+    [OP_IDENTITY] = {fwd_shape_op, bwd_passthrough},
+    [OP_CONSTANT] = {fwd_constant, NULL},
+    [OP_FLATTEN] = {fwd_shape_op, bwd_passthrough},
+    [OP_RESHAPE] = {fwd_shape_op, bwd_passthrough},
+    [OP_TRANSPOSE] = {fwd_transpose, bwd_transpose},
+    [OP_SQUEEZE] = {fwd_shape_op, bwd_passthrough},
+    [OP_UNSQUEEZE] = {fwd_shape_op, bwd_passthrough},
+    [OP_CONCAT] = {fwd_concat, bwd_concat},
+    [OP_GATHER] = {fwd_gather, bwd_gather},
+    [OP_REDUCESUM] = {fwd_reduce, bwd_reduce},
+    [OP_REDUCEMEAN] = {fwd_reduce, bwd_reduce},
+    [OP_CONV] = {fwd_conv, bwd_conv},
+    [OP_MAXPOOL] = {fwd_pool, bwd_pool},
+    [OP_AVGPOOL] = {fwd_pool, bwd_pool},
+    [OP_GAP] = {fwd_pool, bwd_pool},
+    [OP_BATCHNORM] = {fwd_batchnorm, bwd_batchnorm},
+    [OP_SHAPE] = {fwd_shape, NULL},
+    [OP_DROPOUT] = {fwd_shape_op, bwd_passthrough},
+};
+
 static bool forward(onnx_t *m, node_t *n) {
-    switch (n->op) {
-    case OP_ADD:
-    case OP_SUB:
-    case OP_MUL:
-    case OP_DIV:
-        return fwd_binary(m, n);
-    case OP_RELU:
-    case OP_LEAKYRELU:
-    case OP_SIGMOID:
-    case OP_TANH:
-    case OP_EXP:
-    case OP_LOG:
-    case OP_CLIP:
-        return fwd_unary(m, n);
-    case OP_IDENTITY:
-    case OP_DROPOUT:
-    case OP_FLATTEN:
-    case OP_RESHAPE:
-    case OP_SQUEEZE:
-    case OP_UNSQUEEZE:
-        return fwd_shape_op(m, n);
-    case OP_SHAPE:
-        return fwd_shape(m, n);
-    case OP_TRANSPOSE:
-        return fwd_transpose(m, n);
-    case OP_CONCAT:
-        return fwd_concat(m, n);
-    case OP_GATHER:
-        return fwd_gather(m, n);
-    case OP_REDUCESUM:
-    case OP_REDUCEMEAN:
-        return fwd_reduce(m, n);
-    case OP_SOFTMAX:
-        return fwd_softmax(m, n);
-    case OP_GEMM:
-        return fwd_gemm(m, n);
-    case OP_MATMUL:
-        return fwd_matmul(m, n);
-    case OP_CONV:
-        return fwd_conv(m, n);
-    case OP_MAXPOOL:
-    case OP_AVGPOOL:
-    case OP_GAP:
-        return fwd_pool(m, n);
-    case OP_BATCHNORM:
-        return fwd_batchnorm(m, n);
-    case OP_CONSTANT:
-        return true; /* set at load time */
-    default:
-        return fail(m, n, "no forward pass");
-    }
+    return op_impl[n->op].fwd(m, n);
 }
 
 static void backward(onnx_t *m, node_t *n) {
-    switch (n->op) {
-    case OP_ADD:
-    case OP_SUB:
-    case OP_MUL:
-    case OP_DIV:
-        bwd_binary(m, n);
-        break;
-    case OP_RELU:
-    case OP_LEAKYRELU:
-    case OP_SIGMOID:
-    case OP_TANH:
-    case OP_EXP:
-    case OP_LOG:
-    case OP_CLIP:
-        bwd_unary(m, n);
-        break;
-    case OP_IDENTITY:
-    case OP_DROPOUT:
-    case OP_FLATTEN:
-    case OP_RESHAPE:
-    case OP_SQUEEZE:
-    case OP_UNSQUEEZE:
-        bwd_passthrough(m, n);
-        break;
-    case OP_TRANSPOSE:
-        bwd_transpose(m, n);
-        break;
-    case OP_CONCAT:
-        bwd_concat(m, n);
-        break;
-    case OP_GATHER:
-        bwd_gather(m, n);
-        break;
-    case OP_REDUCESUM:
-    case OP_REDUCEMEAN:
-        bwd_reduce(m, n);
-        break;
-    case OP_SOFTMAX:
-        bwd_softmax(m, n);
-        break;
-    case OP_GEMM:
-        bwd_gemm(m, n);
-        break;
-    case OP_MATMUL:
-        bwd_matmul(m, n);
-        break;
-    case OP_CONV:
-        bwd_conv(m, n);
-        break;
-    case OP_MAXPOOL:
-    case OP_AVGPOOL:
-    case OP_GAP:
-        bwd_pool(m, n);
-        break;
-    case OP_BATCHNORM:
-        bwd_batchnorm(m, n);
-        break;
-    default:
-        break; /* Shape, Constant: nothing flows back */
-    }
+    if (op_impl[n->op].bwd)
+        op_impl[n->op].bwd(m, n);
 }
 
 /* ==== Loading ==== */

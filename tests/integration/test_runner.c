@@ -77,20 +77,11 @@ static void produce(rd_kafka_t *p,
         rd_kafka_headers_destroy(h);
 }
 
-static const msgpack_object *get(const msgpack_object *o, const char *key) {
-    if (o->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    for (uint32_t i = 0; i < o->via.map.size; i++) {
-        if (xq_mp_str_eq(&o->via.map.ptr[i].key, key))
-            return &o->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
 /* Compares a reply tensor's bytes with what the in-process model computes. */
 static void check_reply(xq_model_t *m, sent_t *s, const msgpack_object *reply) {
     const xq_tensor_desc_t *in = xq_model_input(m, 0), *od = xq_model_output(m);
-    const msgpack_object *outs = get(reply, "outputs"), *grads = get(reply, "grads");
+    const msgpack_object *outs = xq_mp_map_get(reply, "outputs"),
+                         *grads = xq_mp_map_get(reply, "grads");
     float *y = xq_calloc(s->rows * od->elem_cnt, sizeof(float));
     float *g = xq_calloc(s->rows * in->elem_cnt, sizeof(float));
     const char *names[] = {in->name};
@@ -285,7 +276,8 @@ int main(void) {
         }
         msgpack_unpacked_init(&msg);
         if (msgpack_unpack_next(&msg, rkm->payload, rkm->len, &off) == MSGPACK_UNPACK_SUCCESS) {
-            const msgpack_object *id = get(&msg.data, "id"), *e = get(&msg.data, "error");
+            const msgpack_object *id = xq_mp_map_get(&msg.data, "id"),
+                                 *e = xq_mp_map_get(&msg.data, "error");
 
             for (int i = 0; id && i < N_GOOD + N_BAD; i++) {
                 sent_t *s = &sent[i];
@@ -295,7 +287,7 @@ int main(void) {
                 if (!s->seen++)
                     got++;
                 if (s->bad) {
-                    const msgpack_object *f = e ? get(e, "field") : NULL;
+                    const msgpack_object *f = e ? xq_mp_map_get(e, "field") : NULL;
 
                     CHECK(e != NULL, "%s: no error reply", s->id);
                     CHECK(f && xq_mp_str_eq(f, s->want_field), "%s: error field not %s", s->id,

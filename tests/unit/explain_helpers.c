@@ -64,13 +64,7 @@ void t_explain_fini(texpl_t *e) {
 }
 
 const msgpack_object *t_get(const msgpack_object *o, const char *key) {
-    if (o->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    for (uint32_t i = 0; i < o->via.map.size; i++) {
-        if (xq_mp_str_eq(&o->via.map.ptr[i].key, key))
-            return &o->via.map.ptr[i].val;
-    }
-    return NULL;
+    return xq_mp_map_get(o, key);
 }
 
 static void must_be_ok(const texpl_t *e, size_t i) {
