@@ -82,6 +82,14 @@ const xq_tensor_desc_t *xq_model_output(const xq_model_t *m) {
     return &m->output;
 }
 
+size_t xq_model_encoded_cnt(const xq_model_t *m) {
+    return m->encoded_cnt;
+}
+
+const xq_tensor_desc_t *xq_model_encoded(const xq_model_t *m, size_t i) {
+    return i < m->encoded_cnt ? &m->encoded[i] : NULL;
+}
+
 xq_err_t xq_model_eval(xq_model_t *m, xq_batch_t *b, xq_error_t *err) {
     xq_err_t rc;
 

@@ -83,6 +83,8 @@ const xq_tensor_desc_t *xq_model_input(const xq_model_t *m, size_t i);
 /** The input or encoded tensor named @p name, or NULL; *is_encoded says which. */
 const xq_tensor_desc_t *xq_model_find(const xq_model_t *m, const char *name, bool *is_encoded);
 const xq_tensor_desc_t *xq_model_output(const xq_model_t *m);
+size_t xq_model_encoded_cnt(const xq_model_t *m);
+const xq_tensor_desc_t *xq_model_encoded(const xq_model_t *m, size_t i);
 
 /**
  * Runs @p b through the model, counting rows (see xq_model_rows_evaluated()).

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "mem.h"
 #include "models/load.h"
+#include "models/remote.h"
 #include "signals.h"
 
 #define MAX_PROPS 64
@@ -195,8 +196,12 @@ static void handle(runner_t *r, const rd_kafka_message_t *rkm) {
         return;
     }
     r->reply.len = 0;
-    if (xq_infer_req_decode(rkm->payload, rkm->len, r->max_elems, &req, &err) != XQ_OK ||
-        evaluate(r, &req, &err) != XQ_OK) {
+    memset(&req, 0, sizeof(req));
+    if (xq_remote_is_describe(rkm->payload, rkm->len, req.id, sizeof(req.id))) {
+        /* a worker learning the model's tensors */
+        xq_remote_describe_pack(r->model, req.id, &r->reply);
+    } else if (xq_infer_req_decode(rkm->payload, rkm->len, r->max_elems, &req, &err) != XQ_OK ||
+               evaluate(r, &req, &err) != XQ_OK) {
         const char *id = req.id[0] ? req.id : key;
 
         xq_log(XQ_LOG_WARN, "runner", "error reply id=%s field=%s: %s", id, err.field, err.msg);

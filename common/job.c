@@ -1,0 +1,138 @@
+/* job.c -- explain jobs and results: strict decoding, packing. */
+#include "job.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mp.h"
+
+/* Copies a string field into @p dst; false if missing, not a string, empty or too long. */
+static bool str_field(const msgpack_object *v, char *dst, size_t size) {
+    if (!v || v->type != MSGPACK_OBJECT_STR || !v->via.str.size || v->via.str.size >= size ||
+        memchr(v->via.str.ptr, '\0', v->via.str.size))
+        return false;
+    memcpy(dst, v->via.str.ptr, v->via.str.size);
+    dst[v->via.str.size] = '\0';
+    return true;
+}
+
+xq_err_t xq_job_decode(
+    const uint8_t *buf, size_t len, size_t max_instances, xq_job_msg_t *job, xq_error_t *err) {
+    static const char *const known[] = {
+        "id",         "model", "spec", "specId", "instances", "seed", "targetApproximationError",
+        "outputTopic"};
+    const msgpack_object *o, *v;
+    size_t used = 0, off = 0;
+
+    memset(job, 0, sizeof(*job));
+    msgpack_unpacked_init(&job->msg);
+    if (!xq_mp_validate(buf, len, &used) || used != len ||
+        msgpack_unpack_next(&job->msg, (const char *)buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+        job->msg.data.type != MSGPACK_OBJECT_MAP)
+        return xq_error_set(err, XQ_EDECODE, "", "the job is not one msgpack map");
+    o = &job->msg.data;
+    if (!str_field(xq_mp_map_get(o, "id"), job->id, sizeof(job->id)))
+        return xq_error_set(err, XQ_EDECODE, "id", "is required: a string of 1 to %d bytes",
+                            XQ_JOB_ID_SIZE - 1);
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        const msgpack_object *k = &o->via.map.ptr[i].key;
+        bool ok = false;
+
+        for (size_t j = 0; j < sizeof(known) / sizeof(known[0]) && !ok; j++)
+            ok = xq_mp_str_eq(k, known[j]);
+        if (!ok && k->type == MSGPACK_OBJECT_STR)
+            return xq_error_set(err, XQ_EINVAL, "", "unknown job field %.*s",
+                                (int)(k->via.str.size > 60 ? 60 : k->via.str.size), k->via.str.ptr);
+        if (!ok)
+            return xq_error_set(err, XQ_EINVAL, "", "job keys must be strings");
+    }
+    if (!str_field(xq_mp_map_get(o, "model"), job->model, sizeof(job->model)) ||
+        strspn(job->model, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+            strlen(job->model))
+        return xq_error_set(err, XQ_EINVAL, "model",
+                            "is required: a model name of letters, digits, '.', '_' and '-'");
+    job->spec = xq_mp_map_get(o, "spec");
+    v = xq_mp_map_get(o, "specId");
+    if ((job->spec != NULL) == (v != NULL))
+        return xq_error_set(err, XQ_EINVAL, "spec",
+                            "exactly one of spec (inline) and specId must be given");
+    if (v && !str_field(v, job->spec_id, sizeof(job->spec_id)))
+        return xq_error_set(err, XQ_EINVAL, "specId", "must be a spec id (64 hex digits)");
+    v = xq_mp_map_get(o, "instances");
+    if (!v || v->type != MSGPACK_OBJECT_ARRAY || !v->via.array.size)
+        return xq_error_set(err, XQ_EINVAL, "instances", "is required: a non-empty array");
+    if (max_instances && v->via.array.size > max_instances)
+        return xq_error_set(err, XQ_ELIMIT, "instances",
+                            "holds %u instances, over max.instances.per.job (%zu)",
+                            v->via.array.size, max_instances);
+    job->instances = v->via.array.ptr;
+    job->instance_cnt = v->via.array.size;
+    if ((v = xq_mp_map_get(o, "seed"))) {
+        if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+            return xq_error_set(err, XQ_EINVAL, "seed", "must be an unsigned integer");
+        job->has_seed = true;
+        job->seed = v->via.u64;
+    }
+    if ((v = xq_mp_map_get(o, "targetApproximationError"))) {
+        if (!xq_mp_number(v, &job->target_error) || !(job->target_error > 0) ||
+            !isfinite(job->target_error))
+            return xq_error_set(err, XQ_EINVAL, "targetApproximationError",
+                                "must be a positive number");
+    }
+    if ((v = xq_mp_map_get(o, "outputTopic")) &&
+        !str_field(v, job->output_topic, sizeof(job->output_topic)))
+        return xq_error_set(err, XQ_EINVAL, "outputTopic", "must be a topic name");
+    return XQ_OK;
+}
+
+void xq_job_msg_fini(xq_job_msg_t *job) {
+    msgpack_unpacked_destroy(&job->msg);
+    memset(job, 0, sizeof(*job));
+}
+
+void xq_job_pack(const xq_job_view_t *v, xq_buf_t *out) {
+    msgpack_packer pk;
+
+    xq_mp_packer_init(&pk, out);
+    msgpack_pack_map(&pk, 4 + v->has_seed + (v->target_error > 0));
+    xq_mp_pack_str(&pk, "id");
+    xq_mp_pack_str(&pk, v->id);
+    xq_mp_pack_str(&pk, "model");
+    xq_mp_pack_str(&pk, v->model);
+    if (v->spec) {
+        xq_mp_pack_str(&pk, "spec");
+        xq_buf_append(out, v->spec, v->spec_len);
+    } else {
+        xq_mp_pack_str(&pk, "specId");
+        xq_mp_pack_str(&pk, v->spec_id);
+    }
+    xq_mp_pack_str(&pk, "instances");
+    msgpack_pack_array(&pk, v->instance_cnt);
+    xq_buf_append(out, v->instances, v->instances_len);
+    if (v->has_seed) {
+        xq_mp_pack_str(&pk, "seed");
+        msgpack_pack_uint64(&pk, v->seed);
+    }
+    if (v->target_error > 0) {
+        xq_mp_pack_str(&pk, "targetApproximationError");
+        msgpack_pack_double(&pk, v->target_error);
+    }
+}
+
+void xq_result_pack_error(const char *id, const xq_error_t *e, xq_buf_t *out) {
+    msgpack_packer pk;
+
+    xq_mp_packer_init(&pk, out);
+    msgpack_pack_map(&pk, 2);
+    xq_mp_pack_str(&pk, "id");
+    xq_mp_pack_str(&pk, id);
+    xq_mp_pack_str(&pk, "error");
+    msgpack_pack_map(&pk, 3);
+    xq_mp_pack_str(&pk, "code");
+    xq_mp_pack_str(&pk, xq_err_wire(e->code));
+    xq_mp_pack_str(&pk, "field");
+    xq_mp_pack_str(&pk, e->field);
+    xq_mp_pack_str(&pk, "message");
+    xq_mp_pack_str(&pk, e->msg);
+}

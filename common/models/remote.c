@@ -1,0 +1,152 @@
+/* remote.c -- models served by runners: describe requests and their descriptors. */
+#include "models/remote.h"
+
+#include <string.h>
+
+#include "mp.h"
+
+#define MAX_DESC 256
+
+typedef struct remote {
+    xq_tensor_desc_t in[MAX_DESC], enc[MAX_DESC], out;
+    size_t in_cnt, enc_cnt;
+    char *pool; /* tensor names */
+} remote_t;
+
+static void pack_desc(msgpack_packer *pk, const xq_tensor_desc_t *d) {
+    msgpack_pack_map(pk, 2);
+    xq_mp_pack_str(pk, "name");
+    xq_mp_pack_str(pk, d->name);
+    xq_mp_pack_str(pk, "shape");
+    msgpack_pack_array(pk, d->ndim);
+    for (size_t i = 0; i < d->ndim; i++)
+        msgpack_pack_uint64(pk, d->dims[i]);
+}
+
+void xq_remote_describe_pack(const xq_model_t *m, const char *id, xq_buf_t *out) {
+    msgpack_packer pk;
+
+    xq_mp_packer_init(&pk, out);
+    msgpack_pack_map(&pk, 2);
+    xq_mp_pack_str(&pk, "id");
+    xq_mp_pack_str(&pk, id);
+    xq_mp_pack_str(&pk, "model");
+    msgpack_pack_map(&pk, 3);
+    xq_mp_pack_str(&pk, "inputs");
+    msgpack_pack_array(&pk, xq_model_input_cnt(m));
+    for (size_t i = 0; i < xq_model_input_cnt(m); i++)
+        pack_desc(&pk, xq_model_input(m, i));
+    xq_mp_pack_str(&pk, "output");
+    pack_desc(&pk, xq_model_output(m));
+    xq_mp_pack_str(&pk, "encoded");
+    msgpack_pack_array(&pk,
+                       xq_model_encoded_cnt(m) < MAX_DESC ? xq_model_encoded_cnt(m) : MAX_DESC);
+    for (size_t i = 0; i < xq_model_encoded_cnt(m) && i < MAX_DESC; i++)
+        pack_desc(&pk, xq_model_encoded(m, i));
+}
+
+void xq_remote_describe_request(const char *id, xq_buf_t *out) {
+    msgpack_packer pk;
+
+    xq_mp_packer_init(&pk, out);
+    msgpack_pack_map(&pk, 2);
+    xq_mp_pack_str(&pk, "id");
+    xq_mp_pack_str(&pk, id);
+    xq_mp_pack_str(&pk, "describe");
+    msgpack_pack_true(&pk);
+}
+
+bool xq_remote_is_describe(const uint8_t *buf, size_t len, char *id, size_t id_size) {
+    msgpack_unpacked msg;
+    const msgpack_object *d, *i;
+    size_t off = 0, used = 0;
+    bool yes = false;
+
+    msgpack_unpacked_init(&msg);
+    if (xq_mp_validate(buf, len, &used) && used == len &&
+        msgpack_unpack_next(&msg, (const char *)buf, len, &off) == MSGPACK_UNPACK_SUCCESS &&
+        (d = xq_mp_map_get(&msg.data, "describe")) && d->type == MSGPACK_OBJECT_BOOLEAN &&
+        d->via.boolean && (i = xq_mp_map_get(&msg.data, "id")) && i->type == MSGPACK_OBJECT_STR &&
+        i->via.str.size < id_size) {
+        memcpy(id, i->via.str.ptr, i->via.str.size);
+        id[i->via.str.size] = '\0';
+        yes = true;
+    }
+    msgpack_unpacked_destroy(&msg);
+    return yes;
+}
+
+static xq_err_t remote_eval(void *impl, xq_batch_t *b, xq_error_t *err) {
+    (void)impl;
+    (void)b;
+    return xq_error_set(err, XQ_EMODEL, "model", "a remote model is evaluated through Kafka");
+}
+
+static void remote_free(void *impl) {
+    remote_t *r = impl;
+
+    if (r)
+        xq_free(r->pool);
+    xq_free(r);
+}
+
+static const xq_model_ops_t remote_ops = {.eval = remote_eval, .destroy = remote_free};
+
+/* Reads a {"name", "shape"} into @p d, its name appended to @p pool (offset in d->name). */
+static bool read_desc(const msgpack_object *o, xq_tensor_desc_t *d, xq_buf_t *pool) {
+    const msgpack_object *n = xq_mp_map_get(o, "name"), *s = xq_mp_map_get(o, "shape");
+
+    if (!n || n->type != MSGPACK_OBJECT_STR || !n->via.str.size || !s ||
+        s->type != MSGPACK_OBJECT_ARRAY || s->via.array.size > XQ_MAX_DIMS)
+        return false;
+    d->name = (const char *)(uintptr_t)pool->len;
+    xq_buf_append(pool, n->via.str.ptr, n->via.str.size);
+    xq_buf_append(pool, "", 1);
+    d->ndim = s->via.array.size;
+    d->elem_cnt = 1;
+    for (size_t i = 0; i < d->ndim; i++) {
+        const msgpack_object *x = &s->via.array.ptr[i];
+
+        if (x->type != MSGPACK_OBJECT_POSITIVE_INTEGER || !x->via.u64 || x->via.u64 > (1u << 26))
+            return false;
+        d->dims[i] = (size_t)x->via.u64;
+        d->elem_cnt *= d->dims[i];
+        if (d->elem_cnt > (1u << 26))
+            return false;
+    }
+    return true;
+}
+
+xq_err_t xq_remote_model_new(const msgpack_object *model, xq_model_t **out, xq_error_t *err) {
+    const msgpack_object *in = xq_mp_map_get(model, "inputs"), *o = xq_mp_map_get(model, "output"),
+                         *enc = xq_mp_map_get(model, "encoded");
+    remote_t *r = xq_calloc(1, sizeof(*r));
+    xq_buf_t pool;
+
+    xq_buf_init(&pool);
+    if (!in || in->type != MSGPACK_OBJECT_ARRAY || !in->via.array.size ||
+        in->via.array.size > MAX_DESC || !o || !read_desc(o, &r->out, &pool) ||
+        (enc && (enc->type != MSGPACK_OBJECT_ARRAY || enc->via.array.size > MAX_DESC)))
+        goto bad;
+    for (uint32_t i = 0; i < in->via.array.size; i++) {
+        if (!read_desc(&in->via.array.ptr[i], &r->in[r->in_cnt++], &pool))
+            goto bad;
+    }
+    for (uint32_t i = 0; enc && i < enc->via.array.size; i++) {
+        if (!read_desc(&enc->via.array.ptr[i], &r->enc[r->enc_cnt++], &pool))
+            goto bad;
+    }
+    /* names were offsets into the pool until it stopped moving */
+    r->pool = (char *)xq_buf_detach(&pool, NULL);
+    r->out.name = r->pool + (uintptr_t)r->out.name;
+    for (size_t i = 0; i < r->in_cnt; i++)
+        r->in[i].name = r->pool + (uintptr_t)r->in[i].name;
+    for (size_t i = 0; i < r->enc_cnt; i++)
+        r->enc[i].name = r->pool + (uintptr_t)r->enc[i].name;
+    *out = xq_model_new(&remote_ops, r, r->in, r->in_cnt, r->enc, r->enc_cnt, &r->out);
+    return XQ_OK;
+bad:
+    xq_buf_fini(&pool);
+    remote_free(r);
+    return xq_error_set(err, XQ_EMODEL, "model", "the runner's model description is malformed");
+}

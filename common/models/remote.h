@@ -1,0 +1,35 @@
+/* remote.h -- a model that lives in a runner: its tensors, learned with a "describe" request. */
+#ifndef XQ_MODELS_REMOTE_H
+#define XQ_MODELS_REMOTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "err.h"
+#include "mem.h"
+#include "model.h"
+
+/*
+ * Workers map instances to tensors without the model: a runner answers
+ * {"id", "describe": true} with
+ * {"id", "model": {"inputs": [{"name", "shape"}...], "output": {"name", "shape"},
+ *  "encoded": [{"name", "shape"}...]}} (shapes per row, batch excluded).
+ * The remote model carries those descriptors; its rows are evaluated by the
+ * worker through Kafka, so evaluating it directly is an error.
+ */
+
+/** Packs the describe reply for @p m under @p id. */
+void xq_remote_describe_pack(const xq_model_t *m, const char *id, xq_buf_t *out);
+
+/** Packs a describe request. */
+void xq_remote_describe_request(const char *id, xq_buf_t *out);
+
+/** true when @p buf is a describe request; its id is copied to @p id. */
+bool xq_remote_is_describe(const uint8_t *buf, size_t len, char *id, size_t id_size);
+
+/** Builds a remote model from a describe reply's "model" map. */
+xq_err_t xq_remote_model_new(const msgpack_object *model, xq_model_t **out, xq_error_t *err);
+
+#endif /* XQ_MODELS_REMOTE_H */
