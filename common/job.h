@@ -32,8 +32,9 @@ typedef struct xq_job_msg {
 
 /**
  * Decodes job @p buf, checking every field of DESIGN §2.1 and the limit
- * @p max_instances. On failure @p job->id holds the id if it could be read.
- * Call xq_job_msg_fini() either way.
+ * @p max_instances. The objects point into @p buf: keep it as long as @p job.
+ * On failure @p job->id holds the id if it could be read. Call
+ * xq_job_msg_fini() either way.
  */
 xq_err_t xq_job_decode(
     const uint8_t *buf, size_t len, size_t max_instances, xq_job_msg_t *job, xq_error_t *err);

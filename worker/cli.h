@@ -30,5 +30,10 @@ int xq_cmd_spec(int argc, char **argv);
 int xq_cmd_explain(int argc, char **argv);
 int xq_cmd_runner(int argc, char **argv);
 int xq_cmd_topics(int argc, char **argv);
+int xq_cmd_worker(int argc, char **argv);
+int xq_cmd_submit(int argc, char **argv);
+int xq_cmd_collect(int argc, char **argv);
+int xq_cmd_status(int argc, char **argv);
+int xq_cmd_dev_broker(int argc, char **argv);
 
 #endif /* XQ_WORKER_CLI_H */

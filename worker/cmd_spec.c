@@ -6,11 +6,13 @@
 #include "cli.h"
 #include "json.h"
 #include "mem.h"
+#include "redis.h"
 #include "spec.h"
 
 static const char spec_usage[] =
     "usage: explainq spec validate FILE\n"
     "       explainq spec id FILE\n"
+    "       explainq spec put FILE [--redis HOST:PORT]\n"
     "\n"
     "FILE holds an ExplanationSpec (Vertex AI's JSON, or the same as msgpack);\n"
     "- reads standard input.\n"
@@ -19,7 +21,9 @@ static const char spec_usage[] =
     "            and exits 0; or prints every error, one a line as \"path: message\",\n"
     "            and exits 2\n"
     "  id        prints the spec's id: the hex SHA-256 of its canonical msgpack\n"
-    "            encoding, the same for any key order or spacing; exits 2 if invalid\n";
+    "            encoding, the same for any key order or spacing; exits 2 if invalid\n"
+    "  put       stores the spec in Redis (explainq:spec:<id>) for jobs that name it\n"
+    "            by specId, and prints the id: explainq spec put FILE [--redis HOST:PORT]\n";
 
 /* Parses FILE; prints errors and returns NULL when it cannot. */
 static xq_spec_t *load(const char *path) {
@@ -38,6 +42,30 @@ static xq_spec_t *load(const char *path) {
     return spec;
 }
 
+static int put(int argc, char **argv) {
+    const char *url = argc == 5 && strcmp(argv[3], "--redis") == 0 ? argv[4] : "127.0.0.1:6379";
+    xq_spec_t *spec;
+    xq_redis_t *r;
+    xq_error_t err;
+    int rc = XQ_EXIT_OK;
+
+    if (argc != 3 && argc != 5) {
+        fputs(spec_usage, stderr);
+        return XQ_EXIT_USAGE;
+    }
+    if (!(spec = load(argv[2])))
+        return XQ_EXIT_USAGE;
+    if (!(r = xq_redis_new(url, 2000, &err)) || xq_redis_put_spec(r, spec, &err) != XQ_OK) {
+        fprintf(stderr, "explainq spec put: %s\n", err.msg);
+        rc = XQ_EXIT_RUNTIME;
+    } else {
+        printf("%s\n", spec->id);
+    }
+    xq_redis_destroy(r);
+    xq_spec_destroy(spec);
+    return rc;
+}
+
 int xq_cmd_spec(int argc, char **argv) {
     xq_spec_t *spec;
     xq_buf_t out;
@@ -46,6 +74,8 @@ int xq_cmd_spec(int argc, char **argv) {
         fputs(spec_usage, stdout);
         return XQ_EXIT_OK;
     }
+    if (argc >= 3 && strcmp(argv[1], "put") == 0)
+        return put(argc, argv);
     if (argc != 3 || (strcmp(argv[1], "validate") != 0 && strcmp(argv[1], "id") != 0)) {
         fputs(spec_usage, stderr);
         return XQ_EXIT_USAGE;

@@ -21,6 +21,11 @@ static const char usage[] =
     "  explain              explain instances in-process (--spec, --model, --instances)\n"
     "  runner               serve a model to the workers over Kafka (--model, --name)\n"
     "  topics create T...   create Kafka topics with the partitions wanted\n"
+    "  worker               the explain worker: jobs from Kafka, results to Kafka\n"
+    "  submit               split instances into explain jobs and publish them\n"
+    "  collect              read results back as JSON lines\n"
+    "  status [JOB]         a job's progress, or the workers' consumer lag\n"
+    "  dev-broker           an in-process Kafka for trying explainq (not production)\n"
     "\n"
     "  explainq <command> --help   describes one command\n"
     "  explainq --version          prints the version and the library versions\n";
@@ -31,10 +36,9 @@ typedef struct command {
 } command_t;
 
 static const command_t commands[] = {
-    {"spec", xq_cmd_spec},
-    {"explain", xq_cmd_explain},
-    {"runner", xq_cmd_runner},
-    {"topics", xq_cmd_topics},
+    {"spec", xq_cmd_spec},       {"explain", xq_cmd_explain}, {"runner", xq_cmd_runner},
+    {"topics", xq_cmd_topics},   {"worker", xq_cmd_worker},   {"submit", xq_cmd_submit},
+    {"collect", xq_cmd_collect}, {"status", xq_cmd_status},   {"dev-broker", xq_cmd_dev_broker},
 };
 
 int main(int argc, char **argv) {

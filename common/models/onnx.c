@@ -933,7 +933,54 @@ static void bwd_softmax(onnx_t *m, node_t *n) {
         }
 }
 
-/* ---- Gemm and MatMul (OpenBLAS) ---- */
+/* ---- Gemm and MatMul ---- */
+
+/*
+ * C = alpha op(A) op(B) + beta C, row-major, each row of C summed over k in one
+ * fixed order. Here M counts the batch's rows, and OpenBLAS picks its kernels
+ * (and so its summation order) by the matrix sizes: a row's result would change
+ * with the rows batched beside it, and the same instance explained in-process
+ * and over Kafka would differ in the last bits. Rows never mix here. (Conv keeps
+ * OpenBLAS: its matrices are per sample, the same whatever the batch.)
+ */
+static void gemm_rows(bool ta,
+                      bool tb,
+                      size_t M,
+                      size_t N,
+                      size_t K,
+                      float alpha,
+                      const float *A,
+                      size_t lda,
+                      const float *B,
+                      size_t ldb,
+                      float beta,
+                      float *C,
+                      size_t ldc) {
+    for (size_t m = 0; m < M; m++) {
+        float *c = C + m * ldc;
+
+        for (size_t n = 0; n < N; n++)
+            c[n] = beta == 0 ? 0.0f : beta * c[n];
+        if (tb) {
+            for (size_t n = 0; n < N; n++) {
+                const float *b = B + n * ldb;
+                float acc = 0;
+
+                for (size_t k = 0; k < K; k++)
+                    acc += (ta ? A[k * lda + m] : A[m * lda + k]) * b[k];
+                c[n] += alpha * acc;
+            }
+        } else {
+            for (size_t k = 0; k < K; k++) {
+                const float a = alpha * (ta ? A[k * lda + m] : A[m * lda + k]);
+                const float *b = B + k * ldb;
+
+                for (size_t n = 0; n < N; n++)
+                    c[n] += a * b[n];
+            }
+        }
+    }
+}
 
 static bool fwd_gemm(onnx_t *m, node_t *n) {
     val_t *a = IN(m, n, 0), *b = IN(m, n, 1), *c = IN(m, n, 2), *y = OUT(m, n);
@@ -950,9 +997,8 @@ static bool fwd_gemm(onnx_t *m, node_t *n) {
     dims[0] = M;
     dims[1] = N;
     shape(y, DT_F32, 2, dims);
-    cblas_sgemm(CblasRowMajor, n->trans_a ? CblasTrans : CblasNoTrans,
-                n->trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, n->alpha, a->f,
-                (int)a->dims[1], b->f, (int)b->dims[1], 0.0f, y->f, (int)N);
+    gemm_rows(n->trans_a, n->trans_b, M, N, K, n->alpha, a->f, a->dims[1], b->f, b->dims[1], 0.0f,
+              y->f, N);
     if (c && n->beta != 0) {
         bc_t bc;
 
@@ -972,9 +1018,9 @@ static void bwd_gemm(onnx_t *m, node_t *n) {
     if (a->needs_grad) {
         float *ga = grad(a);
 
-        if (!n->trans_a) /* dA = alpha dY op(B)^T: [M,N] x [N,K] */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, n->trans_b ? CblasNoTrans : CblasTrans, M, K,
-                        N, n->alpha, y->g, N, b->f, ldb, 1.0f, ga, lda);
+        if (!n->trans_a) /* dA = alpha dY op(B)^T: [M,N] x [N,K], row by row */
+            gemm_rows(false, !n->trans_b, (size_t)M, (size_t)K, (size_t)N, n->alpha, y->g,
+                      (size_t)N, b->f, (size_t)ldb, 1.0f, ga, (size_t)lda);
         else /* dA = alpha op(B) dY^T: [K,N] x [N,M] */
             cblas_sgemm(CblasRowMajor, n->trans_b ? CblasTrans : CblasNoTrans, CblasTrans, K, M, N,
                         n->alpha, b->f, ldb, y->g, N, 1.0f, ga, lda);
@@ -1041,10 +1087,8 @@ static bool fwd_matmul(onnx_t *m, node_t *n) {
     if (a->dt != DT_F32 || b->dt != DT_F32 || !mm_plan(a, b, &p))
         return fail(m, n, "operands do not multiply");
     shape(y, DT_F32, p.ndim, p.dims);
-    BC_LOOP(&p.bc,
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)p.n, (int)p.m, (int)p.k,
-                        1.0f, a->f + ia * p.n * p.k, (int)p.k, b->f + ib * p.k * p.m, (int)p.m,
-                        0.0f, y->f + o * p.n * p.m, (int)p.m));
+    BC_LOOP(&p.bc, gemm_rows(false, false, p.n, p.m, p.k, 1.0f, a->f + ia * p.n * p.k, p.k,
+                             b->f + ib * p.k * p.m, p.m, 0.0f, y->f + o * p.n * p.m, p.m));
     return true;
 }
 
@@ -1056,10 +1100,9 @@ static void bwd_matmul(onnx_t *m, node_t *n) {
     mm_plan(a, b, &p);
     BC_LOOP(&p.bc, {
         const float *g = y->g + o * p.n * p.m;
-        if (ga) /* dA += dY B^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)p.n, (int)p.k, (int)p.m, 1.0f,
-                        g, (int)p.m, b->f + ib * p.k * p.m, (int)p.m, 1.0f, ga + ia * p.n * p.k,
-                        (int)p.k);
+        if (ga) /* dA += dY B^T, row by row */
+            gemm_rows(false, true, p.n, p.k, p.m, 1.0f, g, p.m, b->f + ib * p.k * p.m, p.m, 1.0f,
+                      ga + ia * p.n * p.k, p.k);
         if (gb) /* dB += A^T dY */
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)p.k, (int)p.m, (int)p.n, 1.0f,
                         a->f + ia * p.n * p.k, (int)p.k, g, (int)p.m, 1.0f, gb + ib * p.k * p.m,

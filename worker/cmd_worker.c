@@ -1,0 +1,1271 @@
+/*
+ * cmd_worker.c -- `explainq worker`: consumes explain jobs, plans their model
+ * rows, coalesces the rows of many jobs into inference requests for the
+ * runners, reduces the replies, and publishes results and the job offsets in
+ * one Kafka transaction (DESIGN §1-§3, STYLE B13).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "cli.h"
+#include "codec.h"
+#include "conf.h"
+#include "job.h"
+#include "kafka.h"
+#include "layout.h"
+#include "log.h"
+#include "mem.h"
+#include "methods/run.h"
+#include "models/remote.h"
+#include "mp.h"
+#include "redis.h"
+#include "rng.h"
+#include "rows.h"
+#include "signals.h"
+#include "spec.h"
+
+extern char **environ;
+
+static const xq_conf_opt_t options[] = {
+    {"bootstrap.servers", "127.0.0.1:9092", 0, 0, 1, "Kafka brokers"},
+    {"redis.url", "127.0.0.1:6379", 0, 0, 1,
+     "Redis host:port (a cache: jobs with inline specs run without it)"},
+    {"worker.id", "", 0, 0, 1, "this worker's id (default: host-pid)"},
+    {"topic.jobs", "explain.jobs", 0, 0, 1, "jobs topic"},
+    {"topic.results", "explain.results", 0, 0, 1, "results topic"},
+    {"topic.dlq", "explain.dlq", 0, 0, 1, "dead-letter topic"},
+    {"topic.replies", "explain.replies", 0, 0, 1, "inference replies topic"},
+    {"group.id", "explainq-workers", 0, 0, 1, "consumer group of the workers"},
+    {"replies.partitions", "16", 1, 4096, 0,
+     "partitions of the replies topic when the worker creates it"},
+    {"max.batch.rows", "1024", 1, 1 << 20, 0, "rows per inference request, at most"},
+    {"batch.linger.ms", "5", 0, 10000, 0, "how long a partial request waits for more rows"},
+    {"max.inflight.rows", "65536", 1, 1 << 26, 0, "rows in flight before the job partitions pause"},
+    {"max.instances.per.job", "10000", 1, 1000000, 0, "larger jobs get an error result"},
+    {"max.tensor.elements", "16777216", 1, 1 << 30, 0, "largest instance, in elements"},
+    {"max.model.rows", "100000", 1, 1e9, 0, "model rows per instance (maxModelRows)"},
+    {"request.timeout.ms", "30000", 100, 3600000, 0,
+     "a request unanswered this long is sent again"},
+    {"request.retries", "3", 0, 100, 0, "resends before the jobs get an error result"},
+    {"commit.interval.ms", "500", 1, 60000, 0, "results and offsets commit at least this often"},
+    {"commit.jobs", "500", 1, 1000000, 0, "... or after this many finished jobs"},
+    {"shutdown.grace.ms", "10000", 0, 600000, 0, "on SIGTERM, time to finish the jobs in flight"},
+    {"redis.wait.ms", "5000", 0, 600000, 0, "how long a job needing Redis waits for it"},
+    {"job.ttl.s", "86400", 1, 1e8, 0, "lifetime of explainq:job:<id> progress hashes"},
+};
+#define OPT_CNT (sizeof(options) / sizeof(options[0]))
+
+/* ==== Jobs, models, batches ==== */
+
+typedef enum jstate {
+    J_WAIT_SPEC,
+    J_WAIT_MODEL,
+    J_RUNNING,
+    J_DONE,
+} jstate_t;
+
+struct model_ent;
+
+typedef struct job {
+    struct job *next;
+    char id[XQ_JOB_ID_SIZE];
+    int32_t partition;
+    int64_t offset;
+    xq_buf_t raw; /* the message, for the DLQ */
+    xq_job_msg_t msg;
+    xq_spec_t *spec; /* owned */
+    struct model_ent *model;
+    size_t n;
+    xq_layout_t **layouts;
+    xq_run_t **runs;
+    bool *busy; /* the run has rows in flight */
+    size_t done;
+    jstate_t state;
+    bool failed;
+    xq_error_t err;
+    long long start_ms, wait_until_ms;
+} job_t;
+
+typedef struct model_ent {
+    struct model_ent *next;
+    char name[XQ_JOB_MODEL_SIZE];
+    xq_model_t *remote; /* NULL until described */
+    char corr[200];     /* the describe request in flight */
+    long long sent_ms;
+    int attempts;
+    bool failed;
+    xq_error_t err;
+} model_ent_t;
+
+typedef struct segment {
+    job_t *job; /* NULL once the job was dropped */
+    size_t run;
+    size_t first, cnt;
+} segment_t;
+
+typedef struct batch {
+    struct batch *next;
+    model_ent_t *model;
+    bool grad;
+    const xq_layout_t *shape; /* a layout of the rows' shape (of the first segment) */
+    xq_rows_t rows;
+    segment_t *seg;
+    size_t seg_cnt, seg_cap;
+    long long open_ms, sent_ms;
+    char corr[200];
+    int attempts;
+    bool sent;
+} batch_t;
+
+typedef struct worker {
+    xq_conf_t *conf;
+    char id[128];
+    rd_kafka_t *consumer, *txn, *infer, *replies;
+    xq_redis_t *redis;
+    int32_t reply_partition;
+    job_t *jobs;
+    size_t job_cnt;
+    model_ent_t *models;
+    batch_t *open, *inflight;
+    size_t inflight_rows;
+    uint64_t seq;
+    bool in_txn, fatal, paused;
+    size_t finished_since_commit;
+    long long last_commit_ms, last_lease_ms;
+    xq_buf_t buf;
+    uint64_t jobs_done, jobs_failed;
+} worker_t;
+
+static long long now_ms(void) {
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ==== Transactions and offsets ==== */
+
+static void fatal_error(worker_t *w, const char *what, rd_kafka_error_t *error) {
+    xq_log(XQ_LOG_ERROR, "kafka", "%s: %s", what, rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+    w->fatal = true;
+}
+
+static void txn_begin(worker_t *w) {
+    rd_kafka_error_t *error;
+
+    if (w->in_txn)
+        return;
+    if ((error = rd_kafka_begin_transaction(w->txn)))
+        fatal_error(w, "begin transaction", error);
+    else
+        w->in_txn = true;
+}
+
+/* Commits results and offsets. The committable offset of a partition is its oldest job still
+ * in flight, or one past the last consumed when none is (jobs finish out of order). */
+static bool txn_commit(worker_t *w) {
+    rd_kafka_topic_partition_list_t *pos = NULL, *parts = NULL;
+    rd_kafka_consumer_group_metadata_t *cgm;
+    rd_kafka_error_t *error;
+    bool ok = true;
+
+    if (!w->in_txn)
+        return true;
+    if (rd_kafka_assignment(w->consumer, &parts) == RD_KAFKA_RESP_ERR_NO_ERROR && parts->cnt) {
+        rd_kafka_position(w->consumer, parts);
+        pos = rd_kafka_topic_partition_list_new(parts->cnt);
+        for (int i = 0; i < parts->cnt; i++) {
+            int64_t off = parts->elems[i].offset;
+
+            for (job_t *j = w->jobs; j; j = j->next) {
+                if (j->partition == parts->elems[i].partition && j->offset < off)
+                    off = j->offset;
+            }
+            if (off >= 0)
+                rd_kafka_topic_partition_list_add(pos, parts->elems[i].topic,
+                                                  parts->elems[i].partition)
+                    ->offset = off;
+        }
+    }
+    if (pos && pos->cnt) {
+        cgm = rd_kafka_consumer_group_metadata(w->consumer);
+        error = rd_kafka_send_offsets_to_transaction(w->txn, pos, cgm, -1);
+        rd_kafka_consumer_group_metadata_destroy(cgm);
+        if (error) {
+            ok = false;
+            xq_log(XQ_LOG_WARN, "kafka", "send offsets: %s", rd_kafka_error_string(error));
+            if (!rd_kafka_error_txn_requires_abort(error))
+                w->fatal = true;
+            rd_kafka_error_destroy(error);
+        }
+    }
+    if (ok && (error = rd_kafka_commit_transaction(w->txn, -1))) {
+        ok = false;
+        xq_log(XQ_LOG_WARN, "kafka", "commit: %s", rd_kafka_error_string(error));
+        if (!rd_kafka_error_txn_requires_abort(error))
+            w->fatal = true;
+        rd_kafka_error_destroy(error);
+    }
+    if (!ok && !w->fatal) {
+        /* abort and rewind to what was committed: the jobs since are done again */
+        if ((error = rd_kafka_abort_transaction(w->txn, -1)))
+            fatal_error(w, "abort transaction", error);
+        if (parts && parts->cnt) {
+            rd_kafka_committed(w->consumer, parts, 10000);
+            for (int i = 0; i < parts->cnt; i++) {
+                if (parts->elems[i].offset < 0)
+                    parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+            }
+            rd_kafka_error_t *se = rd_kafka_seek_partitions(w->consumer, parts, 10000);
+            if (se)
+                rd_kafka_error_destroy(se);
+        }
+    }
+    w->in_txn = false;
+    w->finished_since_commit = 0;
+    w->last_commit_ms = now_ms();
+    if (pos)
+        rd_kafka_topic_partition_list_destroy(pos);
+    if (parts)
+        rd_kafka_topic_partition_list_destroy(parts);
+    return ok;
+}
+
+/* ==== Jobs ==== */
+
+static void job_free(job_t *j) {
+    for (size_t i = 0; i < j->n; i++) {
+        xq_run_destroy(j->runs ? j->runs[i] : NULL);
+        xq_layout_destroy(j->layouts ? j->layouts[i] : NULL);
+    }
+    xq_free(j->runs);
+    xq_free(j->layouts);
+    xq_free(j->busy);
+    xq_spec_destroy(j->spec);
+    xq_job_msg_fini(&j->msg);
+    xq_buf_fini(&j->raw);
+    xq_free(j);
+}
+
+/* Forgets @p j: its rows still in flight lose their owner. */
+static void job_unlink(worker_t *w, job_t *j) {
+    for (batch_t *lists[2] = {w->open, w->inflight}, **l = lists; l < lists + 2; l++)
+        for (batch_t *b = *l; b; b = b->next)
+            for (size_t s = 0; s < b->seg_cnt; s++)
+                if (b->seg[s].job == j)
+                    b->seg[s].job = NULL;
+    for (job_t **p = &w->jobs; *p; p = &(*p)->next) {
+        if (*p == j) {
+            *p = j->next;
+            w->job_cnt--;
+            break;
+        }
+    }
+    job_free(j);
+}
+
+static void produce_txn(worker_t *w,
+                        const char *topic,
+                        const char *key,
+                        const void *val,
+                        size_t len,
+                        rd_kafka_headers_t *hdrs) {
+    rd_kafka_resp_err_t e;
+
+    e = rd_kafka_producev(w->txn, RD_KAFKA_V_TOPIC(topic),
+                          RD_KAFKA_V_KEY((void *)(uintptr_t)key, key ? strlen(key) : 0),
+                          RD_KAFKA_V_VALUE((void *)(uintptr_t)val, len),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
+                          RD_KAFKA_V_END);
+    if (e) {
+        xq_log(XQ_LOG_ERROR, "kafka", "produce to %s: %s", topic, rd_kafka_err2str(e));
+        if (hdrs)
+            rd_kafka_headers_destroy(hdrs);
+    }
+}
+
+/* DESIGN §2.3: the raw message, byte for byte, with what went wrong in its headers. */
+static void dead_letter(worker_t *w,
+                        const void *raw,
+                        size_t len,
+                        int32_t partition,
+                        int64_t offset,
+                        const xq_error_t *e) {
+    rd_kafka_headers_t *h = rd_kafka_headers_new(5);
+    char part[16], off[32];
+
+    snprintf(part, sizeof(part), "%d", (int)partition);
+    snprintf(off, sizeof(off), "%lld", (long long)offset);
+    rd_kafka_header_add(h, "error.code", -1, xq_err_wire(e->code), -1);
+    rd_kafka_header_add(h, "error.message", -1, e->msg, -1);
+    rd_kafka_header_add(h, "error.field", -1, e->field, -1);
+    rd_kafka_header_add(h, "source.topic", -1, xq_conf_str(w->conf, "topic.jobs"), -1);
+    rd_kafka_header_add(h, "source.partition", -1, part, -1);
+    rd_kafka_header_add(h, "source.offset", -1, off, -1);
+    produce_txn(w, xq_conf_str(w->conf, "topic.dlq"), NULL, raw, len, h);
+}
+
+static void progress(worker_t *w, const job_t *j, const char *state) {
+    char key[XQ_JOB_ID_SIZE + 16], val[256];
+    xq_error_t err;
+
+    if (!w->redis)
+        return;
+    /* best effort: progress is for people; the result topic is the record */
+    snprintf(key, sizeof(key), "explainq:job:%s", j->id);
+    snprintf(val, sizeof(val),
+             "{\"state\":\"%s\",\"instances\":%zu,\"done\":%zu,\"worker\":\"%s\"}", state,
+             j->msg.instance_cnt, j->done, w->id);
+    xq_redis_set(w->redis, key, (const uint8_t *)val, strlen(val),
+                 (long)xq_conf_num(w->conf, "job.ttl.s") * 1000, &err);
+}
+
+static const char *result_topic(const worker_t *w, const job_t *j) {
+    return j->msg.output_topic[0] ? j->msg.output_topic : xq_conf_str(w->conf, "topic.results");
+}
+
+/* Publishes the job's one result (inside the transaction) and forgets the job. */
+static void job_finish(worker_t *w, job_t *j) {
+    msgpack_packer pk;
+    uint64_t rows = 0;
+
+    w->buf.len = 0;
+    if (j->failed) {
+        xq_result_pack_error(j->id, &j->err, &w->buf);
+        dead_letter(w, j->raw.data, j->raw.len, j->partition, j->offset, &j->err);
+        w->jobs_failed++;
+        xq_log(XQ_LOG_WARN, "worker", "job failed id=%s field=%s: %s", j->id, j->err.field,
+               j->err.msg);
+    } else {
+        xq_mp_packer_init(&pk, &w->buf);
+        msgpack_pack_map(&pk, 4);
+        xq_mp_pack_str(&pk, "id");
+        xq_mp_pack_str(&pk, j->id);
+        xq_mp_pack_str(&pk, "specId");
+        xq_mp_pack_str(&pk, j->spec->id);
+        xq_mp_pack_str(&pk, "explanations");
+        msgpack_pack_array(&pk, j->n);
+        for (size_t i = 0; i < j->n; i++) {
+            xq_run_pack(j->runs[i], &pk);
+            rows += xq_run_explanation(j->runs[i])->model_rows;
+        }
+        xq_mp_pack_str(&pk, "stats");
+        msgpack_pack_map(&pk, 2);
+        xq_mp_pack_str(&pk, "modelRows");
+        msgpack_pack_uint64(&pk, rows);
+        xq_mp_pack_str(&pk, "elapsedMs");
+        msgpack_pack_int64(&pk, now_ms() - j->start_ms);
+        w->jobs_done++;
+    }
+    produce_txn(w, result_topic(w, j), j->id, w->buf.data, w->buf.len, NULL);
+    progress(w, j, j->failed ? "error" : "done");
+    w->finished_since_commit++;
+    job_unlink(w, j);
+}
+
+static void job_fail(job_t *j, const xq_error_t *e) {
+    if (j->failed)
+        return;
+    j->failed = true;
+    j->err = *e;
+    j->state = J_DONE;
+}
+
+/* ==== Models: learned from their runners ==== */
+
+static void send_request(worker_t *w, const char *model, const char *corr, const xq_buf_t *b) {
+    char topic[256], part[16];
+    rd_kafka_headers_t *h = rd_kafka_headers_new(2);
+    rd_kafka_resp_err_t e;
+
+    snprintf(topic, sizeof(topic), "explain.infer.%s", model);
+    snprintf(part, sizeof(part), "%d", (int)w->reply_partition);
+    rd_kafka_header_add(h, "reply.topic", -1, xq_conf_str(w->conf, "topic.replies"), -1);
+    rd_kafka_header_add(h, "reply.partition", -1, part, -1);
+    e = rd_kafka_producev(
+        w->infer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY((void *)(uintptr_t)corr, strlen(corr)),
+        RD_KAFKA_V_VALUE(b->data, b->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+    if (e) {
+        /* left unanswered, it times out and is sent again */
+        xq_log(XQ_LOG_WARN, "kafka", "request to %s not queued: %s", topic, rd_kafka_err2str(e));
+        rd_kafka_headers_destroy(h);
+    }
+}
+
+static model_ent_t *model_get(worker_t *w, const char *name) {
+    model_ent_t *m;
+
+    for (m = w->models; m; m = m->next) {
+        if (strcmp(m->name, name) == 0)
+            return m;
+    }
+    m = xq_calloc(1, sizeof(*m));
+    snprintf(m->name, sizeof(m->name), "%s", name);
+    m->next = w->models;
+    w->models = m;
+    return m;
+}
+
+static void model_describe(worker_t *w, model_ent_t *m) {
+    snprintf(m->corr, sizeof(m->corr), "%s:d%llu", w->id, (unsigned long long)++w->seq);
+    w->buf.len = 0;
+    xq_remote_describe_request(m->corr, &w->buf);
+    send_request(w, m->name, m->corr, &w->buf);
+    m->sent_ms = now_ms();
+    m->attempts++;
+}
+
+/* ==== Accepting jobs ==== */
+
+static void start_runs(worker_t *w, job_t *j) {
+    xq_run_opts_t ro = {
+        .seed = j->msg.has_seed ? j->msg.seed : xq_rng_seed_from(j->id),
+        .target_error = j->msg.target_error,
+        .max_model_rows = (uint64_t)xq_conf_num(w->conf, "max.model.rows"),
+    };
+    xq_error_t err;
+
+    j->n = j->msg.instance_cnt;
+    j->layouts = xq_calloc(j->n, sizeof(*j->layouts));
+    j->runs = xq_calloc(j->n, sizeof(*j->runs));
+    j->busy = xq_calloc(j->n, sizeof(*j->busy));
+    for (size_t i = 0; i < j->n; i++) {
+        if (xq_layout_build(j->spec, j->model->remote, &j->msg.instances[i], i, &j->layouts[i],
+                            &err) != XQ_OK) {
+            job_fail(j, &err);
+            return;
+        }
+        if (j->layouts[i]->elem_total > (size_t)xq_conf_num(w->conf, "max.tensor.elements")) {
+            xq_error_set(&err, XQ_ELIMIT, "instances",
+                         "instance %zu has %zu elements, over "
+                         "max.tensor.elements",
+                         i, j->layouts[i]->elem_total);
+            job_fail(j, &err);
+            return;
+        }
+        j->runs[i] = xq_run_new(j->spec, j->layouts[i], xq_model_output(j->model->remote), &ro, i);
+        if (xq_run_next(j->runs[i]) == XQ_STEP_DONE && xq_run_status(j->runs[i], &err) != XQ_OK) {
+            job_fail(j, &err);
+            return;
+        }
+    }
+    j->state = J_RUNNING;
+    progress(w, j, "running");
+}
+
+/* Resolves the spec: inline (validated, cached in Redis) or by id (from Redis). */
+static void resolve_spec(worker_t *w, job_t *j) {
+    xq_errlist_t errs;
+    xq_error_t err;
+    xq_err_t rc;
+
+    if (j->msg.spec) {
+        xq_errlist_init(&errs);
+        if (xq_spec_parse_object(j->msg.spec, &j->spec, &errs) != XQ_OK) {
+            /* the spec's own path, under the job's "spec" field */
+            xq_error_set(&err, XQ_ESPEC, "spec", "%.200s%s",
+                         errs.cnt ? errs.items[0].msg : "invalid",
+                         xq_errlist_total(&errs) > 1 ? " (and more)" : "");
+            if (errs.cnt && errs.items[0].field[0])
+                snprintf(err.field, sizeof(err.field), "spec.%.240s", errs.items[0].field);
+            job_fail(j, &err);
+        } else if (w->redis) {
+            xq_redis_put_spec(w->redis, j->spec, &err); /* a cache: failing is fine */
+        }
+        xq_errlist_fini(&errs);
+    } else if (!w->redis) {
+        xq_error_set(&err, XQ_EREDIS, "specId", "specId needs Redis, which is not configured");
+        job_fail(j, &err);
+    } else if ((rc = xq_redis_get_spec(w->redis, j->msg.spec_id, &j->spec, &err)) != XQ_OK) {
+        if (rc == XQ_EREDIS && now_ms() < j->wait_until_ms)
+            return; /* Redis down: wait with backoff, then fail */
+        job_fail(j, &err);
+    }
+    if (j->state == J_WAIT_SPEC && j->spec)
+        j->state = J_WAIT_MODEL;
+}
+
+static void accept_job(worker_t *w, const rd_kafka_message_t *rkm) {
+    job_t *j = xq_calloc(1, sizeof(*j));
+    xq_error_t err;
+
+    j->partition = rkm->partition;
+    j->offset = rkm->offset;
+    j->start_ms = now_ms();
+    j->wait_until_ms = j->start_ms + (long long)xq_conf_num(w->conf, "redis.wait.ms");
+    xq_buf_init(&j->raw);
+    xq_buf_append(&j->raw, rkm->payload, rkm->len);
+    /* decoded from the copy: msgpack objects point into their buffer, and the message goes */
+    if (xq_job_decode(j->raw.data, j->raw.len,
+                      (size_t)xq_conf_num(w->conf, "max.instances.per.job"), &j->msg,
+                      &err) != XQ_OK) {
+        snprintf(j->id, sizeof(j->id), "%s", j->msg.id);
+        j->failed = true;
+        j->err = err;
+        j->state = J_DONE;
+        if (!j->id[0]) {
+            /* no id: nobody to answer, the DLQ keeps it */
+            dead_letter(w, rkm->payload, rkm->len, rkm->partition, rkm->offset, &err);
+            xq_log(XQ_LOG_WARN, "worker", "undecodable job partition=%d offset=%lld: %s",
+                   (int)rkm->partition, (long long)rkm->offset, err.msg);
+            job_free(j);
+            w->finished_since_commit++;
+            return;
+        }
+    } else {
+        snprintf(j->id, sizeof(j->id), "%s", j->msg.id);
+        j->model = model_get(w, j->msg.model);
+        j->state = J_WAIT_SPEC;
+    }
+    /* in arrival order, so the oldest jobs are planned first */
+    job_t **p = &w->jobs;
+    while (*p)
+        p = &(*p)->next;
+    *p = j;
+    w->job_cnt++;
+}
+
+/* ==== Batches: rows of many jobs, one request ==== */
+
+static void batch_free(batch_t *b) {
+    xq_rows_fini(&b->rows);
+    xq_free(b->seg);
+    xq_free(b);
+}
+
+static batch_t *batch_for(worker_t *w, model_ent_t *m, bool grad, const xq_layout_t *l) {
+    batch_t *b;
+
+    for (b = w->open; b; b = b->next) {
+        if (b->model == m && b->grad == grad && xq_layout_compatible(b->shape, l))
+            return b;
+    }
+    b = xq_calloc(1, sizeof(*b));
+    b->model = m;
+    b->grad = grad;
+    b->shape = l;
+    xq_rows_init(&b->rows);
+    xq_rows_reset(&b->rows, l, xq_model_output(m->remote)->elem_cnt, grad);
+    b->open_ms = now_ms();
+    b->next = w->open;
+    w->open = b;
+    return b;
+}
+
+/* Sends @p b (first time or again) as one inference request. */
+static void batch_send(worker_t *w, batch_t *b) {
+    const xq_rows_t *r = &b->rows;
+    const size_t *dims[XQ_CODEC_MAX_TENSORS];
+    size_t ndim[XQ_CODEC_MAX_TENSORS];
+    const float *data[XQ_CODEC_MAX_TENSORS];
+    const char *enc[XQ_CODEC_MAX_TENSORS];
+    size_t enc_cnt = 0;
+    xq_infer_req_view_t v;
+
+    for (size_t t = 0; t < r->tensor_cnt && t < XQ_CODEC_MAX_TENSORS; t++) {
+        bool is_enc = false;
+        const xq_tensor_desc_t *d = xq_model_find(b->model->remote, r->names[t], &is_enc);
+
+        dims[t] = d->dims;
+        ndim[t] = d->ndim;
+        data[t] = r->in[t];
+        if (is_enc)
+            enc[enc_cnt++] = r->names[t];
+    }
+    if (!b->corr[0])
+        snprintf(b->corr, sizeof(b->corr), "%s:%llu", w->id, (unsigned long long)++w->seq);
+    memset(&v, 0, sizeof(v));
+    v.id = b->corr;
+    v.rows = r->cnt;
+    v.input_cnt = r->tensor_cnt;
+    v.names = r->names;
+    v.data = data;
+    v.dims = dims;
+    v.ndim = ndim;
+    v.output = xq_model_output(b->model->remote)->name;
+    v.grad_index = b->grad ? r->grad_index : NULL;
+    v.encoded_cnt = enc_cnt;
+    v.encoded = enc;
+    w->buf.len = 0;
+    xq_infer_req_pack(&v, &w->buf);
+    send_request(w, b->model->name, b->corr, &w->buf);
+    if (!b->sent)
+        w->inflight_rows += r->cnt;
+    b->sent = true;
+    b->sent_ms = now_ms();
+    b->attempts++;
+}
+
+/* Moves full or lingering open batches to the in-flight list. */
+static void flush_batches(worker_t *w, bool all) {
+    long long t = now_ms(), linger = (long long)xq_conf_num(w->conf, "batch.linger.ms");
+    size_t max = (size_t)xq_conf_num(w->conf, "max.batch.rows");
+
+    for (batch_t **p = &w->open; *p;) {
+        batch_t *b = *p;
+
+        if (b->rows.cnt && (all || b->rows.cnt >= max || t - b->open_ms >= linger)) {
+            *p = b->next;
+            batch_send(w, b);
+            b->next = w->inflight;
+            w->inflight = b;
+        } else {
+            p = &b->next;
+        }
+    }
+}
+
+/* Plans the next rows of every run that has none in flight. */
+static void plan(worker_t *w) {
+    size_t max = (size_t)xq_conf_num(w->conf, "max.batch.rows");
+    size_t limit = (size_t)xq_conf_num(w->conf, "max.inflight.rows");
+
+    for (job_t *j = w->jobs; j; j = j->next) {
+        if (j->state != J_RUNNING)
+            continue;
+        for (size_t i = 0; i < j->n && w->inflight_rows < limit; i++) {
+            xq_step_t step;
+            batch_t *b;
+            size_t first, n;
+
+            if (j->busy[i] || (step = xq_run_next(j->runs[i])) == XQ_STEP_DONE)
+                continue;
+            b = batch_for(w, j->model, step == XQ_STEP_GRADIENT, j->layouts[i]);
+            first = b->rows.cnt;
+            n = xq_run_plan(j->runs[i], &b->rows, max > first ? max - first : 1);
+            if (b->seg_cnt == b->seg_cap) {
+                b->seg_cap = b->seg_cap ? 2 * b->seg_cap : 16;
+                b->seg = xq_reallocarray(b->seg, b->seg_cap, sizeof(*b->seg));
+            }
+            b->seg[b->seg_cnt++] = (segment_t){.job = j, .run = i, .first = first, .cnt = n};
+            j->busy[i] = true;
+            if (b->rows.cnt >= max)
+                flush_batches(w, false);
+        }
+    }
+}
+
+/* After a reduce or a failure: jobs whose runs are all done are finished. */
+static void reap(worker_t *w) {
+    for (job_t *j = w->jobs, *next; j; j = next) {
+        bool done = j->state == J_DONE;
+        xq_error_t err;
+
+        next = j->next;
+        if (j->state == J_RUNNING) {
+            done = true;
+            for (size_t i = 0; i < j->n && done; i++)
+                done = !j->busy[i] && xq_run_next(j->runs[i]) == XQ_STEP_DONE;
+            for (size_t i = 0; done && i < j->n && !j->failed; i++) {
+                if (xq_run_status(j->runs[i], &err) != XQ_OK)
+                    job_fail(j, &err);
+            }
+        }
+        if (done) {
+            bool busy = false;
+
+            /* a failed job may still have rows in flight: they are dropped with it */
+            for (size_t i = 0; i < j->n && j->busy; i++)
+                busy |= j->busy[i];
+            (void)busy;
+            job_finish(w, j);
+        }
+    }
+}
+
+/* The reply to batch @p b: outputs (and gradients) into its rows, then every segment reduces. */
+static void batch_reply(batch_t *b, const msgpack_object *reply) {
+    const msgpack_object *outs = xq_mp_map_get(reply, "outputs"),
+                         *grads = xq_mp_map_get(reply, "grads"), *e = xq_mp_map_get(reply, "error");
+    xq_rows_t *r = &b->rows;
+    xq_error_t err;
+    bool ok = true;
+
+    if (e) {
+        const msgpack_object *msg = xq_mp_map_get(e, "message");
+
+        xq_error_set(&err, XQ_EMODEL, "model", "model %s: %.*s", b->model->name,
+                     msg && msg->type == MSGPACK_OBJECT_STR ? (int)msg->via.str.size : 5,
+                     msg && msg->type == MSGPACK_OBJECT_STR ? msg->via.str.ptr : "error");
+        ok = false;
+    } else {
+        xq_tensor_t t;
+        const msgpack_object *ov = outs && outs->type == MSGPACK_OBJECT_MAP && outs->via.map.size
+                                       ? &outs->via.map.ptr[0].val
+                                       : NULL;
+
+        if (!ov || xq_tensor_decode(ov, "outputs", 0, &t, &err) != XQ_OK) {
+            xq_error_set(&err, XQ_EMODEL, "model", "model %s replied without outputs",
+                         b->model->name);
+            ok = false;
+        } else {
+            if (t.cnt != r->cnt * r->out_cnt) {
+                xq_error_set(&err, XQ_EMODEL, "model", "model %s replied %zu outputs for %zu rows",
+                             b->model->name, t.cnt, r->cnt);
+                ok = false;
+            } else {
+                memcpy(r->out, t.data, t.cnt * sizeof(float));
+            }
+            xq_tensor_fini(&t);
+        }
+        for (size_t k = 0; ok && b->grad && k < r->tensor_cnt; k++) {
+            const msgpack_object *gv = grads ? xq_mp_map_get(grads, r->names[k]) : NULL;
+
+            if (!gv || xq_tensor_decode(gv, "grads", 0, &t, &err) != XQ_OK ||
+                t.cnt != r->cnt * r->elem_cnt[k]) {
+                xq_error_set(&err, XQ_EMODEL, "model", "model %s replied without gradients of %s",
+                             b->model->name, r->names[k]);
+                ok = false;
+            } else {
+                memcpy(r->gout[k], t.data, t.cnt * sizeof(float));
+            }
+            xq_tensor_fini(&t);
+        }
+    }
+    for (size_t s = 0; s < b->seg_cnt; s++) {
+        segment_t *sg = &b->seg[s];
+
+        if (!sg->job)
+            continue; /* its job was dropped meanwhile */
+        sg->job->busy[sg->run] = false;
+        if (!ok)
+            job_fail(sg->job, &err);
+        else if (!sg->job->failed)
+            xq_run_reduce(sg->job->runs[sg->run], r, sg->first, sg->cnt);
+    }
+}
+
+static void serve_replies(worker_t *w) {
+    rd_kafka_message_t *rkm;
+    int budget = 1000;
+
+    while (budget-- > 0 &&
+           (rkm = rd_kafka_consume_queue(rd_kafka_queue_get_consumer(w->replies), 0))) {
+        msgpack_unpacked msg;
+        const msgpack_object *id;
+        size_t off = 0, used = 0;
+
+        msgpack_unpacked_init(&msg);
+        if (!rkm->err && xq_mp_validate(rkm->payload, rkm->len, &used) &&
+            msgpack_unpack_next(&msg, rkm->payload, rkm->len, &off) == MSGPACK_UNPACK_SUCCESS &&
+            (id = xq_mp_map_get(&msg.data, "id")) && id->type == MSGPACK_OBJECT_STR) {
+            /* a describe reply? */
+            for (model_ent_t *m = w->models; m; m = m->next) {
+                const msgpack_object *desc = xq_mp_map_get(&msg.data, "model");
+                xq_error_t err;
+
+                if (m->remote || !m->corr[0] || !xq_mp_str_eq(id, m->corr))
+                    continue;
+                if (!desc || xq_remote_model_new(desc, &m->remote, &err) != XQ_OK) {
+                    m->failed = true;
+                    xq_error_set(&m->err, XQ_EMODEL, "model", "model %s: bad description", m->name);
+                } else {
+                    xq_log(XQ_LOG_INFO, "worker", "model %s: %zu inputs, output %s", m->name,
+                           xq_model_input_cnt(m->remote), xq_model_output(m->remote)->name);
+                }
+            }
+            for (batch_t **p = &w->inflight; *p; p = &(*p)->next) {
+                batch_t *b = *p;
+
+                if (!xq_mp_str_eq(id, b->corr))
+                    continue;
+                *p = b->next;
+                w->inflight_rows -= b->rows.cnt;
+                batch_reply(b, &msg.data);
+                batch_free(b);
+                break;
+            }
+            /* unknown ids (late, duplicate, another worker's) are dropped */
+        }
+        msgpack_unpacked_destroy(&msg);
+        rd_kafka_message_destroy(rkm);
+    }
+}
+
+/* Requests without a reply in time are sent again; after the last retry their jobs fail. */
+static void check_timeouts(worker_t *w) {
+    long long t = now_ms(), timeout = (long long)xq_conf_num(w->conf, "request.timeout.ms");
+    int retries = (int)xq_conf_num(w->conf, "request.retries");
+    xq_error_t err;
+
+    for (batch_t **p = &w->inflight; *p;) {
+        batch_t *b = *p;
+        long long wait = timeout << (b->attempts > 4 ? 4 : b->attempts - 1); /* backoff */
+
+        if (t - b->sent_ms < wait) {
+            p = &b->next;
+            continue;
+        }
+        if (b->attempts <= retries) {
+            xq_log(XQ_LOG_WARN, "worker", "request %s to model %s unanswered; sending again",
+                   b->corr, b->model->name);
+            batch_send(w, b);
+            p = &b->next;
+            continue;
+        }
+        *p = b->next;
+        w->inflight_rows -= b->rows.cnt;
+        xq_error_set(&err, XQ_ETIMEOUT, "model", "model %s did not answer %d requests in time",
+                     b->model->name, b->attempts);
+        for (size_t s = 0; s < b->seg_cnt; s++) {
+            if (b->seg[s].job) {
+                b->seg[s].job->busy[b->seg[s].run] = false;
+                job_fail(b->seg[s].job, &err);
+            }
+        }
+        batch_free(b);
+    }
+    for (model_ent_t *m = w->models; m; m = m->next) {
+        if (m->remote || m->failed || !m->corr[0] || t - m->sent_ms < timeout)
+            continue;
+        if (m->attempts <= retries) {
+            model_describe(w, m);
+        } else {
+            m->failed = true;
+            xq_error_set(&m->err, XQ_ETIMEOUT, "model",
+                         "no runner answered for model %s (is explainq runner --name %s up?)",
+                         m->name, m->name);
+        }
+    }
+}
+
+/* Moves waiting jobs along: spec, then the model's description, then runs. */
+static void advance(worker_t *w) {
+    for (job_t *j = w->jobs; j; j = j->next) {
+        if (j->state == J_WAIT_SPEC)
+            resolve_spec(w, j);
+        if (j->state == J_WAIT_MODEL) {
+            model_ent_t *m = j->model;
+
+            if (m->failed) {
+                job_fail(j, &m->err);
+                /* a later job may find a runner: ask again then */
+                m->failed = false;
+                m->attempts = 0;
+                m->corr[0] = '\0';
+            } else if (m->remote) {
+                start_runs(w, j);
+            } else if (!m->corr[0]) {
+                model_describe(w, m);
+            }
+        }
+    }
+}
+
+/* ==== Rebalancing and the reply partition ==== */
+
+static void drop_jobs_of(worker_t *w, const rd_kafka_topic_partition_list_t *parts) {
+    for (job_t *j = w->jobs, *next; j; j = next) {
+        next = j->next;
+        for (int i = 0; i < parts->cnt; i++) {
+            if (parts->elems[i].partition == j->partition) {
+                job_unlink(w, j); /* the partition's new owner does it again */
+                break;
+            }
+        }
+    }
+}
+
+static void rebalance_cb(rd_kafka_t *rk,
+                         rd_kafka_resp_err_t e,
+                         rd_kafka_topic_partition_list_t *parts,
+                         void *opaque) {
+    worker_t *w = opaque;
+    rd_kafka_error_t *error = NULL;
+
+    switch (e) {
+    case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+        xq_log(XQ_LOG_INFO, "kafka", "assigned partitions=%d", parts->cnt);
+        error = rd_kafka_incremental_assign(rk, parts);
+        break;
+    case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+        xq_log(XQ_LOG_INFO, "kafka", "revoked partitions=%d lost=%d", parts->cnt,
+               rd_kafka_assignment_lost(rk));
+        if (w->in_txn) {
+            if (rd_kafka_assignment_lost(rk)) {
+                rd_kafka_error_t *ae = rd_kafka_abort_transaction(w->txn, -1);
+
+                if (ae)
+                    fatal_error(w, "abort transaction", ae);
+                w->in_txn = false;
+            } else {
+                txn_commit(w); /* what finished is published with its offsets */
+            }
+        }
+        drop_jobs_of(w, parts);
+        if (xq_run_flag && !w->fatal)
+            txn_begin(w);
+        error = rd_kafka_incremental_unassign(rk, parts);
+        break;
+    default:
+        xq_log(XQ_LOG_ERROR, "kafka", "unexpected rebalance event: %s", rd_kafka_err2name(e));
+        w->fatal = true;
+        break;
+    }
+    if (error)
+        fatal_error(w, "rebalance", error);
+}
+
+static int reply_partitions(worker_t *w) {
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *t = rd_kafka_topic_new(w->infer, xq_conf_str(w->conf, "topic.replies"), NULL);
+    int n = 0;
+
+    for (int tries = 0; tries < 20 && n <= 0; tries++) {
+        if (rd_kafka_metadata(w->infer, 0, t, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            md->topic_cnt == 1 && !md->topics[0].err)
+            n = md->topics[0].partition_cnt;
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        md = NULL;
+        if (n <= 0)
+            nanosleep(&(struct timespec){0, 250 * 1000 * 1000}, NULL);
+    }
+    rd_kafka_topic_destroy(t);
+    return n;
+}
+
+/*
+ * One partition of the replies topic per worker, leased in Redis
+ * (SET explainq:lease:replies:<p> <worker> NX PX ttl). Without Redis the
+ * worker hashes its id: sharing a partition is safe, since a worker drops
+ * replies whose correlation id it does not know; it only costs reading.
+ */
+static int32_t lease_partition(worker_t *w, int n) {
+    char key[128];
+    xq_error_t err;
+    xq_buf_t cur;
+    uint64_t h = xq_rng_seed_from(w->id);
+
+    xq_buf_init(&cur);
+    for (int k = 0; w->redis && k < n; k++) {
+        int p = (int)((h + (uint64_t)k) % (uint64_t)n);
+
+        snprintf(key, sizeof(key), "explainq:lease:replies:%d", p);
+        if (xq_redis_get(w->redis, key, &cur, &err) == XQ_ENOTFOUND ||
+            (cur.len == strlen(w->id) && !memcmp(cur.data, w->id, cur.len))) {
+            if (xq_redis_set(w->redis, key, (const uint8_t *)w->id, strlen(w->id), 30000, &err) ==
+                XQ_OK) {
+                xq_buf_fini(&cur);
+                return p;
+            }
+        }
+    }
+    xq_buf_fini(&cur);
+    return (int32_t)(h % (uint64_t)n);
+}
+
+static void renew_lease(worker_t *w) {
+    char key[128];
+    xq_error_t err;
+
+    if (!w->redis || now_ms() - w->last_lease_ms < 10000)
+        return;
+    w->last_lease_ms = now_ms();
+    snprintf(key, sizeof(key), "explainq:lease:replies:%d", (int)w->reply_partition);
+    xq_redis_set(w->redis, key, (const uint8_t *)w->id, strlen(w->id), 30000, &err);
+}
+
+/* ==== Setup and the loop ==== */
+
+static const char worker_usage[] =
+    "usage: explainq worker [-c FILE] [-X key=value ...] [--dump-config]\n"
+    "\n"
+    "Consumes explain jobs (topic.jobs) in the consumer group group.id, has the\n"
+    "runners evaluate their model rows (explain.infer.<model>), and publishes one\n"
+    "result per job to topic.results, with the job offsets, in one transaction.\n"
+    "Bad jobs get an error result and a copy in topic.dlq. SIGTERM drains.\n"
+    "\n"
+    "  -c FILE          key=value configuration file\n"
+    "  -X key=value     an option below, or kafka.<prop> / kafka.consumer.<prop> /\n"
+    "                   kafka.producer.<prop> for librdkafka (SASL, TLS, ...)\n"
+    "  -b BROKERS       the same as -X bootstrap.servers=BROKERS\n"
+    "  --dump-config    print every option, its value and where it came from\n"
+    "Options may also come from EXPLAINQ_<NAME> variables (max.batch.rows:\n"
+    "EXPLAINQ_MAX_BATCH_ROWS). Precedence: defaults, file, environment, -X.\n";
+
+static void dump_line(const char *text, void *ud) {
+    (void)ud;
+    puts(text);
+}
+
+static rd_kafka_t *client(worker_t *w,
+                          rd_kafka_type_t type,
+                          const char *kind,
+                          const char *const *forced,
+                          size_t forced_cnt,
+                          const xq_kafka_cbs_t *cbs) {
+    const char *props[160];
+    char bs[512], errstr[512];
+    size_t n = 0;
+    rd_kafka_t *rk;
+
+    snprintf(bs, sizeof(bs), "bootstrap.servers=%s", xq_conf_str(w->conf, "bootstrap.servers"));
+    props[n++] = bs;
+    n += xq_conf_kafka(w->conf, kind, props + n, 100);
+    for (size_t i = 0; i < forced_cnt; i++)
+        props[n++] = forced[i]; /* last: what the loop's correctness needs wins */
+    if (!(rk = xq_kafka_new(type, props, n, cbs, errstr, sizeof(errstr))))
+        xq_log(XQ_LOG_ERROR, "kafka", "%s client: %s", kind, errstr);
+    return rk;
+}
+
+int xq_cmd_worker(int argc, char **argv) {
+    worker_t w;
+    xq_errlist_t errs;
+    xq_error_t err;
+    bool dump = false;
+    char host[64] = "worker", gid[320], txnid[200], part[32];
+    int rc = XQ_EXIT_USAGE;
+    long long drain_until = 0;
+
+    memset(&w, 0, sizeof(w));
+    xq_buf_init(&w.buf);
+    w.conf = xq_conf_new(options, OPT_CNT);
+    xq_errlist_init(&errs);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-c") && i + 1 < argc)
+            xq_conf_load_file(w.conf, argv[++i], &errs);
+    }
+    xq_conf_load_env(w.conf, environ, &errs);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(worker_usage, stdout);
+            rc = XQ_EXIT_OK;
+            goto out;
+        } else if (!strcmp(a, "--dump-config")) {
+            dump = true;
+        } else if (!strcmp(a, "-c") && i + 1 < argc) {
+            i++;
+        } else if ((!strcmp(a, "-X") || !strcmp(a, "-b")) && i + 1 < argc) {
+            const char *kv = argv[++i], *eq = strchr(kv, '=');
+            char key[256];
+
+            if (!strcmp(a, "-b")) {
+                xq_conf_set(w.conf, "bootstrap.servers", kv, "-b", &err);
+                continue;
+            }
+            if (!eq || (size_t)(eq - kv) >= sizeof(key)) {
+                xq_errlist_add(&errs, XQ_EINVAL, "-X", "%s: expected key=value", kv);
+                continue;
+            }
+            memcpy(key, kv, (size_t)(eq - kv));
+            key[eq - kv] = '\0';
+            if (xq_conf_set(w.conf, key, eq + 1, "-X", &err) != XQ_OK)
+                xq_errlist_add(&errs, XQ_EINVAL, "-X", "%s: %s", err.field, err.msg);
+        } else {
+            xq_errlist_add(&errs, XQ_EINVAL, "", "unknown argument %s", a);
+        }
+    }
+    if (errs.cnt) {
+        fprintf(stderr, "explainq worker: configuration errors:\n");
+        xq_cli_print_errors(&errs);
+        goto out;
+    }
+    if (dump) {
+        xq_conf_dump(w.conf, dump_line, NULL);
+        rc = XQ_EXIT_OK;
+        goto out;
+    }
+    gethostname(host, sizeof(host) - 1);
+    if (xq_conf_str(w.conf, "worker.id")[0])
+        snprintf(w.id, sizeof(w.id), "%s", xq_conf_str(w.conf, "worker.id"));
+    else
+        snprintf(w.id, sizeof(w.id), "%.60s-%d", host, (int)getpid());
+    rc = XQ_EXIT_RUNTIME;
+    if (xq_conf_str(w.conf, "redis.url")[0] &&
+        !(w.redis = xq_redis_new(xq_conf_str(w.conf, "redis.url"), 1000, &err))) {
+        fprintf(stderr, "explainq worker: %s: %s\n", err.field, err.msg);
+        rc = XQ_EXIT_USAGE;
+        goto out;
+    }
+    {
+        /* STYLE B13: four clients, one thread */
+        const xq_kafka_cbs_t ccbs = {.rebalance_cb = rebalance_cb, .opaque = &w};
+        snprintf(gid, sizeof(gid), "group.id=%s", xq_conf_str(w.conf, "group.id"));
+        snprintf(txnid, sizeof(txnid), "transactional.id=explainq-%s", w.id);
+        const char *cforced[] = {gid, "enable.auto.commit=false", "isolation.level=read_committed",
+                                 "partition.assignment.strategy=cooperative-sticky",
+                                 "auto.offset.reset=earliest"};
+        const char *tforced[] = {txnid, "enable.idempotence=true"};
+        const char *iforced[] = {"enable.idempotence=true", "linger.ms=0"};
+        const char *rforced[] = {"group.id=explainq-replies-unused", "enable.auto.commit=false",
+                                 "isolation.level=read_uncommitted"};
+
+        if (!(w.consumer = client(&w, RD_KAFKA_CONSUMER, "consumer", cforced, 5, &ccbs)) ||
+            !(w.txn = client(&w, RD_KAFKA_PRODUCER, "producer", tforced, 2, NULL)) ||
+            !(w.infer = client(&w, RD_KAFKA_PRODUCER, "producer", iforced, 2, NULL)) ||
+            !(w.replies = client(&w, RD_KAFKA_CONSUMER, "consumer", rforced, 3, NULL)))
+            goto out;
+    }
+    {
+        const char *topics[] = {xq_conf_str(w.conf, "topic.replies")};
+        char errstr[256];
+        rd_kafka_error_t *error;
+        rd_kafka_topic_partition_list_t *l;
+        int n;
+
+        /* the replies topic needs its partitions before anyone leases one (brokers that
+         * cannot create topics, such as the dev broker, create it on first use) */
+        xq_kafka_create_topics(w.infer, topics, 1, (int)xq_conf_num(w.conf, "replies.partitions"),
+                               10000, errstr, sizeof(errstr));
+        if ((n = reply_partitions(&w)) <= 0) {
+            xq_log(XQ_LOG_ERROR, "worker", "topic %s has no partitions", topics[0]);
+            goto out;
+        }
+        w.reply_partition = lease_partition(&w, n);
+        w.last_lease_ms = now_ms();
+        l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, topics[0], w.reply_partition)->offset =
+            RD_KAFKA_OFFSET_END;
+        rd_kafka_assign(w.replies, l);
+        rd_kafka_topic_partition_list_destroy(l);
+        if ((error = rd_kafka_init_transactions(w.txn, 30000))) {
+            fatal_error(&w, "init transactions", error);
+            goto out;
+        }
+    }
+    rd_kafka_poll_set_consumer(w.consumer);
+    {
+        rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(1);
+
+        rd_kafka_topic_partition_list_add(subs, xq_conf_str(w.conf, "topic.jobs"),
+                                          RD_KAFKA_PARTITION_UA);
+        rd_kafka_subscribe(w.consumer, subs);
+        rd_kafka_topic_partition_list_destroy(subs);
+    }
+    xq_signals_install();
+    snprintf(part, sizeof(part), "%d", (int)w.reply_partition);
+    xq_log(XQ_LOG_INFO, "worker", "started id=%s jobs=%s replies=%s/%s redis=%s", w.id,
+           xq_conf_str(w.conf, "topic.jobs"), xq_conf_str(w.conf, "topic.replies"), part,
+           w.redis ? xq_conf_str(w.conf, "redis.url") : "none");
+    txn_begin(&w);
+    w.last_commit_ms = now_ms();
+    rc = XQ_EXIT_OK;
+    while (!w.fatal) {
+        rd_kafka_message_t *rkm;
+        bool draining = !xq_run_flag;
+
+        if (draining && !drain_until) {
+            /* SIGTERM: stop taking jobs, finish the ones in flight within the grace time */
+            rd_kafka_topic_partition_list_t *parts = NULL;
+
+            drain_until = now_ms() + (long long)xq_conf_num(w.conf, "shutdown.grace.ms");
+            if (!rd_kafka_assignment(w.consumer, &parts)) {
+                rd_kafka_pause_partitions(w.consumer, parts);
+                rd_kafka_topic_partition_list_destroy(parts);
+            }
+            xq_log(XQ_LOG_INFO, "worker", "draining jobs=%zu", w.job_cnt);
+        }
+        if (draining && (!w.job_cnt || now_ms() >= drain_until))
+            break;
+        rkm = rd_kafka_consumer_poll(w.consumer, w.inflight || w.open ? 2 : 50);
+        if (rkm) {
+            if (!rkm->err && !draining)
+                accept_job(&w, rkm);
+            else if (rkm->err && rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                xq_log(XQ_LOG_WARN, "kafka", "consumer: %s", rd_kafka_message_errstr(rkm));
+            rd_kafka_message_destroy(rkm); /* never kept past this iteration */
+        }
+        advance(&w);
+        plan(&w);
+        flush_batches(&w, false);
+        serve_replies(&w);
+        check_timeouts(&w);
+        reap(&w);
+        renew_lease(&w);
+        rd_kafka_poll(w.infer, 0);
+        rd_kafka_poll(w.txn, 0);
+        {
+            /* back-pressure: a full row budget pauses the job partitions */
+            bool full = w.inflight_rows >= (size_t)xq_conf_num(w.conf, "max.inflight.rows") ||
+                        w.job_cnt >= 4 * (size_t)xq_conf_num(w.conf, "max.inflight.rows");
+            rd_kafka_topic_partition_list_t *parts = NULL;
+
+            if (full != w.paused && !draining && !rd_kafka_assignment(w.consumer, &parts)) {
+                if (full)
+                    rd_kafka_pause_partitions(w.consumer, parts);
+                else
+                    rd_kafka_resume_partitions(w.consumer, parts);
+                rd_kafka_topic_partition_list_destroy(parts);
+                w.paused = full;
+            }
+        }
+        if (w.finished_since_commit &&
+            (w.finished_since_commit >= (size_t)xq_conf_num(w.conf, "commit.jobs") ||
+             now_ms() - w.last_commit_ms >= (long long)xq_conf_num(w.conf, "commit.interval.ms"))) {
+            if (!txn_commit(&w)) {
+                /* aborted and rewound: every job in flight is consumed again */
+                while (w.jobs)
+                    job_unlink(&w, w.jobs);
+            }
+            if (!w.fatal)
+                txn_begin(&w);
+        }
+    }
+    xq_log(XQ_LOG_INFO, "worker", "stopping done=%llu failed=%llu unfinished=%zu",
+           (unsigned long long)w.jobs_done, (unsigned long long)w.jobs_failed, w.job_cnt);
+    /* unfinished jobs are handed back: their offsets stay uncommitted */
+    if (!w.fatal && w.in_txn)
+        txn_commit(&w);
+    while (w.jobs)
+        job_unlink(&w, w.jobs);
+    rd_kafka_consumer_close(w.consumer); /* REVOKE: commits nothing more, leaves the group */
+    if (w.in_txn) {
+        rd_kafka_error_t *e = rd_kafka_commit_transaction(w.txn, 10000);
+
+        if (e)
+            rd_kafka_error_destroy(e);
+    }
+    rc = w.fatal ? XQ_EXIT_RUNTIME : XQ_EXIT_OK;
+out:
+    while (w.open) {
+        batch_t *b = w.open;
+
+        w.open = b->next;
+        batch_free(b);
+    }
+    while (w.inflight) {
+        batch_t *b = w.inflight;
+
+        w.inflight = b->next;
+        batch_free(b);
+    }
+    while (w.models) {
+        model_ent_t *m = w.models;
+
+        w.models = m->next;
+        xq_model_destroy(m->remote);
+        xq_free(m);
+    }
+    if (w.consumer)
+        rd_kafka_destroy(w.consumer);
+    if (w.replies) {
+        rd_kafka_consumer_close(w.replies);
+        rd_kafka_destroy(w.replies);
+    }
+    if (w.txn) {
+        rd_kafka_flush(w.txn, 10000);
+        rd_kafka_destroy(w.txn);
+    }
+    if (w.infer) {
+        rd_kafka_flush(w.infer, 10000);
+        rd_kafka_destroy(w.infer);
+    }
+    xq_redis_destroy(w.redis);
+    xq_errlist_fini(&errs);
+    xq_buf_fini(&w.buf);
+    xq_conf_destroy(w.conf);
+    return rc;
+}
