@@ -1,0 +1,110 @@
+/*
+ * test_kafkatool.c -- small Kafka chores for the worker's integration tests:
+ *   produce TOPIC KEY FILE     one message with FILE's bytes (garbage jobs included)
+ *   dlq TOPIC N TIMEOUT_S      waits for N dead letters; prints each error.code and
+ *                              error.field header; exits 1 if fewer arrive
+ * Needs KAFKA_BOOTSTRAP.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "kafka.h"
+#include "log.h"
+#include "mem.h"
+
+static rd_kafka_t *client(rd_kafka_type_t type) {
+    char bs[512], errstr[512];
+    const char *props[] = {bs, "group.id=explainq-test-tool", "enable.auto.commit=false",
+                           "isolation.level=read_committed"};
+    rd_kafka_t *rk;
+
+    snprintf(bs, sizeof(bs), "bootstrap.servers=%s", getenv("KAFKA_BOOTSTRAP"));
+    if (!(rk = xq_kafka_new(type, props, type == RD_KAFKA_PRODUCER ? 1 : 4, NULL, errstr,
+                            sizeof(errstr)))) {
+        fprintf(stderr, "%s\n", errstr);
+        exit(2);
+    }
+    return rk;
+}
+
+static int produce(const char *topic, const char *key, const char *path) {
+    rd_kafka_t *p = client(RD_KAFKA_PRODUCER);
+    FILE *f = fopen(path, "rb");
+    char chunk[4096];
+    xq_buf_t b;
+    size_t n;
+
+    if (!f)
+        return 2;
+    xq_buf_init(&b);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        xq_buf_append(&b, chunk, n);
+    fclose(f);
+    rd_kafka_producev(
+        p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY((void *)(uintptr_t)key, strlen(key)),
+        RD_KAFKA_V_VALUE(b.data, b.len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    n = rd_kafka_flush(p, 30000) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : 1;
+    rd_kafka_destroy(p);
+    xq_buf_fini(&b);
+    return (int)n;
+}
+
+static int dlq(const char *topic, int want, int timeout_s) {
+    rd_kafka_t *c = client(RD_KAFKA_CONSUMER);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(8);
+    rd_kafka_topic_t *t = rd_kafka_topic_new(c, topic, NULL);
+    time_t end = time(NULL) + timeout_s;
+    int got = 0;
+
+    while (time(NULL) < end && !(rd_kafka_metadata(c, 0, t, &md, 5000) == 0 && md->topic_cnt == 1 &&
+                                 !md->topics[0].err)) {
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        md = NULL;
+    }
+    for (int i = 0; md && i < md->topics[0].partition_cnt; i++)
+        rd_kafka_topic_partition_list_add(parts, topic, md->topics[0].partitions[i].id)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_assign(c, parts);
+    while (got < want && time(NULL) < end) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 200);
+        rd_kafka_headers_t *h = NULL;
+        const void *code = NULL, *field = NULL;
+        size_t cl = 0, fl = 0;
+
+        if (!m)
+            continue;
+        if (!m->err && !rd_kafka_message_headers(m, &h) &&
+            !rd_kafka_header_get_last(h, "error.code", &code, &cl)) {
+            rd_kafka_header_get_last(h, "error.field", &field, &fl);
+            printf("dlq %.*s %.*s\n", (int)cl, (const char *)code, (int)fl,
+                   field ? (const char *)field : "");
+            got++;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+    rd_kafka_topic_destroy(t);
+    rd_kafka_consumer_close(c);
+    rd_kafka_destroy(c);
+    return got >= want ? 0 : 1;
+}
+
+int main(int argc, char **argv) {
+    xq_log_set_level(XQ_LOG_ERROR);
+    if (!getenv("KAFKA_BOOTSTRAP"))
+        return 2;
+    if (argc == 5 && !strcmp(argv[1], "produce"))
+        return produce(argv[2], argv[3], argv[4]);
+    if (argc == 5 && !strcmp(argv[1], "dlq"))
+        return dlq(argv[2], atoi(argv[3]), atoi(argv[4]));
+    fprintf(stderr, "usage: test_kafkatool produce TOPIC KEY FILE | dlq TOPIC N TIMEOUT\n");
+    return 2;
+}
