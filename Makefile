@@ -64,6 +64,11 @@ $(BUILD)/bench: $(BENCH_OBJ) $(BUILD)/libexplainq.a
 bench: $(BUILD)/bench
 	$(Q)OPENBLAS_NUM_THREADS=1 $(BUILD)/bench
 
+# The whole pipeline on the embedded dev broker: the README's first command.
+demo: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/explainq
+	$(Q)BUILD=$(BUILD) deploy/demo.sh
+
 # Installs what a fresh Debian machine lacks; a no-op when all is there.
 deps:
 	$(Q)deploy/deps.sh

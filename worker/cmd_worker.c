@@ -915,19 +915,19 @@ static void rebalance_cb(rd_kafka_t *rk,
         fatal_error(w, "rebalance", error);
 }
 
-static int reply_partitions(worker_t *w) {
+static int reply_partitions(worker_t *w, int tries_max) {
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_topic_t *t = rd_kafka_topic_new(w->infer, xq_conf_str(w->conf, "topic.replies"), NULL);
     int n = 0;
 
-    for (int tries = 0; tries < 20 && n <= 0; tries++) {
+    for (int tries = 0; tries < tries_max && n <= 0; tries++) {
         if (rd_kafka_metadata(w->infer, 0, t, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
             md->topic_cnt == 1 && !md->topics[0].err)
             n = md->topics[0].partition_cnt;
         if (md)
             rd_kafka_metadata_destroy(md);
         md = NULL;
-        if (n <= 0)
+        if (n <= 0 && tries + 1 < tries_max)
             nanosleep(&(struct timespec){0, 250 * 1000 * 1000}, NULL);
     }
     rd_kafka_topic_destroy(t);
@@ -1116,11 +1116,15 @@ int xq_cmd_worker(int argc, char **argv) {
         rd_kafka_topic_partition_list_t *l;
         int n;
 
-        /* the replies topic needs its partitions before anyone leases one (brokers that
-         * cannot create topics, such as the dev broker, create it on first use) */
-        xq_kafka_create_topics(w.infer, topics, 1, (int)xq_conf_num(w.conf, "replies.partitions"),
-                               10000, errstr, sizeof(errstr));
-        if ((n = reply_partitions(&w)) <= 0) {
+        /* the replies topic needs its partitions before anyone leases one; a broker that
+         * cannot create topics (the dev broker) made it already */
+        if ((n = reply_partitions(&w, 1)) <= 0) {
+            xq_kafka_create_topics(w.infer, topics, 1,
+                                   (int)xq_conf_num(w.conf, "replies.partitions"), 10000, errstr,
+                                   sizeof(errstr));
+            n = reply_partitions(&w, 20);
+        }
+        if (n <= 0) {
             xq_log(XQ_LOG_ERROR, "worker", "topic %s has no partitions", topics[0]);
             goto out;
         }
