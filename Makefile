@@ -61,8 +61,9 @@ $(BUILD)/bench: $(BENCH_OBJ) $(BUILD)/libexplainq.a
 	$(Q)$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(XQ_LDLIBS)
 
 # Speed is measured here, never in tests: one line per benchmark.
-bench: $(BUILD)/bench
+bench: deps $(BUILD)/bench $(BUILD)/explainq
 	$(Q)OPENBLAS_NUM_THREADS=1 $(BUILD)/bench
+	$(Q)OPENBLAS_NUM_THREADS=1 BUILD=$(BUILD) tests/bench/e2e.sh
 
 # The whole pipeline on the embedded dev broker: the README's first command.
 demo: deps

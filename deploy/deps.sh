@@ -10,7 +10,7 @@ PKGS=(build-essential pkg-config git
       libonnx-dev protobuf-c-compiler libprotobuf-c-dev libopenblas-dev libxgboost-dev
       libcurl4-openssl-dev
       check libsubunit-dev
-      redis-server redis-tools python3
+      redis-server redis-tools python3 bc
       default-jre-headless maven
       clang clang-format libclang-rt-14-dev)
 

@@ -46,8 +46,9 @@ static const xq_conf_opt_t options[] = {
     {"replies.partitions", "16", 1, 4096, 0,
      "partitions of the replies topic when the worker creates it"},
     {"max.batch.rows", "1024", 1, 1 << 20, 0, "rows per inference request, at most"},
-    {"batch.linger.ms", "5", 0, 10000, 0, "how long a partial request waits for more rows"},
-    {"max.inflight.rows", "65536", 1, 1 << 26, 0, "rows in flight before the job partitions pause"},
+    {"batch.linger.ms", "2", 0, 10000, 0, "how long a partial request waits for more rows"},
+    {"max.inflight.rows", "262144", 1, 1 << 26, 0,
+     "rows in flight before the job partitions pause"},
     {"max.instances.per.job", "10000", 1, 1000000, 0, "larger jobs get an error result"},
     {"max.tensor.elements", "16777216", 1, 1 << 30, 0, "largest instance, in elements"},
     {"max.model.rows", "100000", 1, 1e9, 0, "model rows per instance (maxModelRows)"},
@@ -88,6 +89,7 @@ typedef struct job {
     bool *busy; /* the run has rows in flight */
     size_t done;
     jstate_t state;
+    bool dirty; /* runs may want rows planned, or be done: plan() and reap() look */
     bool failed;
     xq_error_t err;
     long long start_ms, wait_until_ms;
@@ -459,6 +461,7 @@ static void start_runs(worker_t *w, job_t *j) {
         }
     }
     j->state = J_RUNNING;
+    j->dirty = true;
     progress(w, j, "running");
 }
 
@@ -624,21 +627,27 @@ static void flush_batches(worker_t *w, bool all) {
     }
 }
 
-/* Plans the next rows of every run that has none in flight. */
+/* Plans the next rows of every run that has none in flight (of the jobs something happened to). */
 static void plan(worker_t *w) {
     size_t max = (size_t)xq_conf_num(w->conf, "max.batch.rows");
     size_t limit = (size_t)xq_conf_num(w->conf, "max.inflight.rows");
 
-    for (job_t *j = w->jobs; j; j = j->next) {
-        if (j->state != J_RUNNING)
+    for (job_t *j = w->jobs; j && w->inflight_rows < limit; j = j->next) {
+        bool all = true;
+
+        if (j->state != J_RUNNING || !j->dirty)
             continue;
-        for (size_t i = 0; i < j->n && w->inflight_rows < limit; i++) {
+        for (size_t i = 0; i < j->n; i++) {
             xq_step_t step;
             batch_t *b;
             size_t first, n;
 
             if (j->busy[i] || (step = xq_run_next(j->runs[i])) == XQ_STEP_DONE)
                 continue;
+            if (w->inflight_rows >= limit) {
+                all = false; /* back-pressure: the rest waits for replies */
+                break;
+            }
             b = batch_for(w, j->model, step == XQ_STEP_GRADIENT, j->layouts[i]);
             first = b->rows.cnt;
             n = xq_run_plan(j->runs[i], &b->rows, max > first ? max - first : 1);
@@ -651,6 +660,7 @@ static void plan(worker_t *w) {
             if (b->rows.cnt >= max)
                 flush_batches(w, false);
         }
+        j->dirty = !all;
     }
 }
 
@@ -661,7 +671,7 @@ static void reap(worker_t *w) {
         xq_error_t err;
 
         next = j->next;
-        if (j->state == J_RUNNING) {
+        if (j->state == J_RUNNING && j->dirty) {
             done = true;
             for (size_t i = 0; i < j->n && done; i++)
                 done = !j->busy[i] && xq_run_next(j->runs[i]) == XQ_STEP_DONE;
@@ -737,6 +747,7 @@ static void batch_reply(batch_t *b, const msgpack_object *reply) {
         if (!sg->job)
             continue; /* its job was dropped meanwhile */
         sg->job->busy[sg->run] = false;
+        sg->job->dirty = true;
         if (!ok)
             job_fail(sg->job, &err);
         else if (!sg->job->failed)
@@ -744,51 +755,46 @@ static void batch_reply(batch_t *b, const msgpack_object *reply) {
     }
 }
 
-static void serve_replies(worker_t *w) {
-    rd_kafka_message_t *rkm;
-    int budget = 1000;
+static void handle_reply(worker_t *w, const rd_kafka_message_t *rkm) {
+    msgpack_unpacked msg;
+    const msgpack_object *id;
+    size_t off = 0, used = 0;
 
-    while (budget-- > 0 &&
-           (rkm = rd_kafka_consume_queue(rd_kafka_queue_get_consumer(w->replies), 0))) {
-        msgpack_unpacked msg;
-        const msgpack_object *id;
-        size_t off = 0, used = 0;
+    msgpack_unpacked_init(&msg);
+    if (!xq_mp_validate(rkm->payload, rkm->len, &used) ||
+        msgpack_unpack_next(&msg, rkm->payload, rkm->len, &off) != MSGPACK_UNPACK_SUCCESS ||
+        !(id = xq_mp_map_get(&msg.data, "id")) || id->type != MSGPACK_OBJECT_STR)
+        goto out;
+    /* a describe reply? */
+    for (model_ent_t *m = w->models; m; m = m->next) {
+        const msgpack_object *desc = xq_mp_map_get(&msg.data, "model");
+        xq_error_t err;
 
-        msgpack_unpacked_init(&msg);
-        if (!rkm->err && xq_mp_validate(rkm->payload, rkm->len, &used) &&
-            msgpack_unpack_next(&msg, rkm->payload, rkm->len, &off) == MSGPACK_UNPACK_SUCCESS &&
-            (id = xq_mp_map_get(&msg.data, "id")) && id->type == MSGPACK_OBJECT_STR) {
-            /* a describe reply? */
-            for (model_ent_t *m = w->models; m; m = m->next) {
-                const msgpack_object *desc = xq_mp_map_get(&msg.data, "model");
-                xq_error_t err;
-
-                if (m->remote || !m->corr[0] || !xq_mp_str_eq(id, m->corr))
-                    continue;
-                if (!desc || xq_remote_model_new(desc, &m->remote, &err) != XQ_OK) {
-                    m->failed = true;
-                    xq_error_set(&m->err, XQ_EMODEL, "model", "model %s: bad description", m->name);
-                } else {
-                    xq_log(XQ_LOG_INFO, "worker", "model %s: %zu inputs, output %s", m->name,
-                           xq_model_input_cnt(m->remote), xq_model_output(m->remote)->name);
-                }
-            }
-            for (batch_t **p = &w->inflight; *p; p = &(*p)->next) {
-                batch_t *b = *p;
-
-                if (!xq_mp_str_eq(id, b->corr))
-                    continue;
-                *p = b->next;
-                w->inflight_rows -= b->rows.cnt;
-                batch_reply(b, &msg.data);
-                batch_free(b);
-                break;
-            }
-            /* unknown ids (late, duplicate, another worker's) are dropped */
+        if (m->remote || !m->corr[0] || !xq_mp_str_eq(id, m->corr))
+            continue;
+        if (!desc || xq_remote_model_new(desc, &m->remote, &err) != XQ_OK) {
+            m->failed = true;
+            xq_error_set(&m->err, XQ_EMODEL, "model", "model %s: bad description", m->name);
+        } else {
+            xq_log(XQ_LOG_INFO, "worker", "model %s: %zu inputs, output %s", m->name,
+                   xq_model_input_cnt(m->remote), xq_model_output(m->remote)->name);
         }
-        msgpack_unpacked_destroy(&msg);
-        rd_kafka_message_destroy(rkm);
+        goto out;
     }
+    for (batch_t **p = &w->inflight; *p; p = &(*p)->next) {
+        batch_t *b = *p;
+
+        if (!xq_mp_str_eq(id, b->corr))
+            continue;
+        *p = b->next;
+        w->inflight_rows -= b->rows.cnt;
+        batch_reply(b, &msg.data);
+        batch_free(b);
+        break;
+    }
+    /* unknown ids (late, duplicate, another worker's) are dropped */
+out:
+    msgpack_unpacked_destroy(&msg);
 }
 
 /* Requests without a reply in time are sent again; after the last retry their jobs fail. */
@@ -1025,6 +1031,8 @@ int xq_cmd_worker(int argc, char **argv) {
     xq_error_t err;
     bool dump = false;
     char host[64] = "worker", gid[320], txnid[200], part[32];
+    rd_kafka_queue_t *replies_q = NULL, *jobs_q = NULL;
+    const char *replies_topic = NULL;
     int rc = XQ_EXIT_USAGE;
     long long drain_until = 0;
 
@@ -1141,6 +1149,11 @@ int xq_cmd_worker(int argc, char **argv) {
         }
     }
     rd_kafka_poll_set_consumer(w.consumer);
+    /* replies join the job consumer's queue, so one poll waits for both */
+    replies_topic = xq_conf_str(w.conf, "topic.replies");
+    replies_q = rd_kafka_queue_get_consumer(w.replies);
+    jobs_q = rd_kafka_queue_get_consumer(w.consumer);
+    rd_kafka_queue_forward(replies_q, jobs_q);
     {
         rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(1);
 
@@ -1174,20 +1187,26 @@ int xq_cmd_worker(int argc, char **argv) {
         }
         if (draining && (!w.job_cnt || now_ms() >= drain_until))
             break;
-        rkm = rd_kafka_consumer_poll(w.consumer, w.inflight || w.open ? 2 : 50);
-        if (rkm) {
-            if (!rkm->err && !draining)
+        /* jobs and replies arrive on one queue: wait for either, then take what is there */
+        for (int k = 0; k < 1000; k++) {
+            rkm = rd_kafka_consumer_poll(w.consumer, k ? 0 : w.open ? 1 : 50);
+            if (!rkm)
+                break;
+            if (rkm->err) {
+                if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                    xq_log(XQ_LOG_WARN, "kafka", "consumer: %s", rd_kafka_message_errstr(rkm));
+            } else if (rkm->rkt && !strcmp(rd_kafka_topic_name(rkm->rkt), replies_topic)) {
+                handle_reply(&w, rkm);
+            } else if (!draining) {
                 accept_job(&w, rkm);
-            else if (rkm->err && rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                xq_log(XQ_LOG_WARN, "kafka", "consumer: %s", rd_kafka_message_errstr(rkm));
+            }
             rd_kafka_message_destroy(rkm); /* never kept past this iteration */
         }
+        reap(&w); /* before plan(), which clears the flags reap() reads */
         advance(&w);
         plan(&w);
         flush_batches(&w, false);
-        serve_replies(&w);
         check_timeouts(&w);
-        reap(&w);
         renew_lease(&w);
         rd_kafka_poll(w.infer, 0);
         rd_kafka_poll(w.txn, 0);
@@ -1225,6 +1244,8 @@ int xq_cmd_worker(int argc, char **argv) {
         txn_commit(&w);
     while (w.jobs)
         job_unlink(&w, w.jobs);
+    if (replies_q)
+        rd_kafka_queue_forward(replies_q, NULL);
     rd_kafka_consumer_close(w.consumer); /* REVOKE: commits nothing more, leaves the group */
     if (w.in_txn) {
         rd_kafka_error_t *e = rd_kafka_commit_transaction(w.txn, 10000);
@@ -1253,6 +1274,10 @@ out:
         xq_model_destroy(m->remote);
         xq_free(m);
     }
+    if (replies_q)
+        rd_kafka_queue_destroy(replies_q);
+    if (jobs_q)
+        rd_kafka_queue_destroy(jobs_q);
     if (w.consumer)
         rd_kafka_destroy(w.consumer);
     if (w.replies) {

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# e2e.sh -- part of `make bench`: end-to-end explanations per second on the real broker, with one
+# and two workers (one runner each), next to the same work done by `explainq explain` in-process.
+# Sampled Shapley, pathCount 10, 20 features, the small MLP (ONNX): 192 model rows per instance.
+set -euo pipefail
+TOP="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$TOP"
+X="$TOP/${BUILD:-build}/explainq"
+N="${BENCH_INSTANCES:-40000}"
+tmp="$(mktemp -d)"
+pids=()
+KAFKA_HOME_DIR="" REDIS_HOME_DIR=""
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    [ -n "$KAFKA_HOME_DIR" ] && deploy/local/kafka-down.sh "$KAFKA_HOME_DIR"
+    [ -n "$REDIS_HOME_DIR" ] && deploy/local/redis-down.sh "$REDIS_HOME_DIR"
+    [ -n "${KEEP_LOGS:-}" ] && cp "$tmp"/w*.log /tmp/ 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+eval "$(deploy/local/redis-up.sh)"
+eval "$(deploy/local/kafka-up.sh)"
+B="$KAFKA_BOOTSTRAP"
+while [ "$(wc -l <"$tmp/in.jsonl" 2>/dev/null || echo 0)" -lt "$N" ]; do
+    cat tests/data/instances/mlp20.jsonl >>"$tmp/in.jsonl"
+done
+SPEC=tests/data/specs/mlp20_shapley.json
+MODEL=tests/data/onnx/mlp20.onnx
+ROWS_PER=$((2 + 10 * 19))
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+t0=$(date +%s.%N)
+"$X" explain --spec "$SPEC" --model "$MODEL" --instances "$tmp/in.jsonl" --out "$tmp/ref.jsonl"
+t1=$(date +%s.%N)
+inproc=$(echo "$N / ($t1 - $t0)" | bc -l)
+
+run() { # $1: workers
+    local w=$1 tag="b$1$$" jobs="bench_jobs_$1_$$" res="bench_results_$1_$$" wpids=()
+    "$X" topics create -b "$B" --partitions 8 "$jobs" "$res" "explain.infer.mlp$tag" >/dev/null
+    for i in $(seq 1 "$w"); do
+        "$X" runner --model "$MODEL" --name "mlp$tag" -b "$B" >/dev/null 2>&1 &
+        pids+=($!)
+        "$X" worker -b "$B" -X topic.jobs="$jobs" -X topic.results="$res" -X redis.url="$REDIS_URL" \
+            -X group.id="bench$tag" -X worker.id="bench$tag-$i" ${BENCH_WORKER_OPTS:-} >"$tmp/w$i.log" 2>&1 &
+        pids+=($!)
+        wpids+=($!)
+    done
+    # warm-up: the group forms and the model is described before the clock starts
+    head -n 20 "$tmp/in.jsonl" >"$tmp/warm.jsonl"
+    "$X" submit -b "$B" --topic "$jobs" --model "mlp$tag" --spec "$SPEC" --instances "$tmp/warm.jsonl" \
+        --prefix "warm$tag" --jobs-out "$tmp/warm.jobs" 2>/dev/null
+    "$X" collect -b "$B" --topic "$res" --jobs "$tmp/warm.jobs" --out /dev/null --timeout 120 2>/dev/null
+    local c0=0 c1=0
+    for p in "${wpids[@]}"; do c0=$((c0 + $(cpu_ticks "$p"))); done
+    local s0 s1
+    s0=$(date +%s.%N)
+    "$X" submit -b "$B" --topic "$jobs" --model "mlp$tag" --spec "$SPEC" --instances "$tmp/in.jsonl" \
+        --job-size 100 --prefix "run$tag" --jobs-out "$tmp/run.jobs" 2>/dev/null
+    "$X" collect -b "$B" --topic "$res" --jobs "$tmp/run.jobs" --out "$tmp/out.jsonl" --timeout 600 2>/dev/null
+    s1=$(date +%s.%N)
+    for p in "${wpids[@]}"; do c1=$((c1 + $(cpu_ticks "$p"))); done
+    local rate ns_row
+    rate=$(echo "$N / ($s1 - $s0)" | bc -l)
+    ns_row=$(echo "($c1 - $c0) * 1000000000 / $(getconf CLK_TCK) / ($N * $ROWS_PER)" | bc -l)
+    printf "| kafka, %d worker%s + %d runner%s | %8.0f | %5.0f | %5.2f |\n" "$w" "$([ "$w" -gt 1 ] && echo s)" \
+        "$w" "$([ "$w" -gt 1 ] && echo s)" "$rate" "$ns_row" "$(echo "$rate / $inproc" | bc -l)"
+    for p in "${wpids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+}
+
+echo
+echo "end to end, $N instances, Sampled Shapley (10 paths) on a 20-feature MLP, $ROWS_PER rows each:"
+echo "| path | explanations/s | worker CPU ns/model row | ratio to in-process |"
+echo "|---|---|---|---|"
+printf "| explainq explain (in-process) | %8.0f | | 1.00 |\n" "$inproc"
+run 1
+run 2
