@@ -217,6 +217,72 @@ xq_err_t xq_redis_get(xq_redis_t *r, const char *key, xq_buf_t *out, xq_error_t 
     return rc;
 }
 
+#define HSET_MAX 16
+
+xq_err_t xq_redis_hset(xq_redis_t *r,
+                       const char *key,
+                       const char *const *fields,
+                       const char *const *values,
+                       size_t n,
+                       long ttl_ms,
+                       xq_error_t *err) {
+    const char *argv[2 + 2 * HSET_MAX];
+    size_t argvlen[2 + 2 * HSET_MAX];
+    redisReply *rep = NULL;
+    char ttl[32];
+    xq_err_t rc;
+
+    if (n > HSET_MAX)
+        return xq_error_set(err, XQ_EINVAL, key, "at most %d fields", HSET_MAX);
+    argv[0] = "HSET";
+    argvlen[0] = 4;
+    argv[1] = key;
+    argvlen[1] = strlen(key);
+    for (size_t i = 0; i < n; i++) {
+        argv[2 + 2 * i] = fields[i];
+        argvlen[2 + 2 * i] = strlen(fields[i]);
+        argv[3 + 2 * i] = values[i];
+        argvlen[3 + 2 * i] = strlen(values[i]);
+    }
+    if ((rc = command(r, (int)(2 + 2 * n), argv, argvlen, &rep, err)) != XQ_OK)
+        return rc;
+    freeReplyObject(rep);
+    if (ttl_ms <= 0)
+        return XQ_OK;
+    argv[0] = "PEXPIRE";
+    argvlen[0] = 7;
+    argvlen[2] = (size_t)snprintf(ttl, sizeof(ttl), "%ld", ttl_ms);
+    argv[2] = ttl;
+    if ((rc = command(r, 3, argv, argvlen, &rep, err)) != XQ_OK)
+        return rc;
+    freeReplyObject(rep);
+    return XQ_OK;
+}
+
+xq_err_t xq_redis_hgetall(xq_redis_t *r, const char *key, xq_buf_t *out, xq_error_t *err) {
+    const char *argv[] = {"HGETALL", key};
+    size_t argvlen[] = {7, strlen(key)};
+    redisReply *rep = NULL;
+    xq_err_t rc;
+
+    if ((rc = command(r, 2, argv, argvlen, &rep, err)) != XQ_OK)
+        return rc;
+    if (rep->type != REDIS_REPLY_ARRAY) {
+        rc = xq_error_set(err, XQ_EREDIS, "", "redis HGETALL %s: unexpected reply", key);
+    } else if (!rep->elements) {
+        rc = xq_error_set(err, XQ_ENOTFOUND, "", "no redis key %s", key);
+    } else {
+        for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+            const redisReply *f = rep->element[i], *v = rep->element[i + 1];
+
+            if (f->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING)
+                xq_buf_appendf(out, "%.*s=%.*s\n", (int)f->len, f->str, (int)v->len, v->str);
+        }
+    }
+    freeReplyObject(rep);
+    return rc;
+}
+
 xq_err_t xq_redis_del(xq_redis_t *r, const char *key, xq_error_t *err) {
     const char *argv[] = {"DEL", key};
     size_t argvlen[] = {3, strlen(key)};

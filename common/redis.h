@@ -48,6 +48,21 @@ xq_err_t xq_redis_set(
  */
 xq_err_t xq_redis_get(xq_redis_t *r, const char *key, xq_buf_t *out, xq_error_t *err);
 
+/** HSET @p key with @p n field/value pairs, then a TTL when @p ttl_ms > 0 (one round trip). */
+xq_err_t xq_redis_hset(xq_redis_t *r,
+                       const char *key,
+                       const char *const *fields,
+                       const char *const *values,
+                       size_t n,
+                       long ttl_ms,
+                       xq_error_t *err);
+
+/**
+ * HGETALL @p key into @p out as "field=value" lines.
+ * @returns XQ_OK, XQ_ENOTFOUND for an absent key, or XQ_EREDIS.
+ */
+xq_err_t xq_redis_hgetall(xq_redis_t *r, const char *key, xq_buf_t *out, xq_error_t *err);
+
 /** DEL @p key (absent is fine). */
 xq_err_t xq_redis_del(xq_redis_t *r, const char *key, xq_error_t *err);
 

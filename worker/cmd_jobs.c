@@ -549,11 +549,11 @@ int xq_cmd_status(int argc, char **argv) {
         }
         xq_buf_init(&b);
         snprintf(key, sizeof(key), "explainq:job:%s", job);
-        if (xq_redis_get(r, key, &b, &err) != XQ_OK) {
+        if (xq_redis_hgetall(r, key, &b, &err) != XQ_OK) {
             fprintf(stderr, "explainq status: %s\n", err.msg);
             rc = XQ_EXIT_RUNTIME;
         } else {
-            printf("%s %s\n", job, xq_buf_cstr(&b));
+            printf("job %s\n%s", job, xq_buf_cstr(&b));
         }
         xq_buf_fini(&b);
         xq_redis_destroy(r);

@@ -18,6 +18,7 @@
 #include "codec.h"
 #include "conf.h"
 #include "job.h"
+#include "json.h"
 #include "kafka.h"
 #include "layout.h"
 #include "log.h"
@@ -60,6 +61,13 @@ static const xq_conf_opt_t options[] = {
     {"shutdown.grace.ms", "10000", 0, 600000, 0, "on SIGTERM, time to finish the jobs in flight"},
     {"redis.wait.ms", "5000", 0, 600000, 0, "how long a job needing Redis waits for it"},
     {"job.ttl.s", "86400", 1, 1e8, 0, "lifetime of explainq:job:<id> progress hashes"},
+    {"input.format", "jobs", 0, 0, 1,
+     "jobs (explain jobs), or instances (a stream of prediction logs)"},
+    {"input.topic", "explain.instances", 0, 0, 1, "the stream's topic (input.format=instances)"},
+    {"stream.spec.id", "", 0, 0, 1, "spec id for the stream's instances (explainq spec put)"},
+    {"stream.model", "", 0, 0, 1, "model for the stream's instances"},
+    {"sample.rate", "1", 0, 1, 0,
+     "share of the stream's messages explained (by offset, repeatable)"},
 };
 #define OPT_CNT (sizeof(options) / sizeof(options[0]))
 
@@ -79,9 +87,12 @@ typedef struct job {
     char id[XQ_JOB_ID_SIZE];
     int32_t partition;
     int64_t offset;
-    xq_buf_t raw; /* the message, for the DLQ */
+    xq_buf_t raw; /* the job's bytes (its objects point into them) */
+    uint8_t *dlq; /* the source message when it differs (streams), for the DLQ */
+    size_t dlq_len;
     xq_job_msg_t msg;
-    xq_spec_t *spec; /* owned */
+    xq_spec_t *spec; /* owned when own_spec, else borrowed from the worker's cache */
+    bool own_spec;
     struct model_ent *model;
     size_t n;
     xq_layout_t **layouts;
@@ -89,7 +100,10 @@ typedef struct job {
     bool *busy; /* the run has rows in flight */
     size_t done;
     jstate_t state;
-    bool dirty; /* runs may want rows planned, or be done: plan() and reap() look */
+    bool dirty;      /* runs may want rows planned, or be done: plan() and reap() look */
+    bool finished;   /* its result is packed, waiting for the jobs before it */
+    bool dlq_only;   /* no id could be read: only the dead letter goes out */
+    xq_buf_t result; /* the packed result */
     bool failed;
     xq_error_t err;
     long long start_ms, wait_until_ms;
@@ -126,8 +140,14 @@ typedef struct batch {
     bool sent;
 } batch_t;
 
+#define SPEC_CACHE 64
+
 typedef struct worker {
     xq_conf_t *conf;
+    xq_spec_t *specs[SPEC_CACHE]; /* specs by id, owned; jobs borrow them */
+    size_t spec_next;
+    const char *source_topic; /* topic.jobs, or input.topic for a stream */
+    bool stream;
     char id[128];
     rd_kafka_t *consumer, *txn, *infer, *replies;
     xq_redis_t *redis;
@@ -251,9 +271,12 @@ static void job_free(job_t *j) {
     xq_free(j->runs);
     xq_free(j->layouts);
     xq_free(j->busy);
-    xq_spec_destroy(j->spec);
+    if (j->own_spec)
+        xq_spec_destroy(j->spec);
     xq_job_msg_fini(&j->msg);
     xq_buf_fini(&j->raw);
+    xq_free(j->dlq);
+    xq_buf_fini(&j->result);
     xq_free(j);
 }
 
@@ -309,25 +332,32 @@ static void dead_letter(worker_t *w,
     rd_kafka_header_add(h, "error.code", -1, xq_err_wire(e->code), -1);
     rd_kafka_header_add(h, "error.message", -1, e->msg, -1);
     rd_kafka_header_add(h, "error.field", -1, e->field, -1);
-    rd_kafka_header_add(h, "source.topic", -1, xq_conf_str(w->conf, "topic.jobs"), -1);
+    rd_kafka_header_add(h, "source.topic", -1, w->source_topic, -1);
     rd_kafka_header_add(h, "source.partition", -1, part, -1);
     rd_kafka_header_add(h, "source.offset", -1, off, -1);
     produce_txn(w, xq_conf_str(w->conf, "topic.dlq"), NULL, raw, len, h);
 }
 
 static void progress(worker_t *w, const job_t *j, const char *state) {
-    char key[XQ_JOB_ID_SIZE + 16], val[256];
+    char key[XQ_JOB_ID_SIZE + 16], inst[32], done[32], started[32], updated[32];
+    const char *fields[] = {"state", "instances", "done", "worker", "started", "updated", "error"};
+    const char *values[] = {
+        state, inst, done, w->id, started, updated, j->failed ? j->err.msg : ""};
+    struct timespec now;
     xq_error_t err;
 
     if (!w->redis)
         return;
     /* best effort: progress is for people; the result topic is the record */
+    clock_gettime(CLOCK_REALTIME, &now);
     snprintf(key, sizeof(key), "explainq:job:%s", j->id);
-    snprintf(val, sizeof(val),
-             "{\"state\":\"%s\",\"instances\":%zu,\"done\":%zu,\"worker\":\"%s\"}", state,
-             j->msg.instance_cnt, j->done, w->id);
-    xq_redis_set(w->redis, key, (const uint8_t *)val, strlen(val),
-                 (long)xq_conf_num(w->conf, "job.ttl.s") * 1000, &err);
+    snprintf(inst, sizeof(inst), "%zu", j->msg.instance_cnt);
+    snprintf(done, sizeof(done), "%zu", strcmp(state, "done") ? j->done : j->n);
+    snprintf(started, sizeof(started), "%lld",
+             (long long)now.tv_sec * 1000 - (now_ms() - j->start_ms));
+    snprintf(updated, sizeof(updated), "%lld", (long long)now.tv_sec * 1000);
+    xq_redis_hset(w->redis, key, fields, values, j->failed ? 7 : 6,
+                  (long)xq_conf_num(w->conf, "job.ttl.s") * 1000, &err);
 }
 
 static const char *result_topic(const worker_t *w, const job_t *j) {
@@ -335,42 +365,75 @@ static const char *result_topic(const worker_t *w, const job_t *j) {
 }
 
 /* Publishes the job's one result (inside the transaction) and forgets the job. */
+/*
+ * Packs the job's one result; publish() sends it when every earlier job of its
+ * partition has been sent. Publishing in offset order keeps exactly once: a
+ * committed transaction never holds a result whose offset it does not also
+ * commit, so a worker taking the partition over never redoes a published job.
+ */
 static void job_finish(worker_t *w, job_t *j) {
     msgpack_packer pk;
     uint64_t rows = 0;
 
-    w->buf.len = 0;
+    j->finished = true;
+    xq_buf_init(&j->result);
     if (j->failed) {
-        xq_result_pack_error(j->id, &j->err, &w->buf);
-        dead_letter(w, j->raw.data, j->raw.len, j->partition, j->offset, &j->err);
+        xq_result_pack_error(j->id, &j->err, &j->result);
         w->jobs_failed++;
-        xq_log(XQ_LOG_WARN, "worker", "job failed id=%s field=%s: %s", j->id, j->err.field,
-               j->err.msg);
-    } else {
-        xq_mp_packer_init(&pk, &w->buf);
-        msgpack_pack_map(&pk, 4);
-        xq_mp_pack_str(&pk, "id");
-        xq_mp_pack_str(&pk, j->id);
-        xq_mp_pack_str(&pk, "specId");
-        xq_mp_pack_str(&pk, j->spec->id);
-        xq_mp_pack_str(&pk, "explanations");
-        msgpack_pack_array(&pk, j->n);
-        for (size_t i = 0; i < j->n; i++) {
-            xq_run_pack(j->runs[i], &pk);
-            rows += xq_run_explanation(j->runs[i])->model_rows;
-        }
-        xq_mp_pack_str(&pk, "stats");
-        msgpack_pack_map(&pk, 2);
-        xq_mp_pack_str(&pk, "modelRows");
-        msgpack_pack_uint64(&pk, rows);
-        xq_mp_pack_str(&pk, "elapsedMs");
-        msgpack_pack_int64(&pk, now_ms() - j->start_ms);
-        w->jobs_done++;
+        xq_log(XQ_LOG_WARN, "worker", "job failed id=%s field=%s: %s", j->id[0] ? j->id : "-",
+               j->err.field, j->err.msg);
+        return;
     }
-    produce_txn(w, result_topic(w, j), j->id, w->buf.data, w->buf.len, NULL);
-    progress(w, j, j->failed ? "error" : "done");
-    w->finished_since_commit++;
-    job_unlink(w, j);
+    xq_mp_packer_init(&pk, &j->result);
+    msgpack_pack_map(&pk, 4);
+    xq_mp_pack_str(&pk, "id");
+    xq_mp_pack_str(&pk, j->id);
+    xq_mp_pack_str(&pk, "specId");
+    xq_mp_pack_str(&pk, j->spec->id);
+    xq_mp_pack_str(&pk, "explanations");
+    msgpack_pack_array(&pk, j->n);
+    for (size_t i = 0; i < j->n; i++) {
+        xq_run_pack(j->runs[i], &pk);
+        rows += xq_run_explanation(j->runs[i])->model_rows;
+    }
+    xq_mp_pack_str(&pk, "stats");
+    msgpack_pack_map(&pk, 2);
+    xq_mp_pack_str(&pk, "modelRows");
+    msgpack_pack_uint64(&pk, rows);
+    xq_mp_pack_str(&pk, "elapsedMs");
+    msgpack_pack_int64(&pk, now_ms() - j->start_ms);
+    w->jobs_done++;
+}
+
+/* Sends finished results in offset order, per partition (the jobs list is in arrival order). */
+static void publish(worker_t *w) {
+    int32_t blocked[256];
+    size_t nb = 0;
+
+    for (job_t *j = w->jobs, *next; j; j = next) {
+        bool is_blocked = false;
+
+        next = j->next;
+        for (size_t b = 0; b < nb && !is_blocked; b++)
+            is_blocked = blocked[b] == j->partition;
+        if (is_blocked)
+            continue;
+        if (!j->finished) {
+            if (nb == sizeof(blocked) / sizeof(blocked[0]))
+                return; /* too many partitions waiting: the rest goes next time */
+            blocked[nb++] = j->partition;
+            continue;
+        }
+        if (j->failed)
+            dead_letter(w, j->dlq ? j->dlq : j->raw.data, j->dlq ? j->dlq_len : j->raw.len,
+                        j->partition, j->offset, &j->err);
+        if (!j->dlq_only) {
+            produce_txn(w, result_topic(w, j), j->id, j->result.data, j->result.len, NULL);
+            progress(w, j, j->failed ? "error" : "done");
+        }
+        w->finished_since_commit++;
+        job_unlink(w, j);
+    }
 }
 
 static void job_fail(job_t *j, const xq_error_t *e) {
@@ -469,10 +532,11 @@ static void start_runs(worker_t *w, job_t *j) {
 static void resolve_spec(worker_t *w, job_t *j) {
     xq_errlist_t errs;
     xq_error_t err;
-    xq_err_t rc;
+    xq_err_t rc = XQ_OK;
 
     if (j->msg.spec) {
         xq_errlist_init(&errs);
+        j->own_spec = true;
         if (xq_spec_parse_object(j->msg.spec, &j->spec, &errs) != XQ_OK) {
             /* the spec's own path, under the job's "spec" field */
             xq_error_set(&err, XQ_ESPEC, "spec", "%.200s%s",
@@ -488,25 +552,62 @@ static void resolve_spec(worker_t *w, job_t *j) {
     } else if (!w->redis) {
         xq_error_set(&err, XQ_EREDIS, "specId", "specId needs Redis, which is not configured");
         job_fail(j, &err);
-    } else if ((rc = xq_redis_get_spec(w->redis, j->msg.spec_id, &j->spec, &err)) != XQ_OK) {
-        if (rc == XQ_EREDIS && now_ms() < j->wait_until_ms)
-            return; /* Redis down: wait with backoff, then fail */
-        job_fail(j, &err);
+    } else {
+        for (size_t i = 0; i < SPEC_CACHE && !j->spec; i++) {
+            if (w->specs[i] && strcmp(w->specs[i]->id, j->msg.spec_id) == 0)
+                j->spec = w->specs[i];
+        }
+        if (!j->spec &&
+            (rc = xq_redis_get_spec(w->redis, j->msg.spec_id, &j->spec, &err)) != XQ_OK) {
+            if (rc == XQ_EREDIS && now_ms() < j->wait_until_ms)
+                return; /* Redis down: wait with backoff, then fail */
+            job_fail(j, &err);
+        } else if (rc == XQ_OK && j->spec) {
+            /* into the cache (round robin): stream jobs all name one spec; jobs in flight still
+             * hold an evicted one, so it is only freed when no job borrows it */
+            xq_spec_t *old = w->specs[w->spec_next];
+            bool used = false;
+
+            for (job_t *o = w->jobs; o && old; o = o->next)
+                used |= o->spec == old && !o->own_spec;
+            if (!used) {
+                xq_spec_destroy(old);
+                w->specs[w->spec_next] = j->spec;
+                w->spec_next = (w->spec_next + 1) % SPEC_CACHE;
+            } else {
+                j->own_spec = true;
+            }
+        }
     }
     if (j->state == J_WAIT_SPEC && j->spec)
         j->state = J_WAIT_MODEL;
 }
 
-static void accept_job(worker_t *w, const rd_kafka_message_t *rkm) {
+/*
+ * A job from @p job (@p job_len bytes, copied); @p raw is the message as it
+ * came, for the DLQ (the same bytes for explain jobs; the prediction log for
+ * a stream).
+ */
+static void accept_bytes(worker_t *w,
+                         const void *job,
+                         size_t job_len,
+                         const void *raw,
+                         size_t raw_len,
+                         int32_t partition,
+                         int64_t offset) {
     job_t *j = xq_calloc(1, sizeof(*j));
     xq_error_t err;
 
-    j->partition = rkm->partition;
-    j->offset = rkm->offset;
+    j->partition = partition;
+    j->offset = offset;
     j->start_ms = now_ms();
     j->wait_until_ms = j->start_ms + (long long)xq_conf_num(w->conf, "redis.wait.ms");
     xq_buf_init(&j->raw);
-    xq_buf_append(&j->raw, rkm->payload, rkm->len);
+    xq_buf_append(&j->raw, job, job_len);
+    j->dlq = raw == job ? NULL : xq_malloc(raw_len + 1);
+    j->dlq_len = raw_len;
+    if (j->dlq)
+        memcpy(j->dlq, raw, raw_len);
     /* decoded from the copy: msgpack objects point into their buffer, and the message goes */
     if (xq_job_decode(j->raw.data, j->raw.len,
                       (size_t)xq_conf_num(w->conf, "max.instances.per.job"), &j->msg,
@@ -516,13 +617,10 @@ static void accept_job(worker_t *w, const rd_kafka_message_t *rkm) {
         j->err = err;
         j->state = J_DONE;
         if (!j->id[0]) {
-            /* no id: nobody to answer, the DLQ keeps it */
-            dead_letter(w, rkm->payload, rkm->len, rkm->partition, rkm->offset, &err);
+            /* no id: nobody to answer; the DLQ keeps it, in its turn */
+            j->dlq_only = true;
             xq_log(XQ_LOG_WARN, "worker", "undecodable job partition=%d offset=%lld: %s",
-                   (int)rkm->partition, (long long)rkm->offset, err.msg);
-            job_free(j);
-            w->finished_since_commit++;
-            return;
+                   (int)partition, (long long)offset, err.msg);
         }
     } else {
         snprintf(j->id, sizeof(j->id), "%s", j->msg.id);
@@ -535,6 +633,76 @@ static void accept_job(worker_t *w, const rd_kafka_message_t *rkm) {
         p = &(*p)->next;
     *p = j;
     w->job_cnt++;
+}
+
+static void accept_job(worker_t *w, const rd_kafka_message_t *rkm) {
+    accept_bytes(w, rkm->payload, rkm->len, rkm->payload, rkm->len, rkm->partition, rkm->offset);
+}
+
+/*
+ * Streaming mode: a message is one instance (a JSON or msgpack object) or a
+ * Vertex-style request log {"instances": [...]}. A sample of sample.rate is
+ * kept, chosen by a hash of the offset so a replay keeps the same messages;
+ * each becomes a job "<topic>-<partition>-<offset>", and its result is keyed
+ * by that id.
+ */
+static void accept_instance(worker_t *w, const rd_kafka_message_t *rkm) {
+    char id[XQ_JOB_ID_SIZE];
+    const uint8_t *p = rkm->payload;
+    size_t i = 0, used = 0, off = 0, cnt = 0;
+    msgpack_unpacked msg;
+    xq_buf_t mp, insts, job;
+    xq_job_view_t v;
+    xq_error_t err;
+
+    snprintf(id, sizeof(id), "%.200s-%d-%lld", w->source_topic, (int)rkm->partition,
+             (long long)rkm->offset);
+    if ((double)(xq_rng_seed_from(id) >> 11) * 0x1.0p-53 >= xq_conf_num(w->conf, "sample.rate")) {
+        w->finished_since_commit++; /* not sampled: done as it is */
+        return;
+    }
+    xq_buf_init(&mp);
+    xq_buf_init(&insts);
+    xq_buf_init(&job);
+    msgpack_unpacked_init(&msg);
+    while (i < rkm->len && (p[i] == ' ' || p[i] == '\n' || p[i] == '\t' || p[i] == '\r'))
+        i++;
+    if (i < rkm->len && p[i] == '{') {
+        if (xq_json_to_msgpack((const char *)p, rkm->len, &mp, &err) != XQ_OK)
+            mp.len = 0;
+    } else {
+        xq_buf_append(&mp, p, rkm->len);
+    }
+    if (mp.len && xq_mp_validate(mp.data, mp.len, &used) && used == mp.len &&
+        msgpack_unpack_next(&msg, (const char *)mp.data, mp.len, &off) == MSGPACK_UNPACK_SUCCESS &&
+        msg.data.type == MSGPACK_OBJECT_MAP) {
+        const msgpack_object *arr = xq_mp_map_get(&msg.data, "instances");
+        msgpack_packer pk;
+
+        xq_mp_packer_init(&pk, &insts);
+        if (arr && arr->type == MSGPACK_OBJECT_ARRAY) {
+            for (uint32_t k = 0; k < arr->via.array.size; k++)
+                msgpack_pack_object(&pk, arr->via.array.ptr[k]);
+            cnt = arr->via.array.size;
+        } else {
+            msgpack_pack_object(&pk, msg.data);
+            cnt = 1;
+        }
+    }
+    /* an undecodable message still becomes a job: the decoder rejects it under its id */
+    memset(&v, 0, sizeof(v));
+    v.id = id;
+    v.model = xq_conf_str(w->conf, "stream.model");
+    v.spec_id = xq_conf_str(w->conf, "stream.spec.id");
+    v.instances = insts.data;
+    v.instances_len = insts.len;
+    v.instance_cnt = cnt;
+    xq_job_pack(&v, &job);
+    accept_bytes(w, job.data, job.len, rkm->payload, rkm->len, rkm->partition, rkm->offset);
+    msgpack_unpacked_destroy(&msg);
+    xq_buf_fini(&mp);
+    xq_buf_fini(&insts);
+    xq_buf_fini(&job);
 }
 
 /* ==== Batches: rows of many jobs, one request ==== */
@@ -671,6 +839,8 @@ static void reap(worker_t *w) {
         xq_error_t err;
 
         next = j->next;
+        if (j->finished)
+            continue;
         if (j->state == J_RUNNING && j->dirty) {
             done = true;
             for (size_t i = 0; i < j->n && done; i++)
@@ -984,7 +1154,8 @@ static void renew_lease(worker_t *w) {
 /* ==== Setup and the loop ==== */
 
 static const char worker_usage[] =
-    "usage: explainq worker [-c FILE] [-X key=value ...] [--dump-config]\n"
+    "usage: explainq worker [-c FILE] [-X key=value ...] [--input-format jobs|instances]\n"
+    "                       [--dump-config]\n"
     "\n"
     "Consumes explain jobs (topic.jobs) in the consumer group group.id, has the\n"
     "runners evaluate their model rows (explain.infer.<model>), and publishes one\n"
@@ -1056,6 +1227,9 @@ int xq_cmd_worker(int argc, char **argv) {
             dump = true;
         } else if (!strcmp(a, "-c") && i + 1 < argc) {
             i++;
+        } else if (!strcmp(a, "--input-format") && i + 1 < argc) {
+            if (xq_conf_set(w.conf, "input.format", argv[++i], "--input-format", &err) != XQ_OK)
+                xq_errlist_add(&errs, XQ_EINVAL, "--input-format", "%s", err.msg);
         } else if ((!strcmp(a, "-X") || !strcmp(a, "-b")) && i + 1 < argc) {
             const char *kv = argv[++i], *eq = strchr(kv, '=');
             char key[256];
@@ -1084,6 +1258,18 @@ int xq_cmd_worker(int argc, char **argv) {
     if (dump) {
         xq_conf_dump(w.conf, dump_line, NULL);
         rc = XQ_EXIT_OK;
+        goto out;
+    }
+    w.stream = strcmp(xq_conf_str(w.conf, "input.format"), "instances") == 0;
+    w.source_topic = xq_conf_str(w.conf, w.stream ? "input.topic" : "topic.jobs");
+    if (!w.stream && strcmp(xq_conf_str(w.conf, "input.format"), "jobs") != 0) {
+        fprintf(stderr, "explainq worker: input.format must be jobs or instances\n");
+        goto out;
+    }
+    if (w.stream && (strlen(xq_conf_str(w.conf, "stream.spec.id")) != XQ_SPEC_ID_LEN ||
+                     !xq_conf_str(w.conf, "stream.model")[0])) {
+        fprintf(stderr, "explainq worker: input.format=instances needs stream.model and "
+                        "stream.spec.id (from explainq spec put)\n");
         goto out;
     }
     gethostname(host, sizeof(host) - 1);
@@ -1157,16 +1343,15 @@ int xq_cmd_worker(int argc, char **argv) {
     {
         rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(1);
 
-        rd_kafka_topic_partition_list_add(subs, xq_conf_str(w.conf, "topic.jobs"),
-                                          RD_KAFKA_PARTITION_UA);
+        rd_kafka_topic_partition_list_add(subs, w.source_topic, RD_KAFKA_PARTITION_UA);
         rd_kafka_subscribe(w.consumer, subs);
         rd_kafka_topic_partition_list_destroy(subs);
     }
     xq_signals_install();
     snprintf(part, sizeof(part), "%d", (int)w.reply_partition);
-    xq_log(XQ_LOG_INFO, "worker", "started id=%s jobs=%s replies=%s/%s redis=%s", w.id,
-           xq_conf_str(w.conf, "topic.jobs"), xq_conf_str(w.conf, "topic.replies"), part,
-           w.redis ? xq_conf_str(w.conf, "redis.url") : "none");
+    xq_log(XQ_LOG_INFO, "worker", "started id=%s %s=%s replies=%s/%s redis=%s", w.id,
+           w.stream ? "instances" : "jobs", w.source_topic, xq_conf_str(w.conf, "topic.replies"),
+           part, w.redis ? xq_conf_str(w.conf, "redis.url") : "none");
     txn_begin(&w);
     w.last_commit_ms = now_ms();
     rc = XQ_EXIT_OK;
@@ -1198,11 +1383,15 @@ int xq_cmd_worker(int argc, char **argv) {
             } else if (rkm->rkt && !strcmp(rd_kafka_topic_name(rkm->rkt), replies_topic)) {
                 handle_reply(&w, rkm);
             } else if (!draining) {
-                accept_job(&w, rkm);
+                if (w.stream)
+                    accept_instance(&w, rkm);
+                else
+                    accept_job(&w, rkm);
             }
             rd_kafka_message_destroy(rkm); /* never kept past this iteration */
         }
         reap(&w); /* before plan(), which clears the flags reap() reads */
+        publish(&w);
         advance(&w);
         plan(&w);
         flush_batches(&w, false);
@@ -1292,6 +1481,8 @@ out:
         rd_kafka_flush(w.infer, 10000);
         rd_kafka_destroy(w.infer);
     }
+    for (size_t i = 0; i < SPEC_CACHE; i++)
+        xq_spec_destroy(w.specs[i]);
     xq_redis_destroy(w.redis);
     xq_errlist_fini(&errs);
     xq_buf_fini(&w.buf);

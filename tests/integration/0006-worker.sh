@@ -45,7 +45,7 @@ collect() { # $1: jobs file, $2: out
 }
 wait_done() { # $1: a job id: waits until a worker reports it done in Redis
     for _ in $(seq 1 300); do
-        "$X" status --redis "$REDIS_URL" "$1" 2>/dev/null | grep -q '"state":"done"' && return 0
+        "$X" status --redis "$REDIS_URL" "$1" 2>/dev/null | grep -qx 'state=done' && return 0
         sleep 0.1
     done
     return 1
