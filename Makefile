@@ -66,8 +66,9 @@ bench: deps $(BUILD)/bench $(BUILD)/explainq
 	$(Q)OPENBLAS_NUM_THREADS=1 BUILD=$(BUILD) tests/bench/e2e.sh
 
 # The whole pipeline on the embedded dev broker: the README's first command.
-demo: deps
-	$(Q)$(MAKE) --no-print-directory $(BUILD)/explainq
+demo:
+	$(Q)XQ_DEPS_NO_KAFKA=1 deploy/deps.sh
+	$(Q)$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) $(BUILD)/explainq
 	$(Q)BUILD=$(BUILD) deploy/demo.sh
 
 # Installs what a fresh Debian machine lacks; a no-op when all is there.
@@ -82,8 +83,9 @@ unit: $(BUILD)/test_unit
 # integration tests against a real Kafka broker and a real redis-server.
 test: deps
 	$(Q)$(MAKE) --no-print-directory format-check
+	$(Q)$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) $(BUILD)/test_unit
 	$(Q)$(MAKE) --no-print-directory unit
-	$(Q)$(MAKE) --no-print-directory CC=clang BUILD=build/clang all  # both compilers stay warning-free
+	$(Q)$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) CC=clang BUILD=build/clang all  # both compilers stay warning-free
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/explainq $(ITEST_BINS)
 	$(Q)BUILD=$(BUILD) tests/integration/run.sh
 

@@ -40,11 +40,12 @@ if [ ${#missing[@]} -gt 0 ]; then
         "${missing[@]}" >&2
 fi
 
-"$HERE/local/kafka-fetch.sh"
+# the broker's jars are for the tests; the demo runs on the in-process dev broker
+[ -n "${XQ_DEPS_NO_KAFKA:-}" ] || "$HERE/local/kafka-fetch.sh"
 
 for m in rdkafka hiredis msgpack jansson libcrypto libprotobuf-c openblas xgboost libcurl check; do
     printf 'deps: %-10s %s\n' "$m" "$(pkg-config --modversion "$m")"
 done
 printf 'deps: %-10s %s\n' redis "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')"
 printf 'deps: %-10s %s\n' java "$(java -version 2>&1 | head -n1)"
-printf 'deps: %-10s %s\n' kafka "$(ls "$HERE/../.kafka" | sed 's/libs-//' | tr '\n' ' ')"
+printf 'deps: %-10s %s\n' kafka "$(ls "$HERE/../.kafka" 2>/dev/null | sed 's/libs-//' | tr '\n' ' ')"
