@@ -1324,9 +1324,17 @@ int xq_cmd_worker(int argc, char **argv) {
         }
         w.reply_partition = lease_partition(&w, n);
         w.last_lease_ms = now_ms();
-        l = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(l, topics[0], w.reply_partition)->offset =
-            RD_KAFKA_OFFSET_END;
+        /* start at the partition's end as of now, resolved here: an "end" resolved later
+         * by the fetcher would skip replies that arrive in between */
+        {
+            int64_t lo = 0, hi = RD_KAFKA_OFFSET_END;
+
+            if (rd_kafka_query_watermark_offsets(w.replies, topics[0], w.reply_partition, &lo, &hi,
+                                                 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+                hi = RD_KAFKA_OFFSET_END;
+            l = rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_add(l, topics[0], w.reply_partition)->offset = hi;
+        }
         rd_kafka_assign(w.replies, l);
         rd_kafka_topic_partition_list_destroy(l);
         if ((error = rd_kafka_init_transactions(w.txn, 30000))) {
