@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "job.h"
 #include "mp.h"
 
 static char *dup_str(const msgpack_object *o) {
@@ -204,18 +205,6 @@ void xq_infer_reply_pack(const char *id,
 }
 
 void xq_infer_error_pack(const char *id, const xq_error_t *e, xq_buf_t *buf) {
-    msgpack_packer pk;
-
-    xq_mp_packer_init(&pk, buf);
-    msgpack_pack_map(&pk, 2);
-    xq_mp_pack_str(&pk, "id");
-    xq_mp_pack_str(&pk, id);
-    xq_mp_pack_str(&pk, "error");
-    msgpack_pack_map(&pk, 3);
-    xq_mp_pack_str(&pk, "code");
-    xq_mp_pack_str(&pk, xq_err_wire(e->code));
-    xq_mp_pack_str(&pk, "field");
-    xq_mp_pack_str(&pk, e->field);
-    xq_mp_pack_str(&pk, "message");
-    xq_mp_pack_str(&pk, e->msg);
+    /* the same shape as an error result: one reader serves both */
+    xq_result_pack_error(id, e, buf);
 }

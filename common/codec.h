@@ -77,7 +77,7 @@ void xq_infer_reply_pack(const char *id,
                          const xq_tensor_t *grad_shapes,
                          xq_buf_t *buf);
 
-/** Packs an error reply {"id", "error": {"code", "message"}}. */
+/** Packs an error reply {"id", "error": {"code", "field", "message"}}. */
 void xq_infer_error_pack(const char *id, const xq_error_t *e, xq_buf_t *buf);
 
 #endif /* XQ_CODEC_H */
