@@ -23,6 +23,7 @@ void xq_rows_fini(xq_rows_t *r) {
     xq_free(r->tensor_off);
     xq_free(r->grad_index);
     xq_free(r->out);
+    xq_free(r->baseline);
     xq_rows_init(r);
 }
 
@@ -62,6 +63,7 @@ static void grow(xq_rows_t *r) {
             r->gout[t] = xq_reallocarray(r->gout[t], cap, r->elem_cnt[t] * sizeof(float));
     }
     r->grad_index = xq_reallocarray(r->grad_index, cap, sizeof(*r->grad_index));
+    r->baseline = xq_reallocarray(r->baseline, cap, sizeof(*r->baseline));
     r->out = xq_reallocarray(r->out, cap, r->out_cnt * sizeof(float));
     r->cap = cap;
 }
@@ -80,7 +82,26 @@ size_t xq_rows_add(xq_rows_t *r, const float *z, int32_t grad_index) {
     for (size_t t = 0; t < r->tensor_cnt; t++)
         memcpy(r->in[t] + i * r->elem_cnt[t], z + r->tensor_off[t], r->elem_cnt[t] * sizeof(float));
     r->grad_index[i] = grad_index;
+    r->baseline[i] = 0;
     return i;
+}
+
+size_t xq_rows_copy_row(xq_rows_t *dst, const xq_rows_t *src, size_t i) {
+    size_t k;
+
+    if (dst->cnt == dst->cap)
+        grow(dst);
+    if (dst->grad && !dst->gout[0] && dst->tensor_cnt) {
+        for (size_t t = 0; t < dst->tensor_cnt; t++)
+            dst->gout[t] = xq_reallocarray(NULL, dst->cap, dst->elem_cnt[t] * sizeof(float));
+    }
+    k = dst->cnt++;
+    for (size_t t = 0; t < dst->tensor_cnt; t++)
+        memcpy(dst->in[t] + k * dst->elem_cnt[t], src->in[t] + i * src->elem_cnt[t],
+               src->elem_cnt[t] * sizeof(float));
+    dst->grad_index[k] = src->grad_index[i];
+    dst->baseline[k] = src->baseline[i];
+    return k;
 }
 
 xq_err_t xq_rows_eval(xq_rows_t *r, xq_model_t *model, size_t chunk, xq_error_t *err) {

@@ -33,6 +33,8 @@ typedef struct xq_rows {
     size_t tensor_cap;
     const float **view_in; /* per tensor: the current chunk's inputs (scratch) */
     float **view_gout;     /* per tensor: the current chunk's gradients (scratch) */
+    uint8_t *baseline;     /* per row: 1 for a baseline row (the same for every instance of a
+                              spec, so its output can be shared), see xq_rows_mark_baseline() */
 } xq_rows_t;
 
 void xq_rows_init(xq_rows_t *r);
@@ -43,6 +45,14 @@ void xq_rows_reset(xq_rows_t *r, const xq_layout_t *l, size_t out_cnt, bool grad
 
 /** Appends a row (elem_total floats at @p z, scattered to the tensors); returns its index. */
 size_t xq_rows_add(xq_rows_t *r, const float *z, int32_t grad_index);
+
+/** Marks row @p i as a baseline row: its output depends only on the model and the baseline. */
+static inline void xq_rows_mark_baseline(xq_rows_t *r, size_t i) {
+    r->baseline[i] = 1;
+}
+
+/** Copies row @p i of @p src (all its tensors) to the end of @p dst (of the same shape). */
+size_t xq_rows_copy_row(xq_rows_t *dst, const xq_rows_t *src, size_t i);
 
 /** Evaluates every row through @p model in chunks of at most @p chunk rows. */
 xq_err_t xq_rows_eval(xq_rows_t *r, xq_model_t *model, size_t chunk, xq_error_t *err);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
+#include <openssl/evp.h>
 
 #include "cli.h"
 #include "codec.h"
@@ -118,6 +119,11 @@ typedef struct model_ent {
     int attempts;
     bool failed;
     xq_error_t err;
+    /* outputs at baselines, by content: shared by all its jobs, and through Redis by all
+     * workers (DESIGN §3); a small ring, as a spec has few baselines */
+    char cache_key[64][XQ_SPEC_ID_LEN + 1];
+    float *cache_out[64];
+    size_t cache_next;
 } model_ent_t;
 
 typedef struct segment {
@@ -128,6 +134,11 @@ typedef struct segment {
 
 typedef struct batch {
     struct batch *next;
+    xq_rows_t send; /* the rows actually sent when some came from the baseline cache */
+    size_t *map;    /* send row k is rows row map[k] */
+    char (*keys)[XQ_SPEC_ID_LEN + 1]; /* per send row: its baseline key, or "" */
+    bool compact;                     /* send/map are in use */
+    bool local;                       /* every row came from the cache: no request */
     model_ent_t *model;
     bool grad;
     const xq_layout_t *shape; /* a layout of the rows' shape (of the first segment) */
@@ -163,6 +174,7 @@ typedef struct worker {
     long long last_commit_ms, last_lease_ms;
     xq_buf_t buf;
     uint64_t jobs_done, jobs_failed;
+    uint64_t baseline_hits; /* rows answered from the baseline cache */
 } worker_t;
 
 static long long now_ms(void) {
@@ -709,6 +721,9 @@ static void accept_instance(worker_t *w, const rd_kafka_message_t *rkm) {
 
 static void batch_free(batch_t *b) {
     xq_rows_fini(&b->rows);
+    xq_rows_fini(&b->send);
+    xq_free(b->map);
+    xq_free(b->keys);
     xq_free(b->seg);
     xq_free(b);
 }
@@ -732,9 +747,141 @@ static batch_t *batch_for(worker_t *w, model_ent_t *m, bool grad, const xq_layou
     return b;
 }
 
+/* The content key of baseline row @p i: sha256 of the model name and the row's values. */
+static void baseline_key(const batch_t *b, size_t i, char *key) {
+    static const char hex[] = "0123456789abcdef";
+    const xq_rows_t *r = &b->rows;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestUpdate(ctx, b->model->name, strlen(b->model->name) + 1);
+    for (size_t t = 0; t < r->tensor_cnt; t++) {
+        EVP_DigestUpdate(ctx, r->names[t], strlen(r->names[t]) + 1);
+        EVP_DigestUpdate(ctx, r->in[t] + i * r->elem_cnt[t], r->elem_cnt[t] * sizeof(float));
+    }
+    EVP_DigestFinal_ex(ctx, md, &len);
+    EVP_MD_CTX_free(ctx);
+    for (unsigned int k = 0; k < len && 2 * k + 1 < XQ_SPEC_ID_LEN; k++) {
+        key[2 * k] = hex[md[k] >> 4];
+        key[2 * k + 1] = hex[md[k] & 0xf];
+    }
+    key[XQ_SPEC_ID_LEN] = '\0';
+}
+
+/* The cached output at a baseline (in-process, else Redis), or NULL. */
+static const float *baseline_get(worker_t *w, model_ent_t *m, const char *key, size_t out_cnt) {
+    char rkey[XQ_SPEC_ID_LEN + 256];
+    xq_error_t err;
+    xq_buf_t b;
+    const float *hit = NULL;
+
+    for (size_t c = 0; c < 64; c++) {
+        if (m->cache_out[c] && strcmp(m->cache_key[c], key) == 0)
+            return m->cache_out[c];
+    }
+    if (!w->redis)
+        return NULL;
+    snprintf(rkey, sizeof(rkey), "explainq:baseline:%s:%s", m->name, key);
+    xq_buf_init(&b);
+    if (xq_redis_get(w->redis, rkey, &b, &err) == XQ_OK && b.len == out_cnt * sizeof(float)) {
+        xq_free(m->cache_out[m->cache_next]);
+        m->cache_out[m->cache_next] = xq_malloc(b.len);
+        memcpy(m->cache_out[m->cache_next], b.data, b.len);
+        snprintf(m->cache_key[m->cache_next], sizeof(m->cache_key[0]), "%s", key);
+        hit = m->cache_out[m->cache_next];
+        m->cache_next = (m->cache_next + 1) % 64;
+    }
+    xq_buf_fini(&b);
+    return hit;
+}
+
+static void
+baseline_put(worker_t *w, model_ent_t *m, const char *key, const float *out, size_t out_cnt) {
+    char rkey[XQ_SPEC_ID_LEN + 256];
+    xq_error_t err;
+
+    for (size_t c = 0; c < 64; c++) {
+        if (m->cache_out[c] && strcmp(m->cache_key[c], key) == 0)
+            return;
+    }
+    xq_free(m->cache_out[m->cache_next]);
+    m->cache_out[m->cache_next] = xq_malloc(out_cnt * sizeof(float));
+    memcpy(m->cache_out[m->cache_next], out, out_cnt * sizeof(float));
+    snprintf(m->cache_key[m->cache_next], sizeof(m->cache_key[0]), "%s", key);
+    m->cache_next = (m->cache_next + 1) % 64;
+    if (w->redis) {
+        snprintf(rkey, sizeof(rkey), "explainq:baseline:%s:%s", m->name, key);
+        xq_redis_set(w->redis, rkey, (const uint8_t *)out, out_cnt * sizeof(float),
+                     (long)xq_conf_num(w->conf, "job.ttl.s") * 1000, &err);
+    }
+}
+
+/*
+ * Before a forward batch is sent the first time: rows at a baseline whose
+ * output is known take it from the cache, and only the others are sent; the
+ * keys of the baseline rows sent are kept, to cache their outputs.
+ */
+static void use_baseline_cache(worker_t *w, batch_t *b) {
+    xq_rows_t *r = &b->rows;
+    size_t hits = 0, baselines = 0;
+    const float **hit;
+
+    if (b->grad)
+        return;
+    for (size_t i = 0; i < r->cnt; i++)
+        baselines += r->baseline[i];
+    if (!baselines)
+        return;
+    b->keys = xq_calloc(r->cnt, sizeof(*b->keys));
+    hit = xq_calloc(r->cnt, sizeof(*hit));
+    for (size_t i = 0; i < r->cnt; i++) {
+        if (!r->baseline[i])
+            continue;
+        baseline_key(b, i, b->keys[i]);
+        if ((hit[i] = baseline_get(w, b->model, b->keys[i], r->out_cnt)))
+            hits++;
+    }
+    if (hits) {
+        /* send the rest only: keys and map follow the rows sent */
+        char(*keys)[XQ_SPEC_ID_LEN + 1] = xq_calloc(r->cnt, sizeof(*keys));
+
+        b->compact = true;
+        xq_rows_init(&b->send);
+        xq_rows_reset(&b->send, b->shape, r->out_cnt, false);
+        b->map = xq_calloc(r->cnt, sizeof(*b->map));
+        for (size_t i = 0; i < r->cnt; i++) {
+            size_t k;
+
+            if (hit[i]) {
+                w->baseline_hits++;
+                memcpy(r->out + i * r->out_cnt, hit[i], r->out_cnt * sizeof(float));
+                continue;
+            }
+            k = xq_rows_copy_row(&b->send, r, i);
+            b->map[k] = i;
+            memcpy(keys[k], b->keys[i], sizeof(keys[k]));
+        }
+        xq_free(b->keys);
+        b->keys = keys;
+        b->local = b->send.cnt == 0;
+    }
+    xq_free(hit);
+}
+
 /* Sends @p b (first time or again) as one inference request. */
 static void batch_send(worker_t *w, batch_t *b) {
-    const xq_rows_t *r = &b->rows;
+    const xq_rows_t *r;
+
+    if (!b->sent)
+        use_baseline_cache(w, b);
+    if (b->local) {
+        b->sent = true; /* answered from the cache: handled like a reply */
+        b->sent_ms = now_ms();
+        return;
+    }
+    r = b->compact ? &b->send : &b->rows;
     const size_t *dims[XQ_CODEC_MAX_TENSORS];
     size_t ndim[XQ_CODEC_MAX_TENSORS];
     const float *data[XQ_CODEC_MAX_TENSORS];
@@ -770,7 +917,7 @@ static void batch_send(worker_t *w, batch_t *b) {
     xq_infer_req_pack(&v, &w->buf);
     send_request(w, b->model->name, b->corr, &w->buf);
     if (!b->sent)
-        w->inflight_rows += r->cnt;
+        w->inflight_rows += b->rows.cnt;
     b->sent = true;
     b->sent_ms = now_ms();
     b->attempts++;
@@ -863,14 +1010,17 @@ static void reap(worker_t *w) {
 }
 
 /* The reply to batch @p b: outputs (and gradients) into its rows, then every segment reduces. */
-static void batch_reply(batch_t *b, const msgpack_object *reply) {
-    const msgpack_object *outs = xq_mp_map_get(reply, "outputs"),
-                         *grads = xq_mp_map_get(reply, "grads"), *e = xq_mp_map_get(reply, "error");
+static void batch_reply(worker_t *w, batch_t *b, const msgpack_object *reply) {
+    const msgpack_object *outs = reply ? xq_mp_map_get(reply, "outputs") : NULL,
+                         *grads = reply ? xq_mp_map_get(reply, "grads") : NULL,
+                         *e = reply ? xq_mp_map_get(reply, "error") : NULL;
     xq_rows_t *r = &b->rows;
     xq_error_t err;
     bool ok = true;
 
-    if (e) {
+    if (!reply) {
+        /* every output came from the baseline cache */
+    } else if (e) {
         const msgpack_object *msg = xq_mp_map_get(e, "message");
 
         xq_error_set(&err, XQ_EMODEL, "model", "model %s: %.*s", b->model->name,
@@ -883,17 +1033,30 @@ static void batch_reply(batch_t *b, const msgpack_object *reply) {
                                        ? &outs->via.map.ptr[0].val
                                        : NULL;
 
+        xq_rows_t *sent = b->compact ? &b->send : r;
+
         if (!ov || xq_tensor_decode(ov, "outputs", 0, &t, &err) != XQ_OK) {
             xq_error_set(&err, XQ_EMODEL, "model", "model %s replied without outputs",
                          b->model->name);
             ok = false;
         } else {
-            if (t.cnt != r->cnt * r->out_cnt) {
+            if (t.cnt != sent->cnt * r->out_cnt) {
                 xq_error_set(&err, XQ_EMODEL, "model", "model %s replied %zu outputs for %zu rows",
-                             b->model->name, t.cnt, r->cnt);
+                             b->model->name, t.cnt, sent->cnt);
                 ok = false;
+            } else if (b->compact) {
+                for (size_t k = 0; k < sent->cnt; k++) {
+                    memcpy(r->out + b->map[k] * r->out_cnt, t.data + k * r->out_cnt,
+                           r->out_cnt * sizeof(float));
+                    if (b->keys[k][0])
+                        baseline_put(w, b->model, b->keys[k], t.data + k * r->out_cnt, r->out_cnt);
+                }
             } else {
                 memcpy(r->out, t.data, t.cnt * sizeof(float));
+                for (size_t i = 0; b->keys && i < r->cnt; i++) {
+                    if (b->keys[i][0])
+                        baseline_put(w, b->model, b->keys[i], t.data + i * r->out_cnt, r->out_cnt);
+                }
             }
             xq_tensor_fini(&t);
         }
@@ -958,13 +1121,29 @@ static void handle_reply(worker_t *w, const rd_kafka_message_t *rkm) {
             continue;
         *p = b->next;
         w->inflight_rows -= b->rows.cnt;
-        batch_reply(b, &msg.data);
+        batch_reply(w, b, &msg.data);
         batch_free(b);
         break;
     }
     /* unknown ids (late, duplicate, another worker's) are dropped */
 out:
     msgpack_unpacked_destroy(&msg);
+}
+
+/* Batches answered from the baseline cache alone are done without a request. */
+static void complete_local(worker_t *w) {
+    for (batch_t **p = &w->inflight; *p;) {
+        batch_t *b = *p;
+
+        if (!b->local) {
+            p = &b->next;
+            continue;
+        }
+        *p = b->next;
+        w->inflight_rows -= b->rows.cnt;
+        batch_reply(w, b, NULL);
+        batch_free(b);
+    }
 }
 
 /* Requests without a reply in time are sent again; after the last retry their jobs fail. */
@@ -1403,6 +1582,7 @@ int xq_cmd_worker(int argc, char **argv) {
         advance(&w);
         plan(&w);
         flush_batches(&w, false);
+        complete_local(&w);
         check_timeouts(&w);
         renew_lease(&w);
         rd_kafka_poll(w.infer, 0);
@@ -1434,8 +1614,10 @@ int xq_cmd_worker(int argc, char **argv) {
                 txn_begin(&w);
         }
     }
-    xq_log(XQ_LOG_INFO, "worker", "stopping done=%llu failed=%llu unfinished=%zu",
-           (unsigned long long)w.jobs_done, (unsigned long long)w.jobs_failed, w.job_cnt);
+    xq_log(XQ_LOG_INFO, "worker",
+           "stopping done=%llu failed=%llu unfinished=%zu baseline_hits=%llu",
+           (unsigned long long)w.jobs_done, (unsigned long long)w.jobs_failed, w.job_cnt,
+           (unsigned long long)w.baseline_hits);
     /* unfinished jobs are handed back: their offsets stay uncommitted */
     if (!w.fatal && w.in_txn)
         txn_commit(&w);
@@ -1468,6 +1650,8 @@ out:
         model_ent_t *m = w.models;
 
         w.models = m->next;
+        for (size_t c = 0; c < 64; c++)
+            xq_free(m->cache_out[c]);
         xq_model_destroy(m->remote);
         xq_free(m);
     }

@@ -149,7 +149,11 @@ static size_t ig_plan(void *st, xq_rows_t *rows, size_t budget) {
 
     if (!s->sel) {
         while (s->fwd_planned < 1 + s->B && n < budget) {
-            xq_rows_add(rows, s->fwd_planned == 0 ? l->x : s->xb + (s->fwd_planned - 1) * s->E, -1);
+            size_t i = xq_rows_add(
+                rows, s->fwd_planned == 0 ? l->x : s->xb + (s->fwd_planned - 1) * s->E, -1);
+
+            if (s->fwd_planned > 0)
+                xq_rows_mark_baseline(rows, i);
             s->fwd_planned++;
             n++;
         }

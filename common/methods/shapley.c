@@ -152,7 +152,7 @@ static size_t shapley_plan(void *st, xq_rows_t *rows, size_t budget) {
         if (L == 0) {
             xq_rows_add(rows, l->x, -1);
         } else if (L <= s->B) {
-            xq_rows_add(rows, l->base + (L - 1) * l->elem_total, -1);
+            xq_rows_mark_baseline(rows, xq_rows_add(rows, l->base + (L - 1) * l->elem_total, -1));
         } else {
             size_t q = L - 1 - s->B, k = q % (s->M - 1), pb = q / (s->M - 1);
             size_t p = pb / s->B, b = pb % s->B;

@@ -21,7 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$X" topics create -b "$B" --partitions 4 "$JOBS" "$RES" "$DLQ" "explain.infer.$MODEL"
+"$X" topics create -b "$B" --partitions 4 "$JOBS" "$RES" "$DLQ" "explain.infer.$MODEL" "explain.infer.xgb$T"
 "$X" topics create -b "$B" --partitions 8 "$REP"
 
 start_runner() {
@@ -69,7 +69,10 @@ collect "$tmp/a.jobs" "$tmp/a.out"
 reference "$tmp/in1000.jsonl" 50 7 >"$tmp/a.ref"
 [ "$(wc -l <"$tmp/a.out")" -eq 1000 ]
 cmp "$tmp/a.ref" "$tmp/a.out"
-echo "A: 1000 results, identical to explainq explain"
+# the one baseline's output went to Redis and served the later jobs (identical results above)
+redis-cli -h "${REDIS_URL%:*}" -p "${REDIS_URL##*:}" --scan --pattern "explainq:baseline:$MODEL:*" |
+    grep -c . | grep -qx 1
+echo "A: 1000 results, identical to explainq explain; the baseline output shared through Redis"
 
 # B. bad input: each gets an error result naming the field, and a DLQ copy
 SPEC_ID="$("$X" spec id "$SPEC")"
@@ -90,17 +93,26 @@ python3 tests/integration/mp.py >"$tmp/badspec.mp" <<JSON
 JSON
 echo "Bspec$T" >>"$tmp/b.jobs"
 "$BUILD/test_kafkatool" produce "$JOBS" "Bspec$T" "$tmp/badspec.mp"
+# a model error reply: an XGBoost booster has no gradients for Integrated Gradients
+"$X" runner --model tests/data/models/xgb_stump.json --name "xgb$T" -b "$B" >"$tmp/xgb.log" 2>&1 &
+pid[xgb]=$!
+echo '{"parameters": {"integratedGradientsAttribution": {"stepCount": 2}}}' >"$tmp/ig.json"
+echo '{"features": [1, 2, 3]}' >"$tmp/xgb.jsonl"
+"$X" submit -b "$B" --topic "$JOBS" --model "xgb$T" --spec "$tmp/ig.json" --instances "$tmp/xgb.jsonl" \
+    --prefix "Bmodel$T" >>"$tmp/b.jobs"
 printf '\xc1 not a job' >"$tmp/garbage"
 "$BUILD/test_kafkatool" produce "$JOBS" "garbage" "$tmp/garbage"
 "$X" submit -b "$B" --topic "$JOBS" --model "$MODEL" --spec "$SPEC" --instances "$tmp/good3.jsonl" \
     --prefix "Bgood2$T" >>"$tmp/b.jobs"
 collect "$tmp/b.jobs" "$tmp/b.out"
 grep -c '"attributions"' "$tmp/b.out" | grep -qx 6                    # the good jobs, 3 + 3
+grep -q '"id":"Bmodel'"$T"'-000000","error":{"code":"model_error","field":"model","message":"model xgb'"$T"': xgboost models have no gradients' "$tmp/b.out"
 grep -q '"id":"Bnospec'"$T"'-000000","error":{"code":"not_found","field":"specId"' "$tmp/b.out"
 grep -q '"id":"Bbig'"$T"'-000000","error":{"code":"limit_exceeded","field":"instances"' "$tmp/b.out"
 grep -q '"id":"Binst'"$T"'-000000","error":{"code":"invalid_argument","field":"instances\[1\].f01"' "$tmp/b.out"
 grep -q '"id":"Bspec'"$T"'","error":{"code":"invalid_spec","field":"spec.parameters.sampledShapleyAttribution.pathCount"' "$tmp/b.out"
-"$BUILD/test_kafkatool" dlq "$DLQ" 5 60 >"$tmp/dlq"
+"$BUILD/test_kafkatool" dlq "$DLQ" 6 60 >"$tmp/dlq"
+grep -q "dlq model_error model" "$tmp/dlq"
 grep -q "dlq undecodable" "$tmp/dlq"
 grep -q "dlq invalid_spec spec.parameters" "$tmp/dlq"
 grep -q "dlq not_found specId" "$tmp/dlq"
@@ -152,4 +164,5 @@ rc=0; wait "${pid[w3]}" || rc=$?
 [ "$rc" -eq 0 ] || { echo "worker exited $rc"; tail -20 "$tmp/w3.log"; exit 1; }
 unset 'pid[w3]'
 grep -q "stopping done=" "$tmp/w3.log"
+grep -Eq "baseline_hits=[1-9]" "$tmp/w3.log"        # rows answered from the shared cache
 echo "worker: all parts passed"
