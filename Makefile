@@ -97,6 +97,7 @@ asan:
 
 valgrind: $(BUILD)/test_unit
 	$(Q)CK_FORK=no CK_TIMEOUT_MULTIPLIER=20 valgrind -q --error-exitcode=1 --leak-check=full \
+	    --errors-for-leak-kinds=definite \
 	    $(BUILD)/test_unit
 
 SRCS = $(shell find common worker tests -name '*.[ch]' 2>/dev/null)

@@ -18,7 +18,9 @@
     X(engine)        \
     X(onnx)          \
     X(xgboost)       \
-    X(codec)
+    X(codec)         \
+    X(conf)          \
+    X(job)
 
 #define XQ_SUITE_DECL(name) Suite *name##_suite(void);
 XQ_SUITES(XQ_SUITE_DECL)

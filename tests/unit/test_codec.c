@@ -96,8 +96,12 @@ static void pack_with_bins(const msgpack_object *o, msgpack_packer *pk) {
 
     switch (o->type) {
     case MSGPACK_OBJECT_STR:
-        if (o->via.str.size > 4 && !memcmp(o->via.str.ptr, "BIN:", 4)) {
-            size_t n = (size_t)strtoul(o->via.str.ptr + 4, NULL, 10);
+        if (o->via.str.size > 4 && o->via.str.size < 16 && !memcmp(o->via.str.ptr, "BIN:", 4)) {
+            char num[16] = {0}; /* msgpack strings are not NUL-terminated */
+            size_t n;
+
+            memcpy(num, o->via.str.ptr + 4, o->via.str.size - 4);
+            n = (size_t)strtoul(num, NULL, 10);
 
             msgpack_pack_bin(pk, n);
             msgpack_pack_bin_body(pk, zeros, n);

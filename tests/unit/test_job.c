@@ -1,0 +1,106 @@
+/* test_job.c -- explain jobs on the wire: a round trip and every rule, each naming its field. */
+#include <string.h>
+
+#include <check.h>
+
+#include "helpers.h"
+#include "job.h"
+#include "mp.h"
+#include "suites.h"
+
+START_TEST(test_job_round_trip) {
+    xq_buf_t insts, b;
+    msgpack_packer pk;
+    xq_job_msg_t job;
+    xq_error_t err;
+    xq_job_view_t v = {.id = "j-1",
+                       .model = "mlp20",
+                       .spec_id = "ab",
+                       .instance_cnt = 2,
+                       .has_seed = true,
+                       .seed = 42,
+                       .target_error = 0.01};
+
+    xq_buf_init(&insts);
+    xq_buf_init(&b);
+    xq_mp_packer_init(&pk, &insts);
+    for (int i = 0; i < 2; i++) {
+        msgpack_pack_map(&pk, 1);
+        xq_mp_pack_str(&pk, "x");
+        msgpack_pack_int(&pk, i);
+    }
+    v.instances = insts.data;
+    v.instances_len = insts.len;
+    xq_job_pack(&v, &b);
+    ck_assert_int_eq(xq_job_decode(b.data, b.len, 10, &job, &err), XQ_OK);
+    ck_assert_str_eq(job.id, "j-1");
+    ck_assert_str_eq(job.model, "mlp20");
+    ck_assert_str_eq(job.spec_id, "ab");
+    ck_assert_ptr_null(job.spec);
+    ck_assert_uint_eq(job.instance_cnt, 2);
+    ck_assert(job.has_seed && job.seed == 42);
+    ck_assert_double_eq(job.target_error, 0.01);
+    xq_job_msg_fini(&job);
+    /* over the limit of instances */
+    ck_assert_int_eq(xq_job_decode(b.data, b.len, 1, &job, &err), XQ_ELIMIT);
+    ck_assert_str_eq(err.field, "instances");
+    ck_assert_str_eq(job.id, "j-1"); /* the id is known: an error result can be sent */
+    xq_job_msg_fini(&job);
+    xq_buf_fini(&insts);
+    xq_buf_fini(&b);
+}
+
+END_TEST
+
+static const struct bad_job {
+    const char *json;
+    const char *field;
+    const char *msg;
+} bad_jobs[] = {
+    {"[1]", "", "not one msgpack map"},
+    {"{'model': 'm', 'specId': 'a', 'instances': [{}]}", "id", "is required"},
+    {"{'id': '', 'model': 'm', 'specId': 'a', 'instances': [{}]}", "id", "is required"},
+    {"{'id': 'j', 'specId': 'a', 'instances': [{}]}", "model", "is required"},
+    {"{'id': 'j', 'model': 'a/b', 'specId': 'a', 'instances': [{}]}", "model", "letters, digits"},
+    {"{'id': 'j', 'model': 'm', 'instances': [{}]}", "spec", "exactly one of spec"},
+    {"{'id': 'j', 'model': 'm', 'spec': {}, 'specId': 'a', 'instances': [{}]}", "spec",
+     "exactly one of spec"},
+    {"{'id': 'j', 'model': 'm', 'specId': 'a'}", "instances", "is required"},
+    {"{'id': 'j', 'model': 'm', 'specId': 'a', 'instances': []}", "instances", "non-empty"},
+    {"{'id': 'j', 'model': 'm', 'specId': 'a', 'instances': [{}], 'seed': -1}", "seed",
+     "unsigned integer"},
+    {"{'id': 'j', 'model': 'm', 'specId': 'a', 'instances': [{}], 'targetApproximationError': "
+     "0}",
+     "targetApproximationError", "positive number"},
+    {"{'id': 'j', 'model': 'm', 'specId': 'a', 'instances': [{}], 'priority': 1}", "",
+     "unknown job field priority"},
+};
+
+START_TEST(test_job_bad) {
+    char *json = t_dq(bad_jobs[_i].json);
+    xq_job_msg_t job;
+    xq_error_t err;
+    xq_buf_t b;
+
+    xq_buf_init(&b);
+    t_json_to_mp(json, &b);
+    ck_assert_int_ne(xq_job_decode(b.data, b.len, 100, &job, &err), XQ_OK);
+    ck_assert_str_eq(err.field, bad_jobs[_i].field);
+    ck_assert_msg(strstr(err.msg, bad_jobs[_i].msg), "\"%s\" lacks \"%s\"", err.msg,
+                  bad_jobs[_i].msg);
+    xq_job_msg_fini(&job);
+    xq_buf_fini(&b);
+    xq_free(json);
+}
+
+END_TEST
+
+Suite *job_suite(void) {
+    Suite *s = suite_create("job");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_test(tc, test_job_round_trip);
+    tcase_add_loop_test(tc, test_job_bad, 0, (int)(sizeof(bad_jobs) / sizeof(bad_jobs[0])));
+    suite_add_tcase(s, tc);
+    return s;
+}
