@@ -28,6 +28,7 @@ xq_engine_t *xq_engine_new(const xq_spec_t *spec, xq_model_t *model, const xq_en
     e->spec = spec;
     e->model = model;
     e->opts = *opts;
+    e->opts.run.model = model;
     if (!e->opts.batch_rows)
         e->opts.batch_rows = XQ_ENGINE_DEFAULT_BATCH;
     xq_rows_init(&e->rows);

@@ -5,7 +5,17 @@
 
 #include "mem.h"
 
+#define MAX_LABEL_KEYS 8
+
+typedef struct labels {
+    char *key;
+    char **names;
+    size_t cnt;
+} labels_t;
+
 struct xq_model {
+    labels_t labels[MAX_LABEL_KEYS];
+    size_t label_keys;
     const xq_model_ops_t *ops;
     void *impl;
     xq_tensor_desc_t *inputs;
@@ -49,6 +59,12 @@ void xq_model_destroy(xq_model_t *m) {
         return;
     if (m->ops->destroy)
         m->ops->destroy(m->impl);
+    for (size_t k = 0; k < m->label_keys; k++) {
+        for (size_t i = 0; i < m->labels[k].cnt; i++)
+            xq_free(m->labels[k].names[i]);
+        xq_free(m->labels[k].names);
+        xq_free(m->labels[k].key);
+    }
     xq_free(m->inputs);
     xq_free(m->encoded);
     xq_free(m);
@@ -136,4 +152,43 @@ xq_err_t xq_model_encode(xq_model_t *m,
 void xq_model_rows_evaluated(const xq_model_t *m, uint64_t *fwd, uint64_t *grad) {
     *fwd = m->fwd_rows;
     *grad = m->grad_rows;
+}
+
+void xq_model_set_labels(xq_model_t *m, const char *key, const char *const *names, size_t cnt) {
+    labels_t *l = NULL;
+
+    for (size_t k = 0; k < m->label_keys && !l; k++) {
+        if (strcmp(m->labels[k].key, key) == 0)
+            l = &m->labels[k];
+    }
+    if (!l) {
+        if (m->label_keys == MAX_LABEL_KEYS)
+            return;
+        l = &m->labels[m->label_keys++];
+        l->key = xq_strdup(key);
+    } else {
+        for (size_t i = 0; i < l->cnt; i++)
+            xq_free(l->names[i]);
+        xq_free(l->names);
+    }
+    l->cnt = cnt;
+    l->names = xq_calloc(cnt ? cnt : 1, sizeof(*l->names));
+    for (size_t i = 0; i < cnt; i++)
+        l->names[i] = xq_strdup(names[i]);
+}
+
+const char *xq_model_label(const xq_model_t *m, const char *key, size_t flat) {
+    for (size_t k = 0; m && k < m->label_keys; k++) {
+        if (strcmp(m->labels[k].key, key) == 0)
+            return flat < m->labels[k].cnt ? m->labels[k].names[flat] : NULL;
+    }
+    return NULL;
+}
+
+void xq_model_each_labels(
+    const xq_model_t *m,
+    void (*fn)(const char *key, const char *const *names, size_t cnt, void *ud),
+    void *ud) {
+    for (size_t k = 0; k < m->label_keys; k++)
+        fn(m->labels[k].key, (const char *const *)m->labels[k].names, m->labels[k].cnt, ud);
 }

@@ -102,6 +102,22 @@ xq_err_t xq_model_encode(xq_model_t *m,
                          size_t out_cnt,
                          xq_error_t *err);
 
+/**
+ * Display names of the output elements under @p key (a field of the model's
+ * predictions: displayNameMappingKey), copied. Backends that learn them (a
+ * model server's predictions, a runner's description) set them.
+ */
+void xq_model_set_labels(xq_model_t *m, const char *key, const char *const *names, size_t cnt);
+
+/** The display name of output element @p flat under @p key (borrowed), or NULL. */
+const char *xq_model_label(const xq_model_t *m, const char *key, size_t flat);
+
+/** Calls @p fn for every key with labels (for describing the model). */
+void xq_model_each_labels(
+    const xq_model_t *m,
+    void (*fn)(const char *key, const char *const *names, size_t cnt, void *ud),
+    void *ud);
+
 /** Rows evaluated so far: forward-only rows and gradient rows. */
 void xq_model_rows_evaluated(const xq_model_t *m, uint64_t *fwd, uint64_t *grad);
 

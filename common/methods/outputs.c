@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mem.h"
 #include "mp.h"
@@ -118,12 +119,21 @@ xq_err_t xq_outputs_select(const xq_spec_t *spec,
 
 const char *xq_outputs_display_name(const xq_spec_t *spec,
                                     const xq_tensor_desc_t *desc,
+                                    const xq_model_t *model,
                                     size_t flat,
                                     size_t *len) {
     const xq_output_meta_t *om;
     const msgpack_object *o;
     size_t multi[XQ_MAX_DIMS];
 
+    if (spec->meta.present && spec->meta.outputs[0].display == XQ_DISPLAY_KEY) {
+        const char *name =
+            xq_model_label(model, spec->meta.outputs[0].display_name_mapping_key, flat);
+
+        if (name)
+            *len = strlen(name);
+        return name;
+    }
     if (!spec->meta.present || spec->meta.outputs[0].display != XQ_DISPLAY_INDEX_MAPPING)
         return NULL;
     om = &spec->meta.outputs[0];

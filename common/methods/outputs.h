@@ -29,11 +29,14 @@ xq_err_t xq_outputs_select(const xq_spec_t *spec,
 void xq_outputs_unravel(const xq_tensor_desc_t *desc, size_t flat, size_t *multi);
 
 /**
- * The display name of output @p flat from indexDisplayNameMapping, as a
- * pointer into the spec and a length; NULL when there is none.
+ * The display name of output @p flat: from indexDisplayNameMapping (a pointer
+ * into the spec), or from the model's labels under displayNameMappingKey (a
+ * pointer into @p model, which may be NULL), with its length; NULL when there
+ * is none.
  */
 const char *xq_outputs_display_name(const xq_spec_t *spec,
                                     const xq_tensor_desc_t *desc,
+                                    const xq_model_t *model,
                                     size_t flat,
                                     size_t *len);
 

@@ -41,6 +41,7 @@ xq_run_t *xq_run_new(const xq_spec_t *spec,
     ctx->spec = spec;
     ctx->layout = layout;
     ctx->out_desc = out_desc;
+    ctx->model = opts->model;
     ctx->index = index;
     ctx->target_error = opts->target_error;
     ctx->max_model_rows = opts->max_model_rows ? opts->max_model_rows : XQ_RUN_DEFAULT_MAX_ROWS;
@@ -130,7 +131,8 @@ static void pack_attribution(const xq_run_t *run, const xq_attribution_t *at, ms
     const char *out_name =
         ctx->spec->meta.present ? ctx->spec->meta.outputs[0].name : ctx->out_desc->name;
     size_t multi[XQ_MAX_DIMS], name_len = 0;
-    const char *display = xq_outputs_display_name(ctx->spec, ctx->out_desc, at->output, &name_len);
+    const char *display =
+        xq_outputs_display_name(ctx->spec, ctx->out_desc, ctx->model, at->output, &name_len);
 
     msgpack_pack_map(pk, 5 + (display != NULL) + at->has_error);
     xq_mp_pack_str(pk, "baselineOutputValue");

@@ -49,6 +49,7 @@ typedef struct xq_run_opts {
     uint64_t seed;           /* job seed; the instance index picks the stream */
     double target_error;     /* targetApproximationError; 0: none */
     uint64_t max_model_rows; /* per instance; 0: XQ_RUN_DEFAULT_MAX_ROWS */
+    const xq_model_t *model; /* for displayNameMappingKey labels; may be NULL (borrowed) */
 } xq_run_opts_t;
 
 #define XQ_RUN_DEFAULT_MAX_ROWS 100000
@@ -107,7 +108,8 @@ typedef struct xq_run_ctx {
     const xq_spec_t *spec;
     const xq_layout_t *layout;
     const xq_tensor_desc_t *out_desc;
-    xq_rng_t rng; /* this instance's stream */
+    const xq_model_t *model; /* labels, or NULL */
+    xq_rng_t rng;            /* this instance's stream */
     double target_error;
     uint64_t max_model_rows;
     size_t index;          /* instance number, for messages */

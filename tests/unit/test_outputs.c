@@ -144,6 +144,35 @@ START_TEST(test_outputs_scalar) {
 
 END_TEST
 
+/* displayNameMappingKey names outputs from the model's own labels under that key; an
+ * output past the end of the list, or a key the model lacks, gets no display name. */
+START_TEST(test_outputs_display_name_mapping_key) {
+    xq_model_t *m = four_outputs(1);
+    const char *labels[] = {"ant", "bee", "cat"};
+    const char *spec = "{'parameters': {'integratedGradientsAttribution': {'stepCount': 2},"
+                       " 'outputIndices': [1, 3]}, 'metadata': {'inputs': {'x': {}},"
+                       " 'outputs': {'scores': {'displayNameMappingKey': 'classes'}}}}";
+    const char *missing = "{'parameters': {'integratedGradientsAttribution': {'stepCount': 2}},"
+                          " 'metadata': {'inputs': {'x': {}},"
+                          " 'outputs': {'scores': {'displayNameMappingKey': 'missing'}}}}";
+    texpl_t e;
+
+    xq_model_set_labels(m, "other", labels, 1);
+    xq_model_set_labels(m, "classes", labels, 3);
+    t_explain(spec, m, "[{'x': [1, 1]}]", NULL, &e);
+    ck_assert_uint_eq(t_attr_cnt(&e, 0), 2);
+    ck_assert(xq_mp_str_eq(t_get(t_attr(&e, 0, 0), "outputDisplayName"), "bee"));
+    ck_assert(!t_has(&e, 0, 1, "outputDisplayName"));
+    t_explain_fini(&e);
+
+    t_explain(missing, m, "[{'x': [1, 1]}]", NULL, &e);
+    ck_assert(!t_has(&e, 0, 0, "outputDisplayName"));
+    t_explain_fini(&e);
+    xq_model_destroy(m);
+}
+
+END_TEST
+
 Suite *outputs_suite(void) {
     Suite *s = suite_create("outputs");
     TCase *tc = tcase_create("core");
@@ -153,6 +182,7 @@ Suite *outputs_suite(void) {
     tcase_add_test(tc, test_outputs_indices_in_the_order_given);
     tcase_add_test(tc, test_outputs_two_dimensional);
     tcase_add_test(tc, test_outputs_scalar);
+    tcase_add_test(tc, test_outputs_display_name_mapping_key);
     suite_add_tcase(s, tc);
     return s;
 }
