@@ -25,6 +25,8 @@ typedef struct http {
     size_t in_cnt;
     xq_tensor_desc_t out;
     xq_buf_t body, resp;
+    xq_model_t *self; /* to record labels the server's answers carry */
+    bool probing;     /* labels are read from the probe only, off the hot path */
 } http_t;
 
 static void http_free(void *impl) {
@@ -126,6 +128,55 @@ static bool flatten_json(json_t *j, float *out, size_t *k, size_t cap) {
     return true;
 }
 
+/* Strings of @p j (a string or nested arrays of them) into @p out, at most @p cap. */
+static size_t strings(json_t *j, const char **out, size_t n, size_t cap) {
+    size_t i;
+    json_t *v;
+
+    if (json_is_string(j)) {
+        if (n < cap)
+            out[n++] = json_string_value(j);
+        return n;
+    }
+    json_array_foreach(j, i, v) {
+        n = strings(v, out, n, cap);
+    }
+    return n;
+}
+
+/*
+ * Display names in an answer (displayNameMappingKey): the string fields of a
+ * :predict prediction object, or KServe BYTES outputs (first row).
+ */
+static void capture_labels(http_t *m, json_t *root, size_t rows) {
+    const char *names[4096];
+    const char *key;
+    json_t *v, *p;
+    size_t i, n;
+
+    if (!m->self || !m->probing)
+        return;
+    if (m->kserve) {
+        json_array_foreach(json_object_get(root, "outputs"), i, v) {
+            const char *dt = json_string_value(json_object_get(v, "datatype"));
+            const char *nm = json_string_value(json_object_get(v, "name"));
+
+            if (!dt || !nm || strcmp(dt, "BYTES") != 0 || !rows)
+                continue;
+            n = strings(json_object_get(v, "data"), names, 0, 4096);
+            xq_model_set_labels(m->self, nm, names, n / rows);
+        }
+        return;
+    }
+    p = json_array_get(json_object_get(root, "predictions"), 0);
+    if (!json_is_object(p))
+        return;
+    json_object_foreach(p, key, v) {
+        if ((n = strings(v, names, 0, 4096)) > 0)
+            xq_model_set_labels(m->self, key, names, n);
+    }
+}
+
 static const xq_tensor_desc_t *in_desc(const http_t *m, const char *name) {
     for (size_t i = 0; i < m->in_cnt; i++) {
         if (strcmp(m->in[i].name, name) == 0)
@@ -191,6 +242,7 @@ static xq_err_t http_eval(void *impl, xq_batch_t *b, xq_error_t *err) {
         return xq_error_set(err, XQ_EMODEL, "model", "the model server's answer is not JSON: %s",
                             jerr.text);
     rc = XQ_OK;
+    capture_labels(m, root, b->rows);
     if (m->kserve) {
         json_t *outs = json_object_get(root, "outputs"), *o = NULL, *v;
         size_t i, k = 0;
@@ -286,6 +338,37 @@ static bool kserve_descs(
     return *cnt > 0;
 }
 
+/* Sends one row of zeros, so the answer shows whether predictions carry display
+ * names; a server that refuses zeros just gives no labels. */
+static void probe_labels(http_t *m) {
+    const char *names[MAX_INPUTS];
+    size_t elem[MAX_INPUTS], most = 1;
+    const float *data[MAX_INPUTS];
+    float *zeros, *y = xq_calloc(m->out.elem_cnt, sizeof(float));
+    xq_error_t perr;
+
+    for (size_t i = 0; i < m->in_cnt; i++)
+        most = m->in[i].elem_cnt > most ? m->in[i].elem_cnt : most;
+    zeros = xq_calloc(most, sizeof(float));
+    for (size_t i = 0; i < m->in_cnt; i++) {
+        names[i] = m->in[i].name;
+        elem[i] = m->in[i].elem_cnt;
+        data[i] = zeros;
+    }
+    xq_batch_t pb = {.rows = 1,
+                     .tensor_cnt = m->in_cnt,
+                     .names = names,
+                     .elem_cnt = elem,
+                     .data = data,
+                     .out_cnt = m->out.elem_cnt,
+                     .out = y};
+    m->probing = true;
+    http_eval(m, &pb, &perr);
+    m->probing = false;
+    xq_free(zeros);
+    xq_free(y);
+}
+
 xq_err_t xq_http_model_new(const char *url, int timeout_ms, xq_model_t **out, xq_error_t *err) {
     http_t *m = xq_calloc(1, sizeof(*m));
     char *frag;
@@ -379,6 +462,8 @@ xq_err_t xq_http_model_new(const char *url, int timeout_ms, xq_model_t **out, xq
         }
     }
     *out = xq_model_new(&http_ops, m, m->in, m->in_cnt, NULL, 0, &m->out);
+    m->self = *out;
+    probe_labels(m);
     m = NULL; /* owned by the model now */
     rc = XQ_OK;
 out:

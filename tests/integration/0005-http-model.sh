@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # 0005-http-model: the HTTP backend against a real model server, both protocols (KServe v2 and
-# Vertex/TF-Serving :predict): exact Shapley values, a clear error for gradients and for a dead server.
+# Vertex/TF-Serving :predict): exact Shapley values, display names from the server, a clear error for gradients and for a dead server.
 set -euo pipefail
 tmp="$(mktemp -d)"
 python3 tests/integration/model_server.py >"$tmp/port" 2>"$tmp/server.err" &
@@ -20,6 +20,18 @@ for url in "http://127.0.0.1:$port/v2/models/lin" "http://127.0.0.1:$port/v1/mod
     sed -n 1p "$tmp/out.jsonl" | grep -q '"baselineOutputValue":1,"instanceOutputValue":4,"featureAttributions":{"a":6,"b":-4,"c":1}'
     sed -n 2p "$tmp/out.jsonl" | grep -q '"featureAttributions":{"a":2,"b":2,"c":3}'
 done
+
+# displayNameMappingKey: the class names come from the server's own predictions
+cat >"$tmp/cls.json" <<'JSON'
+{"parameters": {"sampledShapleyAttribution": {"pathCount": 3}},
+ "metadata": {"inputs": {"a": {}, "b": {}, "c": {}},
+              "outputs": {"scores": {"displayNameMappingKey": "classes"}}}}
+JSON
+printf '{"a": 3, "b": 4, "c": 2}\n{"a": 0, "b": 5, "c": 0}\n' >"$tmp/cls.jsonl"
+"$EXPLAINQ" explain --spec "$tmp/cls.json" --instances "$tmp/cls.jsonl" \
+    --model "http://127.0.0.1:$port/v1/models/cls:predict#in=x:3&out=scores:2" >"$tmp/out.jsonl"
+sed -n 1p "$tmp/out.jsonl" | grep -q '"outputIndex":\[0\],"outputDisplayName":"pos"' || { cat "$tmp/out.jsonl"; exit 1; }
+sed -n 2p "$tmp/out.jsonl" | grep -q '"outputIndex":\[1\],"outputDisplayName":"neg"' || { cat "$tmp/out.jsonl"; exit 1; }
 
 # gradients are not available over HTTP: the error says what to use instead
 sed 's/"sampledShapleyAttribution": {"pathCount": 3}/"integratedGradientsAttribution": {"stepCount": 3}/' \

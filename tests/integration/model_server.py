@@ -5,6 +5,8 @@ The model is linear: y = 2 a - b + 0.5 c + 1 over one input x = [a, b, c].
   GET  /v2/models/lin            KServe v2 metadata
   POST /v2/models/lin/infer      KServe v2 inference
   POST /v1/models/lin:predict    Vertex AI / TF-Serving {"instances"} -> {"predictions"}
+  POST /v1/models/cls:predict    the same, each prediction an object {"scores": [y, -y],
+                                 "classes": ["pos", "neg"]} (for displayNameMappingKey)
 Prints the port it listens on (127.0.0.1, chosen by the kernel), then serves until killed.
 """
 import json
@@ -47,6 +49,9 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(200, {"outputs": [{"name": "y", "datatype": "FP32", "shape": [rows, 1], "data": ys}]})
         elif self.path == "/v1/models/lin:predict":
             self.reply(200, {"predictions": [[f(row)] for row in req["instances"]]})
+        elif self.path == "/v1/models/cls:predict":
+            self.reply(200, {"predictions": [{"scores": [f(row), -f(row)], "classes": ["pos", "neg"]}
+                                             for row in req["instances"]]})
         else:
             self.reply(404, {"error": "no such route"})
 
