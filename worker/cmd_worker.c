@@ -508,6 +508,7 @@ static void start_runs(worker_t *w, job_t *j) {
         .seed = j->msg.has_seed ? j->msg.seed : xq_rng_seed_from(j->id),
         .target_error = j->msg.target_error,
         .max_model_rows = (uint64_t)xq_conf_num(w->conf, "max.model.rows"),
+        .model = j->model->remote,
     };
     xq_error_t err;
 

@@ -23,15 +23,38 @@ static void pack_desc(msgpack_packer *pk, const xq_tensor_desc_t *d) {
         msgpack_pack_uint64(pk, d->dims[i]);
 }
 
+typedef struct lab_ctx {
+    msgpack_packer *pk;
+    size_t cnt;
+} lab_ctx_t;
+
+static void count_labels(const char *key, const char *const *names, size_t cnt, void *ud) {
+    (void)key;
+    (void)names;
+    (void)cnt;
+    ((lab_ctx_t *)ud)->cnt++;
+}
+
+static void pack_labels(const char *key, const char *const *names, size_t cnt, void *ud) {
+    msgpack_packer *pk = ((lab_ctx_t *)ud)->pk;
+
+    xq_mp_pack_str(pk, key);
+    msgpack_pack_array(pk, cnt);
+    for (size_t i = 0; i < cnt; i++)
+        xq_mp_pack_str(pk, names[i]);
+}
+
 void xq_remote_describe_pack(const xq_model_t *m, const char *id, xq_buf_t *out) {
     msgpack_packer pk;
+    lab_ctx_t lc = {.pk = &pk};
 
     xq_mp_packer_init(&pk, out);
     msgpack_pack_map(&pk, 2);
     xq_mp_pack_str(&pk, "id");
     xq_mp_pack_str(&pk, id);
     xq_mp_pack_str(&pk, "model");
-    msgpack_pack_map(&pk, 3);
+    xq_model_each_labels(m, count_labels, &lc);
+    msgpack_pack_map(&pk, 4);
     xq_mp_pack_str(&pk, "inputs");
     msgpack_pack_array(&pk, xq_model_input_cnt(m));
     for (size_t i = 0; i < xq_model_input_cnt(m); i++)
@@ -43,6 +66,10 @@ void xq_remote_describe_pack(const xq_model_t *m, const char *id, xq_buf_t *out)
                        xq_model_encoded_cnt(m) < MAX_DESC ? xq_model_encoded_cnt(m) : MAX_DESC);
     for (size_t i = 0; i < xq_model_encoded_cnt(m) && i < MAX_DESC; i++)
         pack_desc(&pk, xq_model_encoded(m, i));
+    /* display names, for displayNameMappingKey */
+    xq_mp_pack_str(&pk, "labels");
+    msgpack_pack_map(&pk, lc.cnt);
+    xq_model_each_labels(m, pack_labels, &lc);
 }
 
 void xq_remote_describe_request(const char *id, xq_buf_t *out) {
@@ -91,6 +118,31 @@ static void remote_free(void *impl) {
 }
 
 static const xq_model_ops_t remote_ops = {.eval = remote_eval, .destroy = remote_free};
+
+/* Copies the runner's class-label lists (displayNameMappingKey) into @p m; lists that
+ * are not arrays of strings are skipped, since labels only decorate results. */
+static void read_labels(xq_model_t *m, const msgpack_object *labels) {
+    if (!labels || labels->type != MSGPACK_OBJECT_MAP)
+        return;
+    for (uint32_t k = 0; k < labels->via.map.size; k++) {
+        const msgpack_object *key = &labels->via.map.ptr[k].key, *v = &labels->via.map.ptr[k].val;
+        char *kbuf, **names;
+        size_t n = 0;
+
+        if (key->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_ARRAY)
+            continue;
+        kbuf = xq_strndup(key->via.str.ptr, key->via.str.size);
+        names = xq_calloc(v->via.array.size + 1, sizeof(*names));
+        for (; n < v->via.array.size && v->via.array.ptr[n].type == MSGPACK_OBJECT_STR; n++)
+            names[n] =
+                xq_strndup(v->via.array.ptr[n].via.str.ptr, v->via.array.ptr[n].via.str.size);
+        xq_model_set_labels(m, kbuf, (const char *const *)names, n);
+        for (size_t i = 0; i < n; i++)
+            xq_free(names[i]);
+        xq_free(names);
+        xq_free(kbuf);
+    }
+}
 
 /* Reads a {"name", "shape"} into @p d, its name appended to @p pool (offset in d->name). */
 static bool read_desc(const msgpack_object *o, xq_tensor_desc_t *d, xq_buf_t *pool) {
@@ -144,6 +196,7 @@ xq_err_t xq_remote_model_new(const msgpack_object *model, xq_model_t **out, xq_e
     for (size_t i = 0; i < r->enc_cnt; i++)
         r->enc[i].name = r->pool + (uintptr_t)r->enc[i].name;
     *out = xq_model_new(&remote_ops, r, r->in, r->in_cnt, r->enc, r->enc_cnt, &r->out);
+    read_labels(*out, xq_mp_map_get(model, "labels"));
     return XQ_OK;
 bad:
     xq_buf_fini(&pool);
