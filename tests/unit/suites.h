@@ -20,7 +20,8 @@
     X(xgboost)       \
     X(codec)         \
     X(conf)          \
-    X(job)
+    X(job)           \
+    X(index)
 
 #define XQ_SUITE_DECL(name) Suite *name##_suite(void);
 XQ_SUITES(XQ_SUITE_DECL)
