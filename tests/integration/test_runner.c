@@ -16,6 +16,7 @@
 #include <msgpack.h>
 
 #include "codec.h"
+#include "itest.h"
 #include "kafka.h"
 #include "log.h"
 #include "mem.h"
@@ -26,16 +27,6 @@
 #define N_BAD  4
 
 static int failures;
-
-#define CHECK(cond, ...)                                         \
-    do {                                                         \
-        if (!(cond)) {                                           \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                        \
-            fputc('\n', stderr);                                 \
-            failures++;                                          \
-        }                                                        \
-    } while (0)
 
 typedef struct sent {
     char id[32];

@@ -14,6 +14,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "err.h"
+#include "itest.h"
 #include "kafka.h"
 #include "log.h"
 #include "mem.h"
@@ -22,15 +23,6 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                                    \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                   \
-            fputc('\n', stderr);                                            \
-            failures++;                                                     \
-        }                                                                   \
-    } while (0)
 
 static const char *const spec_files[] = {
     "tests/data/specs/shapley_tabular.json",
