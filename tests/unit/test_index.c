@@ -1,11 +1,13 @@
 /* test_index.c -- the example index: exact search against brute force, HNSW recall, metrics, bytes.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <check.h>
 
+#include "exindex.h"
 #include "index.h"
 #include "rng.h"
 #include "suites.h"
@@ -242,6 +244,43 @@ START_TEST(test_index_bad_input) {
 
 END_TEST
 
+/* A preset's bytes carry the index, its ids and neighborCount; damaged bytes are refused. */
+START_TEST(test_exindex_pack_round_trip) {
+    float *x = clustered(50, 4, 3, 7);
+    char *ids[50], name[16];
+    xq_exindex_t p = {.ids = ids, .id_cnt = 50, .neighbor_count = 5}, *back = NULL;
+    xq_error_t err = {0};
+    xq_buf_t b;
+
+    for (size_t i = 0; i < 50; i++) {
+        snprintf(name, sizeof(name), "row-%zu", i);
+        ids[i] = strdup(name);
+    }
+    p.index = built(x, 50, 4, XQ_INDEX_SQUARED_L2, XQ_INDEX_PRECISE);
+    xq_buf_init(&b);
+    ck_assert_int_eq(xq_exindex_pack(&p, &b, &err), XQ_OK);
+    ck_assert_int_eq(xq_exindex_unpack(b.data, b.len, &back, &err), XQ_OK);
+    ck_assert_uint_eq(back->id_cnt, 50);
+    ck_assert_uint_eq(back->neighbor_count, 5);
+    ck_assert_str_eq(back->ids[49], "row-49");
+    ck_assert_uint_eq(xq_index_count(back->index), 50);
+    xq_exindex_destroy(back);
+    for (size_t cut = 0; cut < b.len; cut += b.len / 5 + 1) {
+        ck_assert_int_eq(xq_exindex_unpack(b.data, cut, &back, &err), XQ_EDECODE);
+        ck_assert_ptr_null(back);
+    }
+    p.id_cnt = 49; /* ids must match the index one for one */
+    ck_assert_int_eq(xq_exindex_pack(&p, &b, &err), XQ_EINVAL);
+    ck_assert_str_eq(err.field, "ids");
+    xq_buf_fini(&b);
+    xq_index_destroy(p.index);
+    for (size_t i = 0; i < 50; i++)
+        free(ids[i]);
+    free(x);
+}
+
+END_TEST
+
 Suite *index_suite(void) {
     Suite *s = suite_create("index");
     TCase *tc = tcase_create("core");
@@ -252,6 +291,7 @@ Suite *index_suite(void) {
     tcase_add_test(tc, test_index_cosine_and_l2_orders);
     tcase_add_test(tc, test_index_bytes_round_trip);
     tcase_add_test(tc, test_index_bad_input);
+    tcase_add_test(tc, test_exindex_pack_round_trip);
     suite_add_tcase(s, tc);
     return s;
 }

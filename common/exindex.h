@@ -1,0 +1,58 @@
+/*
+ * exindex.h -- an example-index preset: the index, the example ids, and the
+ * default neighbour count, as bytes and in Redis (DESIGN §3,
+ * explainq:index:<id>, chunked when large).
+ */
+#ifndef XQ_EXINDEX_H
+#define XQ_EXINDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "index.h"
+#include "mem.h"
+#include "redis.h"
+
+/** Key prefix of example indexes: the manifest at <prefix><id>, chunks at <prefix><id>:<k>. */
+#define XQ_EXINDEX_PREFIX "explainq:index:"
+#define XQ_EXINDEX_ID_LEN 64 /* hex SHA-256 of the packed preset */
+/** Largest preset accepted from Redis: sizes read from the network are bounded. */
+#define XQ_EXINDEX_MAX_BYTES (4ull << 30)
+
+/** Plain data; xq_exindex_destroy frees the index and every id it holds. */
+typedef struct xq_exindex {
+    xq_index_t *index;
+    char **ids;              /* one per indexed vector, in index order */
+    size_t id_cnt;           /* equals xq_index_count(index) */
+    uint32_t neighbor_count; /* the spec's neighborCount when a query gives none */
+} xq_exindex_t;
+
+/** Appends the preset's bytes (msgpack) to @p out. */
+xq_err_t xq_exindex_pack(const xq_exindex_t *x, xq_buf_t *out, xq_error_t *err);
+
+/** Reads bytes from xq_exindex_pack into a new preset (free with xq_exindex_destroy). */
+xq_err_t xq_exindex_unpack(const void *buf, size_t len, xq_exindex_t **out, xq_error_t *err);
+
+/**
+ * Stores @p x under its id (written to @p id): chunks of at most
+ * @p chunk_bytes first, then the manifest, so a reader never sees a part.
+ */
+xq_err_t xq_exindex_put(xq_redis_t *r,
+                        const xq_exindex_t *x,
+                        size_t chunk_bytes,
+                        char id[XQ_EXINDEX_ID_LEN + 1],
+                        xq_error_t *err);
+
+/**
+ * Loads the preset @p id, checking that its bytes hash to @p id.
+ *
+ * @returns XQ_OK and a new preset; XQ_ENOTFOUND for an unknown id (the error
+ *          names it); XQ_EDECODE when the stored bytes are incomplete or not
+ *          what the id names; XQ_EREDIS.
+ */
+xq_err_t xq_exindex_get(xq_redis_t *r, const char *id, xq_exindex_t **out, xq_error_t *err);
+
+void xq_exindex_destroy(xq_exindex_t *x);
+
+#endif
