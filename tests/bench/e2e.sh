@@ -21,7 +21,8 @@ trap cleanup EXIT
 eval "$(deploy/local/redis-up.sh)"
 eval "$(deploy/local/kafka-up.sh)"
 B="$KAFKA_BOOTSTRAP"
-while [ "$(wc -l <"$tmp/in.jsonl" 2>/dev/null || echo 0)" -lt "$N" ]; do
+touch "$tmp/in.jsonl"
+while [ "$(wc -l <"$tmp/in.jsonl")" -lt "$N" ]; do
     cat tests/data/instances/mlp20.jsonl >>"$tmp/in.jsonl"
 done
 SPEC=tests/data/specs/mlp20_shapley.json
@@ -36,11 +37,12 @@ t1=$(date +%s.%N)
 inproc=$(echo "$N / ($t1 - $t0)" | bc -l)
 
 run() { # $1: workers
-    local w=$1 tag="b$1$$" jobs="bench_jobs_$1_$$" res="bench_results_$1_$$" wpids=()
+    local w=$1 tag="b$1$$" jobs="bench_jobs_$1_$$" res="bench_results_$1_$$" wpids=() rpids=()
     "$X" topics create -b "$B" --partitions 8 "$jobs" "$res" "explain.infer.mlp$tag" >/dev/null
     for i in $(seq 1 "$w"); do
         "$X" runner --model "$MODEL" --name "mlp$tag" -b "$B" >/dev/null 2>&1 &
         pids+=($!)
+        rpids+=($!)
         "$X" worker -b "$B" -X topic.jobs="$jobs" -X topic.results="$res" -X redis.url="$REDIS_URL" \
             -X group.id="bench$tag" -X worker.id="bench$tag-$i" ${BENCH_WORKER_OPTS:-} >"$tmp/w$i.log" 2>&1 &
         pids+=($!)
@@ -65,7 +67,9 @@ run() { # $1: workers
     ns_row=$(echo "($c1 - $c0) * 1000000000 / $(getconf CLK_TCK) / ($N * $ROWS_PER)" | bc -l)
     printf "| kafka, %d worker%s + %d runner%s | %8.0f | %5.0f | %5.2f |\n" "$w" "$([ "$w" -gt 1 ] && echo s)" \
         "$w" "$([ "$w" -gt 1 ] && echo s)" "$rate" "$ns_row" "$(echo "$rate / $inproc" | bc -l)"
-    for p in "${wpids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    # stopped and reaped before the next run, so it measures alone
+    for p in "${wpids[@]}" "${rpids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${wpids[@]}" "${rpids[@]}"; do wait "$p" 2>/dev/null || true; done
 }
 
 echo
