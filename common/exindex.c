@@ -5,20 +5,11 @@
 #include <string.h>
 
 #include <msgpack.h>
-#include <openssl/evp.h>
 
 #include "mp.h"
+#include "sha256.h"
 
 #define FORMAT_VERSION 1
-
-static void hex_sha256(const uint8_t *p, size_t n, char out[XQ_EXINDEX_ID_LEN + 1]) {
-    uint8_t md[32];
-    unsigned int md_len = 0;
-
-    EVP_Digest(p, n, md, &md_len, EVP_sha256(), NULL);
-    for (size_t i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
 
 xq_err_t xq_exindex_pack(const xq_exindex_t *x, xq_buf_t *out, xq_error_t *err) {
     msgpack_packer pk;
@@ -136,7 +127,7 @@ xq_err_t xq_exindex_put(xq_redis_t *r,
     xq_buf_init(&m);
     if ((rc = xq_exindex_pack(x, &b, err)) != XQ_OK)
         goto out;
-    hex_sha256(b.data, b.len, id);
+    xq_sha256_hex(b.data, b.len, id);
     chunks = (b.len + chunk_bytes - 1) / chunk_bytes;
     for (size_t k = 0; k < chunks; k++) {
         size_t at = k * chunk_bytes, n = b.len - at < chunk_bytes ? b.len - at : chunk_bytes;
@@ -214,7 +205,7 @@ xq_err_t xq_exindex_get(xq_redis_t *r, const char *id, xq_exindex_t **out, xq_er
         }
         xq_buf_append(&b, m.data, m.len);
     }
-    hex_sha256(b.data, b.len, got);
+    xq_sha256_hex(b.data, b.len, got);
     if (b.len != bytes || strcmp(got, id) != 0) {
         rc = xq_error_set(err, XQ_EDECODE, "index",
                           "the stored bytes of example index %s do not hash to its id", id);

@@ -13,10 +13,11 @@
 #include "index.h"
 #include "mem.h"
 #include "redis.h"
+#include "sha256.h"
 
 /** Key prefix of example indexes: the manifest at <prefix><id>, chunks at <prefix><id>:<k>. */
 #define XQ_EXINDEX_PREFIX "explainq:index:"
-#define XQ_EXINDEX_ID_LEN 64 /* hex SHA-256 of the packed preset */
+#define XQ_EXINDEX_ID_LEN XQ_SHA256_HEX_LEN /* of the packed preset */
 /** Largest preset accepted from Redis: sizes read from the network are bounded. */
 #define XQ_EXINDEX_MAX_BYTES (4ull << 30)
 

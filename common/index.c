@@ -2,12 +2,10 @@
 #include "index.h"
 
 #include <math.h>
-#include <stdbool.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "faiss_shim.h"
+#include "sha256.h"
 
 #define MAGIC   "XQIX"
 #define VERSION 1
@@ -171,17 +169,6 @@ static uint64_t get_le(const uint8_t *p, size_t n) {
     return v;
 }
 
-/*
- * FAISS's reader leaks what it allocated when it meets malformed bytes, and
- * trusts the sizes it reads; so it only ever sees bytes whose SHA-256 matches
- * what xq_index_save wrote.
- */
-static bool digest(const uint8_t *p, size_t n, uint8_t md[32]) {
-    unsigned int md_len = 0;
-
-    return EVP_Digest(p, n, md, &md_len, EVP_sha256(), NULL) == 1 && md_len == 32;
-}
-
 static void append(void *ud, const void *p, size_t n) {
     xq_buf_append(ud, p, n);
 }
@@ -203,17 +190,14 @@ xq_err_t xq_index_save(const xq_index_t *ix, xq_buf_t *out, xq_error_t *err) {
         return faiss_error(err, "cannot serialize the index", msg);
     }
     put_le(out->data + start + 24, out->len - start - HEADER_LEN, 8);
-    if (!digest(out->data + start + HEADER_LEN, out->len - start - HEADER_LEN,
-                out->data + start + 32)) {
-        out->len = start;
-        return xq_error_set(err, XQ_ENOMEM, "index", "cannot compute the index's checksum");
-    }
+    xq_sha256(out->data + start + HEADER_LEN, out->len - start - HEADER_LEN,
+              out->data + start + 32);
     return XQ_OK;
 }
 
 xq_err_t xq_index_load(const void *data, size_t len, xq_index_t **out, xq_error_t *err) {
     const uint8_t *h = data;
-    uint8_t md[32];
+    uint8_t md[XQ_SHA256_LEN];
     char msg[256];
     xq_index_t *ix;
     uint64_t count;
@@ -230,7 +214,10 @@ xq_err_t xq_index_load(const void *data, size_t len, xq_index_t **out, xq_error_
     if (get_le(h + 24, 8) != len - HEADER_LEN)
         return xq_error_set(err, XQ_EDECODE, "index", "%zu bytes where the header says %llu",
                             len - HEADER_LEN, (unsigned long long)get_le(h + 24, 8));
-    if (!digest(h + HEADER_LEN, len - HEADER_LEN, md) || memcmp(md, h + 32, 32) != 0)
+    /* FAISS's reader leaks what it allocated when it meets malformed bytes, and
+     * trusts the sizes it reads: it only sees bytes that hash as when saved */
+    xq_sha256(h + HEADER_LEN, len - HEADER_LEN, md);
+    if (memcmp(md, h + 32, XQ_SHA256_LEN) != 0)
         return xq_error_set(err, XQ_EDECODE, "index", "the checksum does not match: corrupted");
     ix = xq_calloc(1, sizeof(*ix));
     ix->metric = h[8];

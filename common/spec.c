@@ -12,11 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "json.h"
 #include "log.h"
 #include "mp.h"
+#include "sha256.h"
 
 /* ==== Names ==== */
 
@@ -1454,18 +1453,7 @@ static void make_canonical(xq_spec_t *spec) {
 }
 
 static void make_id(xq_spec_t *spec) {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-
-    int rc = EVP_Digest(spec->canonical, spec->canonical_len, md, &md_len, EVP_sha256(), NULL);
-
-    XQ_ASSERT(rc == 1 && md_len * 2 == XQ_SPEC_ID_LEN);
-    for (unsigned int i = 0; i < md_len; i++) {
-        spec->id[2 * i] = hex[md[i] >> 4];
-        spec->id[2 * i + 1] = hex[md[i] & 0xf];
-    }
-    spec->id[XQ_SPEC_ID_LEN] = '\0';
+    xq_sha256_hex(spec->canonical, spec->canonical_len, spec->id);
 }
 
 /* Defaults that depend on more than one field. */

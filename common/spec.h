@@ -11,6 +11,7 @@
 
 #include "err.h"
 #include "mem.h"
+#include "sha256.h"
 
 /*
  * A parsed spec is plain, read-only data: the methods read its fields
@@ -23,7 +24,7 @@
  * defaults are applied, so a field that has a default never reads UNSPECIFIED.
  */
 
-#define XQ_SPEC_ID_LEN 64 /* hex SHA-256 */
+#define XQ_SPEC_ID_LEN XQ_SHA256_HEX_LEN /* of the canonical encoding */
 
 typedef enum xq_method {
     XQ_METHOD_NONE = 0,

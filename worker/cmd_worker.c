@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
-#include <openssl/evp.h>
 
 #include "cli.h"
 #include "codec.h"
@@ -30,6 +29,7 @@
 #include "redis.h"
 #include "rng.h"
 #include "rows.h"
+#include "sha256.h"
 #include "signals.h"
 #include "spec.h"
 
@@ -121,7 +121,7 @@ typedef struct model_ent {
     xq_error_t err;
     /* outputs at baselines, by content: shared by all its jobs, and through Redis by all
      * workers (DESIGN §3); a small ring, as a spec has few baselines */
-    char cache_key[64][XQ_SPEC_ID_LEN + 1];
+    char cache_key[64][XQ_SHA256_HEX_LEN + 1];
     float *cache_out[64];
     size_t cache_next;
 } model_ent_t;
@@ -136,9 +136,9 @@ typedef struct batch {
     struct batch *next;
     xq_rows_t send; /* the rows actually sent when some came from the baseline cache */
     size_t *map;    /* send row k is rows row map[k] */
-    char (*keys)[XQ_SPEC_ID_LEN + 1]; /* per send row: its baseline key, or "" */
-    bool compact;                     /* send/map are in use */
-    bool local;                       /* every row came from the cache: no request */
+    char (*keys)[XQ_SHA256_HEX_LEN + 1]; /* per send row: its baseline key, or "" */
+    bool compact;                        /* send/map are in use */
+    bool local;                          /* every row came from the cache: no request */
     model_ent_t *model;
     bool grad;
     const xq_layout_t *shape; /* a layout of the rows' shape (of the first segment) */
@@ -750,30 +750,20 @@ static batch_t *batch_for(worker_t *w, model_ent_t *m, bool grad, const xq_layou
 
 /* The content key of baseline row @p i: sha256 of the model name and the row's values. */
 static void baseline_key(const batch_t *b, size_t i, char *key) {
-    static const char hex[] = "0123456789abcdef";
     const xq_rows_t *r = &b->rows;
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    xq_sha256_ctx_t *c = xq_sha256_begin();
 
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    EVP_DigestUpdate(ctx, b->model->name, strlen(b->model->name) + 1);
+    xq_sha256_add(c, b->model->name, strlen(b->model->name) + 1);
     for (size_t t = 0; t < r->tensor_cnt; t++) {
-        EVP_DigestUpdate(ctx, r->names[t], strlen(r->names[t]) + 1);
-        EVP_DigestUpdate(ctx, r->in[t] + i * r->elem_cnt[t], r->elem_cnt[t] * sizeof(float));
+        xq_sha256_add(c, r->names[t], strlen(r->names[t]) + 1);
+        xq_sha256_add(c, r->in[t] + i * r->elem_cnt[t], r->elem_cnt[t] * sizeof(float));
     }
-    EVP_DigestFinal_ex(ctx, md, &len);
-    EVP_MD_CTX_free(ctx);
-    for (unsigned int k = 0; k < len && 2 * k + 1 < XQ_SPEC_ID_LEN; k++) {
-        key[2 * k] = hex[md[k] >> 4];
-        key[2 * k + 1] = hex[md[k] & 0xf];
-    }
-    key[XQ_SPEC_ID_LEN] = '\0';
+    xq_sha256_end_hex(c, key);
 }
 
 /* The cached output at a baseline (in-process, else Redis), or NULL. */
 static const float *baseline_get(worker_t *w, model_ent_t *m, const char *key, size_t out_cnt) {
-    char rkey[XQ_SPEC_ID_LEN + 256];
+    char rkey[XQ_SHA256_HEX_LEN + 256];
     xq_error_t err;
     xq_buf_t b;
     const float *hit = NULL;
@@ -800,7 +790,7 @@ static const float *baseline_get(worker_t *w, model_ent_t *m, const char *key, s
 
 static void
 baseline_put(worker_t *w, model_ent_t *m, const char *key, const float *out, size_t out_cnt) {
-    char rkey[XQ_SPEC_ID_LEN + 256];
+    char rkey[XQ_SHA256_HEX_LEN + 256];
     xq_error_t err;
 
     for (size_t c = 0; c < 64; c++) {
@@ -846,7 +836,7 @@ static void use_baseline_cache(worker_t *w, batch_t *b) {
     }
     if (hits) {
         /* send the rest only: keys and map follow the rows sent */
-        char(*keys)[XQ_SPEC_ID_LEN + 1] = xq_calloc(r->cnt, sizeof(*keys));
+        char(*keys)[XQ_SHA256_HEX_LEN + 1] = xq_calloc(r->cnt, sizeof(*keys));
 
         b->compact = true;
         xq_rows_init(&b->send);

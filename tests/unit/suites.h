@@ -7,6 +7,7 @@
 #define XQ_SUITES(X) \
     X(err)           \
     X(mem)           \
+    X(sha256)        \
     X(mp)            \
     X(json)          \
     X(spec)          \
