@@ -25,8 +25,6 @@ typedef struct http {
     size_t in_cnt;
     xq_tensor_desc_t out;
     xq_buf_t body, resp;
-    xq_model_t *self; /* to record labels the server's answers carry */
-    bool probing;     /* labels are read from the probe only, off the hot path */
 } http_t;
 
 static void http_free(void *impl) {
@@ -148,14 +146,12 @@ static size_t strings(json_t *j, const char **out, size_t n, size_t cap) {
  * Display names in an answer (displayNameMappingKey): the string fields of a
  * :predict prediction object, or KServe BYTES outputs (first row).
  */
-static void capture_labels(http_t *m, json_t *root, size_t rows) {
+static void capture_labels(const http_t *m, xq_model_t *model, json_t *root, size_t rows) {
     const char *names[4096];
     const char *key;
     json_t *v, *p;
     size_t i, n;
 
-    if (!m->self || !m->probing)
-        return;
     if (m->kserve) {
         json_array_foreach(json_object_get(root, "outputs"), i, v) {
             const char *dt = json_string_value(json_object_get(v, "datatype"));
@@ -164,7 +160,7 @@ static void capture_labels(http_t *m, json_t *root, size_t rows) {
             if (!dt || !nm || strcmp(dt, "BYTES") != 0 || !rows)
                 continue;
             n = strings(json_object_get(v, "data"), names, 0, 4096);
-            xq_model_set_labels(m->self, nm, names, n / rows);
+            xq_model_set_labels(model, nm, names, n / rows);
         }
         return;
     }
@@ -173,7 +169,7 @@ static void capture_labels(http_t *m, json_t *root, size_t rows) {
         return;
     json_object_foreach(p, key, v) {
         if ((n = strings(v, names, 0, 4096)) > 0)
-            xq_model_set_labels(m->self, key, names, n);
+            xq_model_set_labels(model, key, names, n);
     }
 }
 
@@ -185,16 +181,11 @@ static const xq_tensor_desc_t *in_desc(const http_t *m, const char *name) {
     return NULL;
 }
 
-static xq_err_t http_eval(void *impl, xq_batch_t *b, xq_error_t *err) {
-    http_t *m = impl;
-    json_t *root = NULL, *preds;
+/* Sends batch @p b's inputs and parses the answer into @p *root (the caller's to decref). */
+static xq_err_t post(http_t *m, const xq_batch_t *b, json_t **root, xq_error_t *err) {
     json_error_t jerr;
     xq_err_t rc;
 
-    if (b->grad)
-        return xq_error_set(err, XQ_EMODEL, "model",
-                            "models served over HTTP give no gradients: use "
-                            "sampledShapleyAttribution");
     m->body.len = 0;
     if (m->kserve) {
         xq_buf_append_str(&m->body, "{\"inputs\":[");
@@ -238,11 +229,23 @@ static xq_err_t http_eval(void *impl, xq_batch_t *b, xq_error_t *err) {
     }
     if ((rc = request(m, m->url, &m->body, err)) != XQ_OK)
         return rc;
-    if (!(root = json_loadb((const char *)m->resp.data, m->resp.len, 0, &jerr)))
+    if (!(*root = json_loadb((const char *)m->resp.data, m->resp.len, 0, &jerr)))
         return xq_error_set(err, XQ_EMODEL, "model", "the model server's answer is not JSON: %s",
                             jerr.text);
-    rc = XQ_OK;
-    capture_labels(m, root, b->rows);
+    return XQ_OK;
+}
+
+static xq_err_t http_eval(void *impl, xq_batch_t *b, xq_error_t *err) {
+    http_t *m = impl;
+    json_t *root = NULL, *preds;
+    xq_err_t rc;
+
+    if (b->grad)
+        return xq_error_set(err, XQ_EMODEL, "model",
+                            "models served over HTTP give no gradients: use "
+                            "sampledShapleyAttribution");
+    if ((rc = post(m, b, &root, err)) != XQ_OK)
+        return rc;
     if (m->kserve) {
         json_t *outs = json_object_get(root, "outputs"), *o = NULL, *v;
         size_t i, k = 0;
@@ -340,11 +343,12 @@ static bool kserve_descs(
 
 /* Sends one row of zeros, so the answer shows whether predictions carry display
  * names; a server that refuses zeros just gives no labels. */
-static void probe_labels(http_t *m) {
+static void probe_labels(http_t *m, xq_model_t *model) {
     const char *names[MAX_INPUTS];
     size_t elem[MAX_INPUTS], most = 1;
     const float *data[MAX_INPUTS];
-    float *zeros, *y = xq_calloc(m->out.elem_cnt, sizeof(float));
+    float *zeros;
+    json_t *root = NULL;
     xq_error_t perr;
 
     for (size_t i = 0; i < m->in_cnt; i++)
@@ -355,18 +359,13 @@ static void probe_labels(http_t *m) {
         elem[i] = m->in[i].elem_cnt;
         data[i] = zeros;
     }
-    xq_batch_t pb = {.rows = 1,
-                     .tensor_cnt = m->in_cnt,
-                     .names = names,
-                     .elem_cnt = elem,
-                     .data = data,
-                     .out_cnt = m->out.elem_cnt,
-                     .out = y};
-    m->probing = true;
-    http_eval(m, &pb, &perr);
-    m->probing = false;
+    xq_batch_t pb = {
+        .rows = 1, .tensor_cnt = m->in_cnt, .names = names, .elem_cnt = elem, .data = data};
+    if (post(m, &pb, &root, &perr) == XQ_OK) {
+        capture_labels(m, model, root, pb.rows);
+        json_decref(root);
+    }
     xq_free(zeros);
-    xq_free(y);
 }
 
 xq_err_t xq_http_model_new(const char *url, int timeout_ms, xq_model_t **out, xq_error_t *err) {
@@ -462,8 +461,7 @@ xq_err_t xq_http_model_new(const char *url, int timeout_ms, xq_model_t **out, xq
         }
     }
     *out = xq_model_new(&http_ops, m, m->in, m->in_cnt, NULL, 0, &m->out);
-    m->self = *out;
-    probe_labels(m);
+    probe_labels(m, *out);
     m = NULL; /* owned by the model now */
     rc = XQ_OK;
 out:
