@@ -13,6 +13,12 @@ typedef struct labels {
     size_t cnt;
 } labels_t;
 
+static void free_names(labels_t *l) {
+    for (size_t i = 0; i < l->cnt; i++)
+        xq_free(l->names[i]);
+    xq_free(l->names);
+}
+
 struct xq_model {
     labels_t labels[MAX_LABEL_KEYS];
     size_t label_keys;
@@ -60,9 +66,7 @@ void xq_model_destroy(xq_model_t *m) {
     if (m->ops->destroy)
         m->ops->destroy(m->impl);
     for (size_t k = 0; k < m->label_keys; k++) {
-        for (size_t i = 0; i < m->labels[k].cnt; i++)
-            xq_free(m->labels[k].names[i]);
-        xq_free(m->labels[k].names);
+        free_names(&m->labels[k]);
         xq_free(m->labels[k].key);
     }
     xq_free(m->inputs);
@@ -167,9 +171,7 @@ void xq_model_set_labels(xq_model_t *m, const char *key, const char *const *name
         l = &m->labels[m->label_keys++];
         l->key = xq_strdup(key);
     } else {
-        for (size_t i = 0; i < l->cnt; i++)
-            xq_free(l->names[i]);
-        xq_free(l->names);
+        free_names(l);
     }
     l->cnt = cnt;
     l->names = xq_calloc(cnt ? cnt : 1, sizeof(*l->names));
@@ -185,10 +187,13 @@ const char *xq_model_label(const xq_model_t *m, const char *key, size_t flat) {
     return NULL;
 }
 
-void xq_model_each_labels(
-    const xq_model_t *m,
-    void (*fn)(const char *key, const char *const *names, size_t cnt, void *ud),
-    void *ud) {
-    for (size_t k = 0; k < m->label_keys; k++)
-        fn(m->labels[k].key, (const char *const *)m->labels[k].names, m->labels[k].cnt, ud);
+size_t xq_model_label_key_cnt(const xq_model_t *m) {
+    return m->label_keys;
+}
+
+const char *
+xq_model_label_key(const xq_model_t *m, size_t k, const char *const **names, size_t *cnt) {
+    *names = (const char *const *)m->labels[k].names;
+    *cnt = m->labels[k].cnt;
+    return m->labels[k].key;
 }

@@ -105,18 +105,20 @@ xq_err_t xq_model_encode(xq_model_t *m,
 /**
  * Display names of the output elements under @p key (a field of the model's
  * predictions: displayNameMappingKey), copied. Backends that learn them (a
- * model server's predictions, a runner's description) set them.
+ * model server's predictions, a runner's description) set them. A model keeps
+ * labels for at most 8 keys; more are ignored.
  */
 void xq_model_set_labels(xq_model_t *m, const char *key, const char *const *names, size_t cnt);
 
 /** The display name of output element @p flat under @p key (borrowed), or NULL. */
 const char *xq_model_label(const xq_model_t *m, const char *key, size_t flat);
 
-/** Calls @p fn for every key with labels (for describing the model). */
-void xq_model_each_labels(
-    const xq_model_t *m,
-    void (*fn)(const char *key, const char *const *names, size_t cnt, void *ud),
-    void *ud);
+/** How many keys have labels (for describing the model). */
+size_t xq_model_label_key_cnt(const xq_model_t *m);
+
+/** Key @p k (< xq_model_label_key_cnt), with its labels in @p *names and @p *cnt (borrowed). */
+const char *
+xq_model_label_key(const xq_model_t *m, size_t k, const char *const **names, size_t *cnt);
 
 /** Rows evaluated so far: forward-only rows and gradient rows. */
 void xq_model_rows_evaluated(const xq_model_t *m, uint64_t *fwd, uint64_t *grad);

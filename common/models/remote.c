@@ -23,37 +23,14 @@ static void pack_desc(msgpack_packer *pk, const xq_tensor_desc_t *d) {
         msgpack_pack_uint64(pk, d->dims[i]);
 }
 
-typedef struct lab_ctx {
-    msgpack_packer *pk;
-    size_t cnt;
-} lab_ctx_t;
-
-static void count_labels(const char *key, const char *const *names, size_t cnt, void *ud) {
-    (void)key;
-    (void)names;
-    (void)cnt;
-    ((lab_ctx_t *)ud)->cnt++;
-}
-
-static void pack_labels(const char *key, const char *const *names, size_t cnt, void *ud) {
-    msgpack_packer *pk = ((lab_ctx_t *)ud)->pk;
-
-    xq_mp_pack_str(pk, key);
-    msgpack_pack_array(pk, cnt);
-    for (size_t i = 0; i < cnt; i++)
-        xq_mp_pack_str(pk, names[i]);
-}
-
 void xq_remote_describe_pack(const xq_model_t *m, const char *id, xq_buf_t *out) {
     msgpack_packer pk;
-    lab_ctx_t lc = {.pk = &pk};
 
     xq_mp_packer_init(&pk, out);
     msgpack_pack_map(&pk, 2);
     xq_mp_pack_str(&pk, "id");
     xq_mp_pack_str(&pk, id);
     xq_mp_pack_str(&pk, "model");
-    xq_model_each_labels(m, count_labels, &lc);
     msgpack_pack_map(&pk, 4);
     xq_mp_pack_str(&pk, "inputs");
     msgpack_pack_array(&pk, xq_model_input_cnt(m));
@@ -68,8 +45,16 @@ void xq_remote_describe_pack(const xq_model_t *m, const char *id, xq_buf_t *out)
         pack_desc(&pk, xq_model_encoded(m, i));
     /* display names, for displayNameMappingKey */
     xq_mp_pack_str(&pk, "labels");
-    msgpack_pack_map(&pk, lc.cnt);
-    xq_model_each_labels(m, pack_labels, &lc);
+    msgpack_pack_map(&pk, xq_model_label_key_cnt(m));
+    for (size_t k = 0; k < xq_model_label_key_cnt(m); k++) {
+        const char *const *names;
+        size_t cnt;
+
+        xq_mp_pack_str(&pk, xq_model_label_key(m, k, &names, &cnt));
+        msgpack_pack_array(&pk, cnt);
+        for (size_t i = 0; i < cnt; i++)
+            xq_mp_pack_str(&pk, names[i]);
+    }
 }
 
 void xq_remote_describe_request(const char *id, xq_buf_t *out) {
