@@ -30,14 +30,11 @@ xq_err_t xq_infer_req_decode(
     const uint8_t *buf, size_t len, size_t max_elems, xq_infer_req_t *req, xq_error_t *err) {
     const msgpack_object *id, *inputs, *outputs, *grad, *encoded;
     msgpack_unpacked msg;
-    size_t off = 0, used = 0;
     xq_err_t rc = XQ_EDECODE;
 
     memset(req, 0, sizeof(*req));
     msgpack_unpacked_init(&msg);
-    if (!xq_mp_validate(buf, len, &used) || used != len ||
-        msgpack_unpack_next(&msg, (const char *)buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
-        msg.data.type != MSGPACK_OBJECT_MAP) {
+    if (!xq_mp_unpack_one(buf, len, &msg) || msg.data.type != MSGPACK_OBJECT_MAP) {
         xq_error_set(err, rc, "", "the request is not one msgpack map");
         goto out;
     }

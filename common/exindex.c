@@ -44,14 +44,11 @@ xq_err_t xq_exindex_unpack(const void *buf, size_t len, xq_exindex_t **out, xq_e
     const msgpack_object *v, *nc, *ids, *ix;
     msgpack_unpacked msg;
     xq_exindex_t *x = NULL;
-    size_t used = 0, off = 0;
     xq_err_t rc = XQ_EDECODE;
 
     *out = NULL;
     msgpack_unpacked_init(&msg);
-    if (!xq_mp_validate(buf, len, &used) || used != len ||
-        msgpack_unpack_next(&msg, buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
-        msg.data.type != MSGPACK_OBJECT_MAP) {
+    if (!xq_mp_unpack_one(buf, len, &msg) || msg.data.type != MSGPACK_OBJECT_MAP) {
         xq_error_set(err, rc, "index", "not an example-index preset (one msgpack map)");
         goto out;
     }
@@ -150,16 +147,13 @@ static xq_err_t read_manifest(
     const xq_buf_t *m, const char *id, uint64_t *bytes, uint64_t *chunks, xq_error_t *err) {
     msgpack_unpacked msg;
     const msgpack_object *b, *c;
-    size_t used = 0, off = 0;
     xq_err_t rc = XQ_EDECODE;
 
     msgpack_unpacked_init(&msg);
-    if (xq_mp_validate(m->data, m->len, &used) && used == m->len &&
-        msgpack_unpack_next(&msg, (const char *)m->data, m->len, &off) == MSGPACK_UNPACK_SUCCESS &&
-        msg.data.type == MSGPACK_OBJECT_MAP && (b = xq_mp_map_get(&msg.data, "bytes")) &&
-        (c = xq_mp_map_get(&msg.data, "chunks")) && b->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-        c->type == MSGPACK_OBJECT_POSITIVE_INTEGER && b->via.u64 <= XQ_EXINDEX_MAX_BYTES &&
-        c->via.u64 >= 1 && c->via.u64 <= b->via.u64) {
+    if (xq_mp_unpack_one(m->data, m->len, &msg) && msg.data.type == MSGPACK_OBJECT_MAP &&
+        (b = xq_mp_map_get(&msg.data, "bytes")) && (c = xq_mp_map_get(&msg.data, "chunks")) &&
+        b->type == MSGPACK_OBJECT_POSITIVE_INTEGER && c->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+        b->via.u64 <= XQ_EXINDEX_MAX_BYTES && c->via.u64 >= 1 && c->via.u64 <= b->via.u64) {
         *bytes = b->via.u64;
         *chunks = c->via.u64;
         rc = XQ_OK;

@@ -23,13 +23,10 @@ xq_err_t xq_job_decode(
         "id",         "model", "spec", "specId", "instances", "seed", "targetApproximationError",
         "outputTopic"};
     const msgpack_object *o, *v;
-    size_t used = 0, off = 0;
 
     memset(job, 0, sizeof(*job));
     msgpack_unpacked_init(&job->msg);
-    if (!xq_mp_validate(buf, len, &used) || used != len ||
-        msgpack_unpack_next(&job->msg, (const char *)buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
-        job->msg.data.type != MSGPACK_OBJECT_MAP)
+    if (!xq_mp_unpack_one(buf, len, &job->msg) || job->msg.data.type != MSGPACK_OBJECT_MAP)
         return xq_error_set(err, XQ_EDECODE, "", "the job is not one msgpack map");
     o = &job->msg.data;
     if (!str_field(xq_mp_map_get(o, "id"), job->id, sizeof(job->id)))

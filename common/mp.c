@@ -156,6 +156,13 @@ static int buf_write(void *data, const char *buf, size_t len) {
     return 0;
 }
 
+bool xq_mp_unpack_one(const void *buf, size_t len, msgpack_unpacked *msg) {
+    size_t used = 0, off = 0;
+
+    return xq_mp_validate(buf, len, &used) && used == len &&
+           msgpack_unpack_next(msg, buf, len, &off) == MSGPACK_UNPACK_SUCCESS && off == len;
+}
+
 void xq_mp_packer_init(msgpack_packer *pk, xq_buf_t *b) {
     msgpack_packer_init(pk, b, buf_write);
 }

@@ -23,6 +23,14 @@
  */
 bool xq_mp_validate(const uint8_t *buf, size_t len, size_t *used);
 
+/**
+ * Checks @p buf with xq_mp_validate and unpacks into @p msg (initialized and
+ * later destroyed by the caller) the one object that must fill it exactly.
+ *
+ * @returns false when the bytes are malformed or hold anything more.
+ */
+bool xq_mp_unpack_one(const void *buf, size_t len, msgpack_unpacked *msg);
+
 /** Initializes @p pk to append to @p b (borrowed for the packer's life). */
 void xq_mp_packer_init(msgpack_packer *pk, xq_buf_t *b);
 

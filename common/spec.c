@@ -1516,14 +1516,10 @@ xq_err_t xq_spec_parse_object(const msgpack_object *obj, xq_spec_t **out, xq_err
 
 xq_err_t xq_spec_parse(const uint8_t *buf, size_t len, xq_spec_t **out, xq_errlist_t *errs) {
     msgpack_unpacked msg;
-    size_t off = 0, used = 0;
     xq_err_t rc;
 
     msgpack_unpacked_init(&msg);
-    /* SUCCESS is also returned when bytes follow the object: check off == len */
-    if (!xq_mp_validate(buf, len, &used) || used != len ||
-        msgpack_unpack_next(&msg, (const char *)buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
-        off != len) {
+    if (!xq_mp_unpack_one(buf, len, &msg)) {
         xq_errlist_add(errs, XQ_EDECODE, "", "spec is not one valid msgpack object");
         rc = XQ_EDECODE;
         goto out;

@@ -662,7 +662,7 @@ static void accept_job(worker_t *w, const rd_kafka_message_t *rkm) {
 static void accept_instance(worker_t *w, const rd_kafka_message_t *rkm) {
     char id[XQ_JOB_ID_SIZE];
     const uint8_t *p = rkm->payload;
-    size_t i = 0, used = 0, off = 0, cnt = 0;
+    size_t i = 0, cnt = 0;
     msgpack_unpacked msg;
     xq_buf_t mp, insts, job;
     xq_job_view_t v;
@@ -686,9 +686,7 @@ static void accept_instance(worker_t *w, const rd_kafka_message_t *rkm) {
     } else {
         xq_buf_append(&mp, p, rkm->len);
     }
-    if (mp.len && xq_mp_validate(mp.data, mp.len, &used) && used == mp.len &&
-        msgpack_unpack_next(&msg, (const char *)mp.data, mp.len, &off) == MSGPACK_UNPACK_SUCCESS &&
-        msg.data.type == MSGPACK_OBJECT_MAP) {
+    if (mp.len && xq_mp_unpack_one(mp.data, mp.len, &msg) && msg.data.type == MSGPACK_OBJECT_MAP) {
         const msgpack_object *arr = xq_mp_map_get(&msg.data, "instances");
         msgpack_packer pk;
 

@@ -71,14 +71,12 @@ void xq_remote_describe_request(const char *id, xq_buf_t *out) {
 bool xq_remote_is_describe(const uint8_t *buf, size_t len, char *id, size_t id_size) {
     msgpack_unpacked msg;
     const msgpack_object *d, *i;
-    size_t off = 0, used = 0;
     bool yes = false;
 
     msgpack_unpacked_init(&msg);
-    if (xq_mp_validate(buf, len, &used) && used == len &&
-        msgpack_unpack_next(&msg, (const char *)buf, len, &off) == MSGPACK_UNPACK_SUCCESS &&
-        (d = xq_mp_map_get(&msg.data, "describe")) && d->type == MSGPACK_OBJECT_BOOLEAN &&
-        d->via.boolean && (i = xq_mp_map_get(&msg.data, "id")) && i->type == MSGPACK_OBJECT_STR &&
+    if (xq_mp_unpack_one(buf, len, &msg) && (d = xq_mp_map_get(&msg.data, "describe")) &&
+        d->type == MSGPACK_OBJECT_BOOLEAN && d->via.boolean &&
+        (i = xq_mp_map_get(&msg.data, "id")) && i->type == MSGPACK_OBJECT_STR &&
         i->via.str.size < id_size) {
         memcpy(id, i->via.str.ptr, i->via.str.size);
         id[i->via.str.size] = '\0';

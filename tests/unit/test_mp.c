@@ -200,11 +200,30 @@ START_TEST(test_mp_validate_rejects_inflated_counts) {
 
 END_TEST
 
+/* One object filling the buffer unpacks; trailing bytes, a cut or a lying map size do not. */
+START_TEST(test_mp_unpack_one_wants_exactly_one_object) {
+    const uint8_t one[] = {0x81, 0xa1, 'a', 0x01};         /* {"a": 1} */
+    const uint8_t two[] = {0x81, 0xa1, 'a', 0x01, 0x02};   /* {"a": 1} 2 */
+    const uint8_t liar[] = {0xdf, 0xff, 0xff, 0xff, 0xff}; /* a map of 2^32-1 pairs, no bytes */
+    msgpack_unpacked msg;
+
+    msgpack_unpacked_init(&msg);
+    ck_assert(xq_mp_unpack_one(one, sizeof(one), &msg));
+    ck_assert_int_eq(msg.data.type, MSGPACK_OBJECT_MAP);
+    ck_assert(!xq_mp_unpack_one(two, sizeof(two), &msg));
+    ck_assert(!xq_mp_unpack_one(one, sizeof(one) - 1, &msg));
+    ck_assert(!xq_mp_unpack_one(liar, sizeof(liar), &msg));
+    msgpack_unpacked_destroy(&msg);
+}
+
+END_TEST
+
 Suite *mp_suite(void) {
     Suite *s = suite_create("mp");
     TCase *tc = tcase_create("core");
 
     tcase_add_test(tc, test_mp_canonical_sorts_keys_bytewise);
+    tcase_add_test(tc, test_mp_unpack_one_wants_exactly_one_object);
     tcase_add_test(tc, test_mp_canonical_numbers_have_one_form);
     tcase_add_test(tc, test_mp_canonical_float32_equals_float64);
     tcase_add_test(tc, test_mp_canonical_rejects_what_json_cannot_hold);
