@@ -50,29 +50,40 @@ xq_err_t xq_index_new(size_t dim,
     return XQ_OK;
 }
 
-/* Unit-length copies of @p n vectors for cosine (inner product on the sphere). */
-static xq_err_t normalized(const xq_index_t *ix,
-                           const float *v,
-                           size_t n,
-                           const char *what,
-                           float **out,
-                           xq_error_t *err) {
-    float *u = xq_try_malloc(n * ix->dim * sizeof(float));
+/*
+ * Vectors as FAISS should see them: all finite, and for cosine unit-length
+ * copies in @p *out (inner product on the sphere; NULL otherwise, the
+ * caller's own vectors then serve).
+ */
+static xq_err_t prepare(const xq_index_t *ix,
+                        const float *v,
+                        size_t n,
+                        const char *what,
+                        float **out,
+                        xq_error_t *err) {
+    float *u;
 
     *out = NULL;
-    if (!u)
+    for (size_t i = 0; i < n * ix->dim; i++) {
+        if (!isfinite(v[i]))
+            return xq_error_set(err, XQ_EINVAL, "index", "%s %zu has a non-finite value", what,
+                                i / ix->dim);
+    }
+    if (ix->metric != XQ_INDEX_COSINE)
+        return XQ_OK;
+    if (!(u = xq_try_malloc(n * ix->dim * sizeof(float))))
         return xq_error_set(err, XQ_ENOMEM, "index", "no memory for %zu vectors", n);
     for (size_t i = 0; i < n; i++) {
         const float *x = v + i * ix->dim;
-        double ss = 0;
+        double ss = 0; /* finite: float squares cannot overflow a double sum */
 
         for (size_t j = 0; j < ix->dim; j++)
             ss += (double)x[j] * (double)x[j];
-        if (!(ss > 0) || !isfinite(ss)) {
+        if (ss == 0) {
             xq_free(u);
             return xq_error_set(err, XQ_EINVAL, "index",
-                                "%s %zu has %s norm, so its cosine distance is undefined", what, i,
-                                ss > 0 ? "an infinite" : "zero");
+                                "%s %zu has zero norm, so its cosine distance is undefined", what,
+                                i);
         }
         for (size_t j = 0; j < ix->dim; j++)
             u[i * ix->dim + j] = (float)((double)x[j] / sqrt(ss));
@@ -81,26 +92,13 @@ static xq_err_t normalized(const xq_index_t *ix,
     return XQ_OK;
 }
 
-static xq_err_t
-check_finite(const xq_index_t *ix, const float *v, size_t n, const char *what, xq_error_t *err) {
-    for (size_t i = 0; i < n * ix->dim; i++) {
-        if (!isfinite(v[i]))
-            return xq_error_set(err, XQ_EINVAL, "index", "%s %zu has a non-finite value", what,
-                                i / ix->dim);
-    }
-    return XQ_OK;
-}
-
 xq_err_t xq_index_add(xq_index_t *ix, const float *vecs, size_t n, xq_error_t *err) {
     char msg[256];
     float *u = NULL;
     xq_err_t rc;
 
-    if ((rc = check_finite(ix, vecs, n, "vector", err)) != XQ_OK)
+    if ((rc = prepare(ix, vecs, n, "vector", &u, err)) != XQ_OK)
         return rc;
-    if (ix->metric == XQ_INDEX_COSINE && (rc = normalized(ix, vecs, n, "vector", &u, err)) != XQ_OK)
-        return rc;
-    rc = XQ_OK;
     if (xq_faiss_add(ix->f, n, u ? u : vecs, msg, sizeof(msg)) != 0)
         rc = faiss_error(err, "cannot add to the index", msg);
     xq_free(u);
@@ -120,12 +118,8 @@ xq_err_t xq_index_search(const xq_index_t *ix,
 
     if (k < 1)
         return xq_error_set(err, XQ_EINVAL, "neighborCount", "must be at least 1");
-    if ((rc = check_finite(ix, queries, nq, "query", err)) != XQ_OK)
+    if ((rc = prepare(ix, queries, nq, "query", &u, err)) != XQ_OK)
         return rc;
-    if (ix->metric == XQ_INDEX_COSINE &&
-        (rc = normalized(ix, queries, nq, "query", &u, err)) != XQ_OK)
-        return rc;
-    rc = XQ_OK;
     if (xq_faiss_search(ix->f, nq, u ? u : queries, k, dist, ids, msg, sizeof(msg)) != 0) {
         rc = faiss_error(err, "search failed", msg);
     } else if (ix->metric == XQ_INDEX_COSINE) {
