@@ -171,7 +171,7 @@ xq_err_t xq_exindex_get(xq_redis_t *r, const char *id, xq_exindex_t **out, xq_er
     xq_err_t rc;
 
     *out = NULL;
-    if (strlen(id) != XQ_EXINDEX_ID_LEN || strspn(id, "0123456789abcdef") != XQ_EXINDEX_ID_LEN)
+    if (!xq_sha256_hex_valid(id))
         return xq_error_set(err, XQ_EINVAL, "index", "\"%.80s\" is not an index id (64 hex digits)",
                             id);
     xq_buf_init(&m);

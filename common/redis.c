@@ -309,7 +309,7 @@ xq_err_t xq_redis_get_spec(xq_redis_t *r, const char *id, xq_spec_t **out, xq_er
     xq_err_t rc;
     xq_buf_t b;
 
-    if (strlen(id) != XQ_SPEC_ID_LEN || strspn(id, "0123456789abcdef") != XQ_SPEC_ID_LEN)
+    if (!xq_sha256_hex_valid(id))
         return xq_error_set(err, XQ_EINVAL, "specId", "\"%.80s\" is not a spec id (64 hex digits)",
                             id);
     snprintf(key, sizeof(key), "%s%s", XQ_REDIS_SPEC_PREFIX, id);

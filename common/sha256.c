@@ -1,6 +1,8 @@
 /* sha256.c -- SHA-256 through OpenSSL's EVP interface. */
 #include "sha256.h"
 
+#include <string.h>
+
 #include <openssl/evp.h>
 
 #include "log.h"
@@ -29,6 +31,10 @@ void xq_sha256_hex(const void *p, size_t len, char hex[XQ_SHA256_HEX_LEN + 1]) {
 
     xq_sha256(p, len, md);
     to_hex(md, hex);
+}
+
+bool xq_sha256_hex_valid(const char *s) {
+    return strlen(s) == XQ_SHA256_HEX_LEN && strspn(s, "0123456789abcdef") == XQ_SHA256_HEX_LEN;
 }
 
 xq_sha256_ctx_t *xq_sha256_begin(void) {

@@ -2,6 +2,7 @@
 #ifndef XQ_SHA256_H
 #define XQ_SHA256_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,6 +14,9 @@ void xq_sha256(const void *p, size_t len, uint8_t md[XQ_SHA256_LEN]);
 
 /** The digest of @p len bytes at @p p as lowercase hex, NUL-terminated, into @p hex. */
 void xq_sha256_hex(const void *p, size_t len, char hex[XQ_SHA256_HEX_LEN + 1]);
+
+/** true when @p s is a digest in the form xq_sha256_hex writes (64 lowercase hex digits). */
+bool xq_sha256_hex_valid(const char *s);
 
 /** A digest over several pieces: begin, add each, then end (which frees it). */
 typedef struct xq_sha256_ctx xq_sha256_ctx_t;

@@ -17,6 +17,10 @@ START_TEST(test_sha256_known_answers) {
     xq_sha256("abc", 3, md);
     ck_assert_uint_eq(md[0], 0xba);
     ck_assert_uint_eq(md[31], 0xad);
+    ck_assert(xq_sha256_hex_valid(abc_hex));
+    ck_assert(
+        !xq_sha256_hex_valid("BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"));
+    ck_assert(!xq_sha256_hex_valid("ba7816bf"));
 }
 
 END_TEST
