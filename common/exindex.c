@@ -23,7 +23,7 @@ xq_err_t xq_exindex_pack(const xq_exindex_t *x, xq_buf_t *out, xq_error_t *err) 
     if ((rc = xq_index_save(x->index, &ib, err)) != XQ_OK)
         goto out;
     xq_mp_packer_init(&pk, out);
-    msgpack_pack_map(&pk, 4);
+    msgpack_pack_map(&pk, 4 + (x->tags != NULL));
     xq_mp_pack_str(&pk, "v");
     msgpack_pack_uint32(&pk, FORMAT_VERSION);
     xq_mp_pack_str(&pk, "neighborCount");
@@ -32,6 +32,12 @@ xq_err_t xq_exindex_pack(const xq_exindex_t *x, xq_buf_t *out, xq_error_t *err) 
     msgpack_pack_array(&pk, x->id_cnt);
     for (size_t i = 0; i < x->id_cnt; i++)
         xq_mp_pack_str(&pk, x->ids[i]);
+    if (x->tags) {
+        xq_mp_pack_str(&pk, "tags");
+        msgpack_pack_array(&pk, x->id_cnt);
+        for (size_t i = 0; i < x->id_cnt; i++)
+            xq_mp_pack_str(&pk, x->tags[i]);
+    }
     xq_mp_pack_str(&pk, "index");
     msgpack_pack_bin(&pk, ib.len);
     msgpack_pack_bin_body(&pk, ib.data, ib.len);
@@ -40,8 +46,24 @@ out:
     return rc;
 }
 
+/* A string array of @p cnt items into a new array of copies at @p *out. */
+static xq_err_t
+strings(const msgpack_object *a, size_t cnt, const char *field, char ***out, xq_error_t *err) {
+    if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size != cnt)
+        return xq_error_set(err, XQ_EDECODE, field, "must be an array of %zu strings", cnt);
+    *out = xq_calloc(cnt + 1, sizeof(**out));
+    for (size_t i = 0; i < cnt; i++) {
+        const msgpack_object *s = &a->via.array.ptr[i];
+
+        if (s->type != MSGPACK_OBJECT_STR)
+            return xq_error_set(err, XQ_EDECODE, field, "item %zu is not a string", i);
+        (*out)[i] = xq_strndup(s->via.str.ptr, s->via.str.size);
+    }
+    return XQ_OK;
+}
+
 xq_err_t xq_exindex_unpack(const void *buf, size_t len, xq_exindex_t **out, xq_error_t *err) {
-    const msgpack_object *v, *nc, *ids, *ix;
+    const msgpack_object *v, *nc, *ids, *ix, *tags;
     msgpack_unpacked msg;
     xq_exindex_t *x = NULL;
     xq_err_t rc = XQ_EDECODE;
@@ -56,6 +78,7 @@ xq_err_t xq_exindex_unpack(const void *buf, size_t len, xq_exindex_t **out, xq_e
     nc = xq_mp_map_get(&msg.data, "neighborCount");
     ids = xq_mp_map_get(&msg.data, "ids");
     ix = xq_mp_map_get(&msg.data, "index");
+    tags = xq_mp_map_get(&msg.data, "tags");
     if (!v || v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 != FORMAT_VERSION) {
         xq_error_set(err, rc, "index.v", "must be format version %d", FORMAT_VERSION);
         goto out;
@@ -69,22 +92,10 @@ xq_err_t xq_exindex_unpack(const void *buf, size_t len, xq_exindex_t **out, xq_e
     x->neighbor_count = (uint32_t)nc->via.u64;
     if ((rc = xq_index_load(ix->via.bin.ptr, ix->via.bin.size, &x->index, err)) != XQ_OK)
         goto out;
-    rc = XQ_EDECODE;
-    if (ids->via.array.size != xq_index_count(x->index)) {
-        xq_error_set(err, rc, "index.ids", "%u ids for %zu indexed examples", ids->via.array.size,
-                     xq_index_count(x->index));
+    x->id_cnt = xq_index_count(x->index);
+    if ((rc = strings(ids, x->id_cnt, "index.ids", &x->ids, err)) != XQ_OK ||
+        (tags && (rc = strings(tags, x->id_cnt, "index.tags", &x->tags, err)) != XQ_OK))
         goto out;
-    }
-    x->ids = xq_calloc(ids->via.array.size + 1, sizeof(*x->ids));
-    for (; x->id_cnt < ids->via.array.size; x->id_cnt++) {
-        const msgpack_object *s = &ids->via.array.ptr[x->id_cnt];
-
-        if (s->type != MSGPACK_OBJECT_STR) {
-            xq_error_set(err, rc, "index.ids", "id %zu is not a string", x->id_cnt);
-            goto out;
-        }
-        x->ids[x->id_cnt] = xq_strndup(s->via.str.ptr, s->via.str.size);
-    }
     rc = XQ_OK;
     *out = x;
     x = NULL;
@@ -215,9 +226,146 @@ out:
 void xq_exindex_destroy(xq_exindex_t *x) {
     if (!x)
         return;
-    for (size_t i = 0; i < x->id_cnt; i++)
-        xq_free(x->ids[i]);
+    for (size_t i = 0; i < x->id_cnt; i++) {
+        xq_free(x->ids ? x->ids[i] : NULL);
+        xq_free(x->tags ? x->tags[i] : NULL);
+    }
     xq_free(x->ids);
+    xq_free(x->tags);
     xq_index_destroy(x->index);
     xq_free(x);
+}
+
+xq_err_t
+xq_exindex_set_latest(xq_redis_t *r, const char *spec_id, const char *id, xq_error_t *err) {
+    char key[sizeof(XQ_EXINDEX_LATEST_PREFIX) + XQ_SPEC_ID_LEN + 1];
+
+    snprintf(key, sizeof(key), XQ_EXINDEX_LATEST_PREFIX "%.64s", spec_id);
+    return xq_redis_set(r, key, (const uint8_t *)id, strlen(id), 0, err);
+}
+
+xq_err_t xq_exindex_latest(xq_redis_t *r,
+                           const char *spec_id,
+                           char id[XQ_EXINDEX_ID_LEN + 1],
+                           xq_error_t *err) {
+    char key[sizeof(XQ_EXINDEX_LATEST_PREFIX) + XQ_SPEC_ID_LEN + 1];
+    xq_buf_t b;
+    xq_err_t rc;
+
+    xq_buf_init(&b);
+    snprintf(key, sizeof(key), XQ_EXINDEX_LATEST_PREFIX "%.64s", spec_id);
+    rc = xq_redis_get(r, key, &b, err);
+    if (rc == XQ_OK && b.len != XQ_EXINDEX_ID_LEN)
+        rc = xq_error_set(err, XQ_EDECODE, "indexId", "%s does not hold an index id", key);
+    if (rc == XQ_ENOTFOUND)
+        xq_error_set(err, rc, "indexId",
+                     "no example index was built for spec %.64s: run `explainq index build` "
+                     "or name one with indexId",
+                     spec_id);
+    if (rc == XQ_OK) {
+        memcpy(id, b.data, XQ_EXINDEX_ID_LEN);
+        id[XQ_EXINDEX_ID_LEN] = '\0';
+    }
+    xq_buf_fini(&b);
+    return rc;
+}
+
+/* ==== The in-memory cache ==== */
+
+typedef struct cache_ent {
+    char id[XQ_EXINDEX_ID_LEN + 1];
+    xq_exindex_t *x;
+    size_t uses;    /* acquired and not yet released */
+    uint64_t stamp; /* last acquired or released, for LRU */
+} cache_ent_t;
+
+struct xq_exindex_cache {
+    cache_ent_t *ents;
+    size_t cnt, cap, capacity;
+    uint64_t clock, loads;
+};
+
+xq_exindex_cache_t *xq_exindex_cache_new(size_t capacity) {
+    xq_exindex_cache_t *c = xq_calloc(1, sizeof(*c));
+
+    c->capacity = capacity ? capacity : 1;
+    return c;
+}
+
+void xq_exindex_cache_destroy(xq_exindex_cache_t *c) {
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->cnt; i++)
+        xq_exindex_destroy(c->ents[i].x);
+    xq_free(c->ents);
+    xq_free(c);
+}
+
+uint64_t xq_exindex_cache_loads(const xq_exindex_cache_t *c) {
+    return c->loads;
+}
+
+/* Drops least recently used idle presets while more than the capacity are idle. */
+static void evict(xq_exindex_cache_t *c) {
+    for (;;) {
+        size_t idle = 0, victim = c->cnt;
+
+        for (size_t i = 0; i < c->cnt; i++) {
+            if (c->ents[i].uses)
+                continue;
+            idle++;
+            if (victim == c->cnt || c->ents[i].stamp < c->ents[victim].stamp)
+                victim = i;
+        }
+        if (idle <= c->capacity)
+            return;
+        xq_exindex_destroy(c->ents[victim].x);
+        c->ents[victim] = c->ents[--c->cnt];
+    }
+}
+
+xq_err_t xq_exindex_cache_acquire(xq_exindex_cache_t *c,
+                                  xq_redis_t *r,
+                                  const char *id,
+                                  const xq_exindex_t **out,
+                                  xq_error_t *err) {
+    xq_exindex_t *x;
+    xq_err_t rc;
+
+    *out = NULL;
+    for (size_t i = 0; i < c->cnt; i++) {
+        if (strcmp(c->ents[i].id, id) == 0) {
+            c->ents[i].uses++;
+            c->ents[i].stamp = ++c->clock;
+            *out = c->ents[i].x;
+            return XQ_OK;
+        }
+    }
+    if ((rc = xq_exindex_get(r, id, &x, err)) != XQ_OK)
+        return rc;
+    c->loads++;
+    if (c->cnt == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 4;
+        c->ents = xq_reallocarray(c->ents, c->cap, sizeof(*c->ents));
+    }
+    snprintf(c->ents[c->cnt].id, sizeof(c->ents[c->cnt].id), "%s", id);
+    c->ents[c->cnt].x = x;
+    c->ents[c->cnt].uses = 1;
+    c->ents[c->cnt].stamp = ++c->clock;
+    c->cnt++;
+    *out = x;
+    return XQ_OK;
+}
+
+void xq_exindex_cache_release(xq_exindex_cache_t *c, const xq_exindex_t *x) {
+    if (!x)
+        return;
+    for (size_t i = 0; i < c->cnt; i++) {
+        if (c->ents[i].x == x && c->ents[i].uses) {
+            c->ents[i].uses--;
+            c->ents[i].stamp = ++c->clock; /* used until now */
+            break;
+        }
+    }
+    evict(c);
 }

@@ -26,6 +26,7 @@ typedef struct xq_exindex {
     xq_index_t *index;
     char **ids;              /* one per indexed vector, in index order */
     size_t id_cnt;           /* equals xq_index_count(index) */
+    char **tags;             /* crowding tags, id_cnt of them (crowdingCount), or NULL */
     uint32_t neighbor_count; /* the spec's neighborCount when a query gives none */
 } xq_exindex_t;
 
@@ -55,5 +56,48 @@ xq_err_t xq_exindex_put(xq_redis_t *r,
 xq_err_t xq_exindex_get(xq_redis_t *r, const char *id, xq_exindex_t **out, xq_error_t *err);
 
 void xq_exindex_destroy(xq_exindex_t *x);
+
+/** The key naming the latest index built for a spec: <prefix><specId> holds the index id. */
+#define XQ_EXINDEX_LATEST_PREFIX "explainq:examples:"
+
+/** Records @p id as the latest example index built for spec @p spec_id. */
+xq_err_t xq_exindex_set_latest(xq_redis_t *r, const char *spec_id, const char *id, xq_error_t *err);
+
+/**
+ * The latest example index built for spec @p spec_id, into @p id.
+ *
+ * @returns XQ_OK; XQ_ENOTFOUND (the error says how to build one); XQ_EREDIS.
+ */
+xq_err_t xq_exindex_latest(xq_redis_t *r,
+                           const char *spec_id,
+                           char id[XQ_EXINDEX_ID_LEN + 1],
+                           xq_error_t *err);
+
+/*
+ * Loaded presets kept in memory, least recently used out first: thousands of
+ * queries cost one load. A preset in use (acquired, not yet released) is never
+ * evicted, so the cache may hold more than its capacity for a while.
+ */
+typedef struct xq_exindex_cache xq_exindex_cache_t; /* opaque */
+
+/** A cache of at most @p capacity idle presets (>= 1). Free with xq_exindex_cache_destroy(). */
+xq_exindex_cache_t *xq_exindex_cache_new(size_t capacity);
+void xq_exindex_cache_destroy(xq_exindex_cache_t *c);
+
+/**
+ * The preset @p id, loaded from @p r unless cached; hold it until
+ * xq_exindex_cache_release(). Errors are those of xq_exindex_get().
+ */
+xq_err_t xq_exindex_cache_acquire(xq_exindex_cache_t *c,
+                                  xq_redis_t *r,
+                                  const char *id,
+                                  const xq_exindex_t **out,
+                                  xq_error_t *err);
+
+/** Gives back a preset from xq_exindex_cache_acquire(); NULL is a no-op. */
+void xq_exindex_cache_release(xq_exindex_cache_t *c, const xq_exindex_t *x);
+
+/** Loads from Redis so far (for stats and tests). */
+uint64_t xq_exindex_cache_loads(const xq_exindex_cache_t *c);
 
 #endif

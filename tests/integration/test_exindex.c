@@ -45,9 +45,12 @@ static xq_exindex_t *preset(const float *x, xq_index_query_t q) {
         exit(1);
     }
     p->ids = xq_calloc(N, sizeof(*p->ids));
+    p->tags = xq_calloc(N, sizeof(*p->tags));
     for (p->id_cnt = 0; p->id_cnt < N; p->id_cnt++) {
         snprintf(id, sizeof(id), "ex-%zu", p->id_cnt);
         p->ids[p->id_cnt] = xq_strdup(id);
+        snprintf(id, sizeof(id), "t%zu", p->id_cnt % 5);
+        p->tags[p->id_cnt] = xq_strdup(id);
     }
     p->neighbor_count = 7;
     return p;
@@ -82,6 +85,7 @@ static void round_trip(const char *url, const float *x, const float *q, xq_index
         exit(1);
     CHECK(back->id_cnt == N && back->neighbor_count == 7, "%zu ids", back->id_cnt);
     CHECK(strcmp(back->ids[1234], "ex-1234") == 0, "id 1234 is %s", back->ids[1234]);
+    CHECK(back->tags && strcmp(back->tags[1234], "t4") == 0, "the crowding tags were lost");
     CHECK(xq_index_search(p->index, q, NQ, K, d1, i1, &err) == XQ_OK, "%s", err.msg);
     CHECK(xq_index_search(back->index, q, NQ, K, d2, i2, &err) == XQ_OK, "%s", err.msg);
     CHECK(memcmp(i1, i2, sizeof(i1)) == 0 && memcmp(d1, d2, sizeof(d1)) == 0,
@@ -131,6 +135,45 @@ static void bad_input(const char *url, const float *x) {
     xq_redis_destroy(r);
 }
 
+/* Workers keep loaded indexes: many acquires, one load; idle ones beyond the capacity go. */
+static void cache(const char *url, const float *x) {
+    xq_redis_t *r = client(url);
+    xq_exindex_t *p = preset(x, XQ_INDEX_PRECISE);
+    xq_exindex_cache_t *c = xq_exindex_cache_new(1);
+    const xq_exindex_t *got[3] = {0}, *again = NULL;
+    char ids[2][XQ_EXINDEX_ID_LEN + 1];
+    xq_error_t err = {0};
+
+    CHECK(xq_exindex_put(r, p, CHUNK, ids[0], &err) == XQ_OK, "put: %s", err.msg);
+    p->neighbor_count = 3; /* another preset, another id */
+    CHECK(xq_exindex_put(r, p, CHUNK, ids[1], &err) == XQ_OK, "put: %s", err.msg);
+    for (int i = 0; i < 1000; i++) {
+        CHECK(xq_exindex_cache_acquire(c, r, ids[0], &got[0], &err) == XQ_OK, "%s", err.msg);
+        xq_exindex_cache_release(c, got[0]);
+    }
+    CHECK(xq_exindex_cache_loads(c) == 1, "%llu loads for one index",
+          (unsigned long long)xq_exindex_cache_loads(c));
+    /* both in use: both stay, over the capacity */
+    CHECK(xq_exindex_cache_acquire(c, r, ids[0], &got[0], &err) == XQ_OK, "%s", err.msg);
+    CHECK(xq_exindex_cache_acquire(c, r, ids[1], &got[1], &err) == XQ_OK, "%s", err.msg);
+    CHECK(got[0]->neighbor_count == 7 && got[1]->neighbor_count == 3, "wrong presets");
+    xq_exindex_cache_release(c, got[1]);
+    xq_exindex_cache_release(c, got[0]); /* now ids[1] is the least recently used idle one */
+    CHECK(xq_exindex_cache_acquire(c, r, ids[0], &again, &err) == XQ_OK && again == got[0],
+          "the recently used index was evicted");
+    xq_exindex_cache_release(c, again);
+    CHECK(xq_exindex_cache_acquire(c, r, ids[1], &again, &err) == XQ_OK, "%s", err.msg);
+    xq_exindex_cache_release(c, again);
+    CHECK(xq_exindex_cache_loads(c) == 3, "ids[1] should have been loaded again, loads %llu",
+          (unsigned long long)xq_exindex_cache_loads(c));
+    CHECK(xq_exindex_cache_acquire(c, r, "0123", &again, &err) == XQ_EINVAL && !again,
+          "a bad id was accepted");
+    printf("exindex: the cache loads an index once and evicts idle ones, least recent first\n");
+    xq_exindex_cache_destroy(c);
+    xq_exindex_destroy(p);
+    xq_redis_destroy(r);
+}
+
 int main(void) {
     const char *url = getenv("REDIS_URL");
     float *x, *q;
@@ -145,6 +188,7 @@ int main(void) {
     round_trip(url, x, q, XQ_INDEX_PRECISE);
     round_trip(url, x, q, XQ_INDEX_FAST);
     bad_input(url, x);
+    cache(url, x);
     free(x);
     free(q);
     if (failures)

@@ -247,14 +247,15 @@ END_TEST
 /* A preset's bytes carry the index, its ids and neighborCount; damaged bytes are refused. */
 START_TEST(test_exindex_pack_round_trip) {
     float *x = clustered(50, 4, 3, 7);
-    char *ids[50], name[16];
-    xq_exindex_t p = {.ids = ids, .id_cnt = 50, .neighbor_count = 5}, *back = NULL;
+    char *ids[50], *tags[50], name[16];
+    xq_exindex_t p = {.ids = ids, .tags = tags, .id_cnt = 50, .neighbor_count = 5}, *back = NULL;
     xq_error_t err = {0};
     xq_buf_t b;
 
     for (size_t i = 0; i < 50; i++) {
         snprintf(name, sizeof(name), "row-%zu", i);
         ids[i] = strdup(name);
+        tags[i] = strdup(i % 2 ? "odd" : "even");
     }
     p.index = built(x, 50, 4, XQ_INDEX_SQUARED_L2, XQ_INDEX_PRECISE);
     xq_buf_init(&b);
@@ -263,6 +264,7 @@ START_TEST(test_exindex_pack_round_trip) {
     ck_assert_uint_eq(back->id_cnt, 50);
     ck_assert_uint_eq(back->neighbor_count, 5);
     ck_assert_str_eq(back->ids[49], "row-49");
+    ck_assert_str_eq(back->tags[49], "odd");
     ck_assert_uint_eq(xq_index_count(back->index), 50);
     xq_exindex_destroy(back);
     for (size_t cut = 0; cut < b.len; cut += b.len / 5 + 1) {
@@ -274,8 +276,10 @@ START_TEST(test_exindex_pack_round_trip) {
     ck_assert_str_eq(err.field, "ids");
     xq_buf_fini(&b);
     xq_index_destroy(p.index);
-    for (size_t i = 0; i < 50; i++)
+    for (size_t i = 0; i < 50; i++) {
         free(ids[i]);
+        free(tags[i]);
+    }
     free(x);
 }
 
