@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mem.h"
+#include "methods/examples.h"
 #include "methods/ig.h"
 #include "methods/outputs.h"
 #include "methods/shapley.h"
@@ -42,6 +43,7 @@ xq_run_t *xq_run_new(const xq_spec_t *spec,
     ctx->layout = layout;
     ctx->out_desc = out_desc;
     ctx->model = opts->model;
+    ctx->examples = opts->examples;
     ctx->index = index;
     ctx->target_error = opts->target_error;
     ctx->max_model_rows = opts->max_model_rows ? opts->max_model_rows : XQ_RUN_DEFAULT_MAX_ROWS;
@@ -52,6 +54,9 @@ xq_run_t *xq_run_new(const xq_spec_t *spec,
         break;
     case XQ_METHOD_INTEGRATED_GRADIENTS:
         run->ops = xq_ig_ops();
+        break;
+    case XQ_METHOD_EXAMPLES:
+        run->ops = xq_examples_ops();
         break;
     default:
         ctx->rc = xq_error_set(&ctx->err, XQ_EINVAL, "parameters",
@@ -71,6 +76,7 @@ void xq_run_destroy(xq_run_t *run) {
     for (size_t i = 0; i < run->ctx.expl.attr_cnt; i++)
         xq_free(run->ctx.expl.attrs[i].values);
     xq_free(run->ctx.expl.attrs);
+    xq_free(run->ctx.expl.neighbors);
     xq_free(run);
 }
 
@@ -165,8 +171,30 @@ static void pack_attribution(const xq_run_t *run, const xq_attribution_t *at, ms
     xq_mp_pack_str(pk, out_name);
 }
 
+/* {"neighbors": [...]}: the examples' ids and distances, nearest first. */
+static void pack_neighbors(const xq_run_t *run, msgpack_packer *pk) {
+    const xq_explanation_t *ex = &run->ctx.expl;
+    char *const *ids = run->ctx.examples->index->ids;
+
+    msgpack_pack_map(pk, 1);
+    xq_mp_pack_str(pk, "neighbors");
+    msgpack_pack_array(pk, ex->neighbor_cnt);
+    for (size_t i = 0; i < ex->neighbor_cnt; i++) {
+        msgpack_pack_map(pk, 2);
+        xq_mp_pack_str(pk, "neighborId");
+        xq_mp_pack_str(pk, ids[ex->neighbors[i].example]);
+        xq_mp_pack_str(pk, "neighborDistance");
+        msgpack_pack_double(pk, ex->neighbors[i].distance);
+    }
+}
+
 void xq_run_pack(const xq_run_t *run, msgpack_packer *pk) {
     const xq_explanation_t *ex = &run->ctx.expl;
+
+    if (run->ctx.spec->params.method == XQ_METHOD_EXAMPLES) {
+        pack_neighbors(run, pk);
+        return;
+    }
 
     msgpack_pack_map(pk, 1 + ex->adaptive);
     xq_mp_pack_str(pk, "attributions");

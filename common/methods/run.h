@@ -33,10 +33,18 @@ typedef struct xq_attribution {
     double *values;         /* one value per layout slot (owned) */
 } xq_attribution_t;
 
+/** One neighbour of an example-based explanation. */
+typedef struct xq_neighbor {
+    size_t example;  /* its position in the example index (its id is ids[example]) */
+    double distance; /* neighborDistance, in the index's metric */
+} xq_neighbor_t;
+
 /** The explanation of one instance. */
 typedef struct xq_explanation {
     xq_attribution_t *attrs; /* attr_cnt, in output-selection order (owned) */
     size_t attr_cnt;
+    xq_neighbor_t *neighbors; /* neighbor_cnt, nearest first (owned; examples only) */
+    size_t neighbor_cnt;
     bool adaptive;       /* targetApproximationError was set */
     bool target_met;     /* ... and every attribution's error is at or below it */
     const char *adapted; /* "stepCount" or "pathCount": what was doubled */
@@ -50,6 +58,7 @@ typedef struct xq_run_opts {
     double target_error;     /* targetApproximationError; 0: none */
     uint64_t max_model_rows; /* per instance; 0: XQ_RUN_DEFAULT_MAX_ROWS */
     const xq_model_t *model; /* for displayNameMappingKey labels; may be NULL (borrowed) */
+    const struct xq_examples_query *examples; /* the index to search (examples; borrowed) */
 } xq_run_opts_t;
 
 #define XQ_RUN_DEFAULT_MAX_ROWS 100000
@@ -95,7 +104,8 @@ const xq_explanation_t *xq_run_explanation(const xq_run_t *run);
 /**
  * Packs the explanation as the result format's per-instance map (DESIGN
  * §2.2): {"attributions": [Attribution...]} with featureAttributions shaped
- * like the instance, plus "adaptive" when a target error was set.
+ * like the instance, plus "adaptive" when a target error was set; for
+ * examples {"neighbors": [{"neighborId", "neighborDistance"}...]}.
  */
 void xq_run_pack(const xq_run_t *run, msgpack_packer *pk);
 
@@ -108,8 +118,9 @@ typedef struct xq_run_ctx {
     const xq_spec_t *spec;
     const xq_layout_t *layout;
     const xq_tensor_desc_t *out_desc;
-    const xq_model_t *model; /* labels, or NULL */
-    xq_rng_t rng;            /* this instance's stream */
+    const xq_model_t *model;                  /* labels, or NULL */
+    const struct xq_examples_query *examples; /* examples: the index and overrides, or NULL */
+    xq_rng_t rng;                             /* this instance's stream */
     double target_error;
     uint64_t max_model_rows;
     size_t index;          /* instance number, for messages */
