@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mp.h"
+#include "sha256.h"
 
 /* Copies a string field into @p dst; false if missing, not a string, empty or too long. */
 static bool str_field(const msgpack_object *v, char *dst, size_t size) {
@@ -17,11 +18,46 @@ static bool str_field(const msgpack_object *v, char *dst, size_t size) {
     return true;
 }
 
+/* examplesOverride: {"neighborCount", "crowdingCount"}, each in [1, 10000]. */
+static xq_err_t decode_override(const msgpack_object *v, xq_job_msg_t *job, xq_error_t *err) {
+    static const char *const names[] = {"neighborCount", "crowdingCount"};
+    uint32_t *dst[] = {&job->neighbor_count, &job->crowding_count};
+
+    if (v->type != MSGPACK_OBJECT_MAP)
+        return xq_error_set(err, XQ_EINVAL, "examplesOverride", "must be a map");
+    for (uint32_t i = 0; i < v->via.map.size; i++) {
+        const msgpack_object_kv *kv = &v->via.map.ptr[i];
+        size_t f = 0;
+
+        while (f < 2 && !xq_mp_str_eq(&kv->key, names[f]))
+            f++;
+        if (f == 2)
+            return xq_error_set(err, XQ_EINVAL, "examplesOverride",
+                                "supported fields are neighborCount and crowdingCount");
+        if (kv->val.type != MSGPACK_OBJECT_POSITIVE_INTEGER || kv->val.via.u64 < 1 ||
+            kv->val.via.u64 > 10000) {
+            char field[40];
+
+            snprintf(field, sizeof(field), "examplesOverride.%s", names[f]);
+            return xq_error_set(err, XQ_EINVAL, field, "must be an integer in [1, 10000]");
+        }
+        *dst[f] = (uint32_t)kv->val.via.u64;
+    }
+    return XQ_OK;
+}
+
 xq_err_t xq_job_decode(
     const uint8_t *buf, size_t len, size_t max_instances, xq_job_msg_t *job, xq_error_t *err) {
-    static const char *const known[] = {
-        "id",         "model", "spec", "specId", "instances", "seed", "targetApproximationError",
-        "outputTopic"};
+    static const char *const known[] = {"id",
+                                        "model",
+                                        "spec",
+                                        "specId",
+                                        "instances",
+                                        "seed",
+                                        "targetApproximationError",
+                                        "outputTopic",
+                                        "indexId",
+                                        "examplesOverride"};
     const msgpack_object *o, *v;
 
     memset(job, 0, sizeof(*job));
@@ -80,6 +116,11 @@ xq_err_t xq_job_decode(
     if ((v = xq_mp_map_get(o, "outputTopic")) &&
         !str_field(v, job->output_topic, sizeof(job->output_topic)))
         return xq_error_set(err, XQ_EINVAL, "outputTopic", "must be a topic name");
+    if ((v = xq_mp_map_get(o, "indexId")) && (!str_field(v, job->index_id, sizeof(job->index_id)) ||
+                                              !xq_sha256_hex_valid(job->index_id)))
+        return xq_error_set(err, XQ_EINVAL, "indexId", "must be an index id (64 hex digits)");
+    if ((v = xq_mp_map_get(o, "examplesOverride")))
+        return decode_override(v, job, err);
     return XQ_OK;
 }
 
@@ -92,7 +133,8 @@ void xq_job_pack(const xq_job_view_t *v, xq_buf_t *out) {
     msgpack_packer pk;
 
     xq_mp_packer_init(&pk, out);
-    msgpack_pack_map(&pk, 4 + v->has_seed + (v->target_error > 0));
+    msgpack_pack_map(&pk, 4 + v->has_seed + (v->target_error > 0) + (v->index_id != NULL) +
+                              (v->neighbor_count || v->crowding_count));
     xq_mp_pack_str(&pk, "id");
     xq_mp_pack_str(&pk, v->id);
     xq_mp_pack_str(&pk, "model");
@@ -114,6 +156,22 @@ void xq_job_pack(const xq_job_view_t *v, xq_buf_t *out) {
     if (v->target_error > 0) {
         xq_mp_pack_str(&pk, "targetApproximationError");
         msgpack_pack_double(&pk, v->target_error);
+    }
+    if (v->index_id) {
+        xq_mp_pack_str(&pk, "indexId");
+        xq_mp_pack_str(&pk, v->index_id);
+    }
+    if (v->neighbor_count || v->crowding_count) {
+        xq_mp_pack_str(&pk, "examplesOverride");
+        msgpack_pack_map(&pk, (v->neighbor_count > 0) + (v->crowding_count > 0));
+        if (v->neighbor_count) {
+            xq_mp_pack_str(&pk, "neighborCount");
+            msgpack_pack_uint32(&pk, v->neighbor_count);
+        }
+        if (v->crowding_count) {
+            xq_mp_pack_str(&pk, "crowdingCount");
+            msgpack_pack_uint32(&pk, v->crowding_count);
+        }
     }
 }
 

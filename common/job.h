@@ -25,9 +25,12 @@ typedef struct xq_job_msg {
     size_t instance_cnt;
     bool has_seed;
     uint64_t seed;
-    double target_error;    /* 0: none */
-    char output_topic[256]; /* "" : the default */
-    msgpack_unpacked msg;   /* owns the objects above */
+    double target_error;               /* 0: none */
+    char output_topic[256];            /* "" : the default */
+    char index_id[XQ_SPEC_ID_LEN + 1]; /* indexId; "": the spec's latest example index */
+    uint32_t neighbor_count;           /* examplesOverride.neighborCount; 0: the index's */
+    uint32_t crowding_count;           /* examplesOverride.crowdingCount; 0: none */
+    msgpack_unpacked msg;              /* owns the objects above */
 } xq_job_msg_t;
 
 /**
@@ -54,6 +57,9 @@ typedef struct xq_job_view {
     bool has_seed;
     uint64_t seed;
     double target_error;
+    const char *index_id;    /* NULL: none */
+    uint32_t neighbor_count; /* examplesOverride, 0: none */
+    uint32_t crowding_count;
 } xq_job_view_t;
 
 void xq_job_pack(const xq_job_view_t *v, xq_buf_t *out);

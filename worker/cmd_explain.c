@@ -8,9 +8,12 @@
 
 #include "cli.h"
 #include "engine.h"
+#include "exindex.h"
 #include "json.h"
 #include "mem.h"
+#include "methods/examples.h"
 #include "models/load.h"
+#include "redis.h"
 #include "spec.h"
 
 /* Instances explained together: their rows share model batches. */
@@ -37,11 +40,18 @@ static const char explain_usage[] =
     "  --max-model-rows N     model rows per instance, at most (default 100000)\n"
     "  --batch-rows N         rows per model call (default 1024)\n"
     "\n"
+    "Specs with examples return {\"neighbors\": [...]} from an example index in Redis:\n"
+    "  --index ID             the index (default: the last one built for the spec)\n"
+    "  --redis HOST:PORT      where it is (default 127.0.0.1:6379)\n"
+    "  --neighbor-count N     neighbours per instance (default: the spec's)\n"
+    "  --crowding-count N     at most N neighbours sharing a crowding tag\n"
+    "\n"
     "Exits 0 when every instance was explained, 1 when any failed (its line holds\n"
     "the error), 2 on bad usage, spec or model.\n";
 
 typedef struct opts {
-    const char *spec, *model, *instances, *out;
+    const char *spec, *model, *instances, *out, *index, *redis;
+    xq_examples_query_t query;
     xq_model_opts_t mopts;
     xq_engine_opts_t eng;
 } opts_t;
@@ -64,6 +74,7 @@ static bool parse_double(const char *s, double *v) {
 
 static int parse_args(int argc, char **argv, opts_t *o) {
     memset(o, 0, sizeof(*o));
+    o->redis = "127.0.0.1:6379";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         uint64_t u;
@@ -97,6 +108,14 @@ static int parse_args(int argc, char **argv, opts_t *o) {
             continue;
         } else if (strcmp(a, "--max-model-rows") == 0 && parse_u64(v, &u) && u > 0) {
             o->eng.run.max_model_rows = u;
+        } else if (strcmp(a, "--index") == 0) {
+            o->index = v;
+        } else if (strcmp(a, "--redis") == 0) {
+            o->redis = v;
+        } else if (strcmp(a, "--neighbor-count") == 0 && parse_u64(v, &u) && u > 0 && u <= 10000) {
+            o->query.neighbor_count = (uint32_t)u;
+        } else if (strcmp(a, "--crowding-count") == 0 && parse_u64(v, &u) && u > 0 && u <= 10000) {
+            o->query.crowding_count = (uint32_t)u;
         } else if (strcmp(a, "--batch-rows") == 0 && parse_u64(v, &u) && u > 0 && u <= 1u << 20) {
             o->eng.batch_rows = (size_t)u;
         } else {
@@ -215,6 +234,8 @@ int xq_cmd_explain(int argc, char **argv) {
     xq_model_t *model = NULL;
     xq_spec_t *spec = NULL;
     xq_engine_t *eng = NULL;
+    xq_redis_t *redis = NULL;
+    xq_exindex_t *exindex = NULL;
     xq_errlist_t errs;
     xq_error_t err;
     window_t *w = NULL;
@@ -243,16 +264,32 @@ int xq_cmd_explain(int argc, char **argv) {
         goto out;
     }
     if (spec->params.method != XQ_METHOD_SAMPLED_SHAPLEY &&
-        spec->params.method != XQ_METHOD_INTEGRATED_GRADIENTS) {
+        spec->params.method != XQ_METHOD_INTEGRATED_GRADIENTS &&
+        spec->params.method != XQ_METHOD_EXAMPLES) {
         fprintf(stderr, "explainq explain: %s is not available in this build yet\n",
                 xq_method_name(spec->params.method));
         goto out;
     }
     o.mopts.output = spec->meta.present ? spec->meta.outputs[0].output_tensor_name : NULL;
+    if (spec->params.method == XQ_METHOD_EXAMPLES && spec->meta.latent_space_source)
+        o.mopts.output = spec->meta.latent_space_source; /* the embedding is what is searched */
     if (xq_model_load(o.model, &o.mopts, &model, &err) != XQ_OK) {
         fprintf(stderr, "explainq explain: model %s: %s%s%s\n", o.model, err.field,
                 err.field[0] ? ": " : "", err.msg);
         goto out;
+    }
+    if (spec->params.method == XQ_METHOD_EXAMPLES) {
+        char id[XQ_EXINDEX_ID_LEN + 1];
+
+        if (!(redis = xq_redis_new(o.redis, 5000, &err)) ||
+            (!o.index && xq_exindex_latest(redis, spec->id, id, &err) != XQ_OK) ||
+            xq_exindex_get(redis, o.index ? o.index : id, &exindex, &err) != XQ_OK) {
+            fprintf(stderr, "explainq explain: example index: %s%s%s\n", err.field,
+                    err.field[0] ? ": " : "", err.msg);
+            goto out;
+        }
+        o.query.index = exindex;
+        o.eng.run.examples = &o.query;
     }
     if (!(in = strcmp(o.instances, "-") == 0 ? stdin : fopen(o.instances, "r"))) {
         fprintf(stderr, "explainq explain: cannot read %s: %s\n", o.instances, strerror(errno));
@@ -300,6 +337,8 @@ out:
     if (out != stdout)
         fclose(out);
     xq_engine_destroy(eng);
+    xq_exindex_destroy(exindex);
+    xq_redis_destroy(redis);
     xq_model_destroy(model);
     xq_spec_destroy(spec);
     xq_errlist_fini(&errs);

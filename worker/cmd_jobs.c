@@ -83,14 +83,18 @@ static const char submit_usage[] =
     "usage: explainq submit --model NAME (--spec FILE | --spec-id ID) --instances IN.jsonl\n"
     "                       [--job-size N] [--seed N] [--target-error X] [--jobs-out FILE]\n"
     "                       [--prefix P] [--topic T] [-b BROKERS] [-X key=value]\n"
+    "                       [--index ID] [--neighbor-count N] [--crowding-count N]\n"
     "\n"
     "Splits the instances (one JSON object a line) into jobs of N (default 100),\n"
     "publishes them to the jobs topic (default explain.jobs) and writes the job ids\n"
-    "to --jobs-out (default: standard output), for `explainq collect --jobs`.\n";
+    "to --jobs-out (default: standard output), for `explainq collect --jobs`.\n"
+    "For specs with examples, --index names the example index (default: the spec's\n"
+    "latest) and the counts override neighborCount and limit neighbours per crowding tag.\n";
 
 int xq_cmd_submit(int argc, char **argv) {
     const char *model = NULL, *spec_path = NULL, *spec_id = NULL, *in_path = NULL, *jobs_out = NULL,
-               *topic = "explain.jobs";
+               *topic = "explain.jobs", *index_id = NULL;
+    uint32_t neighbors = 0, crowding = 0;
     char prefix[96] = "", id[XQ_JOB_ID_SIZE], *line = NULL;
     size_t job_size = 100, cap = 0, n_inst = 0, n_jobs = 0, lineno = 0;
     xq_buf_t insts, job;
@@ -139,6 +143,12 @@ int xq_cmd_submit(int argc, char **argv) {
             seed = strtoull(val, NULL, 10);
         else if (!strcmp(a, "--target-error"))
             target = strtod(val, NULL);
+        else if (!strcmp(a, "--index"))
+            index_id = val;
+        else if (!strcmp(a, "--neighbor-count") && atol(val) > 0 && atol(val) <= 10000)
+            neighbors = (uint32_t)atol(val);
+        else if (!strcmp(a, "--crowding-count") && atol(val) > 0 && atol(val) <= 10000)
+            crowding = (uint32_t)atol(val);
         else if (!kafka_arg(&k, a, val)) {
             fprintf(stderr, "explainq submit: bad option %s\n\n%s", a, submit_usage);
             return XQ_EXIT_USAGE;
@@ -216,6 +226,9 @@ int xq_cmd_submit(int argc, char **argv) {
             v.has_seed = has_seed;
             v.seed = seed;
             v.target_error = target;
+            v.index_id = index_id;
+            v.neighbor_count = neighbors;
+            v.crowding_count = crowding;
             job.len = 0;
             xq_job_pack(&v, &job);
             while (

@@ -17,12 +17,14 @@
 #include "cli.h"
 #include "codec.h"
 #include "conf.h"
+#include "exindex.h"
 #include "job.h"
 #include "json.h"
 #include "kafka.h"
 #include "layout.h"
 #include "log.h"
 #include "mem.h"
+#include "methods/examples.h"
 #include "methods/run.h"
 #include "models/remote.h"
 #include "mp.h"
@@ -67,6 +69,10 @@ static const xq_conf_opt_t options[] = {
     {"input.topic", "explain.instances", 0, 0, 1, "the stream's topic (input.format=instances)"},
     {"stream.spec.id", "", 0, 0, 1, "spec id for the stream's instances (explainq spec put)"},
     {"stream.model", "", 0, 0, 1, "model for the stream's instances"},
+    {"stream.index.id", "", 0, 0, 1,
+     "example index for the stream (examples specs; default: the spec's latest)"},
+    {"examples.cache.indexes", "4", 1, 1024, 0,
+     "example indexes kept in memory when no job uses them (least recently used go)"},
     {"sample.rate", "1", 0, 1, 0,
      "share of the stream's messages explained (by offset, repeatable)"},
 };
@@ -95,6 +101,8 @@ typedef struct job {
     xq_spec_t *spec; /* owned when own_spec, else borrowed from the worker's cache */
     bool own_spec;
     struct model_ent *model;
+    xq_exindex_cache_t *excache; /* the worker's, when exq.index is held */
+    xq_examples_query_t exq;     /* examples: the index (acquired) and the overrides */
     size_t n;
     xq_layout_t **layouts;
     xq_run_t **runs;
@@ -162,6 +170,7 @@ typedef struct worker {
     char id[128];
     rd_kafka_t *consumer, *txn, *infer, *replies;
     xq_redis_t *redis;
+    xq_exindex_cache_t *excache; /* example indexes, loaded once */
     int32_t reply_partition;
     job_t *jobs;
     size_t job_cnt;
@@ -283,6 +292,8 @@ static void job_free(job_t *j) {
     xq_free(j->runs);
     xq_free(j->layouts);
     xq_free(j->busy);
+    if (j->excache)
+        xq_exindex_cache_release(j->excache, j->exq.index);
     if (j->own_spec)
         xq_spec_destroy(j->spec);
     xq_job_msg_fini(&j->msg);
@@ -503,14 +514,48 @@ static void model_describe(worker_t *w, model_ent_t *m) {
 
 /* ==== Accepting jobs ==== */
 
+/*
+ * Examples: the job's index (indexId, else the spec's latest) from the cache,
+ * loaded from Redis on first use. XQ_EREDIS means try again later.
+ */
+static xq_err_t acquire_index(worker_t *w, job_t *j, xq_error_t *err) {
+    char latest[XQ_EXINDEX_ID_LEN + 1];
+    const char *id = j->msg.index_id;
+    xq_err_t rc;
+
+    if (!w->redis)
+        return xq_error_set(err, XQ_EREDIS, "indexId",
+                            "examples need Redis (redis.url), where example indexes live");
+    if (!id[0]) {
+        if ((rc = xq_exindex_latest(w->redis, j->spec->id, latest, err)) != XQ_OK)
+            return rc;
+        id = latest;
+    }
+    if ((rc = xq_exindex_cache_acquire(w->excache, w->redis, id, &j->exq.index, err)) != XQ_OK)
+        return rc;
+    j->excache = w->excache;
+    j->exq.neighbor_count = j->msg.neighbor_count;
+    j->exq.crowding_count = j->msg.crowding_count;
+    return XQ_OK;
+}
+
 static void start_runs(worker_t *w, job_t *j) {
     xq_run_opts_t ro = {
         .seed = j->msg.has_seed ? j->msg.seed : xq_rng_seed_from(j->id),
         .target_error = j->msg.target_error,
         .max_model_rows = (uint64_t)xq_conf_num(w->conf, "max.model.rows"),
         .model = j->model->remote,
+        .examples = &j->exq,
     };
     xq_error_t err;
+    xq_err_t rc;
+
+    if (j->spec->params.method == XQ_METHOD_EXAMPLES && !j->exq.index &&
+        (rc = acquire_index(w, j, &err)) != XQ_OK) {
+        if (rc != XQ_EREDIS || !w->redis || now_ms() >= j->wait_until_ms)
+            job_fail(j, &err); /* else Redis is down: wait for it, as for specs */
+        return;
+    }
 
     j->n = j->msg.instance_cnt;
     j->layouts = xq_calloc(j->n, sizeof(*j->layouts));
@@ -705,6 +750,8 @@ static void accept_instance(worker_t *w, const rd_kafka_message_t *rkm) {
     v.id = id;
     v.model = xq_conf_str(w->conf, "stream.model");
     v.spec_id = xq_conf_str(w->conf, "stream.spec.id");
+    v.index_id =
+        xq_conf_str(w->conf, "stream.index.id")[0] ? xq_conf_str(w->conf, "stream.index.id") : NULL;
     v.instances = insts.data;
     v.instances_len = insts.len;
     v.instance_cnt = cnt;
@@ -1446,6 +1493,7 @@ int xq_cmd_worker(int argc, char **argv) {
     else
         snprintf(w.id, sizeof(w.id), "%.60s-%d", host, (int)getpid());
     rc = XQ_EXIT_RUNTIME;
+    w.excache = xq_exindex_cache_new((size_t)xq_conf_num(w.conf, "examples.cache.indexes"));
     if (xq_conf_str(w.conf, "redis.url")[0] &&
         !(w.redis = xq_redis_new(xq_conf_str(w.conf, "redis.url"), 1000, &err))) {
         fprintf(stderr, "explainq worker: %s: %s\n", err.field, err.msg);
@@ -1664,6 +1712,7 @@ out:
     }
     for (size_t i = 0; i < SPEC_CACHE; i++)
         xq_spec_destroy(w.specs[i]);
+    xq_exindex_cache_destroy(w.excache);
     xq_redis_destroy(w.redis);
     xq_errlist_fini(&errs);
     xq_buf_fini(&w.buf);

@@ -19,7 +19,11 @@ START_TEST(test_job_round_trip) {
                        .instance_cnt = 2,
                        .has_seed = true,
                        .seed = 42,
-                       .target_error = 0.01};
+                       .target_error = 0.01,
+                       .index_id =
+                           "e0903fc567a5ff66b4276952687873f9caf03bd9d62f01567d87048ec183adb1",
+                       .neighbor_count = 3,
+                       .crowding_count = 1};
 
     xq_buf_init(&insts);
     xq_buf_init(&b);
@@ -40,6 +44,9 @@ START_TEST(test_job_round_trip) {
     ck_assert_uint_eq(job.instance_cnt, 2);
     ck_assert(job.has_seed && job.seed == 42);
     ck_assert_double_eq(job.target_error, 0.01);
+    ck_assert_str_eq(job.index_id, v.index_id);
+    ck_assert_uint_eq(job.neighbor_count, 3);
+    ck_assert_uint_eq(job.crowding_count, 1);
     xq_job_msg_fini(&job);
     /* over the limit of instances */
     ck_assert_int_eq(xq_job_decode(b.data, b.len, 1, &job, &err), XQ_ELIMIT);
@@ -74,6 +81,16 @@ static const struct bad_job {
      "targetApproximationError", "positive number"},
     {"{'id': 'j', 'model': 'm', 'specId': 'a', 'instances': [{}], 'priority': 1}", "",
      "unknown job field priority"},
+    {"{'id': 'j', 'model': 'm', 'specId': 'a', 'instances': [{}], 'indexId': 'abc'}", "indexId",
+     "64 hex digits"},
+    {"{'id': 'j', 'model': 'm', 'specId': 'a', 'instances': [{}], 'examplesOverride': 3}",
+     "examplesOverride", "must be a map"},
+    {"{'id': 'j', 'model': 'm', 'specId': 'a', 'instances': [{}], 'examplesOverride': "
+     "{'neighborCount': 0}}",
+     "examplesOverride.neighborCount", "must be an integer in [1, 10000]"},
+    {"{'id': 'j', 'model': 'm', 'specId': 'a', 'instances': [{}], 'examplesOverride': "
+     "{'returnEmbeddings': true}}",
+     "examplesOverride", "neighborCount and crowdingCount"},
 };
 
 START_TEST(test_job_bad) {
