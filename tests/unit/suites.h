@@ -22,7 +22,8 @@
     X(codec)         \
     X(conf)          \
     X(job)           \
-    X(index)
+    X(index)         \
+    X(examples)
 
 #define XQ_SUITE_DECL(name) Suite *name##_suite(void);
 XQ_SUITES(XQ_SUITE_DECL)
