@@ -10,6 +10,7 @@
 #include "exbuild.h"
 #include "exindex.h"
 #include "json.h"
+#include "kmodel.h"
 #include "mem.h"
 #include "models/load.h"
 #include "mp.h"
@@ -18,6 +19,7 @@
 
 static const char index_usage[] =
     "usage: explainq index build --spec SPEC --model FILE|URL [--examples EX.jsonl] [options]\n"
+    "       explainq index build --spec SPEC --model NAME -b BROKERS [--examples ...]\n"
     "       explainq index info ID [--redis HOST:PORT]\n"
     "\n"
     "build embeds every example (one JSON object a line) through the model's\n"
@@ -30,6 +32,10 @@ static const char index_usage[] =
     "  --spec FILE            ExplanationSpec with examples, JSON or msgpack\n"
     "  --model FILE|URL       the model (as for explain); its latentSpaceSource\n"
     "                         output is the embedding\n"
+    "  -b, --brokers LIST     embed through the runners of model NAME over Kafka\n"
+    "                         instead (they must serve latentSpaceSource: runner\n"
+    "                         --output); -X key=value sets librdkafka properties\n"
+    "  --reply-topic T        where runners answer (default explain.replies)\n"
     "  --backend NAME         onnx, xgboost, http or dense (default: by path/content)\n"
     "  --examples FILE        JSON lines (default: the spec's exampleGcsSource\n"
     "                         uris, which must be local paths or file:// URIs)\n"
@@ -42,7 +48,10 @@ static const char index_usage[] =
     "info prints an index's size, dimension, metric and query kind as JSON.\n";
 
 typedef struct opts {
-    const char *spec, *model, *examples, *redis;
+    const char *spec, *model, *examples, *redis, *brokers;
+    char bs[512];
+    const char *props[64];
+    xq_kmodel_opts_t kopts;
     xq_model_opts_t mopts;
     xq_exbuild_opts_t build;
     size_t chunk_bytes;
@@ -77,6 +86,12 @@ static int parse_args(int argc, char **argv, opts_t *o) {
             o->examples = v;
         } else if (!strcmp(a, "--redis")) {
             o->redis = v;
+        } else if (!strcmp(a, "-b") || !strcmp(a, "--brokers")) {
+            o->brokers = v;
+        } else if (!strcmp(a, "-X") && strchr(v, '=') && o->kopts.prop_cnt < 60) {
+            o->props[++o->kopts.prop_cnt] = v; /* props[0] is bootstrap.servers */
+        } else if (!strcmp(a, "--reply-topic")) {
+            o->kopts.reply_topic = v;
         } else if (!strcmp(a, "--id-field")) {
             o->build.id_field = v;
         } else if (!strcmp(a, "--crowding-field")) {
@@ -90,6 +105,10 @@ static int parse_args(int argc, char **argv, opts_t *o) {
             return -1;
         }
     }
+    snprintf(o->bs, sizeof(o->bs), "bootstrap.servers=%s", o->brokers ? o->brokers : "");
+    o->props[0] = o->bs;
+    o->kopts.props = o->props;
+    o->kopts.prop_cnt++;
     if (!o->spec || !o->model) {
         fprintf(stderr, "explainq index build: --spec and --model are required\n\n%s", index_usage);
         return -1;
@@ -233,9 +252,17 @@ static int build(int argc, char **argv) {
     o.mopts.output = spec->meta.latent_space_source ? spec->meta.latent_space_source
                      : spec->meta.present           ? spec->meta.outputs[0].output_tensor_name
                                                     : NULL;
-    if (xq_model_load(o.model, &o.mopts, &model, &err) != XQ_OK) {
+    if ((o.brokers ? xq_kmodel_open(o.model, &o.kopts, &model, &err)
+                   : xq_model_load(o.model, &o.mopts, &model, &err)) != XQ_OK) {
         fprintf(stderr, "explainq index build: model %s: %s%s%s\n", o.model, err.field,
                 err.field[0] ? ": " : "", err.msg);
+        goto out;
+    }
+    if (o.brokers && o.mopts.output && strcmp(xq_model_output(model)->name, o.mopts.output)) {
+        fprintf(stderr,
+                "explainq index build: model %s: its runners serve output %s, not the "
+                "latentSpaceSource %s (run them with --output %s)\n",
+                o.model, xq_model_output(model)->name, o.mopts.output, o.mopts.output);
         goto out;
     }
     if (xq_exbuild_new(spec, model, &o.build, &b, &err) != XQ_OK) {

@@ -2,7 +2,8 @@
 # 0010-examples: example-based explanations end to end on the real Redis and Kafka:
 #   A. `index build` over 3,000 clustered examples; PRECISE == brute force (computed in Python),
 #      FAST recall@10 >= 0.95, cosine (IMAGE) == brute-force cosine, crowdingCount honoured
-#   B. the worker on Kafka returns the neighbours `explain` does, and the same after a restart
+#   B. `index build` through a runner on Kafka makes the same index (the same id); the worker
+#      returns the neighbours `explain` does, and the same after a restart
 #   C. bad input: unknown index id, dimension mismatch, empty file, malformed line, gs:// URI
 set -euo pipefail
 X="$EXPLAINQ"
@@ -58,6 +59,10 @@ start_worker() {
     worker=$!
     pids+=($worker)
 }
+# the same index built through the runner over Kafka: same embeddings, same bytes, same id
+"$X" index build --spec "$D/l2.json" --model "$MODEL" -b "$B" --reply-topic "$REP" \
+    --examples "$D/examples.jsonl" --redis "$REDIS_URL" --batch-rows 500 >"$D/kafka.id"
+cmp "$D/kafka.id" "$D/l2.id"
 start_worker
 for round in 1 2; do
     "$X" submit -b "$B" --topic "$JOBS" --model "$MODEL" --spec "$D/l2.json" --job-size 10 \
