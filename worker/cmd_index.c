@@ -138,14 +138,15 @@ typedef struct progress {
 
 static void show(progress_t *p, size_t done, bool final) {
     double secs = difftime(time(NULL), p->start);
-    double rate = secs > 0 ? (double)done / secs : 0;
+    char rate[48] = "";
 
+    if (secs > 0)
+        snprintf(rate, sizeof(rate), ", %.0f/s", (double)done / secs);
     if (p->tty && (final || time(NULL) != p->last)) {
         p->last = time(NULL);
-        fprintf(stderr, "\rindex build: %zu examples embedded, %.0f/s%s", done, rate,
-                final ? "\n" : "");
+        fprintf(stderr, "\rindex build: %zu examples embedded%s%s", done, rate, final ? "\n" : "");
     } else if (!p->tty && (final || done >= p->next_line)) {
-        fprintf(stderr, "index build: %zu examples embedded, %.0f/s\n", done, rate);
+        fprintf(stderr, "index build: %zu examples embedded%s\n", done, rate);
         p->next_line = done + 10000;
     }
 }
