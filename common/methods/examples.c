@@ -57,7 +57,7 @@ xq_err_t xq_examples_nearest(const xq_examples_query_t *q,
                 (crowd && same_tag(x, out, *cnt, (size_t)ids[i]) >= q->crowding_count))
                 continue;
             out[*cnt].example = (size_t)ids[i];
-            out[*cnt].distance = dist[i];
+            out[*cnt].distance = (double)dist[i];
             (*cnt)++;
         }
         if (*cnt == want || ask == total)
