@@ -7,6 +7,7 @@
 
 #include "mem.h"
 #include "mp.h"
+#include "picture.h"
 
 /* Largest instance, in elements, one layout takes (an 8-megapixel RGB image is 24M). */
 #define XQ_LAYOUT_MAX_ELEMS (32u << 20)
@@ -23,6 +24,7 @@ typedef struct feat {
     size_t off;     /* first global element */
     float *vals;    /* len fed values */
     float *raw;     /* raw_cnt raw values (embeddings only) */
+    float *pic;     /* a decoded {"b64": PNG or JPEG} value, raw_cnt floats in [0, 1] */
 } feat_t;
 
 static xq_encoding_t enc_of(const feat_t *f) {
@@ -167,6 +169,27 @@ static void feat_field(char *buf, size_t n, size_t index, const char *name) {
 }
 
 /* Reads the value of @p f and derives what it feeds. */
+/* {"b64": "<PNG or JPEG>"}: an image feature's pixels, [h][w][c] in [0, 1]. */
+static xq_err_t read_picture(feat_t *f, size_t index, const char *field, xq_error_t *err) {
+    const msgpack_object *v = xq_mp_map_get(f->val, "b64");
+    xq_buf_t bytes;
+    xq_err_t rc = XQ_OK;
+
+    xq_buf_init(&bytes);
+    if (f->val->via.map.size != 1 || v->type != MSGPACK_OBJECT_STR ||
+        !xq_base64_decode(v->via.str.ptr, v->via.str.size, &bytes))
+        rc = xq_error_set(err, XQ_EINVAL, field,
+                          "instance %zu: feature %s: {\"b64\": ...} must hold one base64 string",
+                          index, f->name);
+    else if ((rc = xq_picture_decode(bytes.data, bytes.len, &f->pic, &f->dims[0], &f->dims[1],
+                                     &f->dims[2], err)) != XQ_OK)
+        xq_error_set(err, rc, field, "instance %zu: feature %s: %.180s", index, f->name, err->msg);
+    f->ndim = 3;
+    f->raw_cnt = f->dims[0] * f->dims[1] * f->dims[2];
+    xq_buf_fini(&bytes);
+    return rc;
+}
+
 static xq_err_t read_feature(feat_t *f, xq_model_t *model, size_t index, xq_error_t *err) {
     char field[XQ_ERR_FIELD_SIZE], why[160];
     const xq_tensor_desc_t *d;
@@ -176,7 +199,10 @@ static xq_err_t read_feature(feat_t *f, xq_model_t *model, size_t index, xq_erro
     xq_err_t rc;
 
     feat_field(field, sizeof(field), index, f->name);
-    if ((bad = shape_of(f->val, &f->ndim, f->dims, &f->raw_cnt)))
+    if (f->val->type == MSGPACK_OBJECT_MAP && xq_mp_map_get(f->val, "b64")) {
+        if ((rc = read_picture(f, index, field, err)) != XQ_OK)
+            return rc;
+    } else if ((bad = shape_of(f->val, &f->ndim, f->dims, &f->raw_cnt)))
         return xq_error_set(err, XQ_EINVAL, field, "instance %zu: feature %s %s", index, f->name,
                             bad);
     switch (enc_of(f)) {
@@ -231,6 +257,11 @@ static xq_err_t read_feature(feat_t *f, xq_model_t *model, size_t index, xq_erro
         f->tensor = xq_model_input(model, 0)->name;
     }
     f->len = f->raw_cnt;
+    if (f->pic) {
+        f->vals = f->pic;
+        f->pic = NULL;
+        return XQ_OK;
+    }
     f->vals = xq_malloc(f->len * sizeof(float));
     if (!flatten(f->val, f->dims, f->ndim, f->vals, &k, why, sizeof(why)))
         return xq_error_set(err, XQ_EINVAL, field, "instance %zu: feature %s: %s", index, f->name,
@@ -317,8 +348,29 @@ static xq_err_t fill_baselines(xq_layout_t *l,
     float *tmp = NULL;
     xq_err_t rc = XQ_OK;
 
-    l->baseline_cnt = spec->baseline_cnt ? spec->baseline_cnt : 1;
+    bool xrai = spec->params.method == XQ_METHOD_XRAI && !spec->baseline_cnt;
+
+    /* XRAI's default: two constant baselines, the input's min and its max (or its domain's) */
+    l->baseline_cnt = spec->baseline_cnt ? spec->baseline_cnt : xrai ? 2 : 1;
     l->base = xq_calloc(l->baseline_cnt * l->elem_total, sizeof(float)); /* zeros by default */
+    for (size_t i = 0; xrai && i < n; i++) {
+        const feat_t *f = &fs[i];
+        const xq_domain_t *d = f->meta ? &f->meta->domain : NULL;
+        float lo = f->len ? f->vals[0] : 0, hi = lo;
+
+        for (size_t e = 1; e < f->len; e++) {
+            lo = f->vals[e] < lo ? f->vals[e] : lo;
+            hi = f->vals[e] > hi ? f->vals[e] : hi;
+        }
+        if (d && d->has_min)
+            lo = (float)d->min_value;
+        if (d && d->has_max)
+            hi = (float)d->max_value;
+        for (size_t e = 0; e < f->len; e++) {
+            l->base[f->off + e] = lo;
+            l->base[l->elem_total + f->off + e] = hi;
+        }
+    }
     for (size_t i = 0; i < n && rc == XQ_OK; i++) {
         const feat_t *f = &fs[i];
         const xq_input_meta_t *m = f->meta;
@@ -525,6 +577,12 @@ static void find_images(xq_layout_t *l, const feat_t *fs, size_t n) {
         l->images[l->image_cnt].h = f->dims[0];
         l->images[l->image_cnt].w = f->dims[1];
         l->images[l->image_cnt].c = f->ndim == 3 ? f->dims[2] : 1;
+        l->images[l->image_cnt].meta = f->meta;
+        l->images[l->image_cnt].entry = SIZE_MAX;
+        for (size_t e = 0; e < l->entry_cnt; e++) {
+            if (strcmp(l->entries[e].key, f->name) == 0 && l->entries[e].slot_cnt == f->len)
+                l->images[l->image_cnt].entry = e;
+        }
         l->image_cnt++;
     }
 }
@@ -621,6 +679,7 @@ out:
     for (size_t i = 0; fs && i < n; i++) {
         xq_free(fs[i].vals);
         xq_free(fs[i].raw);
+        xq_free(fs[i].pic);
     }
     xq_free(fs);
     xq_layout_destroy(l);

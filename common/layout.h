@@ -54,10 +54,13 @@ typedef struct xq_entry {
     size_t slot_cnt;
 } xq_entry_t;
 
-/** An image input, for the blur baseline: [H][W] or [H][W][C] elements from off. */
+/** An image input (blur baseline, XRAI, pictures): [H][W] or [H][W][C] elements from off. */
 typedef struct xq_image {
     size_t off; /* global element of pixel (0, 0, 0) */
     size_t h, w, c;
+    size_t entry;                /* its featureAttributions entry, one slot per element; or
+                                    SIZE_MAX when its slots are not per element (groups) */
+    const xq_input_meta_t *meta; /* its metadata (borrowed from the spec) */
 } xq_image_t;
 
 /** Built by xq_layout_build(); read-only plain data, freed with xq_layout_destroy(). */

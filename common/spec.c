@@ -888,7 +888,7 @@ static void parse_viz(parser_t *p, const msgpack_object *v, xq_viz_t *viz) {
     int e;
 
     viz->present = true;
-    viz->type = XQ_VIZ_TYPE_OUTLINES;
+    viz->type = XQ_VIZ_TYPE_UNSPECIFIED; /* by method, see apply_defaults() */
     viz->polarity = XQ_POLARITY_POSITIVE;
     viz->color_map = XQ_COLOR_MAP_UNSPECIFIED; /* by method, see apply_defaults() */
     viz->clip_upper = 99.9;
@@ -1464,6 +1464,10 @@ static void apply_defaults(xq_spec_t *spec) {
         if (viz->present && viz->color_map == XQ_COLOR_MAP_UNSPECIFIED)
             viz->color_map = spec->params.method == XQ_METHOD_XRAI ? XQ_COLOR_MAP_VIRIDIS
                                                                    : XQ_COLOR_MAP_PINK_GREEN;
+        /* OUTLINES is the proto's default, for IG; XRAI's regions are shown as PIXELS */
+        if (viz->present && viz->type == XQ_VIZ_TYPE_UNSPECIFIED)
+            viz->type =
+                spec->params.method == XQ_METHOD_XRAI ? XQ_VIZ_TYPE_PIXELS : XQ_VIZ_TYPE_OUTLINES;
     }
 }
 

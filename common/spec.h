@@ -180,7 +180,7 @@ typedef struct xq_domain {
 /** Visualization, with the seed's defaults applied when present. */
 typedef struct xq_viz {
     bool present;
-    xq_viz_type_t type;       /* default OUTLINES */
+    xq_viz_type_t type;       /* default OUTLINES (IG), PIXELS (XRAI) */
     xq_polarity_t polarity;   /* default POSITIVE */
     xq_color_map_t color_map; /* default PINK_GREEN (IG), VIRIDIS (XRAI) */
     double clip_upper;        /* clipPercentUpperbound, [0, 100], default 99.9 */

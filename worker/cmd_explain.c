@@ -39,6 +39,7 @@ static const char explain_usage[] =
     "                         pathCount (Shapley) until every error is <= X\n"
     "  --max-model-rows N     model rows per instance, at most (default 100000)\n"
     "  --batch-rows N         rows per model call (default 1024)\n"
+    "  --xrai-fast            XRAI's 'fast' region selection (default 'full')\n"
     "\n"
     "Specs with examples return {\"neighbors\": [...]} from an example index in Redis:\n"
     "  --index ID             the index (default: the last one built for the spec)\n"
@@ -82,6 +83,10 @@ static int parse_args(int argc, char **argv, opts_t *o) {
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(explain_usage, stdout);
             return 0;
+        }
+        if (strcmp(a, "--xrai-fast") == 0) {
+            o->eng.run.xrai_fast = true;
+            continue;
         }
         if (!v) {
             fprintf(stderr, "explainq explain: %s needs a value\n", a);
@@ -265,7 +270,7 @@ int xq_cmd_explain(int argc, char **argv) {
     }
     if (spec->params.method != XQ_METHOD_SAMPLED_SHAPLEY &&
         spec->params.method != XQ_METHOD_INTEGRATED_GRADIENTS &&
-        spec->params.method != XQ_METHOD_EXAMPLES) {
+        spec->params.method != XQ_METHOD_XRAI && spec->params.method != XQ_METHOD_EXAMPLES) {
         fprintf(stderr, "explainq explain: %s is not available in this build yet\n",
                 xq_method_name(spec->params.method));
         goto out;

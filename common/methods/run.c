@@ -9,7 +9,9 @@
 #include "methods/ig.h"
 #include "methods/outputs.h"
 #include "methods/shapley.h"
+#include "methods/xrai.h"
 #include "mp.h"
+#include "viz.h"
 
 struct xq_run {
     xq_run_ctx_t ctx;
@@ -44,6 +46,7 @@ xq_run_t *xq_run_new(const xq_spec_t *spec,
     ctx->out_desc = out_desc;
     ctx->model = opts->model;
     ctx->examples = opts->examples;
+    ctx->xrai_fast = opts->xrai_fast;
     ctx->index = index;
     ctx->target_error = opts->target_error;
     ctx->max_model_rows = opts->max_model_rows ? opts->max_model_rows : XQ_RUN_DEFAULT_MAX_ROWS;
@@ -57,6 +60,9 @@ xq_run_t *xq_run_new(const xq_spec_t *spec,
         break;
     case XQ_METHOD_EXAMPLES:
         run->ops = xq_examples_ops();
+        break;
+    case XQ_METHOD_XRAI:
+        run->ops = xq_xrai_ops();
         break;
     default:
         ctx->rc = xq_error_set(&ctx->err, XQ_EINVAL, "parameters",
@@ -131,6 +137,51 @@ pack_values(msgpack_packer *pk, const double *v, const size_t *dims, size_t ndim
         pack_values(pk, v, dims + 1, ndim - 1, pos);
 }
 
+/* The image input whose attributions are entry @p e, or NULL. */
+static const xq_image_t *image_of(const xq_layout_t *l, size_t e) {
+    for (size_t i = 0; i < l->image_cnt; i++) {
+        if (l->images[i].entry == e)
+            return &l->images[i];
+    }
+    return NULL;
+}
+
+/*
+ * An image's attributions: XRAI's one value per pixel as [H][W] (channel 0
+ * of its slots), or with a visualization the picture {"b64_png": ...}.
+ */
+static void pack_image(const xq_run_t *run,
+                       const xq_attribution_t *at,
+                       const xq_entry_t *en,
+                       const xq_image_t *im,
+                       msgpack_packer *pk) {
+    const xq_layout_t *l = run->ctx.layout;
+    bool xrai = run->ctx.spec->params.method == XQ_METHOD_XRAI;
+    size_t n = im->h * im->w, ca = xrai ? 1 : im->c;
+    const double *v = at->values + en->slot_first;
+    double *a = xq_malloc(n * ca * sizeof(double));
+    xq_error_t err;
+    xq_buf_t b64;
+
+    for (size_t p = 0; p < n; p++)
+        for (size_t c = 0; c < ca; c++)
+            a[p * ca + c] = v[p * im->c + c];
+    xq_buf_init(&b64);
+    if (im->meta && im->meta->viz.present &&
+        xq_viz_png_b64(&im->meta->viz, a, im->h, im->w, ca, l->x + im->off, im->c, &b64, &err) ==
+            XQ_OK) {
+        msgpack_pack_map(pk, 1);
+        xq_mp_pack_str(pk, "b64_png");
+        xq_mp_pack_strn(pk, (const char *)b64.data, b64.len);
+    } else {
+        size_t dims[3] = {im->h, im->w, ca}, pos = 0;
+
+        pack_values(pk, a, dims, ca == 1 ? 2 : 3, &pos);
+    }
+    xq_buf_fini(&b64);
+    xq_free(a);
+}
+
 static void pack_attribution(const xq_run_t *run, const xq_attribution_t *at, msgpack_packer *pk) {
     const xq_run_ctx_t *ctx = &run->ctx;
     const xq_layout_t *l = ctx->layout;
@@ -149,10 +200,15 @@ static void pack_attribution(const xq_run_t *run, const xq_attribution_t *at, ms
     msgpack_pack_map(pk, l->entry_cnt);
     for (size_t e = 0; e < l->entry_cnt; e++) {
         const xq_entry_t *en = &l->entries[e];
+        const xq_image_t *im = image_of(l, e);
         size_t pos = 0;
 
         xq_mp_pack_str(pk, en->key);
-        pack_values(pk, at->values + en->slot_first, en->dims, en->ndim, &pos);
+        if (im &&
+            (ctx->spec->params.method == XQ_METHOD_XRAI || (im->meta && im->meta->viz.present)))
+            pack_image(run, at, en, im, pk);
+        else
+            pack_values(pk, at->values + en->slot_first, en->dims, en->ndim, &pos);
     }
     xq_mp_pack_str(pk, "outputIndex");
     xq_outputs_unravel(ctx->out_desc, at->output, multi);

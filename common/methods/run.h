@@ -59,6 +59,7 @@ typedef struct xq_run_opts {
     uint64_t max_model_rows; /* per instance; 0: XQ_RUN_DEFAULT_MAX_ROWS */
     const xq_model_t *model; /* for displayNameMappingKey labels; may be NULL (borrowed) */
     const struct xq_examples_query *examples; /* the index to search (examples; borrowed) */
+    bool xrai_fast;                           /* XRAI's 'fast' selection instead of 'full' */
 } xq_run_opts_t;
 
 #define XQ_RUN_DEFAULT_MAX_ROWS 100000
@@ -120,7 +121,8 @@ typedef struct xq_run_ctx {
     const xq_tensor_desc_t *out_desc;
     const xq_model_t *model;                  /* labels, or NULL */
     const struct xq_examples_query *examples; /* examples: the index and overrides, or NULL */
-    xq_rng_t rng;                             /* this instance's stream */
+    bool xrai_fast;
+    xq_rng_t rng; /* this instance's stream */
     double target_error;
     uint64_t max_model_rows;
     size_t index;          /* instance number, for messages */

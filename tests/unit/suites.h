@@ -23,7 +23,8 @@
     X(conf)          \
     X(job)           \
     X(index)         \
-    X(examples)
+    X(examples)      \
+    X(xrai)
 
 #define XQ_SUITE_DECL(name) Suite *name##_suite(void);
 XQ_SUITES(XQ_SUITE_DECL)

@@ -1,0 +1,201 @@
+/* picture.c -- libpng's simplified API both ways, libjpeg for reading, and base64. */
+#include "picture.h"
+
+#include <setjmp.h>
+#include <stdio.h> /* before jpeglib.h, which uses FILE */
+#include <string.h>
+
+/* clang-format off */
+#include <jpeglib.h>
+#include <png.h>
+/* clang-format on */
+
+/* ==== base64 ==== */
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void xq_base64_encode(const uint8_t *buf, size_t len, xq_buf_t *out) {
+    size_t at = out->len;
+
+    xq_buf_reserve(out, (len + 2) / 3 * 4 + 1);
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)buf[i] << 16;
+        char q[4];
+
+        if (i + 1 < len)
+            v |= (uint32_t)buf[i + 1] << 8;
+        if (i + 2 < len)
+            v |= buf[i + 2];
+        q[0] = b64[v >> 18 & 63];
+        q[1] = b64[v >> 12 & 63];
+        q[2] = i + 1 < len ? b64[v >> 6 & 63] : '=';
+        q[3] = i + 2 < len ? b64[v & 63] : '=';
+        memcpy(out->data + at, q, 4);
+        at += 4;
+    }
+    out->len = at;
+}
+
+bool xq_base64_decode(const char *s, size_t len, xq_buf_t *out) {
+    uint32_t v = 0;
+    int bits = 0;
+    size_t pad = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        const char *p;
+        char ch = s[i];
+
+        if (ch == '=') {
+            pad++;
+            continue;
+        }
+        if (ch == '\n' || ch == '\r')
+            continue;
+        /* URL-safe alphabets are common in JSON too */
+        if (ch == '-')
+            ch = '+';
+        else if (ch == '_')
+            ch = '/';
+        if (pad || !(p = memchr(b64, ch, 64)) || !ch)
+            return false;
+        v = v << 6 | (uint32_t)(p - b64);
+        bits += 6;
+        if (bits >= 8) {
+            uint8_t byte = (uint8_t)(v >> (bits - 8));
+
+            bits -= 8;
+            xq_buf_append(out, &byte, 1);
+        }
+    }
+    return pad <= 2;
+}
+
+/* ==== PNG ==== */
+
+static xq_err_t png_decode(
+    const uint8_t *buf, size_t len, float **px, size_t *h, size_t *w, size_t *c, xq_error_t *err) {
+    png_image im;
+    uint8_t *raw = NULL;
+    size_t n;
+
+    memset(&im, 0, sizeof(im));
+    im.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_memory(&im, buf, len))
+        return xq_error_set(err, XQ_EDECODE, "b64", "not a readable PNG: %s", im.message);
+    if ((size_t)im.width * im.height > XQ_PICTURE_MAX_PIXELS) {
+        png_image_free(&im);
+        return xq_error_set(err, XQ_ELIMIT, "b64", "a %ux%u picture is over the limit", im.width,
+                            im.height);
+    }
+    *c = im.format & PNG_FORMAT_FLAG_COLOR ? 3 : 1;
+    im.format = *c == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+    n = (size_t)im.width * im.height * *c;
+    raw = xq_malloc(n ? n : 1);
+    if (!png_image_finish_read(&im, NULL, raw, 0, NULL)) {
+        xq_free(raw);
+        return xq_error_set(err, XQ_EDECODE, "b64", "a damaged PNG: %s", im.message);
+    }
+    *h = im.height;
+    *w = im.width;
+    *px = xq_malloc((n ? n : 1) * sizeof(float));
+    for (size_t i = 0; i < n; i++)
+        (*px)[i] = (float)raw[i] / 255.0f;
+    xq_free(raw);
+    return XQ_OK;
+}
+
+xq_err_t xq_png_encode(const uint8_t *rgb, size_t h, size_t w, xq_buf_t *out, xq_error_t *err) {
+    png_image im;
+    png_alloc_size_t size = 0;
+
+    memset(&im, 0, sizeof(im));
+    im.version = PNG_IMAGE_VERSION;
+    im.width = (png_uint_32)w;
+    im.height = (png_uint_32)h;
+    im.format = PNG_FORMAT_RGB;
+    if (!png_image_write_to_memory(&im, NULL, &size, 0, rgb, 0, NULL))
+        return xq_error_set(err, XQ_EINVAL, "png", "cannot encode: %s", im.message);
+    xq_buf_reserve(out, size);
+    if (!png_image_write_to_memory(&im, out->data + out->len, &size, 0, rgb, 0, NULL))
+        return xq_error_set(err, XQ_EINVAL, "png", "cannot encode: %s", im.message);
+    out->len += size;
+    return XQ_OK;
+}
+
+/* ==== JPEG ==== */
+
+typedef struct jerr {
+    struct jpeg_error_mgr mgr;
+    jmp_buf jump;
+    char msg[JMSG_LENGTH_MAX];
+} jerr_t;
+
+static void jpeg_fail(j_common_ptr cinfo) {
+    jerr_t *e = (jerr_t *)cinfo->err;
+
+    (*cinfo->err->format_message)(cinfo, e->msg);
+    longjmp(e->jump, 1);
+}
+
+static void jpeg_quiet(j_common_ptr cinfo, int level) {
+    (void)cinfo;
+    (void)level;
+}
+
+static xq_err_t jpeg_decode(
+    const uint8_t *buf, size_t len, float **px, size_t *h, size_t *w, size_t *c, xq_error_t *err) {
+    struct jpeg_decompress_struct ci;
+    jerr_t je;
+    uint8_t *volatile row = NULL;
+    float *volatile dst = NULL;
+
+    ci.err = jpeg_std_error(&je.mgr);
+    je.mgr.error_exit = jpeg_fail;
+    je.mgr.emit_message = jpeg_quiet;
+    if (setjmp(je.jump)) {
+        jpeg_destroy_decompress(&ci);
+        xq_free(row);
+        xq_free(dst);
+        return xq_error_set(err, XQ_EDECODE, "b64", "not a readable JPEG: %s", je.msg);
+    }
+    jpeg_create_decompress(&ci);
+    jpeg_mem_src(&ci, buf, (unsigned long)len);
+    jpeg_read_header(&ci, TRUE);
+    ci.out_color_space = ci.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    if ((size_t)ci.image_width * ci.image_height > XQ_PICTURE_MAX_PIXELS) {
+        jpeg_destroy_decompress(&ci);
+        return xq_error_set(err, XQ_ELIMIT, "b64", "a %ux%u picture is over the limit",
+                            ci.image_width, ci.image_height);
+    }
+    jpeg_start_decompress(&ci);
+    *h = ci.output_height;
+    *w = ci.output_width;
+    *c = (size_t)ci.output_components;
+    row = xq_malloc(*w * *c);
+    dst = xq_malloc(*h * *w * *c * sizeof(float) + 1);
+    while (ci.output_scanline < ci.output_height) {
+        size_t y = ci.output_scanline;
+        JSAMPROW r = row;
+
+        jpeg_read_scanlines(&ci, &r, 1);
+        for (size_t i = 0; i < *w * *c; i++)
+            dst[y * *w * *c + i] = (float)row[i] / 255.0f;
+    }
+    jpeg_finish_decompress(&ci);
+    jpeg_destroy_decompress(&ci);
+    xq_free(row);
+    *px = dst;
+    return XQ_OK;
+}
+
+xq_err_t xq_picture_decode(
+    const uint8_t *buf, size_t len, float **px, size_t *h, size_t *w, size_t *c, xq_error_t *err) {
+    static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+    *px = NULL;
+    if (len >= 8 && memcmp(buf, png_sig, 8) == 0)
+        return png_decode(buf, len, px, h, w, c, err);
+    if (len >= 3 && buf[0] == 0xff && buf[1] == 0xd8 && buf[2] == 0xff)
+        return jpeg_decode(buf, len, px, h, w, c, err);
+    return xq_error_set(err, XQ_EDECODE, "b64", "neither PNG nor JPEG bytes");
+}

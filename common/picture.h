@@ -1,0 +1,33 @@
+/* picture.h -- pictures as bytes: PNG and JPEG decoding for image inputs, PNG encoding, base64. */
+#ifndef XQ_PICTURE_H
+#define XQ_PICTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "mem.h"
+
+/** Largest picture decoded, in pixels (sizes come from the network). */
+#define XQ_PICTURE_MAX_PIXELS (64u << 20)
+
+/**
+ * Decodes PNG or JPEG bytes (told apart by their signature) into floats in
+ * [0, 1], [h][w][c] row-major with c = 1 (gray) or 3 (RGB; alpha dropped).
+ *
+ * @returns XQ_OK and a new array in @p *px (caller frees with xq_free()), or
+ *          XQ_EDECODE naming what is wrong, XQ_ELIMIT over XQ_PICTURE_MAX_PIXELS.
+ */
+xq_err_t xq_picture_decode(
+    const uint8_t *buf, size_t len, float **px, size_t *h, size_t *w, size_t *c, xq_error_t *err);
+
+/** Appends the PNG of the [h][w][3] RGB pixels @p rgb to @p out. */
+xq_err_t xq_png_encode(const uint8_t *rgb, size_t h, size_t w, xq_buf_t *out, xq_error_t *err);
+
+/** Appends the base64 (RFC 4648, padded) text of @p len bytes to @p out, NUL not included. */
+void xq_base64_encode(const uint8_t *buf, size_t len, xq_buf_t *out);
+
+/** Appends the bytes of base64 text @p s to @p out; false on a character or length it rejects. */
+bool xq_base64_decode(const char *s, size_t len, xq_buf_t *out);
+
+#endif /* XQ_PICTURE_H */

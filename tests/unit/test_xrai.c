@@ -1,0 +1,289 @@
+/* test_xrai.c -- XRAI's invariants (algorithms.md T4), segmentation of known regions, pictures
+ * (T5 thresholds, T6 colour tables), and PNG/base64 round trips. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "methods/segment.h"
+#include "methods/xrai.h"
+#include "picture.h"
+#include "rng.h"
+#include "suites.h"
+#include "viz.h"
+
+#define H 40
+#define W 48
+
+/* Random attributions and masks of random blocks (some overlapping), as injected segments. */
+static void random_case(uint64_t seed, double *A, xq_masks_t *m) {
+    int32_t lab[H * W];
+    xq_rng_t r;
+
+    xq_rng_init(&r, seed, 0);
+    for (size_t p = 0; p < H * W; p++)
+        A[p] = xq_rng_normal(&r) + (p % W < 10 ? 2 : 0); /* a denser strip on the left */
+    xq_masks_init(m, H, W);
+    for (int s = 0; s < 3; s++) {
+        size_t bh = 4 + 4 * (size_t)s, bw = 5 + 3 * (size_t)s, nx = (W + bw - 1) / bw;
+
+        for (size_t p = 0; p < H * W; p++)
+            lab[p] = (int32_t)((p / W) / bh * nx + (p % W) / bw);
+        xq_masks_add_labels(m, lab, ((H + bh - 1) / bh) * nx, s); /* dilated by 0, 1, 2 */
+    }
+}
+
+/* T4: sums kept, region values are the region means, ranks 1..N by value. */
+START_TEST(test_xrai_invariants) {
+    for (int algo = 0; algo < 2; algo++) {
+        for (uint64_t seed = 1; seed <= 5; seed++) {
+            double A[H * W], out[H * W], sa = 0, so = 0;
+            int32_t rank[H * W];
+            xq_masks_t m;
+            size_t n;
+
+            random_case(seed, A, &m);
+            n = xq_xrai_select(A, &m, (xq_xrai_algo_t)algo, XQ_XRAI_MIN_PIXEL_DIFF, out, rank);
+            ck_assert_uint_ge(n, 2);
+            for (size_t p = 0; p < H * W; p++) {
+                sa += A[p];
+                so += out[p];
+            }
+            ck_assert_double_eq_tol(so, sa, 1e-9 * (1 + fabs(sa)));
+            for (size_t r = 1; r <= n; r++) {
+                double sum = 0, val = NAN;
+                size_t cnt = 0;
+
+                for (size_t p = 0; p < H * W; p++) {
+                    if (rank[p] != (int32_t)r)
+                        continue;
+                    if (cnt == 0)
+                        val = out[p];
+                    ck_assert_double_eq(out[p], val); /* one value a region */
+                    sum += A[p];
+                    cnt++;
+                }
+                ck_assert_uint_ge(cnt, 1); /* ranks are contiguous */
+                ck_assert_double_eq_tol(val, sum / (double)cnt, 1e-12);
+            }
+            xq_masks_fini(&m);
+        }
+    }
+}
+
+END_TEST
+
+/* Ranks follow density: rank r's value is at least rank r+1's (the uncovered rest aside). */
+START_TEST(test_xrai_rank_order) {
+    double A[H * W], out[H * W];
+    int32_t rank[H * W];
+    xq_masks_t m;
+    size_t n;
+
+    random_case(9, A, &m);
+    n = xq_xrai_select(A, &m, XQ_XRAI_FULL, XQ_XRAI_MIN_PIXEL_DIFF, out, rank);
+    for (size_t r = 1; r + 1 < n; r++) {
+        double vr = NAN, vn = NAN;
+
+        for (size_t p = 0; p < H * W; p++) {
+            if (rank[p] == (int32_t)r)
+                vr = out[p];
+            if (rank[p] == (int32_t)r + 1)
+                vn = out[p];
+        }
+        ck_assert_msg(vr >= vn, "rank %zu (%g) below rank %zu (%g)", r, vr, r + 1, vn);
+    }
+    xq_masks_fini(&m);
+}
+
+END_TEST
+
+/* One mask over everything: every pixel gets mean(A); a dense mask of 30 pixels is never used. */
+START_TEST(test_xrai_single_mask_and_min_diff) {
+    double A[H * W], out[H * W], mean = 0;
+    int32_t lab[H * W], rank[H * W];
+    xq_masks_t m;
+
+    for (size_t p = 0; p < H * W; p++) {
+        A[p] = (double)(p % 7);
+        mean += A[p] / (H * W);
+        lab[p] = 0;
+    }
+    xq_masks_init(&m, H, W);
+    xq_masks_add_labels(&m, lab, 1, 0);
+    ck_assert_uint_eq(xq_xrai_select(A, &m, XQ_XRAI_FULL, 50, out, rank), 1);
+    for (size_t p = 0; p < H * W; p++)
+        ck_assert_double_eq_tol(out[p], mean, 1e-12);
+    xq_masks_fini(&m);
+    /* a tiny, very dense mask first, then the whole image: the tiny one adds < 50 pixels */
+    for (size_t p = 0; p < H * W; p++) {
+        lab[p] = p < 30 ? 0 : 1;
+        A[p] = p < 30 ? 100 : 0;
+    }
+    xq_masks_init(&m, H, W);
+    xq_masks_add_labels(&m, lab, 2, 0);
+    for (size_t p = 0; p < H * W; p++)
+        lab[p] = 0;
+    xq_masks_add_labels(&m, lab, 1, 0);
+    for (int algo = 0; algo < 2; algo++) {
+        xq_xrai_select(A, &m, (xq_xrai_algo_t)algo, 50, out, rank);
+        /* had the 30-pixel mask been taken, its pixels would hold 100 */
+        ck_assert_double_lt(out[0], 100);
+        ck_assert_double_eq_tol(out[0], 3000.0 / (H * W), 1e-9);
+    }
+    xq_masks_fini(&m);
+}
+
+END_TEST
+
+/* Three flat rectangles: at every scale each is one segment, apart from their borders. */
+START_TEST(test_felzenszwalb_known_regions) {
+    enum {
+        S = 96
+    };
+
+    static float img[S * S * 3];
+    int32_t labels[XQ_XRAI_SCALE_CNT * S * S];
+    size_t nlabels[XQ_XRAI_SCALE_CNT];
+    xq_masks_t m;
+    size_t total = 0;
+
+    for (size_t y = 0; y < S; y++) {
+        for (size_t x = 0; x < S; x++) {
+            float v = x < 40 ? -0.8f : y < 50 ? 0.1f : 0.9f; /* left, top right, bottom right */
+
+            for (size_t c = 0; c < 3; c++)
+                img[(y * S + x) * 3 + c] = c == 1 ? -v : v;
+        }
+    }
+    xq_felzenszwalb(img, S, S, 3, xq_xrai_scales, XQ_XRAI_SCALE_CNT, 0.8, 150, labels, nlabels);
+    for (size_t s = 0; s < XQ_XRAI_SCALE_CNT; s++) {
+        const int32_t *l = labels + s * S * S;
+        int32_t id[3] = {l[0], l[S - 1], l[(S - 1) * S + S - 1]};
+
+        /* the three regions, and at most a strip or two along their blurred borders */
+        ck_assert_uint_ge(nlabels[s], 3);
+        ck_assert_uint_le(nlabels[s], 5);
+        ck_assert_int_eq(id[0], 0); /* numbered by first pixel in raster order */
+        ck_assert(id[0] != id[1] && id[1] != id[2] && id[0] != id[2]);
+        for (size_t y = 0; y < S; y++) {
+            for (size_t x = 0; x < S; x++) {
+                int region = x < 40 ? 0 : y < 50 ? 1 : 2;
+
+                if ((x > 34 && x < 46) || (x >= 40 && y > 44 && y < 56))
+                    continue; /* the blurred borders may go either way */
+                ck_assert_int_eq(l[y * S + x], id[region]);
+            }
+        }
+    }
+    /* XRAI's masks of the same picture (segmented at 224 x 224): at least the three regions at
+     * each scale, each dilated past its region */
+    xq_xrai_masks(img, S, S, 3, &m);
+    for (size_t s = 0; s < XQ_XRAI_SCALE_CNT; s++)
+        total += 3;
+    ck_assert_uint_ge(m.cnt, total);
+    ck_assert(xq_mask_has(&m, 0, 10 * S + 20)); /* the left region ... */
+    ck_assert(xq_mask_has(&m, 0, 10 * S + 38)); /* ... dilated over the strip at its border */
+    ck_assert(!xq_mask_has(&m, 0, 10 * S + 60));
+    xq_masks_fini(&m);
+}
+
+END_TEST
+
+/* T5: cumulative-mass thresholds, and the m == e guard. */
+START_TEST(test_viz_thresholds) {
+    const double g[10] = {10, 5, 3, 1, 1, 0, 0, 0, 0, 0};
+    const double want100[10] = {1, .5, .3, .1, .1, 0, 0, 0, 0, 0};
+    double t[10];
+
+    ck_assert_double_eq(xq_viz_threshold(g, 10, 100 - 99.9), 10);
+    ck_assert_double_eq(xq_viz_threshold(g, 10, 100 - 35), 5);
+    xq_viz_scale(g, 10, 99.9, 35, t);
+    ck_assert_double_eq(t[0], 1);
+    for (int i = 1; i < 10; i++)
+        ck_assert_double_eq(t[i], 0);
+    xq_viz_scale(g, 10, 100, 0, t);
+    for (int i = 0; i < 10; i++)
+        ck_assert_double_eq_tol(t[i], want100[i], 1e-12);
+    xq_viz_scale(g, 10, 99.9, 62, t); /* m = e = 10 */
+    ck_assert_double_eq(t[0], 1);
+    for (int i = 1; i < 10; i++)
+        ck_assert(t[i] == 0 && !isnan(t[i]));
+}
+
+END_TEST
+
+/* T6: the colour tables' spot values. */
+START_TEST(test_viz_tables) {
+    double c[3];
+
+    xq_viz_table(XQ_COLOR_MAP_RED, 1, c);
+    ck_assert_double_eq_tol(c[0], 64.248046875, 1e-9);
+    xq_viz_table(XQ_COLOR_MAP_RED, 254, c);
+    ck_assert_double_eq_tol(c[0], 254.00390625, 1e-9);
+    xq_viz_table(XQ_COLOR_MAP_GREEN, 2, c);
+    ck_assert_double_eq_tol(c[1], 77.90551181, 1e-6);
+    xq_viz_table(XQ_COLOR_MAP_GREEN, 253, c);
+    ck_assert_double_eq_tol(c[1], 254.297244, 1e-6);
+    xq_viz_table(XQ_COLOR_MAP_PINK_WHITE_GREEN, 127, c);
+    ck_assert(c[0] == 255 && c[1] == 254 && c[2] == 255);
+    xq_viz_table(XQ_COLOR_MAP_PINK_WHITE_GREEN, 128, c);
+    ck_assert(c[0] == 255 && c[1] == 255 && c[2] == 255);
+    xq_viz_table(XQ_COLOR_MAP_VIRIDIS, 0, c);
+    ck_assert(c[0] == 68 && c[1] == 1 && c[2] == 84);
+    xq_viz_table(XQ_COLOR_MAP_VIRIDIS, 255, c);
+    ck_assert(c[0] == 253 && c[1] == 231 && c[2] == 36);
+}
+
+END_TEST
+
+/* A PNG made here decodes to the same pixels; base64 round-trips; junk is refused. */
+START_TEST(test_picture_round_trip) {
+    uint8_t rgb[5 * 7 * 3];
+    xq_buf_t png, text, back;
+    float *px = NULL;
+    size_t h, w, c;
+    xq_error_t err;
+
+    for (size_t i = 0; i < sizeof(rgb); i++)
+        rgb[i] = (uint8_t)(i * 7);
+    xq_buf_init(&png);
+    xq_buf_init(&text);
+    xq_buf_init(&back);
+    ck_assert_int_eq(xq_png_encode(rgb, 5, 7, &png, &err), XQ_OK);
+    xq_base64_encode(png.data, png.len, &text);
+    ck_assert(xq_base64_decode((const char *)text.data, text.len, &back));
+    ck_assert_uint_eq(back.len, png.len);
+    ck_assert_mem_eq(back.data, png.data, png.len);
+    ck_assert_int_eq(xq_picture_decode(back.data, back.len, &px, &h, &w, &c, &err), XQ_OK);
+    ck_assert(h == 5 && w == 7 && c == 3);
+    for (size_t i = 0; i < sizeof(rgb); i++)
+        ck_assert_float_eq_tol(px[i], rgb[i] / 255.0f, 1e-7f);
+    xq_free(px);
+    ck_assert_int_eq(xq_picture_decode(png.data, png.len / 2, &px, &h, &w, &c, &err), XQ_EDECODE);
+    ck_assert_int_eq(xq_picture_decode((const uint8_t *)"GIF89a", 6, &px, &h, &w, &c, &err),
+                     XQ_EDECODE);
+    ck_assert(!xq_base64_decode("ab$d", 4, &back));
+    xq_buf_fini(&png);
+    xq_buf_fini(&text);
+    xq_buf_fini(&back);
+}
+
+END_TEST
+
+Suite *xrai_suite(void) {
+    Suite *s = suite_create("xrai");
+    TCase *tc = tcase_create("core");
+
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_xrai_invariants);
+    tcase_add_test(tc, test_xrai_rank_order);
+    tcase_add_test(tc, test_xrai_single_mask_and_min_diff);
+    tcase_add_test(tc, test_felzenszwalb_known_regions);
+    tcase_add_test(tc, test_viz_thresholds);
+    tcase_add_test(tc, test_viz_tables);
+    tcase_add_test(tc, test_picture_round_trip);
+    suite_add_tcase(s, tc);
+    return s;
+}
