@@ -50,6 +50,9 @@ static const xq_conf_opt_t options[] = {
     {"replies.partitions", "16", 1, 4096, 0,
      "partitions of the replies topic when the worker creates it"},
     {"max.batch.rows", "1024", 1, 1 << 20, 0, "rows per inference request, at most"},
+    {"max.request.bytes", "900000", 1024, 1e9, 0,
+     "tensor bytes per inference request (and reply), at most: under the brokers' "
+     "message.max.bytes"},
     {"batch.linger.ms", "2", 0, 10000, 0, "how long a partial request waits for more rows"},
     {"max.inflight.rows", "262144", 1, 1 << 26, 0,
      "rows in flight before the job partitions pause"},
@@ -71,6 +74,7 @@ static const xq_conf_opt_t options[] = {
     {"stream.model", "", 0, 0, 1, "model for the stream's instances"},
     {"stream.index.id", "", 0, 0, 1,
      "example index for the stream (examples specs; default: the spec's latest)"},
+    {"xrai.algorithm", "full", 0, 0, 1, "XRAI's region selection: full or fast"},
     {"examples.cache.indexes", "4", 1, 1024, 0,
      "example indexes kept in memory when no job uses them (least recently used go)"},
     {"sample.rate", "1", 0, 1, 0,
@@ -546,6 +550,7 @@ static void start_runs(worker_t *w, job_t *j) {
         .max_model_rows = (uint64_t)xq_conf_num(w->conf, "max.model.rows"),
         .model = j->model->remote,
         .examples = &j->exq,
+        .xrai_fast = strcmp(xq_conf_str(w->conf, "xrai.algorithm"), "fast") == 0,
     };
     xq_error_t err;
     xq_err_t rc;
@@ -959,15 +964,25 @@ static void batch_send(worker_t *w, batch_t *b) {
     b->attempts++;
 }
 
+/* Rows of layout @p l one request takes: max.batch.rows, fewer for large rows (images), so a
+ * request and its gradient reply stay under the brokers' message size. */
+static size_t batch_rows(const worker_t *w, const xq_layout_t *l) {
+    size_t max = (size_t)xq_conf_num(w->conf, "max.batch.rows");
+    size_t by_bytes = (size_t)xq_conf_num(w->conf, "max.request.bytes") / (l->elem_total * 4 + 8);
+
+    by_bytes = by_bytes ? by_bytes : 1;
+    return by_bytes < max ? by_bytes : max;
+}
+
 /* Moves full or lingering open batches to the in-flight list. */
 static void flush_batches(worker_t *w, bool all) {
     long long t = now_ms(), linger = (long long)xq_conf_num(w->conf, "batch.linger.ms");
-    size_t max = (size_t)xq_conf_num(w->conf, "max.batch.rows");
 
     for (batch_t **p = &w->open; *p;) {
         batch_t *b = *p;
 
-        if (b->rows.cnt && (all || b->rows.cnt >= max || t - b->open_ms >= linger)) {
+        if (b->rows.cnt &&
+            (all || b->rows.cnt >= batch_rows(w, b->shape) || t - b->open_ms >= linger)) {
             *p = b->next;
             batch_send(w, b);
             b->next = w->inflight;
@@ -980,7 +995,6 @@ static void flush_batches(worker_t *w, bool all) {
 
 /* Plans the next rows of every run that has none in flight (of the jobs something happened to). */
 static void plan(worker_t *w) {
-    size_t max = (size_t)xq_conf_num(w->conf, "max.batch.rows");
     size_t limit = (size_t)xq_conf_num(w->conf, "max.inflight.rows");
 
     for (job_t *j = w->jobs; j && w->inflight_rows < limit; j = j->next) {
@@ -991,7 +1005,7 @@ static void plan(worker_t *w) {
         for (size_t i = 0; i < j->n; i++) {
             xq_step_t step;
             batch_t *b;
-            size_t first, n;
+            size_t first, n, max;
 
             if (j->busy[i] || (step = xq_run_next(j->runs[i])) == XQ_STEP_DONE)
                 continue;
@@ -1000,6 +1014,7 @@ static void plan(worker_t *w) {
                 break;
             }
             b = batch_for(w, j->model, step == XQ_STEP_GRADIENT, j->layouts[i]);
+            max = batch_rows(w, j->layouts[i]);
             first = b->rows.cnt;
             n = xq_run_plan(j->runs[i], &b->rows, max > first ? max - first : 1);
             if (b->seg_cnt == b->seg_cap) {
@@ -1479,6 +1494,11 @@ int xq_cmd_worker(int argc, char **argv) {
     w.source_topic = xq_conf_str(w.conf, w.stream ? "input.topic" : "topic.jobs");
     if (!w.stream && strcmp(xq_conf_str(w.conf, "input.format"), "jobs") != 0) {
         fprintf(stderr, "explainq worker: input.format must be jobs or instances\n");
+        goto out;
+    }
+    if (strcmp(xq_conf_str(w.conf, "xrai.algorithm"), "full") != 0 &&
+        strcmp(xq_conf_str(w.conf, "xrai.algorithm"), "fast") != 0) {
+        fprintf(stderr, "explainq worker: xrai.algorithm must be full or fast\n");
         goto out;
     }
     if (w.stream && (strlen(xq_conf_str(w.conf, "stream.spec.id")) != XQ_SPEC_ID_LEN ||

@@ -110,8 +110,8 @@ static xq_err_t reply_error(const kmodel_t *k, const msgpack_object *e, xq_error
                         m && m->type == MSGPACK_OBJECT_STR ? m->via.str.ptr : "error");
 }
 
-static xq_err_t kmodel_eval(void *impl, xq_batch_t *b, xq_error_t *err) {
-    kmodel_t *k = impl;
+/* One request for all of @p b's rows. */
+static xq_err_t eval_part(kmodel_t *k, xq_batch_t *b, xq_error_t *err) {
     const size_t *dims[XQ_CODEC_MAX_TENSORS];
     size_t ndim[XQ_CODEC_MAX_TENSORS];
     const char *enc[XQ_CODEC_MAX_TENSORS];
@@ -174,6 +174,33 @@ out:
     msgpack_unpacked_destroy(&msg);
     if (reply)
         rd_kafka_message_destroy(reply);
+    return rc;
+}
+
+/* Requests stay under the brokers' default message size: large rows (images) go a few at a time. */
+#define REQUEST_BYTES 900000
+
+static xq_err_t kmodel_eval(void *impl, xq_batch_t *b, xq_error_t *err) {
+    kmodel_t *k = impl;
+    const float *data[XQ_CODEC_MAX_TENSORS];
+    size_t row_bytes = 8, per;
+    xq_err_t rc = XQ_OK;
+
+    if (b->tensor_cnt > XQ_CODEC_MAX_TENSORS)
+        return xq_error_set(err, XQ_ELIMIT, "model", "more than %d tensors", XQ_CODEC_MAX_TENSORS);
+    for (size_t i = 0; i < b->tensor_cnt; i++)
+        row_bytes += b->elem_cnt[i] * sizeof(float);
+    per = REQUEST_BYTES / row_bytes ? REQUEST_BYTES / row_bytes : 1;
+    for (size_t first = 0; first < b->rows && rc == XQ_OK; first += per) {
+        xq_batch_t part = *b;
+
+        part.rows = b->rows - first < per ? b->rows - first : per;
+        for (size_t i = 0; i < b->tensor_cnt; i++)
+            data[i] = b->data[i] + first * b->elem_cnt[i];
+        part.data = data;
+        part.out = b->out + first * b->out_cnt;
+        rc = eval_part(k, &part, err);
+    }
     return rc;
 }
 
