@@ -129,7 +129,7 @@ FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 fuzz:
 	$(Q)$(MAKE) --no-print-directory CC=clang CXXSAN= BUILD=build/fuzz OPT=-O1 \
 	    SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" build/fuzz/libexplainq.a
-	$(Q)for t in spec codec; do \
+	$(Q)for t in spec codec picture; do \
 	    clang $(XQ_CPPFLAGS) -std=c11 -g -O1 $(FUZZ_SAN) $(PKG_CFLAGS) tests/fuzz/fuzz_$$t.c \
 	        build/fuzz/libexplainq.a $(XQ_LDLIBS) -o build/fuzz/fuzz_$$t && \
 	    mkdir -p build/fuzz/corpus-$$t && \

@@ -9,7 +9,7 @@
 #include "mem.h"
 
 /** Largest picture decoded, in pixels (sizes come from the network). */
-#define XQ_PICTURE_MAX_PIXELS (64u << 20)
+#define XQ_PICTURE_MAX_PIXELS (8u << 20) /* 8 megapixels, as the layout allows */
 
 /**
  * Decodes PNG or JPEG bytes (told apart by their signature) into floats in

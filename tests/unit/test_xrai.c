@@ -1,6 +1,7 @@
 /* test_xrai.c -- XRAI's invariants (algorithms.md T4), segmentation of known regions, pictures
  * (T5 thresholds, T6 colour tables), and PNG/base64 round trips. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -272,6 +273,81 @@ START_TEST(test_picture_round_trip) {
 
 END_TEST
 
+/* A JPEG from elsewhere (Pillow, quality 80) decodes to its size and, within JPEG's loss, colour.
+ */
+START_TEST(test_picture_jpeg) {
+    FILE *f = fopen("tests/data/xrai/red.jpg", "rb");
+    uint8_t buf[4096];
+    size_t len, h, w, c;
+    float *px = NULL;
+    xq_error_t err;
+
+    ck_assert_ptr_nonnull(f);
+    len = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    ck_assert_int_eq(xq_picture_decode(buf, len, &px, &h, &w, &c, &err), XQ_OK);
+    ck_assert(h == 6 && w == 8 && c == 3);
+    for (size_t p = 0; p < h * w; p++) { /* (200, 30, 40) */
+        ck_assert_float_eq_tol(px[p * 3], 200 / 255.0f, 0.03f);
+        ck_assert_float_eq_tol(px[p * 3 + 1], 30 / 255.0f, 0.03f);
+        ck_assert_float_eq_tol(px[p * 3 + 2], 40 / 255.0f, 0.03f);
+    }
+    xq_free(px);
+    ck_assert_int_eq(xq_picture_decode(buf, len / 3, &px, &h, &w, &c, &err), XQ_EDECODE);
+    ck_assert_ptr_null(px);
+}
+
+END_TEST
+
+/* A 10x10 square of positive attribution: PIXELS shows it, OUTLINES its border, NEGATIVE
+ * nothing, MASK_BLACK the image where it is. */
+START_TEST(test_viz_render) {
+    enum {
+        N = 30
+    };
+
+    double a[N * N];
+    float img[N * N];
+    uint8_t rgb[N * N * 3];
+    xq_viz_t viz = {.present = true,
+                    .type = XQ_VIZ_TYPE_PIXELS,
+                    .polarity = XQ_POLARITY_POSITIVE,
+                    .color_map = XQ_COLOR_MAP_GREEN,
+                    .clip_upper = 100,
+                    .clip_lower = 0,
+                    .overlay = XQ_OVERLAY_NONE};
+    double g128[3];
+
+    for (size_t p = 0; p < N * N; p++) {
+        size_t y = p / N, x = p % N;
+
+        a[p] = y >= 10 && y < 20 && x >= 10 && x < 20;
+        img[p] = (float)(x % 2);
+    }
+    xq_viz_render(&viz, a, N, N, 1, NULL, 0, rgb);
+    ck_assert(rgb[(15 * N + 15) * 3 + 1] == 255 && rgb[(15 * N + 15) * 3] == 0);
+    ck_assert(rgb[(5 * N + 5) * 3 + 1] == 0);
+    viz.type = XQ_VIZ_TYPE_OUTLINES;
+    xq_viz_render(&viz, a, N, N, 1, NULL, 0, rgb);
+    xq_viz_table(XQ_COLOR_MAP_GREEN, 128, g128);
+    ck_assert_int_eq(rgb[(10 * N + 15) * 3 + 1], 255);                  /* the border */
+    ck_assert_int_eq(rgb[(15 * N + 15) * 3 + 1], (int)lround(g128[1])); /* inside, at half */
+    ck_assert_int_eq(rgb[(5 * N + 5) * 3 + 1], 0);
+    viz.polarity = XQ_POLARITY_NEGATIVE;
+    xq_viz_render(&viz, a, N, N, 1, NULL, 0, rgb);
+    for (size_t i = 0; i < sizeof(rgb); i++)
+        ck_assert_int_eq(rgb[i], 0);
+    viz.type = XQ_VIZ_TYPE_PIXELS;
+    viz.polarity = XQ_POLARITY_POSITIVE;
+    viz.overlay = XQ_OVERLAY_MASK_BLACK;
+    xq_viz_render(&viz, a, N, N, 1, img, 1, rgb);
+    ck_assert_int_eq(rgb[(15 * N + 15) * 3], 255); /* x odd: white image, shown */
+    ck_assert_int_eq(rgb[(15 * N + 14) * 3], 0);   /* x even: black image */
+    ck_assert_int_eq(rgb[(5 * N + 5) * 3], 0);     /* outside: masked */
+}
+
+END_TEST
+
 Suite *xrai_suite(void) {
     Suite *s = suite_create("xrai");
     TCase *tc = tcase_create("core");
@@ -284,6 +360,8 @@ Suite *xrai_suite(void) {
     tcase_add_test(tc, test_viz_thresholds);
     tcase_add_test(tc, test_viz_tables);
     tcase_add_test(tc, test_picture_round_trip);
+    tcase_add_test(tc, test_picture_jpeg);
+    tcase_add_test(tc, test_viz_render);
     suite_add_tcase(s, tc);
     return s;
 }
