@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "base64.h"
 #include "mp.h"
 
 /* ==== JSON -> msgpack ==== */
@@ -142,23 +143,8 @@ void xq_json_append_double(xq_buf_t *out, double d) {
 }
 
 static void append_base64(xq_buf_t *out, const uint8_t *p, size_t len) {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
     xq_buf_append(out, "\"", 1);
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        char q[4];
-
-        if (i + 1 < len)
-            v |= (uint32_t)p[i + 1] << 8;
-        if (i + 2 < len)
-            v |= p[i + 2];
-        q[0] = tab[(v >> 18) & 63];
-        q[1] = tab[(v >> 12) & 63];
-        q[2] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
-        q[3] = i + 2 < len ? tab[v & 63] : '=';
-        xq_buf_append(out, q, 4);
-    }
+    xq_base64_encode(p, len, out);
     xq_buf_append(out, "\"", 1);
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base64.h"
 #include "mem.h"
 #include "mp.h"
 #include "picture.h"

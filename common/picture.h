@@ -1,4 +1,4 @@
-/* picture.h -- pictures as bytes: PNG and JPEG decoding for image inputs, PNG encoding, base64. */
+/* picture.h -- pictures as bytes: PNG and JPEG decoding for image inputs, PNG encoding. */
 #ifndef XQ_PICTURE_H
 #define XQ_PICTURE_H
 
@@ -23,11 +23,5 @@ xq_err_t xq_picture_decode(
 
 /** Appends the PNG of the [h][w][3] RGB pixels @p rgb to @p out. */
 xq_err_t xq_png_encode(const uint8_t *rgb, size_t h, size_t w, xq_buf_t *out, xq_error_t *err);
-
-/** Appends the base64 (RFC 4648, padded) text of @p len bytes to @p out, NUL not included. */
-void xq_base64_encode(const uint8_t *buf, size_t len, xq_buf_t *out);
-
-/** Appends the bytes of base64 text @p s to @p out; false on a character or length it rejects. */
-bool xq_base64_decode(const char *s, size_t len, xq_buf_t *out);
 
 #endif /* XQ_PICTURE_H */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "picture.h"
 
 static const uint8_t viridis[256][3] = {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "cli.h"
 #include "json.h"
 #include "mem.h"

@@ -7,6 +7,7 @@
 
 #include <check.h>
 
+#include "base64.h"
 #include "methods/segment.h"
 #include "methods/xrai.h"
 #include "picture.h"
