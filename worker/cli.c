@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mem.h"
+#include "spec.h"
 
 uint8_t *xq_cli_read_file(const char *path, size_t *len) {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
@@ -47,4 +48,22 @@ void xq_cli_print_errors(const xq_errlist_t *errs) {
     }
     if (errs->dropped)
         fprintf(stderr, "... and %zu more errors\n", errs->dropped);
+}
+
+xq_spec_t *xq_cli_load_spec(const char *cmd, const char *path) {
+    xq_spec_t *spec = NULL;
+    xq_errlist_t errs;
+    uint8_t *buf;
+    size_t len;
+
+    if (!(buf = xq_cli_read_file(path, &len)))
+        return NULL;
+    xq_errlist_init(&errs);
+    if (xq_spec_parse_any(buf, len, &spec, &errs) != XQ_OK) {
+        fprintf(stderr, "explainq %s: invalid spec %s:\n", cmd, path);
+        xq_cli_print_errors(&errs);
+    }
+    xq_errlist_fini(&errs);
+    xq_free(buf);
+    return spec;
 }

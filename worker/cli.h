@@ -22,6 +22,13 @@
  */
 uint8_t *xq_cli_read_file(const char *path, size_t *len);
 
+/**
+ * Reads and validates the ExplanationSpec at @p path (JSON or msgpack). On
+ * failure prints "explainq CMD: invalid spec PATH:" and every error, and
+ * returns NULL; else a new spec (caller frees with xq_spec_destroy()).
+ */
+struct xq_spec *xq_cli_load_spec(const char *cmd, const char *path);
+
 /** Prints every error of @p errs as "path: message" lines on stderr. */
 void xq_cli_print_errors(const xq_errlist_t *errs);
 

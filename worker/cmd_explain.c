@@ -241,33 +241,24 @@ int xq_cmd_explain(int argc, char **argv) {
     xq_engine_t *eng = NULL;
     xq_redis_t *redis = NULL;
     xq_exindex_t *exindex = NULL;
-    xq_errlist_t errs;
     xq_error_t err;
     window_t *w = NULL;
     FILE *in = NULL, *out = stdout;
     char *line = NULL;
     size_t cap = 0, index = 0, failed = 0;
-    uint8_t *buf = NULL;
     bool tty = isatty(STDERR_FILENO);
     time_t start = time(NULL), last = 0;
     ssize_t n;
-    size_t len;
     opts_t o;
     int rc;
 
-    xq_errlist_init(&errs);
     if ((rc = parse_args(argc, argv, &o)) <= 0) {
         rc = rc == 0 ? XQ_EXIT_OK : XQ_EXIT_USAGE;
         goto out;
     }
     rc = XQ_EXIT_USAGE;
-    if (!(buf = xq_cli_read_file(o.spec, &len)))
+    if (!(spec = xq_cli_load_spec("explain", o.spec)))
         goto out;
-    if (xq_spec_parse_any(buf, len, &spec, &errs) != XQ_OK) {
-        fprintf(stderr, "explainq explain: invalid spec %s:\n", o.spec);
-        xq_cli_print_errors(&errs);
-        goto out;
-    }
     if (spec->params.method != XQ_METHOD_SAMPLED_SHAPLEY &&
         spec->params.method != XQ_METHOD_INTEGRATED_GRADIENTS &&
         spec->params.method != XQ_METHOD_XRAI && spec->params.method != XQ_METHOD_EXAMPLES) {
@@ -346,7 +337,5 @@ out:
     xq_redis_destroy(redis);
     xq_model_destroy(model);
     xq_spec_destroy(spec);
-    xq_errlist_fini(&errs);
-    xq_free(buf);
     return rc;
 }

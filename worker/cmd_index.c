@@ -217,30 +217,22 @@ static int build(int argc, char **argv) {
     xq_exbuild_t *b = NULL;
     xq_exindex_t *x = NULL;
     xq_redis_t *r = NULL;
-    xq_errlist_t errs;
     xq_error_t err;
-    uint8_t *buf = NULL;
     char id[XQ_EXINDEX_ID_LEN + 1];
     progress_t prog = {.tty = isatty(STDERR_FILENO), .start = time(NULL), .next_line = 10000};
     struct timespec t0, t1;
-    size_t len, line = 0;
+    size_t line = 0;
     opts_t o;
     int rc;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    xq_errlist_init(&errs);
     if ((rc = parse_args(argc, argv, &o)) <= 0) {
         rc = rc == 0 ? XQ_EXIT_OK : XQ_EXIT_USAGE;
         goto out;
     }
     rc = XQ_EXIT_USAGE;
-    if (!(buf = xq_cli_read_file(o.spec, &len)))
+    if (!(spec = xq_cli_load_spec("index build", o.spec)))
         goto out;
-    if (xq_spec_parse_any(buf, len, &spec, &errs) != XQ_OK) {
-        fprintf(stderr, "explainq index build: invalid spec %s:\n", o.spec);
-        xq_cli_print_errors(&errs);
-        goto out;
-    }
     if (spec->params.method != XQ_METHOD_EXAMPLES) {
         fprintf(stderr, "explainq index build: %s: parameters: the spec has no examples\n", o.spec);
         goto out;
@@ -321,8 +313,6 @@ out:
     xq_exbuild_destroy(b);
     xq_model_destroy(model);
     xq_spec_destroy(spec);
-    xq_errlist_fini(&errs);
-    xq_free(buf);
     return rc;
 }
 

@@ -158,23 +158,8 @@ int xq_cmd_submit(int argc, char **argv) {
         fputs(submit_usage, stderr);
         return XQ_EXIT_USAGE;
     }
-    if (spec_path) {
-        xq_errlist_t errs;
-        size_t len;
-        uint8_t *buf = xq_cli_read_file(spec_path, &len);
-
-        if (!buf)
-            goto out;
-        xq_errlist_init(&errs);
-        if (xq_spec_parse_any(buf, len, &spec, &errs) != XQ_OK) {
-            fprintf(stderr, "explainq submit: invalid spec %s:\n", spec_path);
-            xq_cli_print_errors(&errs);
-        }
-        xq_errlist_fini(&errs);
-        xq_free(buf);
-        if (!spec)
-            goto out;
-    }
+    if (spec_path && !(spec = xq_cli_load_spec("submit", spec_path)))
+        goto out;
     if (!prefix[0])
         snprintf(prefix, sizeof(prefix), "job-%lld-%d", (long long)time(NULL), (int)getpid());
     if (!(in = strcmp(in_path, "-") ? fopen(in_path, "r") : stdin) ||

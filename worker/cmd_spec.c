@@ -25,23 +25,6 @@ static const char spec_usage[] =
     "  put       stores the spec in Redis (explainq:spec:<id>) for jobs that name it\n"
     "            by specId, and prints the id: explainq spec put FILE [--redis HOST:PORT]\n";
 
-/* Parses FILE; prints errors and returns NULL when it cannot. */
-static xq_spec_t *load(const char *path) {
-    xq_spec_t *spec = NULL;
-    xq_errlist_t errs;
-    uint8_t *buf;
-    size_t len;
-
-    if (!(buf = xq_cli_read_file(path, &len)))
-        return NULL;
-    xq_errlist_init(&errs);
-    if (xq_spec_parse_any(buf, len, &spec, &errs) != XQ_OK)
-        xq_cli_print_errors(&errs);
-    xq_errlist_fini(&errs);
-    xq_free(buf);
-    return spec;
-}
-
 static int put(int argc, char **argv) {
     const char *url = argc == 5 && strcmp(argv[3], "--redis") == 0 ? argv[4] : "127.0.0.1:6379";
     xq_spec_t *spec;
@@ -53,7 +36,7 @@ static int put(int argc, char **argv) {
         fputs(spec_usage, stderr);
         return XQ_EXIT_USAGE;
     }
-    if (!(spec = load(argv[2])))
+    if (!(spec = xq_cli_load_spec("spec", argv[2])))
         return XQ_EXIT_USAGE;
     if (!(r = xq_redis_new(url, 2000, &err)) || xq_redis_put_spec(r, spec, &err) != XQ_OK) {
         fprintf(stderr, "explainq spec put: %s\n", err.msg);
@@ -80,7 +63,7 @@ int xq_cmd_spec(int argc, char **argv) {
         fputs(spec_usage, stderr);
         return XQ_EXIT_USAGE;
     }
-    if (!(spec = load(argv[2])))
+    if (!(spec = xq_cli_load_spec("spec", argv[2])))
         return XQ_EXIT_USAGE;
     xq_buf_init(&out);
     if (strcmp(argv[1], "id") == 0)
