@@ -58,6 +58,32 @@ static xq_err_t add(xq_exbuild_t *b, const char *json, size_t line, xq_error_t *
     return rc;
 }
 
+/*
+ * Explains instance @p json (single quotes) with @p q through the engine: the result's
+ * status, and on success its packed explanation in @p out (caller frees).
+ */
+static xq_engine_result_t explain_one(
+    xq_spec_t *s, xq_model_t *m, const xq_examples_query_t *q, const char *json, xq_buf_t *out) {
+    xq_engine_opts_t eo = {.run = {.examples = q}};
+    xq_engine_t *e = xq_engine_new(s, m, &eo);
+    xq_engine_result_t res;
+    msgpack_unpacked msg;
+    char *text = t_dq(json);
+    size_t idx = 0;
+    xq_buf_t in;
+
+    xq_buf_init(&in);
+    xq_buf_init(out);
+    t_json_to_mp(text, &in);
+    t_unpack(&in, &msg);
+    xq_engine_explain(e, &msg.data, &idx, 1, out, &res);
+    msgpack_unpacked_destroy(&msg);
+    xq_buf_fini(&in);
+    xq_engine_destroy(e);
+    free(text);
+    return res;
+}
+
 /* presets and nearestNeighborSearchConfig map to the metric and index kind DESIGN §4 names. */
 START_TEST(test_examples_config) {
     static const struct {
@@ -143,22 +169,13 @@ START_TEST(test_examples_build_and_query) {
     ck_assert_ptr_nonnull(x->tags);
     for (int crowd = 0; crowd < 2; crowd++) {
         xq_examples_query_t q = {.index = x, .crowding_count = crowd ? 2 : 0};
-        xq_engine_opts_t eo = {.run = {.examples = &q}};
-        xq_engine_t *e = xq_engine_new(s, m, &eo);
-        xq_engine_result_t res;
+        xq_buf_t out;
+        xq_engine_result_t res = explain_one(s, m, &q, "{'x': [0.1, 0]}", &out);
         msgpack_unpacked msg;
-        xq_buf_t in, out;
-        size_t idx = 0;
         const msgpack_object *nb;
-        char *text = t_dq("{'x': [0.1, 0]}");
 
-        xq_buf_init(&in);
-        xq_buf_init(&out);
-        t_json_to_mp(text, &in);
-        t_unpack(&in, &msg);
-        xq_engine_explain(e, &msg.data, &idx, 1, &out, &res);
         ck_assert_msg(res.rc == XQ_OK, "%s: %s", res.err.field, res.err.msg);
-        msgpack_unpacked_destroy(&msg);
+        msgpack_unpacked_init(&msg);
         ck_assert(xq_mp_unpack_one(out.data + res.off, res.len, &msg));
         ck_assert_ptr_null(xq_mp_map_get(&msg.data, "attributions"));
         nb = xq_mp_map_get(&msg.data, "neighbors");
@@ -173,10 +190,7 @@ START_TEST(test_examples_build_and_query) {
             ck_assert_double_eq_tol(d, wd, 1e-6);
         }
         msgpack_unpacked_destroy(&msg);
-        xq_buf_fini(&in);
         xq_buf_fini(&out);
-        xq_engine_destroy(e);
-        free(text);
     }
     xq_exindex_destroy(x);
     xq_exbuild_destroy(b);
@@ -223,37 +237,23 @@ START_TEST(test_examples_dimension_mismatch) {
     xq_spec_t *s = spec(tabular_spec);
     xq_exindex_t x = {.neighbor_count = 1};
     xq_examples_query_t q = {.index = &x};
-    xq_engine_opts_t eo = {.run = {.examples = &q}};
-    xq_engine_t *e;
     xq_engine_result_t res;
-    msgpack_unpacked msg;
     xq_error_t err;
-    xq_buf_t in, out;
-    size_t idx = 0;
-    char *text = t_dq("{'x': [0.1, 0]}");
+    xq_buf_t out;
 
     ck_assert_int_eq(xq_index_new(3, XQ_INDEX_SQUARED_L2, XQ_INDEX_PRECISE, &x.index, &err), XQ_OK);
-    e = xq_engine_new(s, m, &eo);
-    xq_buf_init(&in);
-    xq_buf_init(&out);
-    t_json_to_mp(text, &in);
-    t_unpack(&in, &msg);
-    xq_engine_explain(e, &msg.data, &idx, 1, &out, &res);
+    res = explain_one(s, m, &q, "{'x': [0.1, 0]}", &out);
     ck_assert_int_eq(res.rc, XQ_EINVAL);
     ck_assert_str_eq(res.err.field, "metadata.latentSpaceSource");
     ck_assert_ptr_nonnull(strstr(res.err.msg, "dimension 3"));
-    q.index = NULL; /* and none at all */
-    xq_engine_explain(e, &msg.data, &idx, 1, &out, &res);
+    xq_buf_fini(&out);
+    res = explain_one(s, m, NULL, "{'x': [0.1, 0]}", &out); /* and no index at all */
     ck_assert_int_eq(res.rc, XQ_EINVAL);
     ck_assert_str_eq(res.err.field, "indexId");
-    msgpack_unpacked_destroy(&msg);
-    xq_buf_fini(&in);
     xq_buf_fini(&out);
-    xq_engine_destroy(e);
     xq_index_destroy(x.index);
     xq_spec_destroy(s);
     xq_model_destroy(m);
-    free(text);
 }
 
 END_TEST
