@@ -60,7 +60,8 @@ xq_spec_t *xq_cli_load_spec(const char *cmd, const char *path) {
         return NULL;
     xq_errlist_init(&errs);
     if (xq_spec_parse_any(buf, len, &spec, &errs) != XQ_OK) {
-        fprintf(stderr, "explainq %s: invalid spec %s:\n", cmd, path);
+        if (cmd)
+            fprintf(stderr, "explainq %s: invalid spec %s:\n", cmd, path);
         xq_cli_print_errors(&errs);
     }
     xq_errlist_fini(&errs);

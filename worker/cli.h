@@ -24,7 +24,8 @@ uint8_t *xq_cli_read_file(const char *path, size_t *len);
 
 /**
  * Reads and validates the ExplanationSpec at @p path (JSON or msgpack). On
- * failure prints "explainq CMD: invalid spec PATH:" and every error, and
+ * failure prints "explainq CMD: invalid spec PATH:" (unless @p cmd is NULL,
+ * for `spec validate`, whose output is the errors alone) and every error, and
  * returns NULL; else a new spec (caller frees with xq_spec_destroy()).
  */
 struct xq_spec *xq_cli_load_spec(const char *cmd, const char *path);

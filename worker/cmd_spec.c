@@ -36,7 +36,7 @@ static int put(int argc, char **argv) {
         fputs(spec_usage, stderr);
         return XQ_EXIT_USAGE;
     }
-    if (!(spec = xq_cli_load_spec("spec", argv[2])))
+    if (!(spec = xq_cli_load_spec(NULL, argv[2])))
         return XQ_EXIT_USAGE;
     if (!(r = xq_redis_new(url, 2000, &err)) || xq_redis_put_spec(r, spec, &err) != XQ_OK) {
         fprintf(stderr, "explainq spec put: %s\n", err.msg);
@@ -63,7 +63,7 @@ int xq_cmd_spec(int argc, char **argv) {
         fputs(spec_usage, stderr);
         return XQ_EXIT_USAGE;
     }
-    if (!(spec = xq_cli_load_spec("spec", argv[2])))
+    if (!(spec = xq_cli_load_spec(NULL, argv[2])))
         return XQ_EXIT_USAGE;
     xq_buf_init(&out);
     if (strcmp(argv[1], "id") == 0)
