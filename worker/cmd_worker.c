@@ -923,39 +923,20 @@ static void batch_send(worker_t *w, batch_t *b) {
         return;
     }
     r = b->compact ? &b->send : &b->rows;
-    const size_t *dims[XQ_CODEC_MAX_TENSORS];
-    size_t ndim[XQ_CODEC_MAX_TENSORS];
     const float *data[XQ_CODEC_MAX_TENSORS];
-    const char *enc[XQ_CODEC_MAX_TENSORS];
-    size_t enc_cnt = 0;
-    xq_infer_req_view_t v;
+    xq_batch_t req = {.rows = r->cnt,
+                      .tensor_cnt = r->tensor_cnt,
+                      .names = r->names,
+                      .data = data,
+                      .grad = b->grad,
+                      .grad_index = r->grad_index};
 
-    for (size_t t = 0; t < r->tensor_cnt && t < XQ_CODEC_MAX_TENSORS; t++) {
-        bool is_enc = false;
-        const xq_tensor_desc_t *d = xq_model_find(b->model->remote, r->names[t], &is_enc);
-
-        dims[t] = d->dims;
-        ndim[t] = d->ndim;
+    for (size_t t = 0; t < r->tensor_cnt && t < XQ_CODEC_MAX_TENSORS; t++)
         data[t] = r->in[t];
-        if (is_enc)
-            enc[enc_cnt++] = r->names[t];
-    }
     if (!b->corr[0])
         snprintf(b->corr, sizeof(b->corr), "%s:%llu", w->id, (unsigned long long)++w->seq);
-    memset(&v, 0, sizeof(v));
-    v.id = b->corr;
-    v.rows = r->cnt;
-    v.input_cnt = r->tensor_cnt;
-    v.names = r->names;
-    v.data = data;
-    v.dims = dims;
-    v.ndim = ndim;
-    v.output = xq_model_output(b->model->remote)->name;
-    v.grad_index = b->grad ? r->grad_index : NULL;
-    v.encoded_cnt = enc_cnt;
-    v.encoded = enc;
     w->buf.len = 0;
-    xq_infer_req_pack(&v, &w->buf);
+    xq_remote_pack_request(b->model->remote, b->corr, &req, &w->buf);
     send_request(w, b->model->name, b->corr, &w->buf);
     if (!b->sent)
         w->inflight_rows += b->rows.cnt;

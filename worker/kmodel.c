@@ -112,12 +112,7 @@ static xq_err_t reply_error(const kmodel_t *k, const msgpack_object *e, xq_error
 
 /* One request for all of @p b's rows. */
 static xq_err_t eval_part(kmodel_t *k, xq_batch_t *b, xq_error_t *err) {
-    const size_t *dims[XQ_CODEC_MAX_TENSORS];
-    size_t ndim[XQ_CODEC_MAX_TENSORS];
-    const char *enc[XQ_CODEC_MAX_TENSORS];
-    size_t enc_cnt = 0;
     char corr[64];
-    xq_infer_req_view_t v;
     msgpack_unpacked msg;
     rd_kafka_message_t *reply = NULL;
     const msgpack_object *outs, *e;
@@ -126,31 +121,9 @@ static xq_err_t eval_part(kmodel_t *k, xq_batch_t *b, xq_error_t *err) {
 
     if (b->grad)
         return xq_error_set(err, XQ_EINVAL, "model", "gradients over Kafka need the worker");
-    if (b->tensor_cnt > XQ_CODEC_MAX_TENSORS)
-        return xq_error_set(err, XQ_ELIMIT, "model", "more than %d tensors", XQ_CODEC_MAX_TENSORS);
-    for (size_t i = 0; i < b->tensor_cnt; i++) {
-        bool is_enc = false;
-        const xq_tensor_desc_t *d = xq_model_find(k->remote, b->names[i], &is_enc);
-
-        dims[i] = d->dims;
-        ndim[i] = d->ndim;
-        if (is_enc)
-            enc[enc_cnt++] = b->names[i];
-    }
     snprintf(corr, sizeof(corr), "cli-%d-%llu", (int)getpid(), ++k->seq);
-    memset(&v, 0, sizeof(v));
-    v.id = corr;
-    v.rows = b->rows;
-    v.input_cnt = b->tensor_cnt;
-    v.names = b->names;
-    v.data = b->data;
-    v.dims = dims;
-    v.ndim = ndim;
-    v.output = xq_model_output(k->remote)->name;
-    v.encoded_cnt = enc_cnt;
-    v.encoded = enc;
     k->buf.len = 0;
-    xq_infer_req_pack(&v, &k->buf);
+    xq_remote_pack_request(k->remote, corr, b, &k->buf);
     msgpack_unpacked_init(&msg);
     if ((rc = round_trip(k, corr, &msg, &reply, err)) != XQ_OK)
         goto out;

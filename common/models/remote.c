@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "codec.h"
 #include "mp.h"
 
 #define MAX_DESC 256
@@ -185,4 +186,38 @@ bad:
     xq_buf_fini(&pool);
     remote_free(r);
     return xq_error_set(err, XQ_EMODEL, "model", "the runner's model description is malformed");
+}
+
+void xq_remote_pack_request(const xq_model_t *remote,
+                            const char *id,
+                            const xq_batch_t *b,
+                            xq_buf_t *out) {
+    const size_t *dims[XQ_CODEC_MAX_TENSORS];
+    size_t ndim[XQ_CODEC_MAX_TENSORS], cnt = b->tensor_cnt, enc_cnt = 0;
+    const char *enc[XQ_CODEC_MAX_TENSORS];
+    xq_infer_req_view_t v;
+
+    cnt = cnt < XQ_CODEC_MAX_TENSORS ? cnt : XQ_CODEC_MAX_TENSORS;
+    for (size_t t = 0; t < cnt; t++) {
+        bool is_enc = false;
+        const xq_tensor_desc_t *d = xq_model_find(remote, b->names[t], &is_enc);
+
+        dims[t] = d->dims;
+        ndim[t] = d->ndim;
+        if (is_enc)
+            enc[enc_cnt++] = b->names[t];
+    }
+    memset(&v, 0, sizeof(v));
+    v.id = id;
+    v.rows = b->rows;
+    v.input_cnt = cnt;
+    v.names = b->names;
+    v.data = b->data;
+    v.dims = dims;
+    v.ndim = ndim;
+    v.output = xq_model_output(remote)->name;
+    v.grad_index = b->grad ? b->grad_index : NULL;
+    v.encoded_cnt = enc_cnt;
+    v.encoded = enc;
+    xq_infer_req_pack(&v, out);
 }

@@ -29,6 +29,16 @@ void xq_remote_describe_request(const char *id, xq_buf_t *out);
 /** true when @p buf is a describe request; its id is copied to @p id. */
 bool xq_remote_is_describe(const uint8_t *buf, size_t len, char *id, size_t id_size);
 
+/**
+ * Packs the inference request @p id for batch @p b (its rows, fed tensors
+ * and, when b->grad, gradient indices; at most XQ_CODEC_MAX_TENSORS tensors)
+ * with the tensors' shapes from the runner's description @p remote.
+ */
+void xq_remote_pack_request(const xq_model_t *remote,
+                            const char *id,
+                            const xq_batch_t *b,
+                            xq_buf_t *out);
+
 /** Builds a remote model from a describe reply's "model" map. */
 xq_err_t xq_remote_model_new(const msgpack_object *model, xq_model_t **out, xq_error_t *err);
 
