@@ -70,74 +70,96 @@ static int by_gain_desc(const void *x, const void *y) {
     return a->idx < b->idx ? -1 : a->idx > b->idx; /* stable: first mask first */
 }
 
+/* 'fast': the masks ranked once by their whole mean, then taken in that order. */
+static size_t select_fast(const double *A,
+                          const xq_masks_t *m,
+                          size_t min_pixel_diff,
+                          uint64_t *covered,
+                          double *out,
+                          int32_t *region,
+                          double *gains) {
+    ranked_t *order = xq_malloc((m->cnt + 1) * sizeof(*order));
+    size_t nreg = 0;
+
+    for (size_t k = 0; k < m->cnt; k++) {
+        double s;
+        size_t c = fresh(m, k, NULL, A, &s);
+
+        order[k].gain = c ? s / (double)c : -HUGE_VAL;
+        order[k].idx = k;
+    }
+    qsort(order, m->cnt, sizeof(*order), by_gain_desc);
+    for (size_t j = 0; j < m->cnt; j++) {
+        double s;
+        size_t k = order[j].idx, c = fresh(m, k, covered, A, &s);
+
+        if (c < min_pixel_diff || c == 0 || isnan(s))
+            continue;
+        gains[nreg] = s / (double)c;
+        take(m, k, covered, gains[nreg], (int32_t)nreg, out, region);
+        nreg++;
+    }
+    xq_free(order);
+    return nreg;
+}
+
+/* 'full': each round, the mask whose not yet covered pixels have the highest mean. */
+static size_t select_full(const double *A,
+                          const xq_masks_t *m,
+                          size_t min_pixel_diff,
+                          uint64_t *covered,
+                          double *out,
+                          int32_t *region,
+                          double *gains) {
+    bool *alive = xq_malloc(m->cnt ? m->cnt : 1);
+    size_t nreg = 0;
+
+    memset(alive, 1, m->cnt);
+    for (;;) {
+        size_t best = m->cnt;
+        double best_gain = -HUGE_VAL;
+
+        for (size_t k = 0; k < m->cnt; k++) {
+            double s, g;
+            size_t c;
+
+            if (!alive[k])
+                continue;
+            if ((c = fresh(m, k, covered, A, &s)) < min_pixel_diff || c == 0) {
+                alive[k] = false; /* it only shrinks from here */
+                continue;
+            }
+            g = s / (double)c;
+            if (g > best_gain || (best == m->cnt && !isnan(g))) {
+                best = k;
+                best_gain = g;
+            }
+        }
+        if (best == m->cnt)
+            break;
+        take(m, best, covered, best_gain, (int32_t)nreg, out, region);
+        alive[best] = false;
+        gains[nreg++] = best_gain;
+    }
+    xq_free(alive);
+    return nreg;
+}
+
 size_t xq_xrai_select(const double *A,
                       const xq_masks_t *m,
                       xq_xrai_algo_t algo,
                       size_t min_pixel_diff,
                       double *out,
                       int32_t *rank) {
-    size_t n = m->h * m->w, nreg = 0, left = 0;
+    size_t n = m->h * m->w, nreg, left = 0;
     uint64_t *covered = xq_calloc(m->words ? m->words : 1, sizeof(uint64_t));
     int32_t *region = xq_malloc(n * sizeof(int32_t));
-    bool *alive = xq_malloc(m->cnt ? m->cnt : 1);
-    ranked_t *order = xq_malloc((m->cnt + 1) * sizeof(*order));
-    double rest = 0;
+    double *gains = xq_malloc((m->cnt + 1) * sizeof(double)), rest = 0;
 
     for (size_t p = 0; p < n; p++)
         region[p] = -1;
-    memset(alive, 1, m->cnt);
-    if (algo == XQ_XRAI_FAST) {
-        for (size_t k = 0; k < m->cnt; k++) {
-            double s;
-            size_t c = fresh(m, k, NULL, A, &s);
-
-            order[k].gain = c ? s / (double)c : -HUGE_VAL;
-            order[k].idx = k;
-        }
-        qsort(order, m->cnt, sizeof(*order), by_gain_desc);
-        for (size_t j = 0; j < m->cnt; j++) {
-            double s;
-            size_t k = order[j].idx, c = fresh(m, k, covered, A, &s);
-
-            if (c < min_pixel_diff || c == 0 || isnan(s))
-                continue;
-            take(m, k, covered, s / (double)c, (int32_t)nreg, out, region);
-            order[nreg].gain = s / (double)c; /* reuses the front of order: j >= nreg */
-            nreg++;
-        }
-    } else {
-        double *gains = xq_malloc((m->cnt + 1) * sizeof(double));
-
-        for (;;) {
-            size_t best = m->cnt;
-            double best_gain = -HUGE_VAL;
-
-            for (size_t k = 0; k < m->cnt; k++) {
-                double s, g;
-                size_t c;
-
-                if (!alive[k])
-                    continue;
-                if ((c = fresh(m, k, covered, A, &s)) < min_pixel_diff || c == 0) {
-                    alive[k] = false; /* it only shrinks from here */
-                    continue;
-                }
-                g = s / (double)c;
-                if (g > best_gain || (best == m->cnt && !isnan(g))) {
-                    best = k;
-                    best_gain = g;
-                }
-            }
-            if (best == m->cnt)
-                break;
-            take(m, best, covered, best_gain, (int32_t)nreg, out, region);
-            alive[best] = false;
-            gains[nreg++] = best_gain;
-        }
-        for (size_t r = 0; r < nreg; r++)
-            order[r].gain = gains[r];
-        xq_free(gains);
-    }
+    nreg = (algo == XQ_XRAI_FAST ? select_fast : select_full)(A, m, min_pixel_diff, covered, out,
+                                                              region, gains);
     /* what no mask covered is one last region, valued at its own mean */
     for (size_t p = 0; p < n; p++) {
         if (region[p] < 0) {
@@ -150,21 +172,24 @@ size_t xq_xrai_select(const double *A,
             out[p] = rest / (double)left;
     }
     if (rank) {
+        ranked_t *order = xq_malloc((nreg + 1) * sizeof(*order));
         int32_t *rank_of = xq_malloc((nreg + 1) * sizeof(int32_t));
 
-        for (size_t r = 0; r < nreg; r++)
+        for (size_t r = 0; r < nreg; r++) {
+            order[r].gain = gains[r];
             order[r].idx = r;
+        }
         qsort(order, nreg, sizeof(*order), by_gain_desc);
         for (size_t r = 0; r < nreg; r++)
             rank_of[order[r].idx] = (int32_t)r + 1;
         for (size_t p = 0; p < n; p++)
             rank[p] = region[p] < 0 ? (int32_t)nreg + 1 : rank_of[region[p]];
         xq_free(rank_of);
+        xq_free(order);
     }
     xq_free(covered);
     xq_free(region);
-    xq_free(alive);
-    xq_free(order);
+    xq_free(gains);
     return nreg + (left > 0);
 }
 
