@@ -18,31 +18,43 @@ static int desc(const void *x, const void *y) {
     return a > b ? -1 : a < b;
 }
 
-double xq_viz_threshold(const double *g, size_t n, double p) {
-    double *s, total = 0, cum = 0, v = 0;
+/* T(p) over @p s, sorted descending, summing to @p total. */
+static double threshold_sorted(const double *s, size_t n, double total, double p) {
+    double cum = 0;
 
-    if (!n)
-        return 0;
-    s = xq_malloc(n * sizeof(double));
-    memcpy(s, g, n * sizeof(double));
-    qsort(s, n, sizeof(double), desc);
-    for (size_t i = 0; i < n; i++)
-        total += s[i];
-    v = s[n - 1]; /* p = 100 and rounding shortfalls end at the smallest value */
     for (size_t i = 0; p < 100 && i < n; i++) {
         cum += s[i];
-        if (cum >= total * p / 100) {
-            v = s[i];
-            break;
-        }
+        if (cum >= total * p / 100)
+            return s[i];
     }
+    return n ? s[n - 1] : 0; /* p = 100 and rounding shortfalls end at the smallest value */
+}
+
+/* A copy of @p g sorted descending (caller frees), and its sum. */
+static double *sorted_desc(const double *g, size_t n, double *total) {
+    double *s = xq_malloc((n ? n : 1) * sizeof(double));
+
+    memcpy(s, g, n * sizeof(double));
+    qsort(s, n, sizeof(double), desc);
+    *total = 0;
+    for (size_t i = 0; i < n; i++)
+        *total += s[i];
+    return s;
+}
+
+double xq_viz_threshold(const double *g, size_t n, double p) {
+    double total, *s = sorted_desc(g, n, &total), v = threshold_sorted(s, n, total, p);
+
     xq_free(s);
     return v;
 }
 
 void xq_viz_scale(const double *g, size_t n, double upper, double lower, double *t) {
-    double m = xq_viz_threshold(g, n, 100 - upper), e = xq_viz_threshold(g, n, 100 - lower);
+    double total, *s = sorted_desc(g, n, &total);
+    double m = threshold_sorted(s, n, total, 100 - upper);
+    double e = threshold_sorted(s, n, total, 100 - lower);
 
+    xq_free(s);
     for (size_t i = 0; i < n; i++) {
         if (m > e)
             t[i] = fmin(1, fmax(0, (g[i] - e) / (m - e)));
@@ -307,6 +319,24 @@ void xq_viz_render(const xq_viz_t *viz,
     xq_free(tn);
 }
 
+xq_err_t xq_viz_png(const xq_viz_t *viz,
+                    const double *a,
+                    size_t h,
+                    size_t w,
+                    size_t ca,
+                    const float *img,
+                    size_t ci,
+                    xq_buf_t *out,
+                    xq_error_t *err) {
+    uint8_t *rgb = xq_malloc(h * w * 3 + 1);
+    xq_err_t rc;
+
+    xq_viz_render(viz, a, h, w, ca, img, ci, rgb);
+    rc = xq_png_encode(rgb, h, w, out, err);
+    xq_free(rgb);
+    return rc;
+}
+
 xq_err_t xq_viz_png_b64(const xq_viz_t *viz,
                         const double *a,
                         size_t h,
@@ -316,15 +346,12 @@ xq_err_t xq_viz_png_b64(const xq_viz_t *viz,
                         size_t ci,
                         xq_buf_t *out,
                         xq_error_t *err) {
-    uint8_t *rgb = xq_malloc(h * w * 3 + 1);
     xq_buf_t png;
     xq_err_t rc;
 
     xq_buf_init(&png);
-    xq_viz_render(viz, a, h, w, ca, img, ci, rgb);
-    if ((rc = xq_png_encode(rgb, h, w, &png, err)) == XQ_OK)
+    if ((rc = xq_viz_png(viz, a, h, w, ca, img, ci, &png, err)) == XQ_OK)
         xq_base64_encode(png.data, png.len, out);
     xq_buf_fini(&png);
-    xq_free(rgb);
     return rc;
 }

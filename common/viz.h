@@ -40,7 +40,18 @@ void xq_viz_render(const xq_viz_t *viz,
                    size_t ci,
                    uint8_t *rgb);
 
-/** xq_viz_render, then PNG, then base64 text appended to @p out. */
+/** xq_viz_render, then the PNG bytes appended to @p out. */
+xq_err_t xq_viz_png(const xq_viz_t *viz,
+                    const double *a,
+                    size_t h,
+                    size_t w,
+                    size_t ca,
+                    const float *img,
+                    size_t ci,
+                    xq_buf_t *out,
+                    xq_error_t *err);
+
+/** xq_viz_png, as base64 text appended to @p out. */
 xq_err_t xq_viz_png_b64(const xq_viz_t *viz,
                         const double *a,
                         size_t h,

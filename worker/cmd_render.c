@@ -87,21 +87,17 @@ static bool write_picture(const msgpack_object *v, const char *path) {
                         .clip_upper = 99.9,
                         .clip_lower = 62,
                         .overlay = XQ_OVERLAY_NONE};
-        uint8_t *rgb = xq_malloc(h * w * 3);
 
-        xq_viz_render(&viz, a, h, w, c, NULL, 0, rgb);
-        ok = xq_png_encode(rgb, h, w, &png, &err) == XQ_OK;
-        xq_free(rgb);
+        ok = xq_viz_png(&viz, a, h, w, c, NULL, 0, &png, &err) == XQ_OK;
         xq_free(a);
     }
-    if (ok && (f = fopen(path, "wb"))) {
-        ok = fwrite(png.data, 1, png.len, f) == png.len;
-        ok &= fclose(f) == 0;
+    if (ok) {
+        f = fopen(path, "wb");
+        ok = f && fwrite(png.data, 1, png.len, f) == png.len;
+        if (f && fclose(f) != 0)
+            ok = false;
         if (!ok)
             fprintf(stderr, "explainq render: cannot write %s: %s\n", path, strerror(errno));
-    } else if (ok) {
-        fprintf(stderr, "explainq render: cannot write %s: %s\n", path, strerror(errno));
-        ok = false;
     }
     xq_buf_fini(&png);
     return ok;
