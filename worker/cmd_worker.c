@@ -37,6 +37,9 @@
 
 extern char **environ;
 
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+
 static const xq_conf_opt_t options[] = {
     {"bootstrap.servers", "127.0.0.1:9092", 0, 0, 1, "Kafka brokers"},
     {"redis.url", "127.0.0.1:6379", 0, 0, 1,
@@ -50,7 +53,7 @@ static const xq_conf_opt_t options[] = {
     {"replies.partitions", "16", 1, 4096, 0,
      "partitions of the replies topic when the worker creates it"},
     {"max.batch.rows", "1024", 1, 1 << 20, 0, "rows per inference request, at most"},
-    {"max.request.bytes", "900000", 1024, 1e9, 0,
+    {"max.request.bytes", STR(XQ_REMOTE_REQUEST_BYTES), 1024, 1e9, 0,
      "tensor bytes per inference request (and reply), at most: under the brokers' "
      "message.max.bytes"},
     {"batch.linger.ms", "2", 0, 10000, 0, "how long a partial request waits for more rows"},
@@ -187,7 +190,8 @@ typedef struct worker {
     long long last_commit_ms, last_lease_ms;
     xq_buf_t buf;
     uint64_t jobs_done, jobs_failed;
-    uint64_t baseline_hits; /* rows answered from the baseline cache */
+    uint64_t baseline_hits;                   /* rows answered from the baseline cache */
+    size_t max_batch_rows, max_request_bytes; /* read once: batch_rows() runs per planned run */
 } worker_t;
 
 static long long now_ms(void) {
@@ -948,11 +952,9 @@ static void batch_send(worker_t *w, batch_t *b) {
 /* Rows of layout @p l one request takes: max.batch.rows, fewer for large rows (images), so a
  * request and its gradient reply stay under the brokers' message size. */
 static size_t batch_rows(const worker_t *w, const xq_layout_t *l) {
-    size_t max = (size_t)xq_conf_num(w->conf, "max.batch.rows");
-    size_t by_bytes = (size_t)xq_conf_num(w->conf, "max.request.bytes") / (l->elem_total * 4 + 8);
+    size_t by_bytes = xq_remote_rows_per_request(l->elem_total, w->max_request_bytes);
 
-    by_bytes = by_bytes ? by_bytes : 1;
-    return by_bytes < max ? by_bytes : max;
+    return by_bytes < w->max_batch_rows ? by_bytes : w->max_batch_rows;
 }
 
 /* Moves full or lingering open batches to the in-flight list. */
@@ -1495,6 +1497,8 @@ int xq_cmd_worker(int argc, char **argv) {
         snprintf(w.id, sizeof(w.id), "%.60s-%d", host, (int)getpid());
     rc = XQ_EXIT_RUNTIME;
     w.excache = xq_exindex_cache_new((size_t)xq_conf_num(w.conf, "examples.cache.indexes"));
+    w.max_batch_rows = (size_t)xq_conf_num(w.conf, "max.batch.rows");
+    w.max_request_bytes = (size_t)xq_conf_num(w.conf, "max.request.bytes");
     if (xq_conf_str(w.conf, "redis.url")[0] &&
         !(w.redis = xq_redis_new(xq_conf_str(w.conf, "redis.url"), 1000, &err))) {
         fprintf(stderr, "explainq worker: %s: %s\n", err.field, err.msg);

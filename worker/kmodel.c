@@ -150,20 +150,18 @@ out:
     return rc;
 }
 
-/* Requests stay under the brokers' default message size: large rows (images) go a few at a time. */
-#define REQUEST_BYTES 900000
-
 static xq_err_t kmodel_eval(void *impl, xq_batch_t *b, xq_error_t *err) {
     kmodel_t *k = impl;
     const float *data[XQ_CODEC_MAX_TENSORS];
-    size_t row_bytes = 8, per;
+    size_t row_elems = 0, per;
     xq_err_t rc = XQ_OK;
 
     if (b->tensor_cnt > XQ_CODEC_MAX_TENSORS)
         return xq_error_set(err, XQ_ELIMIT, "model", "more than %d tensors", XQ_CODEC_MAX_TENSORS);
     for (size_t i = 0; i < b->tensor_cnt; i++)
-        row_bytes += b->elem_cnt[i] * sizeof(float);
-    per = REQUEST_BYTES / row_bytes ? REQUEST_BYTES / row_bytes : 1;
+        row_elems += b->elem_cnt[i];
+    /* under the brokers' default message size: large rows (images) go a few at a time */
+    per = xq_remote_rows_per_request(row_elems, XQ_REMOTE_REQUEST_BYTES);
     for (size_t first = 0; first < b->rows && rc == XQ_OK; first += per) {
         xq_batch_t part = *b;
 

@@ -221,3 +221,9 @@ void xq_remote_pack_request(const xq_model_t *remote,
     v.encoded = enc;
     xq_infer_req_pack(&v, out);
 }
+
+size_t xq_remote_rows_per_request(size_t row_elems, size_t max_bytes) {
+    size_t rows = max_bytes / (row_elems * sizeof(float) + 8); /* + its gradient index */
+
+    return rows ? rows : 1;
+}

@@ -39,6 +39,15 @@ void xq_remote_pack_request(const xq_model_t *remote,
                             const xq_batch_t *b,
                             xq_buf_t *out);
 
+/** The default bound of a request's tensor bytes: under Kafka's default message size. */
+#define XQ_REMOTE_REQUEST_BYTES 900000
+
+/**
+ * Rows of @p row_elems floats one request (and its gradient reply) may carry
+ * within @p max_bytes; at least 1.
+ */
+size_t xq_remote_rows_per_request(size_t row_elems, size_t max_bytes);
+
 /** Builds a remote model from a describe reply's "model" map. */
 xq_err_t xq_remote_model_new(const msgpack_object *model, xq_model_t **out, xq_error_t *err);
 
