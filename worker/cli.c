@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mem.h"
@@ -67,4 +68,12 @@ xq_spec_t *xq_cli_load_spec(const char *cmd, const char *path) {
     xq_errlist_fini(&errs);
     xq_free(buf);
     return spec;
+}
+
+bool xq_cli_parse_u64(const char *s, uint64_t *v) {
+    char *end;
+
+    errno = 0;
+    *v = strtoull(s, &end, 10);
+    return errno == 0 && end != s && *end == '\0' && s[0] != '-';
 }

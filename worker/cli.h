@@ -2,6 +2,7 @@
 #ifndef XQ_WORKER_CLI_H
 #define XQ_WORKER_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,9 @@ uint8_t *xq_cli_read_file(const char *path, size_t *len);
  * returns NULL; else a new spec (caller frees with xq_spec_destroy()).
  */
 struct xq_spec *xq_cli_load_spec(const char *cmd, const char *path);
+
+/** Reads a decimal unsigned integer, the whole of @p s; false on anything else or overflow. */
+bool xq_cli_parse_u64(const char *s, uint64_t *v);
 
 /** Prints every error of @p errs as "path: message" lines on stderr. */
 void xq_cli_print_errors(const xq_errlist_t *errs);

@@ -57,14 +57,6 @@ typedef struct opts {
     xq_engine_opts_t eng;
 } opts_t;
 
-static bool parse_u64(const char *s, uint64_t *v) {
-    char *end;
-
-    errno = 0;
-    *v = strtoull(s, &end, 10);
-    return errno == 0 && end != s && *end == '\0' && s[0] != '-';
-}
-
 static bool parse_double(const char *s, double *v) {
     char *end;
 
@@ -106,22 +98,25 @@ static int parse_args(int argc, char **argv, opts_t *o) {
             o->instances = v;
         } else if (strcmp(a, "--out") == 0) {
             o->out = v;
-        } else if (strcmp(a, "--seed") == 0 && parse_u64(v, &u)) {
+        } else if (strcmp(a, "--seed") == 0 && xq_cli_parse_u64(v, &u)) {
             o->eng.run.seed = u;
         } else if (strcmp(a, "--target-error") == 0 && parse_double(v, &o->eng.run.target_error) &&
                    o->eng.run.target_error > 0) {
             continue;
-        } else if (strcmp(a, "--max-model-rows") == 0 && parse_u64(v, &u) && u > 0) {
+        } else if (strcmp(a, "--max-model-rows") == 0 && xq_cli_parse_u64(v, &u) && u > 0) {
             o->eng.run.max_model_rows = u;
         } else if (strcmp(a, "--index") == 0) {
             o->index = v;
         } else if (strcmp(a, "--redis") == 0) {
             o->redis = v;
-        } else if (strcmp(a, "--neighbor-count") == 0 && parse_u64(v, &u) && u > 0 && u <= 10000) {
+        } else if (strcmp(a, "--neighbor-count") == 0 && xq_cli_parse_u64(v, &u) && u > 0 &&
+                   u <= 10000) {
             o->query.neighbor_count = (uint32_t)u;
-        } else if (strcmp(a, "--crowding-count") == 0 && parse_u64(v, &u) && u > 0 && u <= 10000) {
+        } else if (strcmp(a, "--crowding-count") == 0 && xq_cli_parse_u64(v, &u) && u > 0 &&
+                   u <= 10000) {
             o->query.crowding_count = (uint32_t)u;
-        } else if (strcmp(a, "--batch-rows") == 0 && parse_u64(v, &u) && u > 0 && u <= 1u << 20) {
+        } else if (strcmp(a, "--batch-rows") == 0 && xq_cli_parse_u64(v, &u) && u > 0 &&
+                   u <= 1u << 20) {
             o->eng.batch_rows = (size_t)u;
         } else {
             fprintf(stderr, "explainq explain: bad option %s %s\n", a, v);

@@ -63,9 +63,8 @@ static int parse_args(int argc, char **argv, opts_t *o) {
     o->chunk_bytes = 64u << 20;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end = NULL;
-        unsigned long long u = v ? strtoull(v, &end, 10) : 0;
-        bool num = v && end != v && *end == '\0' && v[0] != '-';
+        uint64_t u = 0;
+        bool num = v && xq_cli_parse_u64(v, &u);
 
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(index_usage, stdout);
@@ -158,7 +157,7 @@ static int read_examples(xq_exbuild_t *b, const char *path, size_t *line, progre
     msgpack_unpacked msg;
     char *text = NULL;
     size_t cap = 0;
-    xq_error_t err;
+    xq_error_t err = {0};
     ssize_t n;
     int rc = XQ_EXIT_OK;
 
