@@ -21,16 +21,15 @@ struct xq_exbuild {
     xq_rows_t rows;
     xq_layout_t *lead; /* the layout the pending rows were reset for (names are borrowed) */
     size_t *pending_line;
-    float *emb; /* embedded examples, count * dim */
-    size_t count, cap;
+    float *emb;         /* embedded examples, count * dim */
+    size_t count, cap;  /* cap: of emb, ids and tags alike */
     char **ids, **tags; /* per embedded or pending example */
-    size_t id_cap;
     bool any_tag;
     msgpack_object_kv *kv; /* scratch: an example's fields without id and tag */
     size_t kv_cap;
 };
 
-/* A string field of the config map under its JSON or proto name. */
+/* A field of the config map under its JSON or proto name. */
 static const msgpack_object *cfg_get(const msgpack_object *m, const char *json, const char *proto) {
     const msgpack_object *v = m && m->type == MSGPACK_OBJECT_MAP ? xq_mp_map_get(m, json) : NULL;
 
@@ -191,7 +190,7 @@ xq_err_t xq_exbuild_add(xq_exbuild_t *b, const msgpack_object *inst, size_t line
     const msgpack_object *idv = NULL, *tagv = NULL;
     msgpack_object fields;
     xq_layout_t *l = NULL;
-    size_t k = b->count + b->rows.cnt, n = 0;
+    size_t k, n = 0;
     char num[32], *id = NULL, *tag = NULL;
     xq_err_t rc;
 
@@ -239,11 +238,8 @@ xq_err_t xq_exbuild_add(xq_exbuild_t *b, const msgpack_object *inst, size_t line
     if (k + 1 > b->cap) {
         b->cap = b->cap ? b->cap * 2 : 1024;
         b->emb = xq_reallocarray(b->emb, b->cap, b->dim * sizeof(float));
-    }
-    if (k + 1 > b->id_cap) {
-        b->id_cap = b->id_cap ? b->id_cap * 2 : 1024;
-        b->ids = xq_reallocarray(b->ids, b->id_cap, sizeof(*b->ids));
-        b->tags = xq_reallocarray(b->tags, b->id_cap, sizeof(*b->tags));
+        b->ids = xq_reallocarray(b->ids, b->cap, sizeof(*b->ids));
+        b->tags = xq_reallocarray(b->tags, b->cap, sizeof(*b->tags));
     }
     if (!id) {
         snprintf(num, sizeof(num), "%zu", line);

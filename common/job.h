@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "mem.h"
+#include "sha256.h"
 #include "spec.h"
 
 #define XQ_JOB_ID_SIZE    256
@@ -25,12 +26,12 @@ typedef struct xq_job_msg {
     size_t instance_cnt;
     bool has_seed;
     uint64_t seed;
-    double target_error;               /* 0: none */
-    char output_topic[256];            /* "" : the default */
-    char index_id[XQ_SPEC_ID_LEN + 1]; /* indexId; "": the spec's latest example index */
-    uint32_t neighbor_count;           /* examplesOverride.neighborCount; 0: the index's */
-    uint32_t crowding_count;           /* examplesOverride.crowdingCount; 0: none */
-    msgpack_unpacked msg;              /* owns the objects above */
+    double target_error;                  /* 0: none */
+    char output_topic[256];               /* "" : the default */
+    char index_id[XQ_SHA256_HEX_LEN + 1]; /* indexId; "": the spec's latest example index */
+    uint32_t neighbor_count;              /* examplesOverride.neighborCount; 0: the index's */
+    uint32_t crowding_count;              /* examplesOverride.crowdingCount; 0: none */
+    msgpack_unpacked msg;                 /* owns the objects above */
 } xq_job_msg_t;
 
 /**

@@ -169,7 +169,6 @@ static void feat_field(char *buf, size_t n, size_t index, const char *name) {
     snprintf(buf, n, "instances[%zu].%s", index, name);
 }
 
-/* Reads the value of @p f and derives what it feeds. */
 /* {"b64": "<PNG or JPEG>"}: an image feature's pixels, [h][w][c] in [0, 1]. */
 static xq_err_t read_picture(feat_t *f, size_t index, const char *field, xq_error_t *err) {
     const msgpack_object *v = xq_mp_map_get(f->val, "b64");
@@ -191,6 +190,7 @@ static xq_err_t read_picture(feat_t *f, size_t index, const char *field, xq_erro
     return rc;
 }
 
+/* Reads the value of @p f and derives what it feeds. */
 static xq_err_t read_feature(feat_t *f, xq_model_t *model, size_t index, xq_error_t *err) {
     char field[XQ_ERR_FIELD_SIZE], why[160];
     const xq_tensor_desc_t *d;

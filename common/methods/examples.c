@@ -33,7 +33,7 @@ xq_err_t xq_examples_nearest(const xq_examples_query_t *q,
                              size_t *cnt,
                              xq_error_t *err) {
     const xq_exindex_t *x = q->index;
-    size_t total = xq_index_count(x->index), want = cap < total ? cap : total, ask = want;
+    size_t total = xq_index_count(x->index), want = cap < total ? cap : total, ask;
     bool crowd = q->crowding_count > 0 && x->tags;
     float *dist = NULL;
     int64_t *ids = NULL;

@@ -107,10 +107,9 @@ static void resample(const float *src,
         double centre = ((double)o + 0.5) * s - 0.5, wsum = 0;
         long lo = (long)floor(centre - support) + 1, hi = (long)floor(centre + support);
         double wts[512];
-        long cnt = hi - lo + 1;
 
-        if (cnt > 512)
-            cnt = 512, hi = lo + 511;
+        if (hi - lo + 1 > 512) /* shrinking over 128 times: the kernel's far tails go */
+            hi = lo + 511;
         for (long i = lo; i <= hi; i++)
             wsum += (wts[i - lo] = cubic(((double)i - centre) / scale));
         for (size_t l = 0; l < n; l++) {
