@@ -31,6 +31,10 @@ passed=0
 failed=0
 for t in "$HERE"/[0-9][0-9][0-9][0-9]-*.sh; do
     name="$(basename "$t" .sh)"
+    # TESTS="0006 0011" runs only the tests whose number is listed
+    if [ -n "${TESTS:-}" ] && ! [[ " $TESTS " == *" ${name%%-*} "* ]]; then
+        continue
+    fi
     start=$SECONDS
     if bash "$t" >"$TOP/$BUILD/$name.log" 2>&1; then
         echo "=== Test $name PASSED ($((SECONDS - start))s) ==="
