@@ -1384,18 +1384,9 @@ static void pack_input(msgpack_packer *pk, const xq_input_meta_t *in) {
     }
 }
 
-static void pack_metadata(msgpack_packer *pk, const xq_metadata_t *meta) {
+static void pack_outputs(msgpack_packer *pk, const xq_metadata_t *meta) {
     const xq_output_meta_t *out = &meta->outputs[0];
 
-    msgpack_pack_map(pk, 2 + (meta->feature_attributions_schema_uri != NULL) +
-                             (meta->latent_space_source != NULL));
-    xq_mp_pack_str(pk, "inputs");
-    msgpack_pack_map(pk, meta->input_cnt);
-    for (size_t i = 0; i < meta->input_cnt; i++) {
-        xq_mp_pack_str(pk, meta->inputs[i].name);
-        pack_input(pk, &meta->inputs[i]);
-    }
-    xq_mp_pack_str(pk, "outputs");
     msgpack_pack_map(pk, 1);
     xq_mp_pack_str(pk, out->name);
     msgpack_pack_map(pk, (out->output_tensor_name != NULL) + (out->display != XQ_DISPLAY_NONE));
@@ -1407,48 +1398,81 @@ static void pack_metadata(msgpack_packer *pk, const xq_metadata_t *meta) {
     } else if (out->display == XQ_DISPLAY_KEY) {
         pack_kv_str(pk, "displayNameMappingKey", out->display_name_mapping_key);
     }
-    if (meta->feature_attributions_schema_uri)
-        pack_kv_str(pk, "featureAttributionsSchemaUri", meta->feature_attributions_schema_uri);
-    if (meta->latent_space_source)
-        pack_kv_str(pk, "latentSpaceSource", meta->latent_space_source);
 }
 
-/*
- * Packs the spec with defaults applied, then re-packs that through
- * xq_mp_pack_canonical() so every map (Values included) has sorted keys and
- * every number its one canonical encoding.
- */
-static void make_canonical(xq_spec_t *spec) {
+/* What one packer callback writes, re-packed by xq_mp_pack_canonical() into @p pk. */
+typedef void (*pack_fn)(msgpack_packer *pk, const void *what);
+
+static void pack_canonical(msgpack_packer *pk, pack_fn fn, const void *what) {
     msgpack_unpacked msg;
-    msgpack_packer pk;
+    msgpack_packer raw_pk;
     msgpack_unpack_return ur;
-    xq_buf_t raw, canon;
+    xq_buf_t raw;
     size_t off = 0;
     bool ok;
 
     xq_buf_init(&raw);
-    xq_buf_init(&canon);
-    xq_mp_packer_init(&pk, &raw);
-    msgpack_pack_map(&pk, 1 + spec->meta.present);
-    xq_mp_pack_str(&pk, "parameters");
-    pack_params(&pk, &spec->params);
-    if (spec->meta.present) {
-        xq_mp_pack_str(&pk, "metadata");
-        pack_metadata(&pk, &spec->meta);
-    }
-
+    xq_mp_packer_init(&raw_pk, &raw);
+    fn(&raw_pk, what);
     msgpack_unpacked_init(&msg);
     ur = msgpack_unpack_next(&msg, (const char *)raw.data, raw.len, &off);
     XQ_ASSERT(ur == MSGPACK_UNPACK_SUCCESS);
-    xq_mp_packer_init(&pk, &canon);
-    ok = xq_mp_pack_canonical(&pk, &msg.data);
+    ok = xq_mp_pack_canonical(pk, &msg.data);
     XQ_ASSERT(ok); /* every Value passed check_value() */
     msgpack_unpacked_destroy(&msg);
+    xq_buf_fini(&raw);
+}
+
+static void pack_input_fn(msgpack_packer *pk, const void *in) {
+    pack_input(pk, in);
+}
+
+static void pack_outputs_fn(msgpack_packer *pk, const void *meta) {
+    pack_outputs(pk, meta);
+}
+
+static void pack_params_fn(msgpack_packer *pk, const void *params) {
+    pack_params(pk, params);
+}
+
+/*
+ * The canonical form: every map with its keys sorted bytewise and every
+ * number in its one encoding (xq_mp_pack_canonical()), except metadata.inputs,
+ * which keeps the order of the document: features that feed one tensor are
+ * concatenated in that order, so the order is part of what the spec means
+ * (and of its id). The keys written here by hand are in sorted order.
+ */
+static void make_canonical(xq_spec_t *spec) {
+    const xq_metadata_t *meta = &spec->meta;
+    msgpack_packer pk;
+    xq_buf_t canon;
+
+    xq_buf_init(&canon);
+    xq_mp_packer_init(&pk, &canon);
+    msgpack_pack_map(&pk, 1 + meta->present);
+    if (meta->present) {
+        xq_mp_pack_str(&pk, "metadata");
+        msgpack_pack_map(&pk, 2 + (meta->feature_attributions_schema_uri != NULL) +
+                                  (meta->latent_space_source != NULL));
+        if (meta->feature_attributions_schema_uri)
+            pack_kv_str(&pk, "featureAttributionsSchemaUri", meta->feature_attributions_schema_uri);
+        xq_mp_pack_str(&pk, "inputs");
+        msgpack_pack_map(&pk, meta->input_cnt);
+        for (size_t i = 0; i < meta->input_cnt; i++) {
+            xq_mp_pack_str(&pk, meta->inputs[i].name);
+            pack_canonical(&pk, pack_input_fn, &meta->inputs[i]);
+        }
+        if (meta->latent_space_source)
+            pack_kv_str(&pk, "latentSpaceSource", meta->latent_space_source);
+        xq_mp_pack_str(&pk, "outputs");
+        pack_canonical(&pk, pack_outputs_fn, meta);
+    }
+    xq_mp_pack_str(&pk, "parameters");
+    pack_canonical(&pk, pack_params_fn, &spec->params);
 
     spec->canonical = xq_mp_zone_alloc(spec->zone, canon.len);
     memcpy(spec->canonical, canon.data, canon.len);
     spec->canonical_len = canon.len;
-    xq_buf_fini(&raw);
     xq_buf_fini(&canon);
 }
 

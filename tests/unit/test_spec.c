@@ -313,17 +313,19 @@ START_TEST(test_spec_every_visualization_enum) {
 
 END_TEST
 
-/* Same meaning, other spelling: key order, spacing, snake_case, 10 vs 10.0 vs "10". */
+/* Same meaning, other spelling: key order, spacing, snake_case, 10 vs 10.0 vs "10" (the order of
+ * metadata.inputs is meaning: see test_spec_input_order). */
 START_TEST(test_spec_id_ignores_spelling) {
     static const char *const same[] = {
         "{\"parameters\":{\"sampledShapleyAttribution\":{\"pathCount\":10}},"
         "\"metadata\":{\"inputs\":{\"a\":{\"inputBaselines\":[1.0]},\"b\":{}},"
         "\"outputs\":{\"y\":{}}}}",
-        "{\n  \"metadata\": {\"outputs\": {\"y\": {}},\n   \"inputs\": {\"b\": {\"encoding\": "
-        "\"IDENTITY\"}, \"a\": {\"input_baselines\": [1]}}},\n  \"parameters\": "
+        "{\n  \"metadata\": {\"outputs\": {\"y\": {}},\n   \"inputs\": {\"a\": "
+        "{\"input_baselines\": "
+        "[1]}, \"b\": {\"encoding\": \"IDENTITY\"}}},\n  \"parameters\": "
         "{\"sampled_shapley_attribution\": {\"path_count\": 10.0}, \"topK\": 1}\n}\n",
         "{\"parameters\":{\"topK\":\"1\",\"sampledShapleyAttribution\":{\"pathCount\":\"10\"}},"
-        "\"metadata\":{\"inputs\":{\"b\":{\"modality\":\"numeric\"},\"a\":{\"inputBaselines\":[1]}}"
+        "\"metadata\":{\"inputs\":{\"a\":{\"inputBaselines\":[1]},\"b\":{\"modality\":\"numeric\"}}"
         ","
         "\"outputs\":{\"y\":{}}}}",
     };
@@ -337,6 +339,41 @@ START_TEST(test_spec_id_ignores_spelling) {
         xq_spec_destroy(spec);
     }
     xq_spec_destroy(first);
+}
+
+END_TEST
+
+/* Features feeding one tensor are concatenated in metadata order: the canonical form keeps that
+ * order (a round trip through it changes no column), and another order is another spec. */
+START_TEST(test_spec_input_order) {
+    const char *zy = "{\"parameters\":{\"sampledShapleyAttribution\":{\"pathCount\":4}},"
+                     "\"metadata\":{\"inputs\":{\"zeta\":{},\"alpha\":{},\"mid\":{}},"
+                     "\"outputs\":{\"y\":{}}}}";
+    const char *az = "{\"parameters\":{\"sampledShapleyAttribution\":{\"pathCount\":4}},"
+                     "\"metadata\":{\"inputs\":{\"alpha\":{},\"mid\":{},\"zeta\":{}},"
+                     "\"outputs\":{\"y\":{}}}}";
+    xq_spec_t *a = t_spec_ok(zy), *b = t_spec_ok(az), *c;
+    xq_errlist_t errs;
+    xq_buf_t json;
+
+    ck_assert_str_ne(a->id, b->id);
+    xq_buf_init(&json);
+    xq_spec_to_json(a, 0, &json);
+    xq_errlist_init(&errs);
+    ck_assert_int_eq(xq_spec_parse_json((const char *)json.data, json.len, &c, &errs), XQ_OK);
+    ck_assert_str_eq(c->id, a->id);
+    ck_assert_str_eq(c->meta.inputs[0].name, "zeta");
+    ck_assert_str_eq(c->meta.inputs[1].name, "alpha");
+    ck_assert_str_eq(c->meta.inputs[2].name, "mid");
+    xq_spec_destroy(c);
+    ck_assert_int_eq(xq_spec_parse(a->canonical, a->canonical_len, &c, &errs), XQ_OK);
+    ck_assert_str_eq(c->meta.inputs[0].name, "zeta");
+    ck_assert_str_eq(c->id, a->id);
+    xq_spec_destroy(c);
+    xq_errlist_fini(&errs);
+    xq_buf_fini(&json);
+    xq_spec_destroy(a);
+    xq_spec_destroy(b);
 }
 
 END_TEST
@@ -510,6 +547,7 @@ Suite *spec_suite(void) {
     tcase_add_test(tc, test_spec_every_encoding_and_enum_numbers);
     tcase_add_test(tc, test_spec_every_visualization_enum);
     tcase_add_test(tc, test_spec_id_ignores_spelling);
+    tcase_add_test(tc, test_spec_input_order);
     tcase_add_test(tc, test_spec_id_tells_specs_apart);
     tcase_add_test(tc, test_spec_canonical_bytes_are_stable);
     tcase_add_test(tc, test_spec_round_trips);
