@@ -24,7 +24,9 @@
     X(job)           \
     X(index)         \
     X(examples)      \
-    X(xrai)
+    X(xrai)          \
+    X(parts)         \
+    X(idset)
 
 #define XQ_SUITE_DECL(name) Suite *name##_suite(void);
 XQ_SUITES(XQ_SUITE_DECL)
