@@ -26,8 +26,12 @@ void xq_tensor_pack(msgpack_packer *pk, const float *data, const size_t *dims, s
     msgpack_pack_bin_body(pk, data, cnt * sizeof(float));
 }
 
-xq_err_t xq_tensor_decode(
-    const msgpack_object *o, const char *field, size_t max_elems, xq_tensor_t *t, xq_error_t *err) {
+static xq_err_t decode(const msgpack_object *o,
+                       const char *field,
+                       size_t max_elems,
+                       bool finite_only,
+                       xq_tensor_t *t,
+                       xq_error_t *err) {
     const msgpack_object *dt, *shape, *data;
     size_t width, cnt = 1;
     int kind;
@@ -99,13 +103,23 @@ xq_err_t xq_tensor_decode(
             memcpy(&v, p, 8);
             f = (float)v;
         }
-        if (!isfinite(f)) {
+        if (finite_only && !isfinite(f)) {
             xq_tensor_fini(t);
             return xq_error_set(err, XQ_EDECODE, field, "element %zu is not finite", i);
         }
         t->data[i] = f;
     }
     return XQ_OK;
+}
+
+xq_err_t xq_tensor_decode(
+    const msgpack_object *o, const char *field, size_t max_elems, xq_tensor_t *t, xq_error_t *err) {
+    return decode(o, field, max_elems, true, t, err);
+}
+
+xq_err_t xq_tensor_decode_results(
+    const msgpack_object *o, const char *field, size_t max_elems, xq_tensor_t *t, xq_error_t *err) {
+    return decode(o, field, max_elems, false, t, err);
 }
 
 void xq_tensor_fini(xq_tensor_t *t) {

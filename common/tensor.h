@@ -37,6 +37,14 @@ void xq_tensor_pack(msgpack_packer *pk, const float *data, const size_t *dims, s
 xq_err_t xq_tensor_decode(
     const msgpack_object *o, const char *field, size_t max_elems, xq_tensor_t *t, xq_error_t *err);
 
+/**
+ * As xq_tensor_decode(), but keeps values that are not finite: a model's
+ * outputs, where such a value fails only the instance of its row (see
+ * xq_run_reduce()), not every instance of the batch.
+ */
+xq_err_t xq_tensor_decode_results(
+    const msgpack_object *o, const char *field, size_t max_elems, xq_tensor_t *t, xq_error_t *err);
+
 void xq_tensor_fini(xq_tensor_t *t);
 
 #endif /* XQ_TENSOR_H */

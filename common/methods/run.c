@@ -2,6 +2,7 @@
 #include "methods/run.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mem.h"
@@ -102,9 +103,40 @@ size_t xq_run_plan(xq_run_t *run, xq_rows_t *rows, size_t budget) {
     return run->ops->plan(run->st, rows, budget);
 }
 
+/* The first non-finite value among the run's rows (outputs, then gradients), or NULL. */
+static const char *nonfinite(const xq_rows_t *rows, size_t first, size_t cnt) {
+    for (size_t i = first * rows->out_cnt; i < (first + cnt) * rows->out_cnt; i++) {
+        if (!isfinite(rows->out[i]))
+            return isnan(rows->out[i]) ? "an output is NaN" : "an output is infinite";
+    }
+    for (size_t t = 0; rows->grad && t < rows->tensor_cnt; t++) {
+        for (size_t i = first * rows->elem_cnt[t]; i < (first + cnt) * rows->elem_cnt[t]; i++) {
+            if (!isfinite(rows->gout[t][i]))
+                return "a gradient is NaN or infinite";
+        }
+    }
+    return NULL;
+}
+
 void xq_run_reduce(xq_run_t *run, const xq_rows_t *rows, size_t first, size_t cnt) {
-    if (xq_run_next(run) != XQ_STEP_DONE)
-        run->ops->reduce(run->st, rows, first, cnt);
+    const char *bad;
+    xq_error_t err;
+
+    if (xq_run_next(run) == XQ_STEP_DONE)
+        return;
+    /* one instance the model cannot evaluate fails alone, whoever shared its batch */
+    if ((bad = nonfinite(rows, first, cnt))) {
+        char field[64];
+
+        snprintf(field, sizeof(field), "instances[%zu]", run->ctx.index);
+        xq_error_set(&err, XQ_EMODEL, field,
+                     "instance %zu: the model's result is not finite (%s) at one of its %zu "
+                     "rows; its values may be outside what the model handles",
+                     run->ctx.index, bad, cnt);
+        xq_run_fail(run, &err);
+        return;
+    }
+    run->ops->reduce(run->st, rows, first, cnt);
 }
 
 void xq_run_fail(xq_run_t *run, const xq_error_t *err) {
