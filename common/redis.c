@@ -121,9 +121,8 @@ static xq_err_t ensure_connected(xq_redis_t *r, xq_error_t *err) {
     }
     redisSetTimeout(r->c, tv);
     redisEnableKeepAlive(r->c);
-    if (r->backoff_ms)
-        xq_log(XQ_LOG_INFO, "redis", "reconnected to %s:%d", r->host, r->port);
-    r->backoff_ms = 0;
+    /* the backoff resets after a command succeeds, not here: a server that accepts
+     * connections but hangs would otherwise be retried at full rate */
     return XQ_OK;
 }
 
@@ -151,6 +150,9 @@ static xq_err_t command(xq_redis_t *r,
         disconnect(r, why);
         return xq_error_set(err, XQ_EREDIS, "", "redis %s failed: %s", argv[0], why);
     }
+    if (r->backoff_ms)
+        xq_log(XQ_LOG_INFO, "redis", "reconnected to %s:%d", r->host, r->port);
+    r->backoff_ms = 0;
     if (rep->type == REDIS_REPLY_ERROR) {
         rc = xq_error_set(err, XQ_EREDIS, "", "redis %s: %.*s", argv[0], (int)rep->len, rep->str);
         freeReplyObject(rep);
@@ -190,6 +192,31 @@ xq_err_t xq_redis_set(
         return rc;
     freeReplyObject(rep);
     return XQ_OK;
+}
+
+xq_err_t xq_redis_claim(xq_redis_t *r,
+                        const char *key,
+                        const char *val,
+                        long ttl_ms,
+                        xq_buf_t *holder,
+                        xq_error_t *err) {
+    const char *argv[] = {"SET", key, val, "NX", "GET", "PX", NULL};
+    size_t argvlen[] = {3, strlen(key), strlen(val), 2, 3, 2, 0};
+    redisReply *rep = NULL;
+    char ttl[32];
+    xq_err_t rc;
+
+    argvlen[6] = (size_t)snprintf(ttl, sizeof(ttl), "%ld", ttl_ms > 0 ? ttl_ms : 1);
+    argv[6] = ttl;
+    if ((rc = command(r, 7, argv, argvlen, &rep, err)) != XQ_OK)
+        return rc;
+    holder->len = 0;
+    if (rep->type == REDIS_REPLY_STRING)
+        xq_buf_append(holder, rep->str, rep->len); /* held already: by whom */
+    else if (rep->type != REDIS_REPLY_NIL)
+        rc = xq_error_set(err, XQ_EREDIS, "", "redis SET NX GET: unexpected reply");
+    freeReplyObject(rep);
+    return rc;
 }
 
 xq_err_t xq_redis_get(xq_redis_t *r, const char *key, xq_buf_t *out, xq_error_t *err) {

@@ -41,6 +41,20 @@ xq_err_t xq_redis_set(
     xq_redis_t *r, const char *key, const uint8_t *val, size_t len, long ttl_ms, xq_error_t *err);
 
 /**
+ * SET @p key @p val NX GET PX @p ttl_ms: claims @p key unless it is held.
+ * @p holder is emptied when the claim was taken, else filled with the value
+ * of whoever holds it. Needs Redis 7 (SET ... NX GET).
+ *
+ * @returns XQ_OK either way, or XQ_EREDIS.
+ */
+xq_err_t xq_redis_claim(xq_redis_t *r,
+                        const char *key,
+                        const char *val,
+                        long ttl_ms,
+                        xq_buf_t *holder,
+                        xq_error_t *err);
+
+/**
  * GET @p key into @p out (replacing its contents).
  *
  * @returns XQ_OK, XQ_ENOTFOUND when the key does not exist, XQ_ELIMIT for a
