@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mem.h"
 #include "mp.h"
+#include "parts.h"
 #include "redis.h"
 #include "signals.h"
 #include "spec.h"
@@ -322,6 +323,7 @@ int xq_cmd_collect(int argc, char **argv) {
     kopts_t k = {0};
     FILE *out = stdout;
     rd_kafka_t *c = NULL;
+    xq_parts_t *reasm = NULL;
     xq_buf_t json;
     long long deadline;
     int rc = XQ_EXIT_USAGE;
@@ -429,19 +431,37 @@ int xq_cmd_collect(int argc, char **argv) {
     }
     xq_signals_install();
     rc = XQ_EXIT_OK;
+    reasm = xq_parts_new((size_t)1 << 30);
     while (have < want && xq_run_flag && now_ms() < deadline) {
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c, 200);
-        const msgpack_object *id, *ex, *e;
-        msgpack_unpacked msg;
+        const msgpack_object *id, *ex, *e, *root;
+        msgpack_unpacked msg, whole;
         size_t off = 0, used = 0, slot = SIZE_MAX;
         xq_buf_t *dst = NULL;
 
         if (!rkm)
             continue;
         msgpack_unpacked_init(&msg);
+        msgpack_unpacked_init(&whole);
         if (rkm->err || !xq_mp_validate(rkm->payload, rkm->len, &used) ||
-            msgpack_unpack_next(&msg, rkm->payload, rkm->len, &off) != MSGPACK_UNPACK_SUCCESS ||
-            !(id = xq_mp_map_get(&msg.data, "id")) || id->type != MSGPACK_OBJECT_STR)
+            msgpack_unpack_next(&msg, rkm->payload, rkm->len, &off) != MSGPACK_UNPACK_SUCCESS)
+            goto next;
+        root = &msg.data;
+        if (xq_parts_is_part(root)) {
+            /* a large result comes in parts (parts.h): read it once the last one is here */
+            const uint8_t *all;
+            size_t all_len;
+            xq_error_t perr;
+
+            if (xq_parts_add(reasm, root, &all, &all_len, &perr) != XQ_OK) {
+                fprintf(stderr, "explainq collect: %s\n", perr.msg);
+                goto next;
+            }
+            if (!all || !xq_mp_unpack_one(all, all_len, &whole))
+                goto next;
+            root = &whole.data;
+        }
+        if (!(id = xq_mp_map_get(root, "id")) || id->type != MSGPACK_OBJECT_STR)
             goto next;
         if (jobs_path) {
             for (size_t i = 0; i < n_got && slot == SIZE_MAX; i++) {
@@ -461,11 +481,11 @@ int xq_cmd_collect(int argc, char **argv) {
             json.len = 0;
         }
         have++;
-        e = xq_mp_map_get(&msg.data, "error");
-        ex = xq_mp_map_get(&msg.data, "explanations");
+        e = xq_mp_map_get(root, "error");
+        ex = xq_mp_map_get(root, "explanations");
         if (e || !ex || ex->type != MSGPACK_OBJECT_ARRAY) {
             errors++;
-            xq_json_from_msgpack(&msg.data, 0, dst, NULL);
+            xq_json_from_msgpack(root, 0, dst, NULL);
             xq_buf_append(dst, "\n", 1);
         } else {
             for (uint32_t i = 0; i < ex->via.array.size; i++) {
@@ -483,6 +503,7 @@ int xq_cmd_collect(int argc, char **argv) {
             fwrite(json.data, 1, json.len, out);
         progress_bar("collect", have, want, false);
 next:
+        msgpack_unpacked_destroy(&whole);
         msgpack_unpacked_destroy(&msg);
         rd_kafka_message_destroy(rkm);
     }
@@ -508,6 +529,7 @@ out:
     }
     xq_free(got);
     xq_buf_fini(&json);
+    xq_parts_destroy(reasm);
     return rc;
 }
 

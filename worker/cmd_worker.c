@@ -18,6 +18,7 @@
 #include "codec.h"
 #include "conf.h"
 #include "exindex.h"
+#include "idset.h"
 #include "job.h"
 #include "json.h"
 #include "kafka.h"
@@ -28,6 +29,7 @@
 #include "methods/run.h"
 #include "models/remote.h"
 #include "mp.h"
+#include "parts.h"
 #include "redis.h"
 #include "rng.h"
 #include "rows.h"
@@ -67,8 +69,12 @@ static const xq_conf_opt_t options[] = {
     {"request.retries", "3", 0, 100, 0, "resends before the jobs get an error result"},
     {"commit.interval.ms", "500", 1, 60000, 0, "results and offsets commit at least this often"},
     {"commit.jobs", "500", 1, 1000000, 0, "... or after this many finished jobs"},
+    {"commit.timeout.ms", "10000", 100, 600000, 0,
+     "how long one commit (or abort) may block; an unfinished one is tried again"},
     {"shutdown.grace.ms", "10000", 0, 600000, 0, "on SIGTERM, time to finish the jobs in flight"},
     {"redis.wait.ms", "5000", 0, 600000, 0, "how long a job needing Redis waits for it"},
+    {"redis.timeout.ms", "250", 10, 60000, 0,
+     "one Redis call waits at most this long (then Redis counts as down, with backoff)"},
     {"job.ttl.s", "86400", 1, 1e8, 0, "lifetime of explainq:job:<id> progress hashes"},
     {"input.format", "jobs", 0, 0, 1,
      "jobs (explain jobs), or instances (a stream of prediction logs)"},
@@ -80,6 +86,16 @@ static const xq_conf_opt_t options[] = {
     {"xrai.algorithm", "full", 0, 0, 1, "XRAI's region selection: full or fast"},
     {"examples.cache.indexes", "4", 1, 1024, 0,
      "example indexes kept in memory when no job uses them (least recently used go)"},
+    {"result.max.bytes", "900000", 4096, 1e9, 0,
+     "results larger than this go out in parts (under the brokers' message.max.bytes)"},
+    {"dlq.max.bytes", "900000", 4096, 1e9, 0,
+     "dead letters keep at most this much of the message (headers give the size)"},
+    {"max.queued.instances", "10000", 1, 1e8, 0,
+     "instances accepted and not yet answered before the job partitions pause"},
+    {"max.queued.bytes", "67108864", 65536, 1e12, 0,
+     "bytes of accepted, unanswered jobs before the job partitions pause"},
+    {"dedup.window", "100000", 0, 1e8, 0,
+     "job ids this worker remembers as answered (beside Redis) to skip duplicates"},
     {"sample.rate", "1", 0, 1, 0,
      "share of the stream's messages explained (by offset, repeatable)"},
 };
@@ -104,12 +120,15 @@ typedef struct job {
     xq_buf_t raw; /* the job's bytes (its objects point into them) */
     uint8_t *dlq; /* the source message when it differs (streams), for the DLQ */
     size_t dlq_len;
+    uint8_t *key; /* the source message's key, kept for the DLQ */
+    size_t key_len;
     xq_job_msg_t msg;
     xq_spec_t *spec; /* owned when own_spec, else borrowed from the worker's cache */
     bool own_spec;
     struct model_ent *model;
     xq_exindex_cache_t *excache; /* the worker's, when exq.index is held */
     xq_examples_query_t exq;     /* examples: the index (acquired) and the overrides */
+    size_t queued, queued_bytes; /* what it adds to the intake bounds */
     size_t n;
     xq_layout_t **layouts;
     xq_run_t **runs;
@@ -119,6 +138,7 @@ typedef struct job {
     bool dirty;      /* runs may want rows planned, or be done: plan() and reap() look */
     bool finished;   /* its result is packed, waiting for the jobs before it */
     bool dlq_only;   /* no id could be read: only the dead letter goes out */
+    bool duplicate;  /* its id was answered before: nothing goes out, the offset commits */
     xq_buf_t result; /* the packed result */
     bool failed;
     xq_error_t err;
@@ -168,6 +188,39 @@ typedef struct batch {
 
 #define SPEC_CACHE 64
 
+/*
+ * What one transaction produced, so a delivery report that fails can be tied
+ * to its job: the message's opaque is (generation << 32 | index + 1).
+ */
+typedef struct pubrec {
+    int32_t partition;
+    int64_t offset;
+    bool custom_topic; /* the job's own outputTopic */
+    rd_kafka_resp_err_t err;
+} pubrec_t;
+
+/*
+ * Jobs whose messages could not be written: redone after the abort, they
+ * answer with less each time (an error result on topic.results, then the
+ * dead letter alone) rather than fail the same way forever.
+ */
+#define QUARANTINE 256
+
+typedef struct quarantine {
+    int32_t partition;
+    int64_t offset;
+    int level; /* 0: unused; 1: error result; 2: dead letter only; 3+: nothing writable */
+    bool custom_topic;
+    rd_kafka_resp_err_t err;
+} quarantine_t;
+
+typedef enum txn_rc {
+    TXN_OK,      /* committed */
+    TXN_RETRY,   /* not yet: call again later */
+    TXN_ABORT,   /* (internal) the transaction must abort */
+    TXN_ABORTED, /* aborted and rewound: the jobs in flight are consumed again */
+} txn_rc_t;
+
 typedef struct worker {
     xq_conf_t *conf;
     xq_spec_t *specs[SPEC_CACHE]; /* specs by id, owned; jobs borrow them */
@@ -175,6 +228,7 @@ typedef struct worker {
     const char *source_topic; /* topic.jobs, or input.topic for a stream */
     bool stream;
     char id[128];
+    char txnid[200]; /* transactional.id=explainq-<id> */
     rd_kafka_t *consumer, *txn, *infer, *replies;
     xq_redis_t *redis;
     xq_exindex_cache_t *excache; /* example indexes, loaded once */
@@ -186,12 +240,28 @@ typedef struct worker {
     size_t inflight_rows;
     uint64_t seq;
     bool in_txn, fatal, paused;
+    bool committing, aborting; /* a commit or abort to finish before anything else */
+    bool txn_dead;             /* the producer had a fatal error: make a new one */
+    bool need_rewind;          /* jobs were dropped and the consumer not yet set back */
+    long long txn_retry_ms;    /* when to try committing (or a new producer) again */
     size_t finished_since_commit;
     long long last_commit_ms, last_lease_ms;
     xq_buf_t buf;
     uint64_t jobs_done, jobs_failed;
-    uint64_t baseline_hits;                   /* rows answered from the baseline cache */
+    uint64_t baseline_hits; /* rows answered from the baseline cache */
+    uint64_t duplicates;    /* jobs skipped: their id was answered */
+    pubrec_t *recs;         /* this transaction's messages */
+    size_t rec_cnt, rec_cap;
+    uint32_t txn_gen;
+    bool txn_failed; /* a message of this transaction failed: it must abort */
+    quarantine_t quarantine[QUARANTINE];
+    size_t quarantine_next;
+    size_t queued_instances, queued_bytes;    /* of the jobs accepted and not yet answered */
+    xq_idset_t *seen;                         /* job ids lately answered (dedup.window) */
     size_t max_batch_rows, max_request_bytes; /* read once: batch_rows() runs per planned run */
+    size_t commit_jobs;
+    size_t max_queued_instances, max_queued_bytes;
+    long long commit_ms;
 } worker_t;
 
 static long long now_ms(void) {
@@ -209,85 +279,214 @@ static void fatal_error(worker_t *w, const char *what, rd_kafka_error_t *error) 
     w->fatal = true;
 }
 
+/*
+ * Logs a transactional call's error and says what to do about it: Kafka's
+ * fatal errors (a fenced producer, say) restart the producer; everything else
+ * aborts (when the transaction requires it) or is tried again later: a broker
+ * down for minutes is an outage to ride through, not a reason to exit.
+ */
+static txn_rc_t txn_error(worker_t *w, const char *what, rd_kafka_error_t *error) {
+    txn_rc_t rc = TXN_RETRY;
+
+    xq_log(XQ_LOG_WARN, "kafka", "%s: %s%s", what, rd_kafka_error_string(error),
+           rd_kafka_error_is_fatal(error)             ? " (fatal: restarting the producer)"
+           : rd_kafka_error_txn_requires_abort(error) ? " (aborting)"
+                                                      : " (trying again)");
+    if (rd_kafka_error_is_fatal(error)) {
+        w->txn_dead = true;
+        rc = TXN_ABORTED;
+    } else if (rd_kafka_error_txn_requires_abort(error)) {
+        rc = TXN_ABORT;
+    }
+    rd_kafka_error_destroy(error);
+    return rc;
+}
+
 static void txn_begin(worker_t *w) {
     rd_kafka_error_t *error;
 
-    if (w->in_txn)
+    if (w->in_txn || !w->txn || w->txn_dead)
         return;
-    if ((error = rd_kafka_begin_transaction(w->txn)))
-        fatal_error(w, "begin transaction", error);
-    else
-        w->in_txn = true;
+    if ((error = rd_kafka_begin_transaction(w->txn))) {
+        txn_error(w, "begin transaction", error);
+        return;
+    }
+    w->in_txn = true;
+    w->txn_failed = false;
+    w->rec_cnt = 0;
+    w->txn_gen++; /* late delivery reports of the last transaction are told apart */
 }
 
-/* Commits results and offsets. The committable offset of a partition is its oldest job still
- * in flight, or one past the last consumed when none is (jobs finish out of order). */
-static bool txn_commit(worker_t *w) {
+/* The offsets to commit: per partition its oldest job still in flight, or one past the last
+ * consumed when none is (jobs finish out of order). NULL when there are none. */
+static rd_kafka_topic_partition_list_t *committable(worker_t *w,
+                                                    rd_kafka_topic_partition_list_t *parts) {
+    rd_kafka_topic_partition_list_t *pos;
+
+    if (!parts || !parts->cnt)
+        return NULL;
+    rd_kafka_position(w->consumer, parts);
+    pos = rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < parts->cnt; i++) {
+        int64_t off = parts->elems[i].offset;
+
+        for (job_t *j = w->jobs; j; j = j->next) {
+            if (j->partition == parts->elems[i].partition && j->offset < off)
+                off = j->offset;
+        }
+        if (off >= 0)
+            rd_kafka_topic_partition_list_add(pos, parts->elems[i].topic, parts->elems[i].partition)
+                ->offset = off;
+    }
+    if (!pos->cnt) {
+        rd_kafka_topic_partition_list_destroy(pos);
+        return NULL;
+    }
+    return pos;
+}
+
+/* The jobs whose messages failed in the aborted transaction answer with less next time. */
+static void quarantine_failed(worker_t *w) {
+    const pubrec_t *last = NULL; /* a job's messages are contiguous: one step per job */
+
+    for (size_t i = 0; i < w->rec_cnt; i++) {
+        const pubrec_t *r = &w->recs[i];
+        quarantine_t *q = NULL;
+
+        if (!r->err || (last && last->partition == r->partition && last->offset == r->offset))
+            continue;
+        last = r;
+        for (size_t k = 0; k < QUARANTINE && !q; k++) {
+            if (w->quarantine[k].level && w->quarantine[k].partition == r->partition &&
+                w->quarantine[k].offset == r->offset)
+                q = &w->quarantine[k];
+        }
+        if (!q) {
+            q = &w->quarantine[w->quarantine_next];
+            w->quarantine_next = (w->quarantine_next + 1) % QUARANTINE;
+            *q = (quarantine_t){.partition = r->partition, .offset = r->offset};
+        }
+        q->level++;
+        q->custom_topic = r->custom_topic;
+        q->err = r->err;
+    }
+}
+
+/*
+ * Sets the consumer back to the committed offsets, so the jobs of an aborted
+ * transaction are consumed again. When that fails, intake stays off
+ * (need_rewind) and it is tried again: committing past the dropped jobs would
+ * lose them.
+ */
+static bool rewind_to_committed(worker_t *w) {
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    rd_kafka_resp_err_t e;
+    rd_kafka_error_t *se = NULL;
+    bool ok = false;
+
+    if (rd_kafka_assignment(w->consumer, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        goto out;
+    if (!parts->cnt) {
+        ok = true;
+        goto out;
+    }
+    if ((e = rd_kafka_committed(w->consumer, parts, 5000)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        xq_log(XQ_LOG_WARN, "kafka", "committed offsets: %s (trying again)", rd_kafka_err2str(e));
+        goto out;
+    }
+    for (int i = 0; i < parts->cnt; i++) {
+        if (parts->elems[i].err) {
+            xq_log(XQ_LOG_WARN, "kafka", "committed offset of partition %d: %s (trying again)",
+                   (int)parts->elems[i].partition, rd_kafka_err2str(parts->elems[i].err));
+            goto out;
+        }
+        if (parts->elems[i].offset < 0)
+            parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+    }
+    if ((se = rd_kafka_seek_partitions(w->consumer, parts, 5000))) {
+        xq_log(XQ_LOG_WARN, "kafka", "seek: %s (trying again)", rd_kafka_error_string(se));
+        rd_kafka_error_destroy(se);
+        goto out;
+    }
+    for (int i = 0; i < parts->cnt; i++) {
+        if (parts->elems[i].err) {
+            xq_log(XQ_LOG_WARN, "kafka", "seek partition %d: %s (trying again)",
+                   (int)parts->elems[i].partition, rd_kafka_err2str(parts->elems[i].err));
+            goto out;
+        }
+    }
+    ok = true;
+out:
+    if (parts)
+        rd_kafka_topic_partition_list_destroy(parts);
+    w->need_rewind = !ok;
+    return ok;
+}
+
+/*
+ * Commits results and offsets, or aborts. TXN_RETRY leaves the transaction
+ * as it is (committing or aborting) to be finished by a later call; the
+ * loop publishes nothing meanwhile.
+ */
+static txn_rc_t txn_commit(worker_t *w) {
     rd_kafka_topic_partition_list_t *pos = NULL, *parts = NULL;
     rd_kafka_consumer_group_metadata_t *cgm;
     rd_kafka_error_t *error;
-    bool ok = true;
+    int timeout = (int)xq_conf_num(w->conf, "commit.timeout.ms");
+    txn_rc_t rc = TXN_OK;
 
     if (!w->in_txn)
-        return true;
-    if (rd_kafka_assignment(w->consumer, &parts) == RD_KAFKA_RESP_ERR_NO_ERROR && parts->cnt) {
-        rd_kafka_position(w->consumer, parts);
-        pos = rd_kafka_topic_partition_list_new(parts->cnt);
-        for (int i = 0; i < parts->cnt; i++) {
-            int64_t off = parts->elems[i].offset;
-
-            for (job_t *j = w->jobs; j; j = j->next) {
-                if (j->partition == parts->elems[i].partition && j->offset < off)
-                    off = j->offset;
+        return TXN_OK;
+    if (w->txn_failed || w->aborting) {
+        rc = TXN_ABORT;
+    } else {
+        if (!w->committing) {
+            if (rd_kafka_assignment(w->consumer, &parts) == RD_KAFKA_RESP_ERR_NO_ERROR)
+                pos = committable(w, parts);
+            if (pos) {
+                cgm = rd_kafka_consumer_group_metadata(w->consumer);
+                error = rd_kafka_send_offsets_to_transaction(w->txn, pos, cgm, timeout);
+                rd_kafka_consumer_group_metadata_destroy(cgm);
+                if (error)
+                    rc = txn_error(w, "send offsets", error);
             }
-            if (off >= 0)
-                rd_kafka_topic_partition_list_add(pos, parts->elems[i].topic,
-                                                  parts->elems[i].partition)
-                    ->offset = off;
+        }
+        if (rc == TXN_OK) {
+            w->committing = true; /* from here on only commit_transaction() may be called */
+            if ((error = rd_kafka_commit_transaction(w->txn, timeout)))
+                rc = txn_error(w, "commit", error);
+            if (rc == TXN_OK && w->txn_failed)
+                rc = TXN_ABORT; /* a delivery report of the flush: cannot happen, but be sure */
+            if (rc != TXN_RETRY)
+                w->committing = false;
         }
     }
-    if (pos && pos->cnt) {
-        cgm = rd_kafka_consumer_group_metadata(w->consumer);
-        error = rd_kafka_send_offsets_to_transaction(w->txn, pos, cgm, -1);
-        rd_kafka_consumer_group_metadata_destroy(cgm);
-        if (error) {
-            ok = false;
-            xq_log(XQ_LOG_WARN, "kafka", "send offsets: %s", rd_kafka_error_string(error));
-            if (!rd_kafka_error_txn_requires_abort(error))
-                w->fatal = true;
-            rd_kafka_error_destroy(error);
-        }
+    if (rc == TXN_ABORT) {
+        w->committing = false;
+        w->aborting = true;
+        if ((error = rd_kafka_abort_transaction(w->txn, timeout)))
+            rc = txn_error(w, "abort transaction", error);
+        else
+            rc = TXN_ABORTED;
+        if (rc == TXN_ABORT)
+            rc = TXN_RETRY; /* an abort that needs an abort: try the abort again */
     }
-    if (ok && (error = rd_kafka_commit_transaction(w->txn, -1))) {
-        ok = false;
-        xq_log(XQ_LOG_WARN, "kafka", "commit: %s", rd_kafka_error_string(error));
-        if (!rd_kafka_error_txn_requires_abort(error))
-            w->fatal = true;
-        rd_kafka_error_destroy(error);
+    if (rc == TXN_ABORTED) {
+        w->aborting = false;
+        w->committing = false;
+        quarantine_failed(w);
+        rewind_to_committed(w);
     }
-    if (!ok && !w->fatal) {
-        /* abort and rewind to what was committed: the jobs since are done again */
-        if ((error = rd_kafka_abort_transaction(w->txn, -1)))
-            fatal_error(w, "abort transaction", error);
-        if (parts && parts->cnt) {
-            rd_kafka_committed(w->consumer, parts, 10000);
-            for (int i = 0; i < parts->cnt; i++) {
-                if (parts->elems[i].offset < 0)
-                    parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
-            }
-            rd_kafka_error_t *se = rd_kafka_seek_partitions(w->consumer, parts, 10000);
-            if (se)
-                rd_kafka_error_destroy(se);
-        }
+    if (rc != TXN_RETRY) {
+        w->in_txn = false;
+        w->finished_since_commit = 0;
     }
-    w->in_txn = false;
-    w->finished_since_commit = 0;
     w->last_commit_ms = now_ms();
     if (pos)
         rd_kafka_topic_partition_list_destroy(pos);
     if (parts)
         rd_kafka_topic_partition_list_destroy(parts);
-    return ok;
+    return rc;
 }
 
 /* ==== Jobs ==== */
@@ -307,6 +506,7 @@ static void job_free(job_t *j) {
     xq_job_msg_fini(&j->msg);
     xq_buf_fini(&j->raw);
     xq_free(j->dlq);
+    xq_free(j->key);
     xq_buf_fini(&j->result);
     xq_free(j);
 }
@@ -325,48 +525,104 @@ static void job_unlink(worker_t *w, job_t *j) {
             break;
         }
     }
+    w->queued_instances -= j->queued;
+    w->queued_bytes -= j->queued_bytes;
     job_free(j);
 }
 
+/* The delivery report of a transactional message: a failure dooms the transaction. */
+static void txn_dr(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque) {
+    worker_t *w = opaque;
+    uint64_t tag = (uint64_t)(uintptr_t)rkm->_private;
+    size_t i = (size_t)(tag & 0xffffffffu);
+
+    (void)rk;
+    if (!rkm->err)
+        return;
+    xq_log(XQ_LOG_WARN, "kafka", "delivery to %s failed: %s", rd_kafka_topic_name(rkm->rkt),
+           rd_kafka_err2str(rkm->err));
+    if ((uint32_t)(tag >> 32) != w->txn_gen)
+        return; /* a message of a transaction already aborted */
+    w->txn_failed = true;
+    if (i >= 1 && i <= w->rec_cnt && !w->recs[i - 1].err)
+        w->recs[i - 1].err = rkm->err;
+}
+
+/* Records that this transaction carries a message of job @p j; returns its opaque tag. */
+static void *pub_record(worker_t *w, const job_t *j, bool custom_topic) {
+    if (w->rec_cnt == w->rec_cap) {
+        w->rec_cap = w->rec_cap ? 2 * w->rec_cap : 256;
+        w->recs = xq_reallocarray(w->recs, w->rec_cap, sizeof(*w->recs));
+    }
+    w->recs[w->rec_cnt++] =
+        (pubrec_t){.partition = j->partition, .offset = j->offset, .custom_topic = custom_topic};
+    return (void *)(uintptr_t)(((uint64_t)w->txn_gen << 32) | w->rec_cnt);
+}
+
+/*
+ * Produces inside the transaction. A message that cannot be queued fails the
+ * transaction like one whose delivery fails: it aborts, and the job is done
+ * again and answered with less (see quarantine_t).
+ */
 static void produce_txn(worker_t *w,
                         const char *topic,
-                        const char *key,
+                        const void *key,
+                        size_t key_len,
                         const void *val,
                         size_t len,
-                        rd_kafka_headers_t *hdrs) {
+                        rd_kafka_headers_t *hdrs,
+                        void *tag) {
     rd_kafka_resp_err_t e;
 
-    e = rd_kafka_producev(w->txn, RD_KAFKA_V_TOPIC(topic),
-                          RD_KAFKA_V_KEY((void *)(uintptr_t)key, key ? strlen(key) : 0),
-                          RD_KAFKA_V_VALUE((void *)(uintptr_t)val, len),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
-                          RD_KAFKA_V_END);
+    for (int tries = 0;; tries++) {
+        e = rd_kafka_producev(
+            w->txn, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY((void *)(uintptr_t)key, key_len),
+            RD_KAFKA_V_VALUE((void *)(uintptr_t)val, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(tag), RD_KAFKA_V_END);
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || tries >= 600)
+            break;
+        rd_kafka_poll(w->txn, 100); /* the queue drains as the brokers acknowledge */
+    }
     if (e) {
+        size_t i = (size_t)((uint64_t)(uintptr_t)tag & 0xffffffffu);
+
         xq_log(XQ_LOG_ERROR, "kafka", "produce to %s: %s", topic, rd_kafka_err2str(e));
         if (hdrs)
             rd_kafka_headers_destroy(hdrs);
+        w->txn_failed = true;
+        if (i >= 1 && i <= w->rec_cnt && !w->recs[i - 1].err)
+            w->recs[i - 1].err = e;
     }
 }
 
-/* DESIGN §2.3: the raw message, byte for byte, with what went wrong in its headers. */
-static void dead_letter(worker_t *w,
-                        const void *raw,
-                        size_t len,
-                        int32_t partition,
-                        int64_t offset,
-                        const xq_error_t *e) {
-    rd_kafka_headers_t *h = rd_kafka_headers_new(5);
-    char part[16], off[32];
+/*
+ * DESIGN §2.3: the raw message with its key, and what went wrong in its
+ * headers. A message over dlq.max.bytes keeps its first dlq.max.bytes; the
+ * headers give its size.
+ */
+static void dead_letter(worker_t *w, const job_t *j, const xq_error_t *e) {
+    rd_kafka_headers_t *h = rd_kafka_headers_new(8);
+    const void *raw = j->dlq ? j->dlq : j->raw.data;
+    size_t len = j->dlq ? j->dlq_len : j->raw.len,
+           max = (size_t)xq_conf_num(w->conf, "dlq.max.bytes");
+    char part[16], off[32], bytes[32];
 
-    snprintf(part, sizeof(part), "%d", (int)partition);
-    snprintf(off, sizeof(off), "%lld", (long long)offset);
+    snprintf(part, sizeof(part), "%d", (int)j->partition);
+    snprintf(off, sizeof(off), "%lld", (long long)j->offset);
+    snprintf(bytes, sizeof(bytes), "%zu", len);
     rd_kafka_header_add(h, "error.code", -1, xq_err_wire(e->code), -1);
     rd_kafka_header_add(h, "error.message", -1, e->msg, -1);
     rd_kafka_header_add(h, "error.field", -1, e->field, -1);
     rd_kafka_header_add(h, "source.topic", -1, w->source_topic, -1);
     rd_kafka_header_add(h, "source.partition", -1, part, -1);
     rd_kafka_header_add(h, "source.offset", -1, off, -1);
-    produce_txn(w, xq_conf_str(w->conf, "topic.dlq"), NULL, raw, len, h);
+    rd_kafka_header_add(h, "source.bytes", -1, bytes, -1);
+    if (len > max) {
+        rd_kafka_header_add(h, "truncated", -1, "true", -1);
+        len = max;
+    }
+    produce_txn(w, xq_conf_str(w->conf, "topic.dlq"), j->key, j->key_len, raw, len, h,
+                pub_record(w, j, false));
 }
 
 static void progress(worker_t *w, const job_t *j, const char *state) {
@@ -436,6 +692,126 @@ static void job_finish(worker_t *w, job_t *j) {
     w->jobs_done++;
 }
 
+/*
+ * The job id is the idempotency key: the first message with an id claims it
+ * (for job.ttl.s in Redis, across workers, and in this worker's window of
+ * dedup.window ids); a later message with the same id is answered by the
+ * first one's result and skipped. The same message consumed again (after a
+ * crash or an abort) is still its own holder.
+ */
+static bool claim_id(worker_t *w, const job_t *j) {
+    char where[320], key[XQ_JOB_ID_SIZE + 32];
+    xq_error_t err;
+    xq_buf_t holder;
+    bool mine;
+
+    snprintf(where, sizeof(where), "%.200s:%d:%lld", w->source_topic, (int)j->partition,
+             (long long)j->offset);
+    if (!xq_idset_claim(w->seen, xq_rng_seed_from(j->id), xq_rng_seed_from(where))) {
+        xq_log(XQ_LOG_INFO, "worker", "job %s: answered before (a duplicate); skipped", j->id);
+        return false;
+    }
+    if (!w->redis)
+        return true;
+    snprintf(key, sizeof(key), "explainq:jobid:%s", j->id);
+    xq_buf_init(&holder);
+    /* Redis down: the window above is all there is, as without Redis */
+    mine = xq_redis_claim(w->redis, key, where, (long)xq_conf_num(w->conf, "job.ttl.s") * 1000,
+                          &holder, &err) != XQ_OK ||
+           !holder.len || (holder.len == strlen(where) && !memcmp(holder.data, where, holder.len));
+    if (!mine)
+        xq_log(XQ_LOG_INFO, "worker", "job %s: answered before at %.*s (a duplicate); skipped",
+               j->id, (int)holder.len, (const char *)holder.data);
+    xq_buf_fini(&holder);
+    return mine;
+}
+
+/* A job whose error may pass (a model that timed out, Redis down) frees its id for a retry. */
+static void release_id(worker_t *w, const job_t *j) {
+    char key[XQ_JOB_ID_SIZE + 32];
+    xq_error_t err;
+
+    if (w->stream || !j->id[0] || !j->failed ||
+        (j->err.code != XQ_ETIMEOUT && j->err.code != XQ_EREDIS && j->err.code != XQ_EKAFKA))
+        return;
+    xq_idset_release(w->seen, xq_rng_seed_from(j->id));
+    if (w->redis) {
+        snprintf(key, sizeof(key), "explainq:jobid:%s", j->id);
+        xq_redis_del(w->redis, key, &err);
+    }
+}
+
+static quarantine_t *quarantined(worker_t *w, const job_t *j) {
+    for (size_t q = 0; q < QUARANTINE; q++) {
+        quarantine_t *e = &w->quarantine[q];
+
+        if (e->level && e->partition == j->partition && e->offset == j->offset)
+            return e;
+    }
+    return NULL;
+}
+
+/* A result, in parts when it is over result.max.bytes (see parts.h). */
+static void produce_result(worker_t *w, const char *topic, const job_t *j, const xq_buf_t *res) {
+    size_t max = (size_t)xq_conf_num(w->conf, "result.max.bytes");
+    size_t chunk = max - XQ_PARTS_OVERHEAD - strlen(j->id), n = xq_parts_count(res->len, chunk);
+    bool custom = topic != xq_conf_str(w->conf, "topic.results");
+
+    if (res->len <= max) {
+        produce_txn(w, topic, j->id, strlen(j->id), res->data, res->len, NULL,
+                    pub_record(w, j, custom));
+        return;
+    }
+    for (size_t k = 0; k < n; k++) {
+        xq_parts_pack(j->id, res->data, res->len, chunk, k, &w->buf);
+        produce_txn(w, topic, j->id, strlen(j->id), w->buf.data, w->buf.len, NULL,
+                    pub_record(w, j, custom));
+    }
+}
+
+/*
+ * Sends what job @p j answers with: its result (and a dead letter when it
+ * failed); after its messages once failed to be written, an error result on
+ * topic.results and the dead letter; after that failed too, the dead letter.
+ */
+static void publish_job(worker_t *w, job_t *j) {
+    quarantine_t *q = quarantined(w, j);
+    xq_error_t qerr;
+    xq_buf_t eres;
+
+    if (j->duplicate)
+        return;
+    if (!q) {
+        if (j->failed)
+            dead_letter(w, j, &j->err);
+        if (!j->dlq_only) {
+            produce_result(w, result_topic(w, j), j, &j->result);
+            progress(w, j, j->failed ? "error" : "done");
+        }
+        return;
+    }
+    xq_error_set(&qerr, XQ_EKAFKA, q->custom_topic ? "outputTopic" : "",
+                 "the %s of %zu bytes could not be written to %s: %s",
+                 j->failed ? "error result" : "result", j->result.len, result_topic(w, j),
+                 rd_kafka_err2str(q->err));
+    xq_log(XQ_LOG_ERROR, "worker", "job %s (partition %d offset %lld): %s (attempt %d)",
+           j->id[0] ? j->id : "-", (int)j->partition, (long long)j->offset, qerr.msg, q->level);
+    if (q->level == 1 && !j->dlq_only) {
+        xq_buf_init(&eres);
+        xq_result_pack_error(j->id, &qerr, &eres);
+        produce_result(w, xq_conf_str(w->conf, "topic.results"), j, &eres);
+        xq_buf_fini(&eres);
+        j->failed = true;
+        j->err = qerr;
+        progress(w, j, "error");
+    }
+    if (q->level <= 2)
+        dead_letter(w, j, &qerr);
+    /* past that nothing can be written: the transaction aborts again and the offset stays */
+    if (q->level > 2)
+        w->txn_failed = true;
+}
+
 /* Sends finished results in offset order, per partition (the jobs list is in arrival order). */
 static void publish(worker_t *w) {
     int32_t blocked[256];
@@ -455,13 +831,8 @@ static void publish(worker_t *w) {
             blocked[nb++] = j->partition;
             continue;
         }
-        if (j->failed)
-            dead_letter(w, j->dlq ? j->dlq : j->raw.data, j->dlq ? j->dlq_len : j->raw.len,
-                        j->partition, j->offset, &j->err);
-        if (!j->dlq_only) {
-            produce_txn(w, result_topic(w, j), j->id, j->result.data, j->result.len, NULL);
-            progress(w, j, j->failed ? "error" : "done");
-        }
+        publish_job(w, j);
+        release_id(w, j);
         w->finished_since_commit++;
         job_unlink(w, j);
     }
@@ -655,15 +1026,20 @@ static void resolve_spec(worker_t *w, job_t *j) {
  * came, for the DLQ (the same bytes for explain jobs; the prediction log for
  * a stream).
  */
-static void accept_bytes(worker_t *w,
-                         const void *job,
-                         size_t job_len,
-                         const void *raw,
-                         size_t raw_len,
-                         int32_t partition,
-                         int64_t offset) {
+static void
+accept_bytes(worker_t *w, const void *job, size_t job_len, const rd_kafka_message_t *rkm) {
     job_t *j = xq_calloc(1, sizeof(*j));
+    const void *raw = rkm->payload;
+    size_t raw_len = rkm->len;
+    int32_t partition = rkm->partition;
+    int64_t offset = rkm->offset;
     xq_error_t err;
+
+    if (rkm->key_len) {
+        j->key = xq_malloc(rkm->key_len);
+        memcpy(j->key, rkm->key, rkm->key_len);
+        j->key_len = rkm->key_len;
+    }
 
     j->partition = partition;
     j->offset = offset;
@@ -693,7 +1069,16 @@ static void accept_bytes(worker_t *w,
         snprintf(j->id, sizeof(j->id), "%s", j->msg.id);
         j->model = model_get(w, j->msg.model);
         j->state = J_WAIT_SPEC;
+        if (!w->stream && !claim_id(w, j)) {
+            j->duplicate = j->finished = true;
+            j->state = J_DONE;
+            w->duplicates++;
+        }
     }
+    j->queued = j->msg.instance_cnt ? j->msg.instance_cnt : 1;
+    j->queued_bytes = j->raw.len + j->dlq_len + sizeof(*j);
+    w->queued_instances += j->queued;
+    w->queued_bytes += j->queued_bytes;
     /* in arrival order, so the oldest jobs are planned first */
     job_t **p = &w->jobs;
     while (*p)
@@ -703,7 +1088,7 @@ static void accept_bytes(worker_t *w,
 }
 
 static void accept_job(worker_t *w, const rd_kafka_message_t *rkm) {
-    accept_bytes(w, rkm->payload, rkm->len, rkm->payload, rkm->len, rkm->partition, rkm->offset);
+    accept_bytes(w, rkm->payload, rkm->len, rkm);
 }
 
 /*
@@ -765,7 +1150,7 @@ static void accept_instance(worker_t *w, const rd_kafka_message_t *rkm) {
     v.instances_len = insts.len;
     v.instance_cnt = cnt;
     xq_job_pack(&v, &job);
-    accept_bytes(w, job.data, job.len, rkm->payload, rkm->len, rkm->partition, rkm->offset);
+    accept_bytes(w, job.data, job.len, rkm);
     msgpack_unpacked_destroy(&msg);
     xq_buf_fini(&mp);
     xq_buf_fini(&insts);
@@ -1069,7 +1454,7 @@ static void batch_reply(worker_t *w, batch_t *b, const msgpack_object *reply) {
 
         xq_rows_t *sent = b->compact ? &b->send : r;
 
-        if (!ov || xq_tensor_decode(ov, "outputs", 0, &t, &err) != XQ_OK) {
+        if (!ov || xq_tensor_decode_results(ov, "outputs", 0, &t, &err) != XQ_OK) {
             xq_error_set(&err, XQ_EMODEL, "model", "model %s replied without outputs",
                          b->model->name);
             ok = false;
@@ -1097,7 +1482,7 @@ static void batch_reply(worker_t *w, batch_t *b, const msgpack_object *reply) {
         for (size_t k = 0; ok && b->grad && k < r->tensor_cnt; k++) {
             const msgpack_object *gv = grads ? xq_mp_map_get(grads, r->names[k]) : NULL;
 
-            if (!gv || xq_tensor_decode(gv, "grads", 0, &t, &err) != XQ_OK ||
+            if (!gv || xq_tensor_decode_results(gv, "grads", 0, &t, &err) != XQ_OK ||
                 t.cnt != r->cnt * r->elem_cnt[k]) {
                 xq_error_set(&err, XQ_EMODEL, "model", "model %s replied without gradients of %s",
                              b->model->name, r->names[k]);
@@ -1188,9 +1573,9 @@ static void check_timeouts(worker_t *w) {
 
     for (batch_t **p = &w->inflight; *p;) {
         batch_t *b = *p;
-        long long wait = timeout << (b->attempts > 4 ? 4 : b->attempts - 1); /* backoff */
-
-        if (t - b->sent_ms < wait) {
+        /* every attempt waits request.timeout.ms: a dead runner fails its jobs after
+         * request.timeout.ms x (request.retries + 1) */
+        if (t - b->sent_ms < timeout) {
             p = &b->next;
             continue;
         }
@@ -1264,6 +1649,11 @@ static void drop_jobs_of(worker_t *w, const rd_kafka_topic_partition_list_t *par
     }
 }
 
+static void drop_all_jobs(worker_t *w) {
+    while (w->jobs)
+        job_unlink(w, w->jobs);
+}
+
 static void rebalance_cb(rd_kafka_t *rk,
                          rd_kafka_resp_err_t e,
                          rd_kafka_topic_partition_list_t *parts,
@@ -1280,15 +1670,23 @@ static void rebalance_cb(rd_kafka_t *rk,
         xq_log(XQ_LOG_INFO, "kafka", "revoked partitions=%d lost=%d", parts->cnt,
                rd_kafka_assignment_lost(rk));
         if (w->in_txn) {
-            if (rd_kafka_assignment_lost(rk)) {
-                rd_kafka_error_t *ae = rd_kafka_abort_transaction(w->txn, -1);
+            /* what finished is published with its offsets; when the partitions are lost, or
+             * the commit cannot finish now, the transaction aborts and every job is redone */
+            txn_rc_t trc = rd_kafka_assignment_lost(rk) ? TXN_RETRY : txn_commit(w);
 
-                if (ae)
-                    fatal_error(w, "abort transaction", ae);
-                w->in_txn = false;
-            } else {
-                txn_commit(w); /* what finished is published with its offsets */
+            if (trc == TXN_RETRY) {
+                rd_kafka_error_t *ae = rd_kafka_abort_transaction(w->txn, 10000);
+
+                if (ae) {
+                    txn_error(w, "abort transaction", ae);
+                    w->txn_dead = true; /* a new producer aborts it when it starts */
+                }
+                w->in_txn = w->committing = w->aborting = false;
+                rewind_to_committed(w);
+                trc = TXN_ABORTED;
             }
+            if (trc == TXN_ABORTED)
+                drop_all_jobs(w);
         }
         drop_jobs_of(w, parts);
         if (xq_run_flag && !w->fatal)
@@ -1401,6 +1799,12 @@ static rd_kafka_t *client(worker_t *w,
 
     snprintf(bs, sizeof(bs), "bootstrap.servers=%s", xq_conf_str(w->conf, "bootstrap.servers"));
     props[n++] = bs;
+    if (type == RD_KAFKA_CONSUMER) {
+        /* a dead worker's partitions move in ~10 s, not librdkafka's 45; kafka.consumer.*
+         * settings (after these) still win */
+        props[n++] = "session.timeout.ms=10000";
+        props[n++] = "heartbeat.interval.ms=1000";
+    }
     n += xq_conf_kafka(w->conf, kind, props + n, 100);
     for (size_t i = 0; i < forced_cnt; i++)
         props[n++] = forced[i]; /* last: what the loop's correctness needs wins */
@@ -1409,12 +1813,99 @@ static rd_kafka_t *client(worker_t *w,
     return rk;
 }
 
+/*
+ * (Re)starts the transactional producer. A new one with the same
+ * transactional.id fences the old one and aborts what it left open, so after
+ * a fatal error (a fenced producer) the worker carries on. False when the
+ * brokers cannot be reached yet: the loop tries again.
+ */
+static bool txn_producer_start(worker_t *w) {
+    const xq_kafka_cbs_t cbs = {.dr_msg_cb = txn_dr, .opaque = w};
+    const char *forced[] = {w->txnid, "enable.idempotence=true"};
+    rd_kafka_error_t *error;
+
+    if (w->txn) {
+        rd_kafka_purge(w->txn, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_destroy(w->txn);
+        w->txn = NULL;
+    }
+    w->txn_dead = w->in_txn = w->committing = w->aborting = false;
+    w->txn_gen++;
+    if (!(w->txn = client(w, RD_KAFKA_PRODUCER, "producer", forced, 2, &cbs))) {
+        w->fatal = true; /* a configuration error: no use trying again */
+        return false;
+    }
+    if ((error =
+             rd_kafka_init_transactions(w->txn, (int)xq_conf_num(w->conf, "commit.timeout.ms")))) {
+        xq_log(XQ_LOG_WARN, "kafka", "init transactions: %s (trying again)",
+               rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+        rd_kafka_destroy(w->txn);
+        w->txn = NULL;
+        return false;
+    }
+    return true;
+}
+
+/* Enough jobs accepted and not yet answered: take no more until some are. */
+static bool intake_full(const worker_t *w) {
+    return w->queued_instances >= w->max_queued_instances || w->queued_bytes >= w->max_queued_bytes;
+}
+
+/*
+ * Once per loop: commits when enough finished (or a commit or abort is
+ * unfinished and its retry time came), restarts a dead producer, and sets the
+ * consumer back when that is still owed. Aborted work is dropped: its jobs are
+ * consumed again from the committed offsets.
+ */
+static void settle_txn(worker_t *w) {
+    long long t = now_ms();
+    bool due;
+
+    if (w->txn_dead || !w->txn) {
+        if (t < w->txn_retry_ms)
+            return;
+        drop_all_jobs(w); /* what they published died with the producer's transaction */
+        if (!txn_producer_start(w)) {
+            w->txn_retry_ms = t + 1000;
+            return;
+        }
+        xq_log(XQ_LOG_INFO, "kafka", "transactional producer restarted");
+        rewind_to_committed(w);
+    }
+    if (w->need_rewind && t >= w->txn_retry_ms && !rewind_to_committed(w))
+        w->txn_retry_ms = t + 1000;
+    if (!w->in_txn) {
+        txn_begin(w);
+        return;
+    }
+    if (w->committing || w->aborting)
+        due = t >= w->txn_retry_ms;
+    else
+        due = w->txn_failed ||
+              (w->finished_since_commit && (w->finished_since_commit >= w->commit_jobs ||
+                                            t - w->last_commit_ms >= w->commit_ms));
+    if (!due)
+        return;
+    switch (txn_commit(w)) {
+    case TXN_RETRY:
+        w->txn_retry_ms = now_ms() + 1000;
+        break;
+    case TXN_ABORTED:
+        drop_all_jobs(w);
+        /* fall through */
+    default:
+        txn_begin(w);
+        break;
+    }
+}
+
 int xq_cmd_worker(int argc, char **argv) {
     worker_t w;
     xq_errlist_t errs;
     xq_error_t err;
     bool dump = false;
-    char host[64] = "worker", gid[320], txnid[200], part[32];
+    char host[64] = "worker", gid[320], part[32];
     rd_kafka_queue_t *replies_q = NULL, *jobs_q = NULL;
     const char *replies_topic = NULL;
     int rc = XQ_EXIT_USAGE;
@@ -1497,10 +1988,16 @@ int xq_cmd_worker(int argc, char **argv) {
         snprintf(w.id, sizeof(w.id), "%.60s-%d", host, (int)getpid());
     rc = XQ_EXIT_RUNTIME;
     w.excache = xq_exindex_cache_new((size_t)xq_conf_num(w.conf, "examples.cache.indexes"));
+    w.seen = xq_idset_new((size_t)xq_conf_num(w.conf, "dedup.window"));
     w.max_batch_rows = (size_t)xq_conf_num(w.conf, "max.batch.rows");
     w.max_request_bytes = (size_t)xq_conf_num(w.conf, "max.request.bytes");
+    w.commit_jobs = (size_t)xq_conf_num(w.conf, "commit.jobs");
+    w.max_queued_instances = (size_t)xq_conf_num(w.conf, "max.queued.instances");
+    w.max_queued_bytes = (size_t)xq_conf_num(w.conf, "max.queued.bytes");
+    w.commit_ms = (long long)xq_conf_num(w.conf, "commit.interval.ms");
     if (xq_conf_str(w.conf, "redis.url")[0] &&
-        !(w.redis = xq_redis_new(xq_conf_str(w.conf, "redis.url"), 1000, &err))) {
+        !(w.redis = xq_redis_new(xq_conf_str(w.conf, "redis.url"),
+                                 (int)xq_conf_num(w.conf, "redis.timeout.ms"), &err))) {
         fprintf(stderr, "explainq worker: %s: %s\n", err.field, err.msg);
         rc = XQ_EXIT_USAGE;
         goto out;
@@ -1509,17 +2006,15 @@ int xq_cmd_worker(int argc, char **argv) {
         /* STYLE B13: four clients, one thread */
         const xq_kafka_cbs_t ccbs = {.rebalance_cb = rebalance_cb, .opaque = &w};
         snprintf(gid, sizeof(gid), "group.id=%s", xq_conf_str(w.conf, "group.id"));
-        snprintf(txnid, sizeof(txnid), "transactional.id=explainq-%s", w.id);
+        snprintf(w.txnid, sizeof(w.txnid), "transactional.id=explainq-%s", w.id);
         const char *cforced[] = {gid, "enable.auto.commit=false", "isolation.level=read_committed",
                                  "partition.assignment.strategy=cooperative-sticky",
                                  "auto.offset.reset=earliest"};
-        const char *tforced[] = {txnid, "enable.idempotence=true"};
         const char *iforced[] = {"enable.idempotence=true", "linger.ms=0"};
         const char *rforced[] = {"group.id=explainq-replies-unused", "enable.auto.commit=false",
                                  "isolation.level=read_uncommitted"};
 
         if (!(w.consumer = client(&w, RD_KAFKA_CONSUMER, "consumer", cforced, 5, &ccbs)) ||
-            !(w.txn = client(&w, RD_KAFKA_PRODUCER, "producer", tforced, 2, NULL)) ||
             !(w.infer = client(&w, RD_KAFKA_PRODUCER, "producer", iforced, 2, NULL)) ||
             !(w.replies = client(&w, RD_KAFKA_CONSUMER, "consumer", rforced, 3, NULL)))
             goto out;
@@ -1527,7 +2022,6 @@ int xq_cmd_worker(int argc, char **argv) {
     {
         const char *topics[] = {xq_conf_str(w.conf, "topic.replies")};
         char errstr[256];
-        rd_kafka_error_t *error;
         rd_kafka_topic_partition_list_t *l;
         int n;
 
@@ -1558,9 +2052,9 @@ int xq_cmd_worker(int argc, char **argv) {
         }
         rd_kafka_assign(w.replies, l);
         rd_kafka_topic_partition_list_destroy(l);
-        if ((error = rd_kafka_init_transactions(w.txn, 30000))) {
-            fatal_error(&w, "init transactions", error);
-            goto out;
+        for (int tries = 0; !txn_producer_start(&w); tries++) {
+            if (w.fatal || tries >= 2)
+                goto out;
         }
     }
     rd_kafka_poll_set_consumer(w.consumer);
@@ -1602,7 +2096,7 @@ int xq_cmd_worker(int argc, char **argv) {
         if (draining && (!w.job_cnt || now_ms() >= drain_until))
             break;
         /* jobs and replies arrive on one queue: wait for either, then take what is there */
-        for (int k = 0; k < 1000; k++) {
+        for (int k = 0; k < 1000 && (k == 0 || !intake_full(&w)); k++) {
             rkm = rd_kafka_consumer_poll(w.consumer, k ? 0 : w.open ? 1 : 50);
             if (!rkm)
                 break;
@@ -1611,7 +2105,8 @@ int xq_cmd_worker(int argc, char **argv) {
                     xq_log(XQ_LOG_WARN, "kafka", "consumer: %s", rd_kafka_message_errstr(rkm));
             } else if (rkm->rkt && !strcmp(rd_kafka_topic_name(rkm->rkt), replies_topic)) {
                 handle_reply(&w, rkm);
-            } else if (!draining) {
+            } else if (!draining && !w.need_rewind && w.txn && !w.txn_dead) {
+                /* (else dropped: it is consumed again once the consumer is set back) */
                 if (w.stream)
                     accept_instance(&w, rkm);
                 else
@@ -1620,7 +2115,8 @@ int xq_cmd_worker(int argc, char **argv) {
             rd_kafka_message_destroy(rkm); /* never kept past this iteration */
         }
         reap(&w); /* before plan(), which clears the flags reap() reads */
-        publish(&w);
+        if (w.in_txn && !w.committing && !w.aborting)
+            publish(&w);
         advance(&w);
         plan(&w);
         flush_batches(&w, false);
@@ -1630,9 +2126,10 @@ int xq_cmd_worker(int argc, char **argv) {
         rd_kafka_poll(w.infer, 0);
         rd_kafka_poll(w.txn, 0);
         {
-            /* back-pressure: a full row budget pauses the job partitions */
+            /* back-pressure: a full row budget, or enough accepted and unanswered, pauses the
+             * job partitions (memory stays bounded whatever the backlog) */
             bool full = w.inflight_rows >= (size_t)xq_conf_num(w.conf, "max.inflight.rows") ||
-                        w.job_cnt >= 4 * (size_t)xq_conf_num(w.conf, "max.inflight.rows");
+                        intake_full(&w);
             rd_kafka_topic_partition_list_t *parts = NULL;
 
             if (full != w.paused && !draining && !rd_kafka_assignment(w.consumer, &parts)) {
@@ -1644,31 +2141,26 @@ int xq_cmd_worker(int argc, char **argv) {
                 w.paused = full;
             }
         }
-        if (w.finished_since_commit &&
-            (w.finished_since_commit >= (size_t)xq_conf_num(w.conf, "commit.jobs") ||
-             now_ms() - w.last_commit_ms >= (long long)xq_conf_num(w.conf, "commit.interval.ms"))) {
-            if (!txn_commit(&w)) {
-                /* aborted and rewound: every job in flight is consumed again */
-                while (w.jobs)
-                    job_unlink(&w, w.jobs);
-            }
-            if (!w.fatal)
-                txn_begin(&w);
-        }
+        settle_txn(&w);
     }
     xq_log(XQ_LOG_INFO, "worker",
            "stopping done=%llu failed=%llu unfinished=%zu baseline_hits=%llu",
            (unsigned long long)w.jobs_done, (unsigned long long)w.jobs_failed, w.job_cnt,
            (unsigned long long)w.baseline_hits);
     /* unfinished jobs are handed back: their offsets stay uncommitted */
-    if (!w.fatal && w.in_txn)
-        txn_commit(&w);
+    if (!w.fatal && w.in_txn && w.txn && !w.txn_dead && txn_commit(&w) == TXN_RETRY) {
+        rd_kafka_error_t *ae = rd_kafka_abort_transaction(w.txn, 10000);
+
+        if (ae)
+            rd_kafka_error_destroy(ae); /* whoever takes over fences and aborts it */
+        w.in_txn = false;
+    }
     while (w.jobs)
         job_unlink(&w, w.jobs);
     if (replies_q)
         rd_kafka_queue_forward(replies_q, NULL);
     rd_kafka_consumer_close(w.consumer); /* REVOKE: commits nothing more, leaves the group */
-    if (w.in_txn) {
+    if (w.in_txn && w.txn && !w.txn_dead) {
         rd_kafka_error_t *e = rd_kafka_commit_transaction(w.txn, 10000);
 
         if (e)
@@ -1718,6 +2210,8 @@ out:
     for (size_t i = 0; i < SPEC_CACHE; i++)
         xq_spec_destroy(w.specs[i]);
     xq_exindex_cache_destroy(w.excache);
+    xq_idset_destroy(w.seen);
+    xq_free(w.recs);
     xq_redis_destroy(w.redis);
     xq_errlist_fini(&errs);
     xq_buf_fini(&w.buf);
