@@ -18,6 +18,25 @@ static bool str_field(const msgpack_object *v, char *dst, size_t size) {
     return true;
 }
 
+/*
+ * The id of a job that cannot be decoded, so it still gets its error result:
+ * read without unpacking (any depth), cut to XQ_JOB_ID_SIZE - 1 bytes at a
+ * UTF-8 boundary when longer. @returns the id's whole length (0: none).
+ */
+static size_t peek_id(const uint8_t *buf, size_t len, xq_job_msg_t *job) {
+    const uint8_t *v;
+    size_t n, keep;
+
+    if (!xq_mp_peek_str(buf, len, "id", &v, &n) || !n || memchr(v, '\0', n))
+        return 0;
+    keep = n < XQ_JOB_ID_SIZE ? n : XQ_JOB_ID_SIZE - 1;
+    while (keep < n && keep && (v[keep] & 0xc0) == 0x80)
+        keep--; /* not inside a character */
+    memcpy(job->id, v, keep);
+    job->id[keep] = '\0';
+    return n;
+}
+
 /* examplesOverride: {"neighborCount", "crowdingCount"}, each in [1, 10000]. */
 static xq_err_t decode_override(const msgpack_object *v, xq_job_msg_t *job, xq_error_t *err) {
     static const char *const names[] = {"neighborCount", "crowdingCount"};
@@ -62,12 +81,23 @@ xq_err_t xq_job_decode(
 
     memset(job, 0, sizeof(*job));
     msgpack_unpacked_init(&job->msg);
-    if (!xq_mp_unpack_one(buf, len, &job->msg) || job->msg.data.type != MSGPACK_OBJECT_MAP)
-        return xq_error_set(err, XQ_EDECODE, "", "the job is not one msgpack map");
+    if (!xq_mp_unpack_one(buf, len, &job->msg) || job->msg.data.type != MSGPACK_OBJECT_MAP) {
+        peek_id(buf, len, job);
+        return xq_error_set(err, XQ_EDECODE, "",
+                            "the job is not one msgpack map of at most %d levels of nesting",
+                            XQ_MP_MAX_DEPTH);
+    }
     o = &job->msg.data;
-    if (!str_field(xq_mp_map_get(o, "id"), job->id, sizeof(job->id)))
+    if (!str_field(xq_mp_map_get(o, "id"), job->id, sizeof(job->id))) {
+        size_t n = peek_id(buf, len, job);
+
+        if (n >= XQ_JOB_ID_SIZE)
+            return xq_error_set(err, XQ_ELIMIT, "id",
+                                "is %zu bytes: at most %d (answered under its first bytes)", n,
+                                XQ_JOB_ID_SIZE - 1);
         return xq_error_set(err, XQ_EDECODE, "id", "is required: a string of 1 to %d bytes",
                             XQ_JOB_ID_SIZE - 1);
+    }
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object *k = &o->via.map.ptr[i].key;
         bool ok = false;
@@ -114,8 +144,15 @@ xq_err_t xq_job_decode(
                                 "must be a positive number");
     }
     if ((v = xq_mp_map_get(o, "outputTopic")) &&
-        !str_field(v, job->output_topic, sizeof(job->output_topic)))
-        return xq_error_set(err, XQ_EINVAL, "outputTopic", "must be a topic name");
+        (!str_field(v, job->output_topic, sizeof(job->output_topic)) ||
+         strlen(job->output_topic) > 249 ||
+         strspn(job->output_topic,
+                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+             strlen(job->output_topic))) {
+        job->output_topic[0] = '\0'; /* the error result goes to the default topic */
+        return xq_error_set(err, XQ_EINVAL, "outputTopic",
+                            "must be a Kafka topic name: 1 to 249 letters, digits, '.', '_', '-'");
+    }
     if ((v = xq_mp_map_get(o, "indexId")) && (!str_field(v, job->index_id, sizeof(job->index_id)) ||
                                               !xq_sha256_hex_valid(job->index_id)))
         return xq_error_set(err, XQ_EINVAL, "indexId", "must be an index id (64 hex digits)");

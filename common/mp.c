@@ -374,3 +374,108 @@ static bool canon_rec(msgpack_packer *pk, const msgpack_object *o, int depth) {
 bool xq_mp_pack_canonical(msgpack_packer *pk, const msgpack_object *o) {
     return canon_rec(pk, o, 0);
 }
+
+/* The header of the value at @p *pos: its size in bytes past the header and its children. */
+static bool head(const uint8_t *b, size_t len, size_t *pos, uint64_t *body, uint64_t *kids) {
+    static const uint8_t fixed[] = {
+        /* c0..df: bytes after the type byte, for the types of a fixed size (0xff: variable) */
+        0, 0xff, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 4,    8,    1,    2,    4,    8,
+        1, 2,    4, 8, 2,    3,    5,    9,    17,   0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    uint8_t t;
+    size_t w = 0;
+    uint64_t n = 0;
+
+    if (*pos >= len)
+        return false;
+    t = b[(*pos)++];
+    *body = *kids = 0;
+    if (t <= 0x7f || t >= 0xe0)
+        return true;
+    if (t <= 0x8f) {
+        *kids = 2u * (t & 0x0f);
+        return true;
+    }
+    if (t <= 0x9f) {
+        *kids = t & 0x0f;
+        return true;
+    }
+    if (t <= 0xbf) {
+        *body = t & 0x1f;
+        return true;
+    }
+    if (t == 0xc1)
+        return false;
+    if (fixed[t - 0xc0] != 0xff) {
+        *body = fixed[t - 0xc0];
+        return true;
+    }
+    /* a length of w bytes follows: bin/str/ext 8-16-32, array/map 16-32 */
+    w = (t == 0xc4 || t == 0xc7 || t == 0xd9)                             ? 1
+        : (t == 0xc5 || t == 0xc8 || t == 0xda || t == 0xdc || t == 0xde) ? 2
+                                                                          : 4;
+    if (len - *pos < w)
+        return false;
+    for (size_t i = 0; i < w; i++)
+        n = n << 8 | b[(*pos)++];
+    if (t == 0xdc || t == 0xdd)
+        *kids = n;
+    else if (t == 0xde || t == 0xdf)
+        *kids = 2 * n;
+    else
+        *body = n + (t >= 0xc7 && t <= 0xc9); /* ext: its type byte */
+    return true;
+}
+
+/* Skips one value at @p *pos, however deep, without recursion. */
+static bool skip_value(const uint8_t *b, size_t len, size_t *pos) {
+    uint64_t pending = 1, body, kids;
+
+    while (pending) {
+        if (!head(b, len, pos, &body, &kids) || body > len - *pos || kids > len)
+            return false;
+        *pos += (size_t)body;
+        pending += kids - 1;
+        if (pending > len)
+            return false; /* more values announced than bytes left */
+    }
+    return true;
+}
+
+static bool is_str(uint8_t t) {
+    return (t >= 0xa0 && t <= 0xbf) || (t >= 0xd9 && t <= 0xdb);
+}
+
+bool xq_mp_peek_str(
+    const uint8_t *buf, size_t len, const char *key, const uint8_t **val, size_t *val_len) {
+    size_t pos = 0, klen = strlen(key);
+    uint64_t body, kids;
+
+    if (!head(buf, len, &pos, &body, &kids) || body || !kids || (buf[0] & 0xf0) == 0x90 ||
+        buf[0] == 0xdc || buf[0] == 0xdd)
+        return false; /* not a map */
+    for (uint64_t i = 0, pairs = kids / 2; i < pairs; i++) {
+        size_t kpos = pos, vpos;
+        bool is_key;
+
+        if (!head(buf, len, &pos, &body, &kids) || kids || body > len - pos)
+            return false;
+        is_key = is_str(buf[kpos]) && body == klen && !memcmp(buf + pos, key, klen);
+        pos += (size_t)body;
+        vpos = pos;
+        if (is_key) {
+            uint8_t t;
+
+            if (!head(buf, len, &pos, &body, &kids) || kids || body > len - pos)
+                return false;
+            t = buf[vpos];
+            if (!is_str(t))
+                return false;
+            *val = buf + pos;
+            *val_len = (size_t)body;
+            return true;
+        }
+        if (!skip_value(buf, len, &pos))
+            return false;
+    }
+    return false;
+}

@@ -79,4 +79,14 @@ bool xq_mp_pack_canonical(msgpack_packer *pk, const msgpack_object *o);
 /** Packs a double canonically (see xq_mp_pack_canonical()). */
 void xq_mp_pack_number(msgpack_packer *pk, double d);
 
+/**
+ * Finds the str value of @p key in the top-level map of @p buf without
+ * unpacking it, at any depth of nesting and even when the rest is malformed
+ * past it: an id can be read from a message too deep to decode.
+ *
+ * @returns true with @p *val pointing into @p buf (@p *val_len bytes).
+ */
+bool xq_mp_peek_str(
+    const uint8_t *buf, size_t len, const char *key, const uint8_t **val, size_t *val_len);
+
 #endif /* XQ_MP_H */

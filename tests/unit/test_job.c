@@ -112,11 +112,57 @@ START_TEST(test_job_bad) {
 
 END_TEST
 
+/* A job too deep to decode, or with an id over the limit, still names its id for the answer. */
+START_TEST(test_job_id_of_undecodable) {
+    xq_buf_t b;
+    msgpack_packer pk;
+    xq_job_msg_t job;
+    xq_error_t err;
+    char long_id[301];
+    const uint8_t *v;
+    size_t vl;
+
+    xq_buf_init(&b);
+    xq_mp_packer_init(&pk, &b);
+    msgpack_pack_map(&pk, 3);
+    xq_mp_pack_str(&pk, "model");
+    xq_mp_pack_str(&pk, "m");
+    xq_mp_pack_str(&pk, "instances");
+    for (int d = 0; d < 200; d++)
+        msgpack_pack_array(&pk, 1);
+    msgpack_pack_bin(&pk, 3);
+    msgpack_pack_bin_body(&pk, "abc", 3);
+    xq_mp_pack_str(&pk, "id");
+    xq_mp_pack_str(&pk, "deep-1");
+    ck_assert_int_eq(xq_job_decode(b.data, b.len, 0, &job, &err), XQ_EDECODE);
+    ck_assert_str_eq(job.id, "deep-1");
+    xq_job_msg_fini(&job);
+    /* truncated: no id to be found, and no read past the end */
+    ck_assert(!xq_mp_peek_str(b.data, b.len - 3, "id", &v, &vl));
+    ck_assert(xq_mp_peek_str(b.data, b.len, "id", &v, &vl));
+    ck_assert_uint_eq(vl, 6);
+
+    memset(long_id, 'a', 300);
+    long_id[300] = '\0';
+    b.len = 0;
+    msgpack_pack_map(&pk, 1);
+    xq_mp_pack_str(&pk, "id");
+    xq_mp_pack_str(&pk, long_id);
+    ck_assert_int_eq(xq_job_decode(b.data, b.len, 0, &job, &err), XQ_ELIMIT);
+    ck_assert_str_eq(err.field, "id");
+    ck_assert_uint_eq(strlen(job.id), XQ_JOB_ID_SIZE - 1);
+    xq_job_msg_fini(&job);
+    xq_buf_fini(&b);
+}
+
+END_TEST
+
 Suite *job_suite(void) {
     Suite *s = suite_create("job");
     TCase *tc = tcase_create("core");
 
     tcase_add_test(tc, test_job_round_trip);
+    tcase_add_test(tc, test_job_id_of_undecodable);
     tcase_add_loop_test(tc, test_job_bad, 0, (int)(sizeof(bad_jobs) / sizeof(bad_jobs[0])));
     suite_add_tcase(s, tc);
     return s;
