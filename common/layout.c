@@ -182,8 +182,12 @@ static xq_err_t read_picture(feat_t *f, size_t index, const char *field, xq_erro
                           "instance %zu: feature %s: {\"b64\": ...} must hold one base64 string",
                           index, f->name);
     else if ((rc = xq_picture_decode(bytes.data, bytes.len, &f->pic, &f->dims[0], &f->dims[1],
-                                     &f->dims[2], err)) != XQ_OK)
-        xq_error_set(err, rc, field, "instance %zu: feature %s: %.180s", index, f->name, err->msg);
+                                     &f->dims[2], err)) != XQ_OK) {
+        char why[XQ_ERR_MSG_SIZE];
+
+        memcpy(why, err->msg, sizeof(why)); /* not err->msg itself: it is being written */
+        xq_error_set(err, rc, field, "instance %zu: feature %s: %.180s", index, f->name, why);
+    }
     f->ndim = 3;
     f->raw_cnt = f->dims[0] * f->dims[1] * f->dims[2];
     xq_buf_fini(&bytes);

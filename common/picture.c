@@ -25,8 +25,8 @@ static xq_err_t png_decode(
         return xq_error_set(err, XQ_EDECODE, "b64", "not a readable PNG: %s", im.message);
     if ((size_t)im.width * im.height > XQ_PICTURE_MAX_PIXELS) {
         png_image_free(&im);
-        return xq_error_set(err, XQ_ELIMIT, "b64", "a %ux%u picture is over the limit", im.width,
-                            im.height);
+        return xq_error_set(err, XQ_ELIMIT, "b64", "a %ux%u picture is over the limit of %u pixels",
+                            im.width, im.height, XQ_PICTURE_MAX_PIXELS);
     }
     *c = im.format & PNG_FORMAT_FLAG_COLOR ? 3 : 1;
     im.format = *c == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
@@ -105,8 +105,8 @@ static xq_err_t jpeg_decode(
     ci.out_color_space = ci.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
     if ((size_t)ci.image_width * ci.image_height > XQ_PICTURE_MAX_PIXELS) {
         jpeg_destroy_decompress(&ci);
-        return xq_error_set(err, XQ_ELIMIT, "b64", "a %ux%u picture is over the limit",
-                            ci.image_width, ci.image_height);
+        return xq_error_set(err, XQ_ELIMIT, "b64", "a %ux%u picture is over the limit of %u pixels",
+                            ci.image_width, ci.image_height, XQ_PICTURE_MAX_PIXELS);
     }
     jpeg_start_decompress(&ci);
     *h = ci.output_height;

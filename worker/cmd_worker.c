@@ -999,6 +999,8 @@ static void resolve_spec(worker_t *w, job_t *j) {
             (rc = xq_redis_get_spec(w->redis, j->msg.spec_id, &j->spec, &err)) != XQ_OK) {
             if (rc == XQ_EREDIS && now_ms() < j->wait_until_ms)
                 return; /* Redis down: wait with backoff, then fail */
+            if (!err.field[0])
+                snprintf(err.field, sizeof(err.field), "specId"); /* Redis down: the spec is it */
             job_fail(j, &err);
         } else if (rc == XQ_OK && j->spec) {
             /* into the cache (round robin): stream jobs all name one spec; jobs in flight still
