@@ -26,7 +26,8 @@
     X(examples)      \
     X(xrai)          \
     X(parts)         \
-    X(idset)
+    X(idset)         \
+    X(offsets)
 
 #define XQ_SUITE_DECL(name) Suite *name##_suite(void);
 XQ_SUITES(XQ_SUITE_DECL)
