@@ -31,11 +31,8 @@ void xq_offsets_destroy(xq_offsets_t *t);
  * Starts @p partition over from its committed offset @p committed and the
  * commit's metadata (@p meta, @p len bytes; NULL or not ours: none ahead).
  */
-void xq_offsets_reset(xq_offsets_t *t,
-                      int32_t partition,
-                      int64_t committed,
-                      const char *meta,
-                      size_t len);
+void xq_offsets_reset(
+    xq_offsets_t *t, int32_t partition, int64_t committed, const char *meta, size_t len);
 
 /** Forgets @p partition (revoked). */
 void xq_offsets_forget(xq_offsets_t *t, int32_t partition);
@@ -56,10 +53,7 @@ bool xq_offsets_ahead(xq_offsets_t *t, int32_t partition, int64_t offset);
  * @p commit_at are dropped, as the committed offset covers them.
  * @returns its length (0: nothing ahead).
  */
-size_t xq_offsets_metadata(xq_offsets_t *t,
-                           int32_t partition,
-                           int64_t commit_at,
-                           char *buf,
-                           size_t cap);
+size_t
+xq_offsets_metadata(xq_offsets_t *t, int32_t partition, int64_t commit_at, char *buf, size_t cap);
 
 #endif /* XQ_OFFSETS_H */

@@ -1,6 +1,7 @@
 /* test_offsets.c -- the exactly-once rules of answering jobs ahead of a slow one. */
-#include <check.h>
 #include <string.h>
+
+#include <check.h>
 
 #include "offsets.h"
 #include "suites.h"
