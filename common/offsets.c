@@ -8,10 +8,10 @@
 
 typedef struct part {
     int32_t partition;
-    int64_t base;     /* the committed offset the deltas count from */
-    int64_t *ahead;   /* sorted */
+    int64_t base;   /* the committed offset the deltas count from */
+    int64_t *ahead; /* sorted */
     size_t cnt, cap;
-    size_t meta_len;  /* what ahead[] takes encoded against base (an upper bound) */
+    size_t meta_len; /* what ahead[] takes encoded against base (an upper bound) */
 } part_t;
 
 struct xq_offsets {
@@ -84,11 +84,8 @@ static void add(part_t *p, int64_t offset) {
     p->meta_len += entry_len(offset - p->base);
 }
 
-void xq_offsets_reset(xq_offsets_t *t,
-                      int32_t partition,
-                      int64_t committed,
-                      const char *meta,
-                      size_t len) {
+void xq_offsets_reset(
+    xq_offsets_t *t, int32_t partition, int64_t committed, const char *meta, size_t len) {
     part_t *p = get(t, partition);
     size_t i = 3;
 
@@ -150,11 +147,8 @@ bool xq_offsets_ahead(xq_offsets_t *t, int32_t partition, int64_t offset) {
     return true;
 }
 
-size_t xq_offsets_metadata(xq_offsets_t *t,
-                           int32_t partition,
-                           int64_t commit_at,
-                           char *buf,
-                           size_t cap) {
+size_t
+xq_offsets_metadata(xq_offsets_t *t, int32_t partition, int64_t commit_at, char *buf, size_t cap) {
     part_t *p = get(t, partition);
     size_t drop = 0, n = 3;
 
