@@ -76,7 +76,8 @@ xq_err_t xq_job_decode(
                                         "targetApproximationError",
                                         "outputTopic",
                                         "indexId",
-                                        "examplesOverride"};
+                                        "examplesOverride",
+                                        "lowLatency"};
     const msgpack_object *o, *v;
 
     memset(job, 0, sizeof(*job));
@@ -156,6 +157,11 @@ xq_err_t xq_job_decode(
     if ((v = xq_mp_map_get(o, "indexId")) && (!str_field(v, job->index_id, sizeof(job->index_id)) ||
                                               !xq_sha256_hex_valid(job->index_id)))
         return xq_error_set(err, XQ_EINVAL, "indexId", "must be an index id (64 hex digits)");
+    if ((v = xq_mp_map_get(o, "lowLatency"))) {
+        if (v->type != MSGPACK_OBJECT_BOOLEAN)
+            return xq_error_set(err, XQ_EINVAL, "lowLatency", "must be true or false");
+        job->low_latency = v->via.boolean;
+    }
     if ((v = xq_mp_map_get(o, "examplesOverride")))
         return decode_override(v, job, err);
     return XQ_OK;
@@ -171,7 +177,8 @@ void xq_job_pack(const xq_job_view_t *v, xq_buf_t *out) {
 
     xq_mp_packer_init(&pk, out);
     msgpack_pack_map(&pk, 4 + v->has_seed + (v->target_error > 0) + (v->index_id != NULL) +
-                              (v->neighbor_count || v->crowding_count));
+                              (v->neighbor_count || v->crowding_count) + (v->output_topic != NULL) +
+                              v->low_latency);
     xq_mp_pack_str(&pk, "id");
     xq_mp_pack_str(&pk, v->id);
     xq_mp_pack_str(&pk, "model");
@@ -197,6 +204,14 @@ void xq_job_pack(const xq_job_view_t *v, xq_buf_t *out) {
     if (v->index_id) {
         xq_mp_pack_str(&pk, "indexId");
         xq_mp_pack_str(&pk, v->index_id);
+    }
+    if (v->output_topic) {
+        xq_mp_pack_str(&pk, "outputTopic");
+        xq_mp_pack_str(&pk, v->output_topic);
+    }
+    if (v->low_latency) {
+        xq_mp_pack_str(&pk, "lowLatency");
+        msgpack_pack_true(&pk);
     }
     if (v->neighbor_count || v->crowding_count) {
         xq_mp_pack_str(&pk, "examplesOverride");

@@ -31,7 +31,8 @@ typedef struct xq_job_msg {
     char index_id[XQ_SHA256_HEX_LEN + 1]; /* indexId; "": the spec's latest example index */
     uint32_t neighbor_count;              /* examplesOverride.neighborCount; 0: the index's */
     uint32_t crowding_count;              /* examplesOverride.crowdingCount; 0: none */
-    msgpack_unpacked msg;                 /* owns the objects above */
+    bool low_latency;     /* lowLatency: commit its result at once, not on the commit interval */
+    msgpack_unpacked msg; /* owns the objects above */
 } xq_job_msg_t;
 
 /**
@@ -61,6 +62,8 @@ typedef struct xq_job_view {
     const char *index_id;    /* NULL: none */
     uint32_t neighbor_count; /* examplesOverride, 0: none */
     uint32_t crowding_count;
+    const char *output_topic; /* NULL: the default result topic */
+    bool low_latency;         /* lowLatency: the worker commits this job's result at once */
 } xq_job_view_t;
 
 void xq_job_pack(const xq_job_view_t *v, xq_buf_t *out);

@@ -23,7 +23,9 @@ START_TEST(test_job_round_trip) {
                        .index_id =
                            "e0903fc567a5ff66b4276952687873f9caf03bd9d62f01567d87048ec183adb1",
                        .neighbor_count = 3,
-                       .crowding_count = 1};
+                       .crowding_count = 1,
+                       .output_topic = "results.online",
+                       .low_latency = true};
 
     xq_buf_init(&insts);
     xq_buf_init(&b);
@@ -47,6 +49,8 @@ START_TEST(test_job_round_trip) {
     ck_assert_str_eq(job.index_id, v.index_id);
     ck_assert_uint_eq(job.neighbor_count, 3);
     ck_assert_uint_eq(job.crowding_count, 1);
+    ck_assert_str_eq(job.output_topic, "results.online");
+    ck_assert(job.low_latency);
     xq_job_msg_fini(&job);
     /* over the limit of instances */
     ck_assert_int_eq(xq_job_decode(b.data, b.len, 1, &job, &err), XQ_ELIMIT);
