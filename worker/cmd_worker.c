@@ -29,6 +29,7 @@
 #include "methods/run.h"
 #include "models/remote.h"
 #include "mp.h"
+#include "offsets.h"
 #include "parts.h"
 #include "redis.h"
 #include "rng.h"
@@ -243,6 +244,7 @@ typedef struct worker {
     bool committing, aborting; /* a commit or abort to finish before anything else */
     bool txn_dead;             /* the producer had a fatal error: make a new one */
     bool need_rewind;          /* jobs were dropped and the consumer not yet set back */
+    bool commit_now;           /* a lowLatency job was published: commit without waiting */
     long long txn_retry_ms;    /* when to try committing (or a new producer) again */
     size_t finished_since_commit;
     long long last_commit_ms, last_lease_ms;
@@ -256,8 +258,9 @@ typedef struct worker {
     bool txn_failed; /* a message of this transaction failed: it must abort */
     quarantine_t quarantine[QUARANTINE];
     size_t quarantine_next;
-    size_t queued_instances, queued_bytes;    /* of the jobs accepted and not yet answered */
-    xq_idset_t *seen;                         /* job ids lately answered (dedup.window) */
+    size_t queued_instances, queued_bytes; /* of the jobs accepted and not yet answered */
+    xq_idset_t *seen;                      /* job ids lately answered (dedup.window) */
+    xq_offsets_t *ahead; /* per partition: jobs answered ahead of the committed offset */
     size_t max_batch_rows, max_request_bytes; /* read once: batch_rows() runs per planned run */
     size_t commit_jobs;
     size_t max_queued_instances, max_queued_bytes;
@@ -334,9 +337,19 @@ static rd_kafka_topic_partition_list_t *committable(worker_t *w,
             if (j->partition == parts->elems[i].partition && j->offset < off)
                 off = j->offset;
         }
-        if (off >= 0)
-            rd_kafka_topic_partition_list_add(pos, parts->elems[i].topic, parts->elems[i].partition)
-                ->offset = off;
+        if (off >= 0) {
+            rd_kafka_topic_partition_t *e = rd_kafka_topic_partition_list_add(
+                pos, parts->elems[i].topic, parts->elems[i].partition);
+            char meta[XQ_OFFSETS_META_MAX + 1];
+            size_t len = xq_offsets_metadata(w->ahead, e->partition, off, meta, sizeof(meta));
+
+            e->offset = off;
+            if (len) { /* the jobs answered past off, skipped by whoever consumes from off */
+                e->metadata = xq_malloc(len);
+                memcpy(e->metadata, meta, len);
+                e->metadata_size = len;
+            }
+        }
     }
     if (!pos->cnt) {
         rd_kafka_topic_partition_list_destroy(pos);
@@ -373,6 +386,25 @@ static void quarantine_failed(worker_t *w) {
 }
 
 /*
+ * Learns, from @p parts as rd_kafka_committed() filled them, which jobs past
+ * each committed offset were answered ahead (committable()): consumed again,
+ * they are skipped. False when a partition's committed offset is unknown.
+ */
+static bool load_ahead(worker_t *w, const rd_kafka_topic_partition_list_t *parts) {
+    for (int i = 0; i < parts->cnt; i++) {
+        if (parts->elems[i].err) {
+            xq_log(XQ_LOG_WARN, "kafka", "committed offset of partition %d: %s (trying again)",
+                   (int)parts->elems[i].partition, rd_kafka_err2str(parts->elems[i].err));
+            return false;
+        }
+    }
+    for (int i = 0; i < parts->cnt; i++)
+        xq_offsets_reset(w->ahead, parts->elems[i].partition, parts->elems[i].offset,
+                         parts->elems[i].metadata, parts->elems[i].metadata_size);
+    return true;
+}
+
+/*
  * Sets the consumer back to the committed offsets, so the jobs of an aborted
  * transaction are consumed again. When that fails, intake stays off
  * (need_rewind) and it is tried again: committing past the dropped jobs would
@@ -394,12 +426,9 @@ static bool rewind_to_committed(worker_t *w) {
         xq_log(XQ_LOG_WARN, "kafka", "committed offsets: %s (trying again)", rd_kafka_err2str(e));
         goto out;
     }
+    if (!load_ahead(w, parts))
+        goto out;
     for (int i = 0; i < parts->cnt; i++) {
-        if (parts->elems[i].err) {
-            xq_log(XQ_LOG_WARN, "kafka", "committed offset of partition %d: %s (trying again)",
-                   (int)parts->elems[i].partition, rd_kafka_err2str(parts->elems[i].err));
-            goto out;
-        }
         if (parts->elems[i].offset < 0)
             parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
     }
@@ -480,6 +509,7 @@ static txn_rc_t txn_commit(worker_t *w) {
     if (rc != TXN_RETRY) {
         w->in_txn = false;
         w->finished_since_commit = 0;
+        w->commit_now = false;
     }
     w->last_commit_ms = now_ms();
     if (pos)
@@ -660,7 +690,7 @@ static const char *result_topic(const worker_t *w, const job_t *j) {
  */
 static void job_finish(worker_t *w, job_t *j) {
     msgpack_packer pk;
-    uint64_t rows = 0;
+    uint64_t rows = 0, failed = 0;
 
     j->finished = true;
     xq_buf_init(&j->result);
@@ -680,11 +710,26 @@ static void job_finish(worker_t *w, job_t *j) {
     xq_mp_pack_str(&pk, "explanations");
     msgpack_pack_array(&pk, j->n);
     for (size_t i = 0; i < j->n; i++) {
-        xq_run_pack(j->runs[i], &pk);
+        xq_error_t err;
+
         rows += xq_run_explanation(j->runs[i])->model_rows;
+        if (xq_run_status(j->runs[i], &err) == XQ_OK) {
+            xq_run_pack(j->runs[i], &pk);
+            continue;
+        }
+        /* failed alone (reap): {"error": {...}} in its place, as explain writes it */
+        failed++;
+        msgpack_pack_map(&pk, 1);
+        xq_mp_pack_str(&pk, "error");
+        xq_error_pack(&pk, &err);
+        xq_log(XQ_LOG_WARN, "worker", "job %s: instance %zu failed: %s", j->id, i, err.msg);
     }
     xq_mp_pack_str(&pk, "stats");
-    msgpack_pack_map(&pk, 2);
+    msgpack_pack_map(&pk, 2 + (failed > 0));
+    if (failed) {
+        xq_mp_pack_str(&pk, "failedInstances");
+        msgpack_pack_uint64(&pk, failed);
+    }
     xq_mp_pack_str(&pk, "modelRows");
     msgpack_pack_uint64(&pk, rows);
     xq_mp_pack_str(&pk, "elapsedMs");
@@ -812,7 +857,12 @@ static void publish_job(worker_t *w, job_t *j) {
         w->txn_failed = true;
 }
 
-/* Sends finished results in offset order, per partition (the jobs list is in arrival order). */
+/*
+ * Sends finished results in offset order, per partition (the jobs list is in
+ * arrival order); a result behind an unfinished job goes ahead of it when the
+ * commit's metadata can name it (offsets.h), so one slow job does not hold
+ * the others back.
+ */
 static void publish(worker_t *w) {
     int32_t blocked[256];
     size_t nb = 0;
@@ -823,7 +873,7 @@ static void publish(worker_t *w) {
         next = j->next;
         for (size_t b = 0; b < nb && !is_blocked; b++)
             is_blocked = blocked[b] == j->partition;
-        if (is_blocked)
+        if (is_blocked && (!j->finished || !xq_offsets_ahead(w->ahead, j->partition, j->offset)))
             continue;
         if (!j->finished) {
             if (nb == sizeof(blocked) / sizeof(blocked[0]))
@@ -832,6 +882,7 @@ static void publish(worker_t *w) {
             continue;
         }
         publish_job(w, j);
+        w->commit_now |= j->msg.low_latency; /* an online caller waits for the commit */
         release_id(w, j);
         w->finished_since_commit++;
         job_unlink(w, j);
@@ -1414,7 +1465,8 @@ static void reap(worker_t *w) {
             for (size_t i = 0; i < j->n && done; i++)
                 done = !j->busy[i] && xq_run_next(j->runs[i]) == XQ_STEP_DONE;
             for (size_t i = 0; done && i < j->n && !j->failed; i++) {
-                if (xq_run_status(j->runs[i], &err) != XQ_OK)
+                /* an instance the model cannot evaluate is answered in its place (job_finish) */
+                if (xq_run_status(j->runs[i], &err) != XQ_OK && !xq_run_failed_alone(j->runs[i]))
                     job_fail(j, &err);
             }
         }
@@ -1430,6 +1482,48 @@ static void reap(worker_t *w) {
     }
 }
 
+/*
+ * A runner's error for a batch shared by several jobs: the error may be one
+ * instance's doing, so each job's rows go again in a request of their own,
+ * and only the job whose rows fail alone gets the error.
+ */
+static bool batch_split(worker_t *w, batch_t *b) {
+    size_t jobs = 0;
+
+    for (size_t s = 0; s < b->seg_cnt; s++) {
+        bool seen = false;
+
+        for (size_t k = 0; k < s && !seen && b->seg[s].job; k++)
+            seen = b->seg[k].job == b->seg[s].job;
+        jobs += b->seg[s].job && !seen;
+    }
+    if (jobs < 2)
+        return false;
+    for (size_t s = 0; s < b->seg_cnt; s++) {
+        const segment_t *sg = &b->seg[s];
+        batch_t *nb;
+
+        if (!sg->job)
+            continue;
+        nb = xq_calloc(1, sizeof(*nb));
+        nb->model = b->model;
+        nb->grad = b->grad;
+        nb->shape = sg->job->layouts[sg->run];
+        xq_rows_init(&nb->rows);
+        xq_rows_reset(&nb->rows, nb->shape, b->rows.out_cnt, b->grad);
+        for (size_t k = sg->first; k < sg->first + sg->cnt; k++)
+            xq_rows_copy_row(&nb->rows, &b->rows, k);
+        nb->seg = xq_calloc(1, sizeof(*nb->seg));
+        nb->seg[0] = (segment_t){.job = sg->job, .run = sg->run, .first = 0, .cnt = sg->cnt};
+        nb->seg_cnt = nb->seg_cap = 1;
+        nb->open_ms = now_ms();
+        batch_send(w, nb);
+        nb->next = w->inflight;
+        w->inflight = nb;
+    }
+    return true;
+}
+
 /* The reply to batch @p b: outputs (and gradients) into its rows, then every segment reduces. */
 static void batch_reply(worker_t *w, batch_t *b, const msgpack_object *reply) {
     const msgpack_object *outs = reply ? xq_mp_map_get(reply, "outputs") : NULL,
@@ -1443,6 +1537,14 @@ static void batch_reply(worker_t *w, batch_t *b, const msgpack_object *reply) {
         /* every output came from the baseline cache */
     } else if (e) {
         const msgpack_object *msg = xq_mp_map_get(e, "message");
+
+        if (batch_split(w, b)) {
+            xq_log(XQ_LOG_INFO, "worker",
+                   "model %s: error for a shared request; each job's rows "
+                   "go again alone",
+                   b->model->name);
+            return; /* the segments now belong to the new requests */
+        }
 
         xq_error_set(&err, XQ_EMODEL, "model", "model %s: %.*s", b->model->name,
                      msg && msg->type == MSGPACK_OBJECT_STR ? (int)msg->via.str.size : 5,
@@ -1666,6 +1768,16 @@ static void rebalance_cb(rd_kafka_t *rk,
     switch (e) {
     case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
         xq_log(XQ_LOG_INFO, "kafka", "assigned partitions=%d", parts->cnt);
+        /* which jobs past the committed offsets were answered already: before any is
+         * consumed (else the abort path drops everything and sets the consumer back) */
+        if (rd_kafka_committed(rk, parts, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            !load_ahead(w, parts)) {
+            if (w->in_txn)
+                w->txn_failed = true;
+            else
+                drop_all_jobs(w);
+            w->need_rewind = true;
+        }
         error = rd_kafka_incremental_assign(rk, parts);
         break;
     case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
@@ -1691,6 +1803,8 @@ static void rebalance_cb(rd_kafka_t *rk,
                 drop_all_jobs(w);
         }
         drop_jobs_of(w, parts);
+        for (int i = 0; i < parts->cnt; i++)
+            xq_offsets_forget(w->ahead, parts->elems[i].partition);
         if (xq_run_flag && !w->fatal)
             txn_begin(w);
         error = rd_kafka_incremental_unassign(rk, parts);
@@ -1884,9 +1998,9 @@ static void settle_txn(worker_t *w) {
     if (w->committing || w->aborting)
         due = t >= w->txn_retry_ms;
     else
-        due = w->txn_failed ||
-              (w->finished_since_commit && (w->finished_since_commit >= w->commit_jobs ||
-                                            t - w->last_commit_ms >= w->commit_ms));
+        due = w->txn_failed || (w->finished_since_commit &&
+                                (w->commit_now || w->finished_since_commit >= w->commit_jobs ||
+                                 t - w->last_commit_ms >= w->commit_ms));
     if (!due)
         return;
     switch (txn_commit(w)) {
@@ -1991,6 +2105,7 @@ int xq_cmd_worker(int argc, char **argv) {
     rc = XQ_EXIT_RUNTIME;
     w.excache = xq_exindex_cache_new((size_t)xq_conf_num(w.conf, "examples.cache.indexes"));
     w.seen = xq_idset_new((size_t)xq_conf_num(w.conf, "dedup.window"));
+    w.ahead = xq_offsets_new();
     w.max_batch_rows = (size_t)xq_conf_num(w.conf, "max.batch.rows");
     w.max_request_bytes = (size_t)xq_conf_num(w.conf, "max.request.bytes");
     w.commit_jobs = (size_t)xq_conf_num(w.conf, "commit.jobs");
@@ -2107,6 +2222,9 @@ int xq_cmd_worker(int argc, char **argv) {
                     xq_log(XQ_LOG_WARN, "kafka", "consumer: %s", rd_kafka_message_errstr(rkm));
             } else if (rkm->rkt && !strcmp(rd_kafka_topic_name(rkm->rkt), replies_topic)) {
                 handle_reply(&w, rkm);
+            } else if (xq_offsets_answered(w.ahead, rkm->partition, rkm->offset)) {
+                xq_log(XQ_LOG_INFO, "worker", "partition %d offset %lld answered before; skipped",
+                       (int)rkm->partition, (long long)rkm->offset);
             } else if (!draining && !w.need_rewind && w.txn && !w.txn_dead) {
                 /* (else dropped: it is consumed again once the consumer is set back) */
                 if (w.stream)
@@ -2213,6 +2331,7 @@ out:
         xq_spec_destroy(w.specs[i]);
     xq_exindex_cache_destroy(w.excache);
     xq_idset_destroy(w.seen);
+    xq_offsets_destroy(w.ahead);
     xq_free(w.recs);
     xq_redis_destroy(w.redis);
     xq_errlist_fini(&errs);
