@@ -5,8 +5,8 @@
  *                              error.field header, the key, source.bytes and truncated;
  *                              exits 1 if fewer arrive
  *   count TOPIC IDLE_S         reads every committed message until none came for IDLE_S;
- *                              prints "KEY result|error:CODE" per result (a result in parts
- *                              once, at part 0)
+ *                              prints "KEY result|error:CODE parts=N" per result (a result
+ *                              in N parts once, at part 0)
  *   create TOPIC PARTS K=V..   creates a topic with topic configs
  * Needs KAFKA_BOOTSTRAP.
  */
@@ -139,7 +139,7 @@ static int count(const char *topic, int idle_s) {
     while (time(NULL) - last < idle_s) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 200);
         msgpack_unpacked msg;
-        const msgpack_object *part, *e, *code;
+        const msgpack_object *part, *parts, *e, *code;
 
         if (!m)
             continue;
@@ -149,10 +149,14 @@ static int count(const char *topic, int idle_s) {
             part = xq_mp_map_get(&msg.data, "part");
             e = xq_mp_map_get(&msg.data, "error");
             code = e ? xq_mp_map_get(e, "code") : NULL;
+            parts = xq_mp_map_get(&msg.data, "parts");
             if (!part || (part->type == MSGPACK_OBJECT_POSITIVE_INTEGER && part->via.u64 == 0))
-                printf("%.*s %s%.*s\n", (int)m->key_len, m->key ? (const char *)m->key : "",
-                       e ? "error:" : "result", code ? (int)code->via.str.size : 0,
-                       code ? code->via.str.ptr : "");
+                printf("%.*s %s%.*s parts=%llu\n", (int)m->key_len,
+                       m->key ? (const char *)m->key : "", e ? "error:" : "result",
+                       code ? (int)code->via.str.size : 0, code ? code->via.str.ptr : "",
+                       parts && parts->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                           ? (unsigned long long)parts->via.u64
+                           : 1ull);
         }
         msgpack_unpacked_destroy(&msg);
         rd_kafka_message_destroy(m);
