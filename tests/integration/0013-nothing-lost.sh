@@ -9,6 +9,7 @@
 #   F. a waiting job does not hold back the jobs behind it; a worker killed after they were
 #      answered ahead leaves every job answered exactly once (no Redis to remember ids)
 #   G. a worker stopped (SIGSTOP) past its transaction timeout carries on; every job once
+#   H. a bad job over 1 MB: an error result, and a dead letter cut to dlq.max.bytes
 set -euo pipefail
 X="$EXPLAINQ"
 T="n$$"
@@ -26,7 +27,8 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; for f in "$tmp"/*.log; do echo "== $f"; tail -n 15 "$f"; done; exit 1; }
 
-"$X" topics create -b "$B" --partitions 2 "$JOBS" "$RES" "$DLQ" "explain.infer.mlp$T" \
+"$BUILD/test_kafkatool" create "$JOBS" 2 max.message.bytes=3000000 # H: a job over 1 MB
+"$X" topics create -b "$B" --partitions 2 "$RES" "$DLQ" "explain.infer.mlp$T" \
     "explain.infer.exp$T" "explain.infer.lin$T"
 "$X" topics create -b "$B" --partitions 1 "$SLOWJ" "$SLOWR"
 "$X" topics create -b "$B" --partitions 8 "$REP"
@@ -166,6 +168,25 @@ LIN_ID="$("$X" spec put "$tmp/lin.json" --redis "$REDIS_URL")"
     2>"$tmp/collect.err" || fail "collect E"
 [ "$(grep -cF "$want" "$tmp/e.out")" -eq 2 ] || fail "E: $(cat "$tmp/e.out")"
 echo "E: z, a, m attributed 2, -2, 2 in-process, by specId and inline on the worker"
+# H. a bad job of 1.5 MB (its topic takes it; the DLQ keeps Kafka's default 1 MB limit)
+python3 - "H$T" "mlp$T" >"$tmp/h.json" <<'PY'
+import json, sys
+inst = [{"f%02d" % k: 0.5 for k in range(20)} for _ in range(6000)]
+print(json.dumps({"id": sys.argv[1], "model": sys.argv[2], "instances": inst,
+                  "spec": {"parameters": {"sampledShapleyAttribution": {"pathCount": 0}}}}))
+PY
+job h <"$tmp/h.json"
+hbytes="$(stat -c %s "$tmp/h.mp")"
+[ "$hbytes" -gt 1100000 ] || fail "H: the job is only $hbytes bytes"
+"$BUILD/test_kafkatool" produce "$JOBS" "H$T" "$tmp/h.mp"
+echo "H$T" >"$tmp/h.jobs"
+"$X" collect -b "$B" --topic "$RES" --jobs "$tmp/h.jobs" --out "$tmp/h.out" --timeout 60 \
+    2>"$tmp/collect.err" || true
+grep -q '"id":"H'"$T"'","error":{"code":"invalid_spec"' "$tmp/h.out" || fail "H: $(head -c 300 "$tmp/h.out")"
+"$BUILD/test_kafkatool" dlq "$DLQ" 2 30 >"$tmp/h.dlq" || fail "H: no dead letter"
+grep -q "dlq invalid_spec .* key=H$T bytes=$hbytes value=900000 truncated=true" "$tmp/h.dlq" ||
+    fail "H: $(cat "$tmp/h.dlq")"
+echo "H: a $hbytes-byte bad job: an error result and a dead letter cut to 900000 bytes"
 stop_worker w1
 
 # F. a job whose model has no runner yet, ahead of 30 small jobs on one partition; without

@@ -26,11 +26,14 @@ static rd_kafka_t *client(rd_kafka_type_t type) {
     char bs[512], errstr[512];
     const char *props[] = {bs, "group.id=explainq-test-tool", "enable.auto.commit=false",
                            "isolation.level=read_committed"};
+    const char *pprops[] = {bs, "message.max.bytes=10000000"}; /* jobs over 1 MB, for topics
+                                                                * that take them */
     rd_kafka_t *rk;
 
     snprintf(bs, sizeof(bs), "bootstrap.servers=%s", getenv("KAFKA_BOOTSTRAP"));
-    if (!(rk = xq_kafka_new(type, props, type == RD_KAFKA_PRODUCER ? 1 : 4, NULL, errstr,
-                            sizeof(errstr)))) {
+    if (!(rk = type == RD_KAFKA_PRODUCER
+                   ? xq_kafka_new(type, pprops, 2, NULL, errstr, sizeof(errstr))
+                   : xq_kafka_new(type, props, 4, NULL, errstr, sizeof(errstr)))) {
         fprintf(stderr, "%s\n", errstr);
         exit(2);
     }
@@ -43,6 +46,7 @@ static int produce(const char *topic, const char *key, const char *path) {
     char chunk[4096];
     xq_buf_t b;
     size_t n;
+    rd_kafka_resp_err_t e;
 
     if (!f)
         return 2;
@@ -50,10 +54,12 @@ static int produce(const char *topic, const char *key, const char *path) {
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
         xq_buf_append(&b, chunk, n);
     fclose(f);
-    rd_kafka_producev(
+    e = rd_kafka_producev(
         p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY((void *)(uintptr_t)key, strlen(key)),
         RD_KAFKA_V_VALUE(b.data, b.len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-    n = rd_kafka_flush(p, 30000) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : 1;
+    if (e)
+        fprintf(stderr, "produce: %s\n", rd_kafka_err2str(e));
+    n = !e && rd_kafka_flush(p, 30000) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : 1;
     rd_kafka_destroy(p);
     xq_buf_fini(&b);
     return (int)n;
