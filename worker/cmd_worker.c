@@ -27,6 +27,7 @@
 #include "mem.h"
 #include "methods/examples.h"
 #include "methods/run.h"
+#include "models/load.h"
 #include "models/remote.h"
 #include "mp.h"
 #include "offsets.h"
@@ -99,6 +100,9 @@ static const xq_conf_opt_t options[] = {
      "job ids this worker remembers as answered (beside Redis) to skip duplicates"},
     {"sample.rate", "1", 0, 1, 0,
      "share of the stream's messages explained (by offset, repeatable)"},
+    {"models", "", 0, 0, 1,
+     "models this worker evaluates itself, no runner: NAME=FILE[,NAME=FILE...] (any backend "
+     "explainq runner takes; its first output)"},
 };
 #define OPT_CNT (sizeof(options) / sizeof(options[0]))
 
@@ -149,7 +153,8 @@ typedef struct job {
 typedef struct model_ent {
     struct model_ent *next;
     char name[XQ_JOB_MODEL_SIZE];
-    xq_model_t *remote; /* NULL until described */
+    xq_model_t *remote; /* NULL until described; the model itself when local */
+    bool local;         /* evaluated in this worker (models option), no runner */
     char corr[200];     /* the describe request in flight */
     long long sent_ms;
     int attempts;
@@ -174,7 +179,9 @@ typedef struct batch {
     size_t *map;    /* send row k is rows row map[k] */
     char (*keys)[XQ_SHA256_HEX_LEN + 1]; /* per send row: its baseline key, or "" */
     bool compact;                        /* send/map are in use */
-    bool local;                          /* every row came from the cache: no request */
+    bool local;                          /* answered here (cache or local model): no request */
+    bool local_failed;                   /* the local model failed: local_err says why */
+    xq_error_t local_err;
     model_ent_t *model;
     bool grad;
     const xq_layout_t *shape; /* a layout of the rows' shape (of the first segment) */
@@ -260,7 +267,7 @@ typedef struct worker {
     size_t quarantine_next;
     size_t queued_instances, queued_bytes; /* of the jobs accepted and not yet answered */
     xq_idset_t *seen;                      /* job ids lately answered (dedup.window) */
-    xq_offsets_t *ahead; /* per partition: jobs answered ahead of the committed offset */
+    xq_offsets_t *offsets; /* per partition: jobs in flight, commits, jobs answered ahead */
     size_t max_batch_rows, max_request_bytes; /* read once: batch_rows() runs per planned run */
     size_t commit_jobs;
     size_t max_queued_instances, max_queued_bytes;
@@ -320,8 +327,11 @@ static void txn_begin(worker_t *w) {
     w->txn_gen++; /* late delivery reports of the last transaction are told apart */
 }
 
-/* The offsets to commit: per partition its oldest job still in flight, or one past the last
- * consumed when none is (jobs finish out of order). NULL when there are none. */
+/*
+ * The offsets to commit (offsets.h): per partition its oldest job in flight,
+ * or one past the last consumed when none is, with the jobs answered past it
+ * in the metadata. NULL when there are none.
+ */
 static rd_kafka_topic_partition_list_t *committable(worker_t *w,
                                                     rd_kafka_topic_partition_list_t *parts) {
     rd_kafka_topic_partition_list_t *pos;
@@ -331,24 +341,21 @@ static rd_kafka_topic_partition_list_t *committable(worker_t *w,
     rd_kafka_position(w->consumer, parts);
     pos = rd_kafka_topic_partition_list_new(parts->cnt);
     for (int i = 0; i < parts->cnt; i++) {
-        int64_t off = parts->elems[i].offset;
+        int64_t off =
+            xq_offsets_committable(w->offsets, parts->elems[i].partition, parts->elems[i].offset);
+        rd_kafka_topic_partition_t *e;
+        char meta[XQ_OFFSETS_META_MAX + 1];
+        size_t len;
 
-        for (job_t *j = w->jobs; j; j = j->next) {
-            if (j->partition == parts->elems[i].partition && j->offset < off)
-                off = j->offset;
-        }
-        if (off >= 0) {
-            rd_kafka_topic_partition_t *e = rd_kafka_topic_partition_list_add(
-                pos, parts->elems[i].topic, parts->elems[i].partition);
-            char meta[XQ_OFFSETS_META_MAX + 1];
-            size_t len = xq_offsets_metadata(w->ahead, e->partition, off, meta, sizeof(meta));
-
-            e->offset = off;
-            if (len) { /* the jobs answered past off, skipped by whoever consumes from off */
-                e->metadata = xq_malloc(len);
-                memcpy(e->metadata, meta, len);
-                e->metadata_size = len;
-            }
+        if (off < 0)
+            continue;
+        e = rd_kafka_topic_partition_list_add(pos, parts->elems[i].topic,
+                                              parts->elems[i].partition);
+        e->offset = off;
+        if ((len = xq_offsets_metadata(w->offsets, e->partition, off, meta, sizeof(meta)))) {
+            e->metadata = xq_malloc(len); /* librdkafka frees it with the list */
+            memcpy(e->metadata, meta, len);
+            e->metadata_size = len;
         }
     }
     if (!pos->cnt) {
@@ -399,7 +406,7 @@ static bool load_ahead(worker_t *w, const rd_kafka_topic_partition_list_t *parts
         }
     }
     for (int i = 0; i < parts->cnt; i++)
-        xq_offsets_reset(w->ahead, parts->elems[i].partition, parts->elems[i].offset,
+        xq_offsets_reset(w->offsets, parts->elems[i].partition, parts->elems[i].offset,
                          parts->elems[i].metadata, parts->elems[i].metadata_size);
     return true;
 }
@@ -557,6 +564,7 @@ static void job_unlink(worker_t *w, job_t *j) {
     }
     w->queued_instances -= j->queued;
     w->queued_bytes -= j->queued_bytes;
+    xq_offsets_untrack(w->offsets, j->partition, j->offset);
     job_free(j);
 }
 
@@ -864,23 +872,10 @@ static void publish_job(worker_t *w, job_t *j) {
  * the others back.
  */
 static void publish(worker_t *w) {
-    int32_t blocked[256];
-    size_t nb = 0;
-
     for (job_t *j = w->jobs, *next; j; j = next) {
-        bool is_blocked = false;
-
         next = j->next;
-        for (size_t b = 0; b < nb && !is_blocked; b++)
-            is_blocked = blocked[b] == j->partition;
-        if (is_blocked && (!j->finished || !xq_offsets_ahead(w->ahead, j->partition, j->offset)))
+        if (!j->finished || !xq_offsets_may_publish(w->offsets, j->partition, j->offset))
             continue;
-        if (!j->finished) {
-            if (nb == sizeof(blocked) / sizeof(blocked[0]))
-                return; /* too many partitions waiting: the rest goes next time */
-            blocked[nb++] = j->partition;
-            continue;
-        }
         publish_job(w, j);
         w->commit_now |= j->msg.low_latency; /* an online caller waits for the commit */
         release_id(w, j);
@@ -1138,6 +1133,7 @@ accept_bytes(worker_t *w, const void *job, size_t job_len, const rd_kafka_messag
         p = &(*p)->next;
     *p = j;
     w->job_cnt++;
+    xq_offsets_track(w->offsets, partition, offset);
 }
 
 static void accept_job(worker_t *w, const rd_kafka_message_t *rkm) {
@@ -1357,10 +1353,18 @@ static void use_baseline_cache(worker_t *w, batch_t *b) {
 static void batch_send(worker_t *w, batch_t *b) {
     const xq_rows_t *r;
 
-    if (!b->sent)
+    if (b->model->local) {
+        /* a local model: evaluated now, completed like a reply by complete_local() */
+        if (xq_rows_eval(&b->rows, b->model->remote, w->max_batch_rows, &b->local_err) != XQ_OK)
+            b->local_failed = true;
+        b->local = true;
+    } else if (!b->sent) {
         use_baseline_cache(w, b);
+    }
     if (b->local) {
-        b->sent = true; /* answered from the cache: handled like a reply */
+        if (!b->sent)
+            w->inflight_rows += b->rows.cnt; /* complete_local() takes them off */
+        b->sent = true; /* answered from the cache or here: handled like a reply */
         b->sent_ms = now_ms();
         return;
     }
@@ -1533,10 +1537,10 @@ static void batch_reply(worker_t *w, batch_t *b, const msgpack_object *reply) {
     xq_error_t err;
     bool ok = true;
 
-    if (!reply) {
-        /* every output came from the baseline cache */
-    } else if (e) {
-        const msgpack_object *msg = xq_mp_map_get(e, "message");
+    if (!reply && !b->local_failed) {
+        /* every output came from the baseline cache, or a local model */
+    } else if (e || b->local_failed) {
+        const msgpack_object *msg = e ? xq_mp_map_get(e, "message") : NULL;
 
         if (batch_split(w, b)) {
             xq_log(XQ_LOG_INFO, "worker",
@@ -1546,9 +1550,13 @@ static void batch_reply(worker_t *w, batch_t *b, const msgpack_object *reply) {
             return; /* the segments now belong to the new requests */
         }
 
-        xq_error_set(&err, XQ_EMODEL, "model", "model %s: %.*s", b->model->name,
-                     msg && msg->type == MSGPACK_OBJECT_STR ? (int)msg->via.str.size : 5,
-                     msg && msg->type == MSGPACK_OBJECT_STR ? msg->via.str.ptr : "error");
+        if (b->local_failed)
+            xq_error_set(&err, XQ_EMODEL, "model", "model %s: %s", b->model->name,
+                         b->local_err.msg);
+        else
+            xq_error_set(&err, XQ_EMODEL, "model", "model %s: %.*s", b->model->name,
+                         msg && msg->type == MSGPACK_OBJECT_STR ? (int)msg->via.str.size : 5,
+                         msg && msg->type == MSGPACK_OBJECT_STR ? msg->via.str.ptr : "error");
         ok = false;
     } else {
         xq_tensor_t t;
@@ -1804,7 +1812,7 @@ static void rebalance_cb(rd_kafka_t *rk,
         }
         drop_jobs_of(w, parts);
         for (int i = 0; i < parts->cnt; i++)
-            xq_offsets_forget(w->ahead, parts->elems[i].partition);
+            xq_offsets_forget(w->offsets, parts->elems[i].partition);
         if (xq_run_flag && !w->fatal)
             txn_begin(w);
         error = rd_kafka_incremental_unassign(rk, parts);
@@ -2016,6 +2024,48 @@ static void settle_txn(worker_t *w) {
     }
 }
 
+/*
+ * The models option: NAME=FILE pairs the worker evaluates itself, with the
+ * backends of explainq runner (their first output, as a runner serves it).
+ * Small models then need no round trip through the brokers.
+ */
+static bool load_local_models(worker_t *w) {
+    char *list = xq_strdup(xq_conf_str(w->conf, "models")), *save = NULL;
+    bool ok = true;
+
+    for (char *item = strtok_r(list, ",", &save); item && ok; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        xq_model_t *model = NULL;
+        model_ent_t *m;
+        xq_error_t err;
+
+        if (!eq || eq == item || !eq[1] || (size_t)(eq - item) >= XQ_JOB_MODEL_SIZE) {
+            fprintf(stderr, "explainq worker: models: '%s' is not NAME=FILE\n", item);
+            ok = false;
+            break;
+        }
+        *eq = '\0';
+        if (xq_model_load(eq + 1, NULL, &model, &err) != XQ_OK) {
+            fprintf(stderr, "explainq worker: models: %s: %s\n", item, err.msg);
+            ok = false;
+            break;
+        }
+        m = model_get(w, item);
+        if (m->remote) {
+            fprintf(stderr, "explainq worker: models: %s is given twice\n", item);
+            xq_model_destroy(model);
+            ok = false;
+            break;
+        }
+        m->remote = model;
+        m->local = true;
+        xq_log(XQ_LOG_INFO, "worker", "model %s: local, from %s (%zu inputs, output %s)", item,
+               eq + 1, xq_model_input_cnt(model), xq_model_output(model)->name);
+    }
+    xq_free(list);
+    return ok;
+}
+
 int xq_cmd_worker(int argc, char **argv) {
     worker_t w;
     xq_errlist_t errs;
@@ -2105,13 +2155,17 @@ int xq_cmd_worker(int argc, char **argv) {
     rc = XQ_EXIT_RUNTIME;
     w.excache = xq_exindex_cache_new((size_t)xq_conf_num(w.conf, "examples.cache.indexes"));
     w.seen = xq_idset_new((size_t)xq_conf_num(w.conf, "dedup.window"));
-    w.ahead = xq_offsets_new();
+    w.offsets = xq_offsets_new();
     w.max_batch_rows = (size_t)xq_conf_num(w.conf, "max.batch.rows");
     w.max_request_bytes = (size_t)xq_conf_num(w.conf, "max.request.bytes");
     w.commit_jobs = (size_t)xq_conf_num(w.conf, "commit.jobs");
     w.max_queued_instances = (size_t)xq_conf_num(w.conf, "max.queued.instances");
     w.max_queued_bytes = (size_t)xq_conf_num(w.conf, "max.queued.bytes");
     w.commit_ms = (long long)xq_conf_num(w.conf, "commit.interval.ms");
+    if (!load_local_models(&w)) {
+        rc = XQ_EXIT_USAGE;
+        goto out;
+    }
     if (xq_conf_str(w.conf, "redis.url")[0] &&
         !(w.redis = xq_redis_new(xq_conf_str(w.conf, "redis.url"),
                                  (int)xq_conf_num(w.conf, "redis.timeout.ms"), &err))) {
@@ -2222,7 +2276,7 @@ int xq_cmd_worker(int argc, char **argv) {
                     xq_log(XQ_LOG_WARN, "kafka", "consumer: %s", rd_kafka_message_errstr(rkm));
             } else if (rkm->rkt && !strcmp(rd_kafka_topic_name(rkm->rkt), replies_topic)) {
                 handle_reply(&w, rkm);
-            } else if (xq_offsets_answered(w.ahead, rkm->partition, rkm->offset)) {
+            } else if (xq_offsets_answered(w.offsets, rkm->partition, rkm->offset)) {
                 xq_log(XQ_LOG_INFO, "worker", "partition %d offset %lld answered before; skipped",
                        (int)rkm->partition, (long long)rkm->offset);
             } else if (!draining && !w.need_rewind && w.txn && !w.txn_dead) {
@@ -2244,7 +2298,8 @@ int xq_cmd_worker(int argc, char **argv) {
         check_timeouts(&w);
         renew_lease(&w);
         rd_kafka_poll(w.infer, 0);
-        rd_kafka_poll(w.txn, 0);
+        if (w.txn) /* NULL while a new producer cannot reach the brokers */
+            rd_kafka_poll(w.txn, 0);
         {
             /* back-pressure: a full row budget, or enough accepted and unanswered, pauses the
              * job partitions (memory stays bounded whatever the backlog) */
@@ -2331,7 +2386,7 @@ out:
         xq_spec_destroy(w.specs[i]);
     xq_exindex_cache_destroy(w.excache);
     xq_idset_destroy(w.seen);
-    xq_offsets_destroy(w.ahead);
+    xq_offsets_destroy(w.offsets);
     xq_free(w.recs);
     xq_redis_destroy(w.redis);
     xq_errlist_fini(&errs);
