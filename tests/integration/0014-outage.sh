@@ -2,6 +2,7 @@
 # 0014-outage: the broker is killed mid-batch and stays down OUTAGE_S seconds (default 300, past
 # the 60 s transaction timeout); when it is back, every job has exactly one result and the
 # worker and the runner are still running. Uses a broker of its own (the shared one stays up).
+# runs-alongside: run.sh starts it in the background, as it mostly waits for the outage to end
 set -euo pipefail
 X="$EXPLAINQ"
 T="o$$"
@@ -51,7 +52,6 @@ for f in "$tmp"/chunk_*; do
     "$X" explain --spec "$SPEC" --model tests/data/onnx/mlp20.onnx --instances "$f" --seed 4
 done >"$tmp/o.ref"
 cmp "$tmp/o.ref" "$tmp/o.out" || fail "results differ from explain"
-"$BUILD/test_kafkatool" count explain.results 3 >"$tmp/count" || true
 kill -0 "${pid[worker]}" || fail "the worker died"
 kill -0 "${pid[runner]}" || fail "the runner died"
 kill -TERM "${pid[worker]}"
