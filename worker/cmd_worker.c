@@ -460,6 +460,24 @@ out:
 }
 
 /*
+ * Does the consumer group's coordinator answer now? librdkafka (2.0.2, and
+ * later ones: its issue 5456) blocks in rd_kafka_send_offsets_to_transaction()
+ * past the timeout while that broker is down, so a worker would hang for the
+ * length of an outage; rd_kafka_committed() keeps its timeout, so it asks
+ * first (a small race remains).
+ */
+static bool coordinator_up(worker_t *w, const rd_kafka_topic_partition_list_t *pos, int timeout) {
+    rd_kafka_topic_partition_list_t *probe = rd_kafka_topic_partition_list_copy(pos);
+    rd_kafka_resp_err_t e = rd_kafka_committed(w->consumer, probe, timeout < 2000 ? timeout : 2000);
+
+    rd_kafka_topic_partition_list_destroy(probe);
+    if (e)
+        xq_log(XQ_LOG_WARN, "kafka", "group coordinator: %s (committing later)",
+               rd_kafka_err2str(e));
+    return e == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/*
  * Commits results and offsets, or aborts. TXN_RETRY leaves the transaction
  * as it is (committing or aborting) to be finished by a later call; the
  * loop publishes nothing meanwhile.
@@ -479,7 +497,9 @@ static txn_rc_t txn_commit(worker_t *w) {
         if (!w->committing) {
             if (rd_kafka_assignment(w->consumer, &parts) == RD_KAFKA_RESP_ERR_NO_ERROR)
                 pos = committable(w, parts);
-            if (pos) {
+            if (pos && !coordinator_up(w, pos, timeout)) {
+                rc = TXN_RETRY;
+            } else if (pos) {
                 cgm = rd_kafka_consumer_group_metadata(w->consumer);
                 error = rd_kafka_send_offsets_to_transaction(w->txn, pos, cgm, timeout);
                 rd_kafka_consumer_group_metadata_destroy(cgm);
@@ -549,12 +569,52 @@ static void job_free(job_t *j) {
 }
 
 /* Forgets @p j: its rows still in flight lose their owner. */
-static void job_unlink(worker_t *w, job_t *j) {
-    for (batch_t *lists[2] = {w->open, w->inflight}, **l = lists; l < lists + 2; l++)
-        for (batch_t *b = *l; b; b = b->next)
-            for (size_t s = 0; s < b->seg_cnt; s++)
+static void batch_free(batch_t *b);
+
+/*
+ * Batches that held rows of @p j (going): a batch left with no job goes too
+ * (a late reply finds no owner); one whose rows took their tensor names from
+ * j's layout takes them from a live job's (compatible layouts name the same
+ * tensors), so nothing points into j once it is freed.
+ */
+static void forget_in_batches(worker_t *w, const job_t *j) {
+    for (batch_t **lists[2] = {&w->open, &w->inflight}, ***l = lists; l < lists + 2; l++) {
+        for (batch_t **p = *l; *p;) {
+            batch_t *b = *p;
+            const segment_t *live = NULL;
+            bool borrowed = false;
+
+            for (size_t s = 0; s < b->seg_cnt; s++) {
                 if (b->seg[s].job == j)
                     b->seg[s].job = NULL;
+                if (b->seg[s].job && !live)
+                    live = &b->seg[s];
+            }
+            for (size_t k = 0; j->layouts && k < j->n && !borrowed; k++)
+                borrowed = b->shape == j->layouts[k];
+            if (!live && (borrowed || b->seg_cnt)) {
+                *p = b->next;
+                if (b->sent)
+                    w->inflight_rows -= b->rows.cnt;
+                batch_free(b);
+                continue;
+            }
+            if (borrowed) {
+                const xq_layout_t *nl = live->job->layouts[live->run];
+
+                b->shape = nl;
+                memcpy(b->rows.names, nl->tensor_names, nl->tensor_cnt * sizeof(*nl->tensor_names));
+                if (b->compact)
+                    memcpy(b->send.names, nl->tensor_names,
+                           nl->tensor_cnt * sizeof(*nl->tensor_names));
+            }
+            p = &b->next;
+        }
+    }
+}
+
+static void job_unlink(worker_t *w, job_t *j) {
+    forget_in_batches(w, j);
     for (job_t **p = &w->jobs; *p; p = &(*p)->next) {
         if (*p == j) {
             *p = j->next;
