@@ -29,7 +29,8 @@ echo "integration: kafka at $KAFKA_BOOTSTRAP, redis at $REDIS_URL"
 
 passed=0
 failed=0
-for t in "$HERE"/[0-9][0-9][0-9][0-9]-*.sh; do
+# XQ_EXTRA_TESTS: scripts outside the default set (make test-tf runs the TensorFlow one)
+for t in "$HERE"/[0-9][0-9][0-9][0-9]-*.sh ${XQ_EXTRA_TESTS:-}; do
     name="$(basename "$t" .sh)"
     # TESTS="0006 0011" runs only the tests whose number is listed
     if [ -n "${TESTS:-}" ] && ! [[ " $TESTS " == *" ${name%%-*} "* ]]; then

@@ -69,10 +69,12 @@ class Model:
         if req.grad_output is not None and req.grad_output != oname:
             raise ProtocolError(EMODEL, "grad.output", f"this runner serves output {oname} only")
         if req.grad:
-            for i, g in enumerate(req.grad_index):
-                if g < 0 or g >= out_cnt:
-                    raise ProtocolError(EINVAL, "grad.index",
-                                        f"row {i} asks for output element {int(g)} of {out_cnt}")
+            gi = req.grad_index
+            bad = np.flatnonzero((gi < 0) | (gi >= out_cnt))
+            if bad.size:
+                i = int(bad[0])
+                raise ProtocolError(EINVAL, "grad.index",
+                                    f"row {i} asks for output element {int(gi[i])} of {out_cnt}")
         feeds = {}
         for name, a in req.inputs.items():
             found = self.find(name)
