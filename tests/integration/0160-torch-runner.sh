@@ -5,7 +5,10 @@
 #      module within 1e-5 relative L1, and `explainq explain` on the model exported to ONNX
 #   B. SmoothGrad (same seed): the worker through torch = `explain` on the ONNX export
 #   C. XRAI on a CNN: the worker through torch = `explain` on the ONNX export
-#   D. SIGTERM stops the runner cleanly, with every request served
+#   D. text IG over an embedding named by dotted path (encodedTensorName "encoder.embed" of a
+#      module:factory): the worker encodes token ids with the table the runner describes, the
+#      runner takes gradients at that submodule; equal to Captum's LayerIntegratedGradients
+#   E. SIGTERM stops the runner cleanly, with every request served
 set -euo pipefail
 PY="${EXPLAINQ_PY:-.venv/bin/python}"
 RUNNER="${EXPLAINQ_RUNNER:-.venv/bin/explainq-runner}"
@@ -21,11 +24,15 @@ TM=tests/integration/torch_models.py
 
 "$PY" "$TM" make "$D"
 "$X" topics create -b "$B" --partitions 2 "$JOBS" "$RES" "$DLQ" "$REP" \
-    "explain.infer.mlp$T" "explain.infer.cnn$T"
+    "explain.infer.mlp$T" "explain.infer.cnn$T" "explain.infer.text$T"
 "$RUNNER" torch --model "$D/mlp.pt" --input features:8 --output-name probs --name "mlp$T" \
     -b "$B" >"$D/mlp.log" 2>&1 &
 pids+=($!)
 mlp_pid=$!
+PYTHONPATH=tests/integration "$RUNNER" torch --model torch_models:text_model \
+    --input tokens:6:int64 --encoded encoder.embed --output-name probs --name "text$T" \
+    -b "$B" >"$D/text.log" 2>&1 &
+pids+=($!)
 "$RUNNER" torch --model "$D/cnn.pt" --input image:1x16x16 --output-name probs --name "cnn$T" \
     -b "$B" >"$D/cnn.log" 2>&1 &
 pids+=($!)
@@ -66,9 +73,15 @@ run cnn "$D/xrai.json" "$D/cnn.jsonl" "$D/xrai.kafka"
 echo "C: XRAI through the torch runner = explain on the ONNX export"
 
 # D
+run text "$D/text.json" "$D/text.jsonl" "$D/text.kafka"
+"$PY" "$TM" captum-text "$D" "$D/text.captum"
+"$PY" "$TM" compare "$D/text.kafka" "$D/text.captum" 1e-5
+echo "D: text IG over encoder.embed through the torch runner = Captum's LayerIntegratedGradients"
+
+# E
 kill -TERM "$mlp_pid"
 rc=0
 wait "$mlp_pid" || rc=$?
 [ "$rc" -eq 0 ] || { echo "runner exited $rc"; cat "$D/mlp.log"; exit 1; }
 grep -E "stopping served=[1-9][0-9]* failed=0" "$D/mlp.log"
-echo "D: the torch runner stopped cleanly on SIGTERM"
+echo "E: the torch runner stopped cleanly on SIGTERM"

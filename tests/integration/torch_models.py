@@ -4,6 +4,8 @@
   torch_models.py make DIR          a tabular MLP and a small CNN as TorchScript and ONNX
                                     (torch.onnx.export), instances, IG/SmoothGrad/XRAI specs
   torch_models.py captum DIR OUT    Captum's Gauss-Legendre IG of the MLP on the instances
+  torch_models.py captum-text DIR OUT  Captum's LayerIntegratedGradients (Gauss-Legendre) of the
+                                    text model over its embedding, summed per token
   torch_models.py compare A B TOL   every attribution of results A within relative L1 TOL of B
   torch_models.py sklearn DIR       a scikit-learn model, its serving module and a Shapley spec
   torch_models.py shapley DIR RES   Shapley values sum to f(x) - f(baseline), f from sklearn
@@ -33,6 +35,25 @@ def _cnn():
     return torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.Tanh(),
                                torch.nn.MaxPool2d(2), torch.nn.Flatten(),
                                torch.nn.Linear(4 * 8 * 8, 2), torch.nn.Softmax(dim=1)).eval()
+
+
+def text_model():
+    """The factory `explainq-runner torch --model torch_models:text_model` loads: token ids ->
+    encoder.embed (Embedding 20 x 4) -> tanh, mean over the 6 tokens -> Linear -> Softmax."""
+    import torch
+
+    class Text(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(18)
+            self.encoder = torch.nn.Module()
+            self.encoder.embed = torch.nn.Embedding(20, 4)
+            self.head = torch.nn.Linear(4, 3)
+
+        def forward(self, tokens):
+            return torch.softmax(self.head(torch.tanh(self.encoder.embed(tokens)).mean(dim=1)), 1)
+
+    return Text().eval()
 
 
 def make(d):
@@ -66,6 +87,14 @@ def make(d):
             y, x = rng.integers(2, 10, size=2)
             im[y:y + 5, x:x + 5] = 0.9 - 0.1 * k
             fh.write(json.dumps({"image": np.round(im, 4).tolist()}) + "\n")
+    with open(f"{d}/text.jsonl", "w") as fh:
+        for _ in range(20):
+            fh.write(json.dumps({"tokens": [int(t) for t in rng.integers(1, 20, size=6)]}) + "\n")
+    json.dump({"parameters": {"integratedGradientsAttribution": {"stepCount": 16}},
+               "metadata": {"inputs": {"tokens": {"encoding": "CONCAT_EMBEDDING",
+                                                  "encodedTensorName": "encoder.embed",
+                                                  "inputBaselines": [0]}},
+                            "outputs": {"probs": {}}}}, open(f"{d}/text.json", "w"))
     json.dump({"parameters": {"xraiAttribution": {"stepCount": 10}},
                "metadata": {"inputs": {"image": {"modality": "image"}},
                             "outputs": {"probs": {}}}}, open(f"{d}/xrai.json", "w"))
@@ -88,6 +117,24 @@ def captum(d, out):
             fh.write(json.dumps({"attributions": [{
                 "outputIndex": [int(target[i])],
                 "featureAttributions": {f: float(a[i, j]) for j, f in enumerate(feats)}}]}) + "\n")
+
+
+def captum_text(d, out):
+    import torch
+    from captum.attr import LayerIntegratedGradients
+
+    net = text_model()
+    rows = [json.loads(line)["tokens"] for line in open(f"{d}/text.jsonl")]
+    x = torch.tensor(rows, dtype=torch.int64)
+    target = net(x).argmax(dim=1)
+    lig = LayerIntegratedGradients(net, net.encoder.embed)
+    a = lig.attribute(x, baselines=torch.zeros_like(x), target=target, n_steps=16,
+                      method="gausslegendre").sum(dim=2).detach().numpy()
+    with open(out, "w") as fh:
+        for i in range(len(rows)):
+            fh.write(json.dumps({"attributions": [{
+                "outputIndex": [int(target[i])],
+                "featureAttributions": {"tokens": [float(v) for v in a[i]]}}]}) + "\n")
 
 
 def _flat(v):
@@ -167,6 +214,8 @@ if __name__ == "__main__":
         make(sys.argv[2])
     elif cmd == "captum":
         captum(sys.argv[2], sys.argv[3])
+    elif cmd == "captum-text":
+        captum_text(sys.argv[2], sys.argv[3])
     elif cmd == "compare":
         compare(sys.argv[2], sys.argv[3], float(sys.argv[4]))
     elif cmd == "sklearn":

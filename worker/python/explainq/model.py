@@ -38,6 +38,7 @@ class Model:
     output: Tuple[str, Shape] = ("output", ())
     encoded: List[Tuple[str, Shape]] = []  # intermediate tensors a request may feed instead
     labels: Dict[str, List[str]] = {}  # displayNameMappingKey -> class names
+    tables: Dict[str, Tuple[str, np.ndarray]] = {}  # encoded -> (raw input, [vocab, dim])
 
     def forward(self, feeds: Dict[str, np.ndarray]) -> np.ndarray:
         """Outputs [rows, *output shape] for the fed tensors (raw inputs or encoded ones)."""

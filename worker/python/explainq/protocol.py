@@ -210,11 +210,17 @@ def _desc(name: str, shape: Sequence[int]) -> dict:
 def pack_describe(rid: str, inputs: Sequence[Tuple[str, Sequence[int]]],
                   output: Tuple[str, Sequence[int]],
                   encoded: Sequence[Tuple[str, Sequence[int]]] = (),
-                  labels: Optional[Dict[str, List[str]]] = None) -> bytes:
-    """A describe reply: {"id", "model": {"inputs", "output", "encoded", "labels"}}."""
+                  labels: Optional[Dict[str, List[str]]] = None,
+                  tables: Optional[Dict[str, Tuple[str, np.ndarray]]] = None) -> bytes:
+    """A describe reply: {"id", "model": {"inputs", "output", "encoded", "labels"}}, and
+    "tables": {encoded: {"input", "table"}} when encoded tensors are embedding lookups
+    (common/models/remote.h), so workers can encode token ids themselves."""
     model = {"inputs": [_desc(n, s) for n, s in inputs], "output": _desc(*output),
              "encoded": [_desc(n, s) for n, s in list(encoded)[:MAX_DESC]],
              "labels": {k: list(v) for k, v in (labels or {}).items()}}
+    if tables:
+        model["tables"] = {k: {"input": raw, "table": encode_tensor(t)}
+                           for k, (raw, t) in tables.items()}
     return msgpack.packb({"id": rid, "model": model}, use_bin_type=True)
 
 

@@ -38,7 +38,8 @@ class Handler:
 
     def describe(self, rid: str) -> bytes:
         m = self.model
-        return protocol.pack_describe(rid, m.inputs, m.output, m.encoded, m.labels)
+        return protocol.pack_describe(rid, m.inputs, m.output, m.encoded, m.labels,
+                                      getattr(m, "tables", None))
 
     def handle(self, payload: Optional[bytes], key: Optional[bytes]) -> Tuple[str, bytes]:
         """(the reply's id, the reply)."""

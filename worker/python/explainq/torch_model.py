@@ -78,8 +78,47 @@ class TorchModel(Model):
             for h in hooks:
                 h.remove()
         self.encoded = [(n, shapes[n]) for n in self.enc_names]
+        self.tables = {}
+        for n in self.enc_names:
+            t = self._lookup_table(n)
+            if t is not None:
+                self.tables[n] = t
         self.output = (output_name if not output_module else output_module,
                        tuple(out.shape[1:]))
+
+    # a lookup table goes in the describe reply only if it fits a Kafka message comfortably
+    TABLE_MAX_ELEMS = 150_000
+
+    def _lookup_table(self, name):
+        """(raw input, weights) when the encoded submodule is an nn.Embedding applied to a raw
+        integer input as it is, so that workers can encode token ids themselves (checked on
+        random ids); else None."""
+        t = self.torch
+        emb = self._submodule(name)
+        if (not isinstance(emb, t.nn.Embedding) or emb.max_norm is not None or
+                emb.weight.numel() > self.TABLE_MAX_ELEMS):
+            return None
+        ints = [(n, s, dt) for n, s, dt in self.raw if dt.startswith("int")]
+        if len(ints) != 1:
+            return None
+        rn, rs, rdt = ints[0]
+        raw = self._zeros(2)
+        raw[rn] = t.randint(0, emb.num_embeddings, (2,) + rs, dtype=getattr(t, rdt),
+                            device=self.device)
+        seen = {}
+
+        def keep_input(mod, inp, out):  # returns None: the output stays as it is
+            seen["in"] = inp[0]
+
+        h = emb.register_forward_hook(keep_input)
+        try:
+            with t.no_grad():
+                self._call(raw, {})
+        finally:
+            h.remove()
+        if "in" not in seen or not t.equal(seen["in"].to(raw[rn].dtype), raw[rn]):
+            return None
+        return rn, emb.weight.detach().to("cpu", t.float32).numpy()
 
     def _submodule(self, path: str):
         try:

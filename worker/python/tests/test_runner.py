@@ -56,13 +56,18 @@ def test_describe_like_explainq_runner():
     h = Handler(TorchModel(Text(), [parse_input("tokens:6:int64")], output_name="probs",
                            encoded=["encoder.embed"], labels={"cls": ["neg", "pos"]}))
     m = reply(h, protocol.pack_describe_request("d1"))
+    # the embedding's lookup table, so workers encode token ids (common/models/remote.h)
+    tables = m["model"].pop("tables")
+    assert list(tables) == ["encoder.embed"] and tables["encoder.embed"]["input"] == "tokens"
+    np.testing.assert_array_equal(tensor(tables["encoder.embed"]["table"]),
+                                  h.model.module.encoder.embed.weight.detach().numpy())
     assert m == {"id": "d1", "model": {
         "inputs": [{"name": "tokens", "shape": [6]}],
         "output": {"name": "probs", "shape": [2]},
         "encoded": [{"name": "encoder.embed", "shape": [6, 4]}],
         "labels": {"cls": ["neg", "pos"]}}}
-    # the keys in the order xq_remote_describe_pack writes them
-    _, raw = h.handle(protocol.pack_describe_request("d1"), b"")
+    # without embeddings: the keys of xq_remote_describe_pack, in its order
+    _, raw = linear_handler().handle(protocol.pack_describe_request("d2"), b"")
     assert list(msgpack.unpackb(raw, raw=False)["model"]) == ["inputs", "output", "encoded",
                                                               "labels"]
 
