@@ -14,7 +14,7 @@ if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && cmp -s "$REQ" "$STAMP" &&
 fi
 echo "deps: creating $VENV (pip install -r worker/python/requirements.txt)" >&2
 /usr/bin/python3 -m venv --system-site-packages "$VENV"
-"$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQ" >&2
+"$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQ" >&2 # wheel: for the -e build
 "$VENV/bin/pip" install -q --disable-pip-version-check --no-build-isolation --no-deps \
     -e "$TOP/worker/python" >&2
 cp "$REQ" "$STAMP"
