@@ -394,6 +394,66 @@ START_TEST(test_resize_matches_skimage) {
 
 END_TEST
 
+static bool read_exact(FILE *f, void *dst, size_t bytes) {
+    return fread(dst, 1, bytes, f) == bytes;
+}
+
+/*
+ * XRAI's regions equal Google's open implementation's (saliency 0.2.1 on scikit-image 0.24,
+ * tests/models/make_xrai_ref.py) on the test pictures, given the same attribution: the
+ * resize, segmentation, masks and both selections together.
+ */
+START_TEST(test_xrai_matches_saliency) {
+    FILE *f = fopen("tests/data/xrai/saliency_ref.bin", "rb");
+    int32_t cnt, dims[3];
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert(read_exact(f, &cnt, sizeof(cnt)) && cnt > 0 && cnt < 100);
+    for (int32_t k = 0; k < cnt; k++) {
+        size_t h, w, c, n;
+        float *img;
+        double *A, *ref, *px, *out, amax = 0;
+        xq_masks_t m;
+
+        ck_assert(read_exact(f, dims, sizeof(dims)));
+        ck_assert(dims[0] > 0 && dims[0] <= 1024 && dims[1] > 0 && dims[1] <= 1024 && dims[2] > 0 &&
+                  dims[2] <= 4);
+        h = (size_t)dims[0], w = (size_t)dims[1], c = (size_t)dims[2], n = h * w;
+        img = malloc(n * c * sizeof(float));
+        A = malloc(n * c * sizeof(double));
+        ref = malloc(2 * n * sizeof(double));
+        px = malloc(n * sizeof(double));
+        out = malloc(n * sizeof(double));
+        ck_assert(read_exact(f, img, n * c * sizeof(float)) &&
+                  read_exact(f, A, n * c * sizeof(double)) &&
+                  read_exact(f, ref, 2 * n * sizeof(double)));
+        for (size_t p = 0; p < n; p++) { /* the max over channels, as both aggregate */
+            px[p] = A[p * c];
+            for (size_t ch = 1; ch < c; ch++)
+                px[p] = A[p * c + ch] > px[p] ? A[p * c + ch] : px[p];
+            amax = fabs(px[p]) > amax ? fabs(px[p]) : amax;
+        }
+        xq_xrai_masks(img, h, w, c, &m);
+        for (int fast = 0; fast < 2; fast++) {
+            xq_xrai_select(px, &m, fast ? XQ_XRAI_FAST : XQ_XRAI_FULL, XQ_XRAI_MIN_PIXEL_DIFF, out,
+                           NULL);
+            for (size_t p = 0; p < n; p++)
+                ck_assert_msg(fabs(out[p] - ref[fast * n + p]) <= 1e-12 * amax,
+                              "picture %d (%s), pixel %zu: %g, saliency %g", k,
+                              fast ? "fast" : "full", p, out[p], ref[fast * n + p]);
+        }
+        xq_masks_fini(&m);
+        free(img);
+        free(A);
+        free(ref);
+        free(px);
+        free(out);
+    }
+    fclose(f);
+}
+
+END_TEST
+
 Suite *xrai_suite(void) {
     Suite *s = suite_create("xrai");
     TCase *tc = tcase_create("core");
@@ -409,6 +469,7 @@ Suite *xrai_suite(void) {
     tcase_add_test(tc, test_picture_jpeg);
     tcase_add_test(tc, test_viz_render);
     tcase_add_test(tc, test_resize_matches_skimage);
+    tcase_add_test(tc, test_xrai_matches_saliency);
     suite_add_tcase(s, tc);
     return s;
 }
