@@ -79,7 +79,7 @@ bench: deps $(BENCH_BINS) $(BUILD)/explainq
 
 # The whole pipeline on the embedded dev broker: the README's first command.
 demo:
-	$(Q)XQ_DEPS_NO_KAFKA=1 deploy/deps.sh
+	$(Q)XQ_DEPS_NO_KAFKA=1 XQ_DEPS_NO_PYTHON=1 deploy/deps.sh
 	$(Q)$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) $(BUILD)/explainq
 	$(Q)BUILD=$(BUILD) deploy/demo.sh
 

@@ -12,8 +12,10 @@ PKGS=(build-essential pkg-config git
       check libsubunit-dev
       redis-server redis-tools python3 bc
       default-jre-headless maven
-      clang clang-format libclang-rt-14-dev
-      python3-venv python3-numpy python3-torch python3-pandas python3-sklearn python3-matplotlib)
+      clang clang-format libclang-rt-14-dev)
+# the Python package's runners, client and tests (worker/python); the demo does without them
+[ -n "${XQ_DEPS_NO_PYTHON:-}" ] ||
+    PKGS+=(python3-venv python3-numpy python3-torch python3-pandas python3-sklearn python3-matplotlib)
 
 missing=()
 for p in "${PKGS[@]}"; do
