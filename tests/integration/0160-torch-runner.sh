@@ -8,7 +8,10 @@
 #   D. text IG over an embedding named by dotted path (encodedTensorName "encoder.embed" of a
 #      module:factory): the worker encodes token ids with the table the runner describes, the
 #      runner takes gradients at that submodule; equal to Captum's LayerIntegratedGradients
-#   E. SIGTERM stops the runner cleanly, with every request served
+#   E. example-based: a runner serving the submodule encoder.embed (--output, the spec's
+#      latentSpaceSource) builds an index with `explainq index build`; the worker's neighbours
+#      equal brute force over the torch embeddings
+#   F. SIGTERM stops the runner cleanly, with every request served
 set -euo pipefail
 PY="${EXPLAINQ_PY:-.venv/bin/python}"
 RUNNER="${EXPLAINQ_RUNNER:-.venv/bin/explainq-runner}"
@@ -24,7 +27,7 @@ TM=tests/integration/torch_models.py
 
 "$PY" "$TM" make "$D"
 "$X" topics create -b "$B" --partitions 2 "$JOBS" "$RES" "$DLQ" "$REP" \
-    "explain.infer.mlp$T" "explain.infer.cnn$T" "explain.infer.text$T"
+    "explain.infer.mlp$T" "explain.infer.cnn$T" "explain.infer.text$T" "explain.infer.emb$T"
 "$RUNNER" torch --model "$D/mlp.pt" --input features:8 --output-name probs --name "mlp$T" \
     -b "$B" >"$D/mlp.log" 2>&1 &
 pids+=($!)
@@ -32,6 +35,9 @@ mlp_pid=$!
 PYTHONPATH=tests/integration "$RUNNER" torch --model torch_models:text_model \
     --input tokens:6:int64 --encoded encoder.embed --output-name probs --name "text$T" \
     -b "$B" >"$D/text.log" 2>&1 &
+pids+=($!)
+PYTHONPATH=tests/integration "$RUNNER" torch --model torch_models:text_model \
+    --input tokens:6:int64 --output encoder.embed --name "emb$T" -b "$B" >"$D/emb.log" 2>&1 &
 pids+=($!)
 "$RUNNER" torch --model "$D/cnn.pt" --input image:1x16x16 --output-name probs --name "cnn$T" \
     -b "$B" >"$D/cnn.log" 2>&1 &
@@ -79,9 +85,17 @@ run text "$D/text.json" "$D/text.jsonl" "$D/text.kafka"
 echo "D: text IG over encoder.embed through the torch runner = Captum's LayerIntegratedGradients"
 
 # E
+"$PY" "$TM" examples "$D"
+"$X" index build --spec "$D/examples.json" --model "emb$T" -b "$B" --reply-topic "$REP" \
+    --examples "$D/examples.jsonl" --redis "$REDIS_URL" >"$D/index.id"
+run emb "$D/examples.json" "$D/queries.jsonl" "$D/neighbors.kafka"
+"$PY" "$TM" neighbors "$D" "$D/neighbors.kafka"
+echo "E: neighbours in the latent space of encoder.embed, served by the torch runner"
+
+# F
 kill -TERM "$mlp_pid"
 rc=0
 wait "$mlp_pid" || rc=$?
 [ "$rc" -eq 0 ] || { echo "runner exited $rc"; cat "$D/mlp.log"; exit 1; }
 grep -E "stopping served=[1-9][0-9]* failed=0" "$D/mlp.log"
-echo "E: the torch runner stopped cleanly on SIGTERM"
+echo "F: the torch runner stopped cleanly on SIGTERM"

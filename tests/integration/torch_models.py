@@ -6,6 +6,9 @@
   torch_models.py captum DIR OUT    Captum's Gauss-Legendre IG of the MLP on the instances
   torch_models.py captum-text DIR OUT  Captum's LayerIntegratedGradients (Gauss-Legendre) of the
                                     text model over its embedding, summed per token
+  torch_models.py examples DIR      examples, queries and an example-based spec whose
+                                    latentSpaceSource is the text model's encoder.embed
+  torch_models.py neighbors DIR RES the worker's neighbours = brute force over torch embeddings
   torch_models.py compare A B TOL   every attribution of results A within relative L1 TOL of B
   torch_models.py sklearn DIR       a scikit-learn model, its serving module and a Shapley spec
   torch_models.py shapley DIR RES   Shapley values sum to f(x) - f(baseline), f from sklearn
@@ -137,6 +140,38 @@ def captum_text(d, out):
                 "featureAttributions": {"tokens": [float(v) for v in a[i]]}}]}) + "\n")
 
 
+def examples(d):
+    rng = np.random.default_rng(164)
+    with open(f"{d}/examples.jsonl", "w") as fh:
+        for i in range(300):
+            fh.write(json.dumps({"id": f"ex-{i}", "tokens": [int(t) for t in
+                                                            rng.integers(0, 20, size=6)]}) + "\n")
+    with open(f"{d}/queries.jsonl", "w") as fh:
+        for _ in range(12):
+            fh.write(json.dumps({"tokens": [int(t) for t in rng.integers(0, 20, size=6)]}) + "\n")
+    json.dump({"parameters": {"examples": {"neighborCount": 3, "presets": {
+        "modality": "TABULAR", "query": "PRECISE"}}},
+        "metadata": {"inputs": {"tokens": {}}, "outputs": {"encoder.embed": {}},
+                     "latentSpaceSource": "encoder.embed"}}, open(f"{d}/examples.json", "w"))
+
+
+def neighbors(d, res):
+    emb = text_model().encoder.embed.weight.detach().numpy().astype(np.float64)
+    ex = [json.loads(line) for line in open(f"{d}/examples.jsonl")]
+    E = np.stack([emb[r["tokens"]].ravel() for r in ex])
+    got = [json.loads(line) for line in open(res)]
+    queries = [json.loads(line)["tokens"] for line in open(f"{d}/queries.jsonl")]
+    assert len(got) == len(queries)
+    for q, g in zip(queries, got):
+        dist = ((E - emb[q].ravel()) ** 2).sum(axis=1)
+        want = [ex[i]["id"] for i in np.argsort(dist, kind="stable")[:3]]
+        ids = [n["neighborId"] for n in g["neighbors"]]
+        assert ids == want, f"neighbours {ids}, brute force {want}"
+        for n, i in zip(g["neighbors"], np.argsort(dist, kind="stable")[:3]):
+            assert abs(n["neighborDistance"] - dist[i]) <= 1e-5 * max(1.0, dist[i])
+    print(f"{len(queries)} queries: the 3 nearest examples and distances of brute force")
+
+
 def _flat(v):
     if isinstance(v, list):
         return [y for x in v for y in _flat(x)]
@@ -216,6 +251,10 @@ if __name__ == "__main__":
         captum(sys.argv[2], sys.argv[3])
     elif cmd == "captum-text":
         captum_text(sys.argv[2], sys.argv[3])
+    elif cmd == "examples":
+        examples(sys.argv[2])
+    elif cmd == "neighbors":
+        neighbors(sys.argv[2], sys.argv[3])
     elif cmd == "compare":
         compare(sys.argv[2], sys.argv[3], float(sys.argv[4]))
     elif cmd == "sklearn":
