@@ -29,7 +29,7 @@ BIN_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard worker/*.c))
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/*.c))
 ITEST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/integration/*.c))
 
-.PHONY: all deps unit test check asan valgrind format format-check lint fuzz clean demo bench
+.PHONY: pytest test-tf all deps unit test check asan valgrind format format-check lint fuzz clean demo bench
 
 all: $(BUILD)/explainq
 
@@ -76,10 +76,11 @@ bench: deps $(BENCH_BINS) $(BUILD)/explainq
 	$(Q)for b in $(BENCH_BINS); do OPENBLAS_NUM_THREADS=1 $$b || exit 1; done
 	$(Q)OPENBLAS_NUM_THREADS=1 BUILD=$(BUILD) tests/bench/e2e.sh
 	$(Q)OPENBLAS_NUM_THREADS=1 BUILD=$(BUILD) tests/bench/backlog.sh
+	$(Q).venv/bin/python tests/bench/bench_torch_runner.py
 
 # The whole pipeline on the embedded dev broker: the README's first command.
 demo:
-	$(Q)XQ_DEPS_NO_KAFKA=1 deploy/deps.sh
+	$(Q)XQ_DEPS_NO_KAFKA=1 XQ_DEPS_NO_PYTHON=1 deploy/deps.sh
 	$(Q)$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) $(BUILD)/explainq
 	$(Q)BUILD=$(BUILD) deploy/demo.sh
 
@@ -97,11 +98,28 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory format-check
 	$(Q)$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) $(BUILD)/test_unit
 	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory pytest
+	$(Q)echo "tests: TensorFlow runner skipped (large; make test-tf installs tensorflow-cpu and tests it)"
 	$(Q)$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) CC=clang BUILD=build/clang all  # both compilers stay warning-free
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/explainq $(ITEST_BINS)
 	$(Q)BUILD=$(BUILD) tests/integration/run.sh
 
 check: test
+
+# The Python package's own tests (worker/python/tests; .venv comes from make deps).
+pytest:
+	$(Q).venv/bin/python -m pytest -q -p no:cacheprovider worker/python/tests
+
+# The TensorFlow runner: tensorflow-cpu (about 600 MB installed) into .venv-tf, then its tests:
+# pytest, and a worker on the real broker explaining a Keras SavedModel through it.
+TF_PIN ?= tensorflow-cpu==2.15.1
+test-tf: deps $(BUILD)/explainq
+	$(Q)[ -x .venv-tf/bin/python ] || /usr/bin/python3 -m venv --system-site-packages .venv-tf
+	$(Q).venv-tf/bin/pip install -q --disable-pip-version-check $(TF_PIN) -r worker/python/requirements.txt
+	$(Q).venv-tf/bin/pip install -q --disable-pip-version-check --no-build-isolation --no-deps -e worker/python
+	$(Q).venv-tf/bin/python -m pytest -q -p no:cacheprovider worker/python/tests/test_tf.py
+	$(Q)EXPLAINQ_PY=.venv-tf/bin/python EXPLAINQ_RUNNER=.venv-tf/bin/explainq-runner \
+	    BUILD=$(BUILD) TESTS=0163 XQ_EXTRA_TESTS=tests/integration/tf/0163-tf-runner.sh tests/integration/run.sh
 
 asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \

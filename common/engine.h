@@ -21,6 +21,8 @@ typedef struct xq_engine_opts {
 } xq_engine_opts_t;
 
 #define XQ_ENGINE_DEFAULT_BATCH 1024
+/** Input elements per model call at most (16 rows of a 224 x 224 RGB picture). */
+#define XQ_ENGINE_BATCH_ELEMS ((size_t)16 * 224 * 224 * 3)
 
 /** The outcome of one instance. */
 typedef struct xq_engine_result {

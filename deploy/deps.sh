@@ -13,6 +13,9 @@ PKGS=(build-essential pkg-config git
       redis-server redis-tools python3 bc
       default-jre-headless maven
       clang clang-format libclang-rt-14-dev)
+# the Python package's runners, client and tests (worker/python); the demo does without them
+[ -n "${XQ_DEPS_NO_PYTHON:-}" ] ||
+    PKGS+=(python3-venv python3-numpy python3-torch python3-pandas python3-sklearn python3-matplotlib)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -43,9 +46,15 @@ fi
 # the broker's jars are for the tests; the demo runs on the in-process dev broker
 [ -n "${XQ_DEPS_NO_KAFKA:-}" ] || "$HERE/local/kafka-fetch.sh"
 
+# the Python package (worker/python) and its tests: a venv over Debian's torch, numpy, pandas
+# and scikit-learn, plus pinned PyPI packages; redone only when the pins change
+[ -n "${XQ_DEPS_NO_PYTHON:-}" ] || "$HERE/python-venv.sh"
+
 for m in rdkafka hiredis msgpack jansson libcrypto libprotobuf-c openblas xgboost libcurl check; do
     printf 'deps: %-10s %s\n' "$m" "$(pkg-config --modversion "$m")"
 done
 printf 'deps: %-10s %s\n' redis "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')"
 printf 'deps: %-10s %s\n' java "$(java -version 2>&1 | head -n1)"
+[ -n "${XQ_DEPS_NO_PYTHON:-}" ] ||
+    printf 'deps: %-10s %s\n' python "$("$HERE/../.venv/bin/python" -c 'import torch, captum, onnxruntime, confluent_kafka; print("torch", torch.__version__, "captum", captum.__version__, "onnxruntime", onnxruntime.__version__, "confluent-kafka", confluent_kafka.version()[0])')"
 printf 'deps: %-10s %s\n' kafka "$(ls "$HERE/../.kafka" 2>/dev/null | sed 's/libs-//' | tr '\n' ' ')"

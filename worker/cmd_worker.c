@@ -26,6 +26,7 @@
 #include "log.h"
 #include "mem.h"
 #include "methods/examples.h"
+#include "methods/ig.h"
 #include "methods/run.h"
 #include "models/load.h"
 #include "models/remote.h"
@@ -268,6 +269,7 @@ typedef struct worker {
     size_t queued_instances, queued_bytes; /* of the jobs accepted and not yet answered */
     xq_idset_t *seen;                      /* job ids lately answered (dedup.window) */
     xq_offsets_t *offsets; /* per partition: jobs in flight, commits, jobs answered ahead */
+    xq_gl_cache_t *gl;     /* IG's Gauss-Legendre rules, shared by every job's runs */
     size_t max_batch_rows, max_request_bytes; /* read once: batch_rows() runs per planned run */
     size_t commit_jobs;
     size_t max_queued_instances, max_queued_bytes;
@@ -1032,6 +1034,7 @@ static void start_runs(worker_t *w, job_t *j) {
         .model = j->model->remote,
         .examples = &j->exq,
         .xrai_fast = strcmp(xq_conf_str(w->conf, "xrai.algorithm"), "fast") == 0,
+        .gl = w->gl,
     };
     xq_error_t err;
     xq_err_t rc;
@@ -2216,6 +2219,7 @@ int xq_cmd_worker(int argc, char **argv) {
     w.excache = xq_exindex_cache_new((size_t)xq_conf_num(w.conf, "examples.cache.indexes"));
     w.seen = xq_idset_new((size_t)xq_conf_num(w.conf, "dedup.window"));
     w.offsets = xq_offsets_new();
+    w.gl = xq_gl_cache_new();
     w.max_batch_rows = (size_t)xq_conf_num(w.conf, "max.batch.rows");
     w.max_request_bytes = (size_t)xq_conf_num(w.conf, "max.request.bytes");
     w.commit_jobs = (size_t)xq_conf_num(w.conf, "commit.jobs");
@@ -2447,6 +2451,7 @@ out:
     xq_exindex_cache_destroy(w.excache);
     xq_idset_destroy(w.seen);
     xq_offsets_destroy(w.offsets);
+    xq_gl_cache_destroy(w.gl);
     xq_free(w.recs);
     xq_redis_destroy(w.redis);
     xq_errlist_fini(&errs);

@@ -3,8 +3,10 @@
 #include "methods/ig.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
+#include "log.h"
 #include "mem.h"
 #include "methods/blur.h"
 #include "methods/outputs.h"
@@ -37,10 +39,66 @@ void xq_gauss_legendre(size_t n, double *alpha, double *omega) {
     }
 }
 
+typedef struct gl_rule {
+    size_t n;
+    double *alpha, *omega;
+} gl_rule_t;
+
+struct xq_gl_cache {
+    pthread_mutex_t mu;
+    gl_rule_t *rules; /* cnt, in the order first asked for; few distinct step counts */
+    size_t cnt, cap;
+};
+
+xq_gl_cache_t *xq_gl_cache_new(void) {
+    xq_gl_cache_t *c = xq_calloc(1, sizeof(*c));
+
+    pthread_mutex_init(&c->mu, NULL);
+    return c;
+}
+
+void xq_gl_cache_destroy(xq_gl_cache_t *c) {
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->cnt; i++) {
+        xq_free(c->rules[i].alpha);
+        xq_free(c->rules[i].omega);
+    }
+    xq_free(c->rules);
+    pthread_mutex_destroy(&c->mu);
+    xq_free(c);
+}
+
+void xq_gl_cache_get(xq_gl_cache_t *c, size_t n, const double **alpha, const double **omega) {
+    gl_rule_t *r = NULL;
+
+    XQ_ASSERT(n >= 1);
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < c->cnt && !r; i++) {
+        if (c->rules[i].n == n)
+            r = &c->rules[i];
+    }
+    if (!r) {
+        if (c->cnt == c->cap) {
+            c->cap = c->cap ? 2 * c->cap : 8;
+            c->rules = xq_reallocarray(c->rules, c->cap, sizeof(*c->rules));
+        }
+        r = &c->rules[c->cnt++];
+        r->n = n;
+        r->alpha = xq_malloc(n * sizeof(double));
+        r->omega = xq_malloc(n * sizeof(double));
+        xq_gauss_legendre(n, r->alpha, r->omega);
+    }
+    *alpha = r->alpha;
+    *omega = r->omega;
+    pthread_mutex_unlock(&c->mu);
+}
+
 typedef struct ig {
     xq_run_ctx_t *ctx;
     size_t E, B, n, K, out_cnt;
-    double *alpha, *omega;
+    const double *alpha, *omega; /* the rule: from ctx->gl, or own_* */
+    double *own_alpha, *own_omega;
     float *xb;   /* effective baselines, B * E (blurred images when asked) */
     float *yx;   /* outputs at the instance */
     float *yb;   /* outputs at each baseline, B * out_cnt */
@@ -61,9 +119,15 @@ static const char *param_name(const xq_run_ctx_t *ctx) {
 
 static void set_steps(ig_t *s, size_t n) {
     s->n = n;
-    s->alpha = xq_reallocarray(s->alpha, n, sizeof(double));
-    s->omega = xq_reallocarray(s->omega, n, sizeof(double));
-    xq_gauss_legendre(n, s->alpha, s->omega);
+    if (s->ctx->gl) {
+        xq_gl_cache_get(s->ctx->gl, n, &s->alpha, &s->omega);
+    } else {
+        s->own_alpha = xq_reallocarray(s->own_alpha, n, sizeof(double));
+        s->own_omega = xq_reallocarray(s->own_omega, n, sizeof(double));
+        xq_gauss_legendre(n, s->own_alpha, s->own_omega);
+        s->alpha = s->own_alpha;
+        s->omega = s->own_omega;
+    }
     s->grad_total = s->sel_cnt * s->B * s->n * s->K;
     s->grad_planned = s->grad_reduced = 0;
 }
@@ -271,8 +335,8 @@ static void ig_destroy(void *st) {
 
     if (!s)
         return;
-    xq_free(s->alpha);
-    xq_free(s->omega);
+    xq_free(s->own_alpha);
+    xq_free(s->own_omega);
     xq_free(s->xb);
     xq_free(s->yx);
     xq_free(s->yb);

@@ -49,6 +49,7 @@ xq_run_t *xq_run_new(const xq_spec_t *spec,
     ctx->model = opts->model;
     ctx->examples = opts->examples;
     ctx->xrai_fast = opts->xrai_fast;
+    ctx->gl = opts->gl;
     ctx->index = index;
     ctx->target_error = opts->target_error;
     ctx->max_model_rows = opts->max_model_rows ? opts->max_model_rows : XQ_RUN_DEFAULT_MAX_ROWS;

@@ -60,6 +60,7 @@ typedef struct xq_run_opts {
     const xq_model_t *model; /* for displayNameMappingKey labels; may be NULL (borrowed) */
     const struct xq_examples_query *examples; /* the index to search (examples; borrowed) */
     bool xrai_fast;                           /* XRAI's 'fast' selection instead of 'full' */
+    struct xq_gl_cache *gl; /* IG's quadrature rules, shared (borrowed); NULL: computed per run */
 } xq_run_opts_t;
 
 #define XQ_RUN_DEFAULT_MAX_ROWS 100000
@@ -129,7 +130,8 @@ typedef struct xq_run_ctx {
     const xq_model_t *model;                  /* labels, or NULL */
     const struct xq_examples_query *examples; /* examples: the index and overrides, or NULL */
     bool xrai_fast;
-    xq_rng_t rng; /* this instance's stream */
+    struct xq_gl_cache *gl; /* Gauss–Legendre rules (borrowed), or NULL */
+    xq_rng_t rng;           /* this instance's stream */
     double target_error;
     uint64_t max_model_rows;
     size_t index;          /* instance number, for messages */

@@ -77,71 +77,155 @@ void xq_masks_add_labels(xq_masks_t *m, const int32_t *labels, size_t nlabels, i
 
 /* ==== Resizing ==== */
 
-/* Keys' cubic convolution kernel (a = -0.5). */
-static double cubic(double t) {
-    t = fabs(t);
-    if (t < 1)
-        return (1.5 * t - 2.5) * t * t + 1;
-    if (t < 2)
-        return ((-0.5 * t + 2.5) * t - 4) * t + 2;
-    return 0;
+/*
+ * As scikit-image's resize(order=3, mode="constant", anti_aliasing=True), which Google's open
+ * XRAI calls: per axis, a Gaussian blur of sigma max(0, (in/out - 1) / 2) when shrinking (zero
+ * padding, cut at int(4 sigma + 0.5)), then scipy's zoom with grid_mode: the line padded by 12
+ * zeros, turned into cubic B-spline coefficients (mirror boundary on the padded line), sampled
+ * at (o + 0.5) in/out - 0.5. Both steps are linear and act on one axis each, so the axes go one
+ * after the other.
+ */
+#define RESIZE_PAD 12
+
+/* scipy.ndimage's cubic prefilter: causal then anti-causal recursion, pole sqrt(3) - 2 */
+static void spline_coefficients(double *c, size_t n) {
+    const double z = -0.26794919243112270, gain = (1 - z) * (1 - 1 / z);
+    double zn, zi = z;
+
+    if (n < 2)
+        return;
+    for (size_t i = 0; i < n; i++)
+        c[i] *= gain;
+    zn = pow(z, (double)(n - 1));
+    c[0] += zn * c[n - 1];
+    for (size_t i = 1; i + 1 < n; i++) {
+        c[0] += zi * (c[i] + zn * c[n - 1 - i]);
+        zi *= z;
+    }
+    c[0] /= 1 - zn * zn;
+    for (size_t i = 1; i < n; i++)
+        c[i] += z * c[i - 1];
+    c[n - 1] = (z * c[n - 2] + c[n - 1]) * z / (z * z - 1);
+    for (size_t i = n - 1; i-- > 0;)
+        c[i] = z * (c[i + 1] - c[i]);
 }
 
-/*
- * Resamples @p n lines of @p in samples (stride @p istride between samples,
- * @p lstride between lines) to @p out samples; the kernel widens by the
- * shrink factor, which anti-aliases.
- */
-static void resample(const float *src,
-                     size_t in,
-                     size_t istride,
-                     float *dst,
-                     size_t out,
-                     size_t ostride,
-                     size_t n,
-                     size_t src_lstride,
-                     size_t dst_lstride) {
-    double s = (double)in / (double)out, support = 2 * (s > 1 ? s : 1), scale = s > 1 ? s : 1;
+/* The normalized Gaussian of scipy.ndimage.gaussian_filter1d (truncate 4); returns the radius. */
+static size_t gauss_kernel(double sigma, double **k) {
+    size_t r = (size_t)(4 * sigma + 0.5);
+    double sum = 0;
 
-    for (size_t o = 0; o < out; o++) {
-        double centre = ((double)o + 0.5) * s - 0.5, wsum = 0;
-        long lo = (long)floor(centre - support) + 1, hi = (long)floor(centre + support);
-        double wts[512];
+    *k = xq_reallocarray(*k, 2 * r + 1, sizeof(double));
+    for (size_t i = 0; i <= 2 * r; i++) {
+        double x = (double)i - (double)r;
 
-        if (hi - lo + 1 > 512) /* shrinking over 128 times: the kernel's far tails go */
-            hi = lo + 511;
-        for (long i = lo; i <= hi; i++)
-            wsum += (wts[i - lo] = cubic(((double)i - centre) / scale));
-        for (size_t l = 0; l < n; l++) {
-            double v = 0;
+        sum += ((*k)[i] = exp(-0.5 / (sigma * sigma) * x * x));
+    }
+    for (size_t i = 0; i <= 2 * r; i++)
+        (*k)[i] /= sum;
+    return r;
+}
 
-            for (long i = lo; i <= hi; i++) {
-                long j = i < 0 ? 0 : i >= (long)in ? (long)in - 1 : i; /* edges repeat */
+/* Scratch of one axis's resampling. */
+typedef struct resampler {
+    size_t in, out;
+    double *kern; /* Gaussian, 2 radius + 1 (none when radius == 0 and sigma == 0) */
+    size_t radius;
+    bool blur;
+    double *line, *coef; /* in, and in + 2 RESIZE_PAD */
+} resampler_t;
 
-                v += wts[i - lo] * (double)src[l * src_lstride + (size_t)j * istride];
-            }
-            dst[l * dst_lstride + o * ostride] = (float)(v / wsum);
+static void resampler_init(resampler_t *r, size_t in, size_t out) {
+    double sigma = ((double)in / (double)out - 1) / 2;
+
+    memset(r, 0, sizeof(*r));
+    r->in = in;
+    r->out = out;
+    r->blur = sigma > 1e-15;
+    if (r->blur)
+        r->radius = gauss_kernel(sigma, &r->kern);
+    r->line = xq_malloc(in * sizeof(double));
+    r->coef = xq_malloc((in + 2 * RESIZE_PAD) * sizeof(double));
+}
+
+static void resampler_fini(resampler_t *r) {
+    xq_free(r->kern);
+    xq_free(r->line);
+    xq_free(r->coef);
+}
+
+/* Resamples r->line (r->in samples) to @p dst (r->out samples, stride @p ostride). */
+static void resample_line(resampler_t *r, double *dst, size_t ostride) {
+    const size_t n = r->in, N = n + 2 * RESIZE_PAD;
+    double *c = r->coef, zoom = (double)n / (double)r->out;
+
+    memset(c, 0, N * sizeof(double));
+    for (size_t i = 0; i < n; i++) {
+        double v = r->line[i];
+
+        if (r->blur) { /* zeros outside the line */
+            size_t lo = i > r->radius ? i - r->radius : 0, hi = i + r->radius;
+
+            v = 0;
+            for (size_t j = lo; j <= hi && j < n; j++)
+                v += r->kern[j + r->radius - i] * r->line[j];
         }
+        c[RESIZE_PAD + i] = v;
+    }
+    spline_coefficients(c, N);
+    for (size_t o = 0; o < r->out; o++) {
+        double cc = ((double)o + 0.5) * zoom - 0.5 + RESIZE_PAD, f = floor(cc), t = cc - f;
+        double w[4] = {(1 - t) * (1 - t) * (1 - t) / 6, (4 - 6 * t * t + 3 * t * t * t) / 6,
+                       (1 + 3 * t + 3 * t * t - 3 * t * t * t) / 6, t * t * t / 6};
+        long i0 = (long)f - 1;
+        double v = 0;
+
+        for (long k = 0; k < 4; k++) {
+            long j = i0 + k;
+
+            if (j >= 0 && j < (long)N) /* always, for zoom factors a picture has */
+                v += w[k] * c[j];
+        }
+        dst[o * ostride] = v;
     }
 }
 
 void xq_resize_image(
     const float *src, size_t h, size_t w, size_t c, float *dst, size_t oh, size_t ow) {
-    float *tmp = xq_malloc(h * ow * c * sizeof(float));
+    double *tmp = xq_malloc(h * ow * c * sizeof(double)), *col = xq_malloc(oh * sizeof(double));
     float lo = INFINITY, hi = -INFINITY;
+    resampler_t rx, ry;
 
     for (size_t i = 0; i < h * w * c; i++) {
         lo = src[i] < lo ? src[i] : lo;
         hi = src[i] > hi ? src[i] : hi;
     }
+    resampler_init(&rx, w, ow);
+    resampler_init(&ry, h, oh);
     /* along rows (x), one line per (y, channel); then along columns (y), one per (x, channel) */
-    for (size_t y = 0; y < h; y++)
-        resample(src + y * w * c, w, c, tmp + y * ow * c, ow, c, c, 1, 1);
-    for (size_t x = 0; x < ow; x++)
-        resample(tmp + x * c, h, ow * c, dst + x * c, oh, ow * c, c, 1, 1);
-    for (size_t i = 0; i < oh * ow * c; i++) /* cubic overshoots: back into the input's range */
-        dst[i] = dst[i] < lo ? lo : dst[i] > hi ? hi : dst[i];
+    for (size_t y = 0; y < h; y++) {
+        for (size_t k = 0; k < c; k++) {
+            for (size_t x = 0; x < w; x++)
+                rx.line[x] = (double)src[(y * w + x) * c + k];
+            resample_line(&rx, tmp + y * ow * c + k, c);
+        }
+    }
+    for (size_t x = 0; x < ow; x++) {
+        for (size_t k = 0; k < c; k++) {
+            for (size_t y = 0; y < h; y++)
+                ry.line[y] = tmp[(y * ow + x) * c + k];
+            resample_line(&ry, col, 1);
+            for (size_t y = 0; y < oh; y++) { /* cubic overshoots: back into the input's range */
+                double v = col[y];
+
+                dst[(y * ow + x) * c + k] = v < (double)lo ? lo : v > (double)hi ? hi : (float)v;
+            }
+        }
+    }
+    resampler_fini(&rx);
+    resampler_fini(&ry);
     xq_free(tmp);
+    xq_free(col);
 }
 
 /* ==== Felzenszwalb ==== */

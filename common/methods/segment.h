@@ -69,7 +69,11 @@ void xq_felzenszwalb(const float *img,
  */
 void xq_xrai_masks(const float *img, size_t h, size_t w, size_t c, xq_masks_t *out);
 
-/** Resizes [h][w][c] @p src to [oh][ow][c] @p dst: cubic, anti-aliased when shrinking. */
+/**
+ * Resizes [h][w][c] @p src to [oh][ow][c] @p dst as scikit-image's
+ * resize(order=3, mode="constant", anti_aliasing=True): cubic B-spline, zero
+ * padding, a Gaussian before shrinking, clipped to the input's range.
+ */
 void xq_resize_image(
     const float *src, size_t h, size_t w, size_t c, float *dst, size_t oh, size_t ow);
 

@@ -1,18 +1,29 @@
 /* remote.c -- models served by runners: describe requests and their descriptors. */
 #include "models/remote.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "codec.h"
 #include "log.h"
 #include "mp.h"
 
-#define MAX_DESC 256
+#define MAX_DESC   256
+#define MAX_TABLES 16
+
+/* An encoded tensor that is an embedding lookup of a raw input's token ids. */
+typedef struct table {
+    char *encoded, *input; /* owned */
+    size_t vocab, dim;
+    xq_tensor_t rows; /* vocab x dim */
+} table_t;
 
 typedef struct remote {
     xq_tensor_desc_t in[MAX_DESC], enc[MAX_DESC], out;
     size_t in_cnt, enc_cnt;
     char *pool; /* tensor names */
+    table_t tables[MAX_TABLES];
+    size_t table_cnt;
 } remote_t;
 
 static void pack_desc(msgpack_packer *pk, const xq_tensor_desc_t *d) {
@@ -97,12 +108,86 @@ static xq_err_t remote_eval(void *impl, xq_batch_t *b, xq_error_t *err) {
 static void remote_free(void *impl) {
     remote_t *r = impl;
 
-    if (r)
+    if (r) {
         xq_free(r->pool);
+        for (size_t i = 0; i < r->table_cnt; i++) {
+            xq_free(r->tables[i].encoded);
+            xq_free(r->tables[i].input);
+            xq_tensor_fini(&r->tables[i].rows);
+        }
+    }
     xq_free(r);
 }
 
-static const xq_model_ops_t remote_ops = {.eval = remote_eval, .destroy = remote_free};
+/* Embedding lookups of the runner's tables: raw token ids to their rows. */
+static xq_err_t remote_encode(void *impl,
+                              const char *encoded,
+                              const float *raw,
+                              size_t rows,
+                              size_t raw_cnt,
+                              float *out,
+                              size_t out_cnt,
+                              xq_error_t *err) {
+    const remote_t *r = impl;
+    const table_t *t = NULL;
+
+    for (size_t i = 0; i < r->table_cnt && !t; i++) {
+        if (strcmp(r->tables[i].encoded, encoded) == 0)
+            t = &r->tables[i];
+    }
+    if (!t)
+        return xq_error_set(err, XQ_EMODEL, encoded,
+                            "the runner cannot compute %s here: it sent no lookup table for it "
+                            "(feed encodedBaselines and encoded instances, or use a runner that "
+                            "describes the embedding)",
+                            encoded);
+    if (out_cnt != raw_cnt * t->dim)
+        return xq_error_set(err, XQ_EMODEL, encoded,
+                            "%s has %zu elements per row; %zu token ids of dimension %zu make %zu",
+                            encoded, out_cnt, raw_cnt, t->dim, raw_cnt * t->dim);
+    for (size_t i = 0; i < rows * raw_cnt; i++) {
+        float id = raw[i];
+
+        if (!(id >= 0 && id < (float)t->vocab) || id != floorf(id))
+            return xq_error_set(err, XQ_EINVAL, t->input,
+                                "token id %g is not an integer in [0, %zu) (the vocabulary of %s)",
+                                (double)id, t->vocab, encoded);
+        memcpy(out + i * t->dim, t->rows.data + (size_t)id * t->dim, t->dim * sizeof(float));
+    }
+    return XQ_OK;
+}
+
+static const xq_model_ops_t remote_ops = {
+    .eval = remote_eval, .encode = remote_encode, .destroy = remote_free};
+
+/* Reads "tables" (optional); false if malformed. */
+static bool read_tables(remote_t *r, const msgpack_object *tables) {
+    xq_error_t err;
+
+    if (!tables)
+        return true;
+    if (tables->type != MSGPACK_OBJECT_MAP || tables->via.map.size > MAX_TABLES)
+        return false;
+    for (uint32_t i = 0; i < tables->via.map.size; i++) {
+        const msgpack_object *k = &tables->via.map.ptr[i].key, *v = &tables->via.map.ptr[i].val;
+        const msgpack_object *in = xq_mp_map_get(v, "input"), *tab = xq_mp_map_get(v, "table");
+        table_t *t = &r->tables[r->table_cnt];
+
+        if (k->type != MSGPACK_OBJECT_STR || !k->via.str.size || !in ||
+            in->type != MSGPACK_OBJECT_STR || !in->via.str.size || !tab)
+            return false;
+        if (xq_tensor_decode(tab, "tables", 0, &t->rows, &err) != XQ_OK)
+            return false;
+        r->table_cnt++;
+        t->encoded = xq_strndup(k->via.str.ptr, k->via.str.size);
+        t->input = xq_strndup(in->via.str.ptr, in->via.str.size);
+        if (t->rows.ndim != 2)
+            return false;
+        t->vocab = t->rows.dims[0];
+        t->dim = t->rows.dims[1];
+    }
+    return true;
+}
 
 /* Copies the runner's class-label lists (displayNameMappingKey) into @p m; lists that
  * are not arrays of strings are skipped, since labels only decorate results. */
@@ -185,6 +270,8 @@ xq_err_t xq_remote_model_new(const msgpack_object *model, xq_model_t **out, xq_e
         if (!read_desc(&enc->via.array.ptr[i], &r->enc[r->enc_cnt++], &pool))
             goto bad;
     }
+    if (!read_tables(r, xq_mp_map_get(model, "tables")))
+        goto bad;
     /* names were offsets into the pool until it stopped moving */
     r->pool = (char *)xq_buf_detach(&pool, NULL);
     r->out.name = r->pool + (uintptr_t)r->out.name;

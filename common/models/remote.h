@@ -18,6 +18,13 @@
  *  "encoded": [{"name", "shape"}...]}} (shapes per row, batch excluded).
  * The remote model carries those descriptors; its rows are evaluated by the
  * worker through Kafka, so evaluating it directly is an error.
+ *
+ * Optionally "tables": {encoded name: {"input": raw input name, "table":
+ * tensor [vocab, dim]}} says that an encoded tensor is an embedding lookup
+ * of token ids: the remote model then encodes instances itself (each raw
+ * element, an integral id in [0, vocab), becomes its table row), so
+ * encodedTensorName works through such runners (the Python torch runner
+ * sends tables for nn.Embedding submodules; `explainq runner` sends none).
  */
 
 /** Packs the describe reply for @p m under @p id. */

@@ -53,7 +53,8 @@ for t in "$HERE"/[0-9][0-9][0-9][0-9]-*.sh; do
     bg_start[$name]=$SECONDS
     echo "=== Test $name started alongside ==="
 done
-for t in "$HERE"/[0-9][0-9][0-9][0-9]-*.sh; do
+# XQ_EXTRA_TESTS: scripts outside the default set (make test-tf runs the TensorFlow one)
+for t in "$HERE"/[0-9][0-9][0-9][0-9]-*.sh ${XQ_EXTRA_TESTS:-}; do
     name="$(basename "$t" .sh)"
     selected "$name" && [ -z "${bg_pid[$name]:-}" ] || continue
     start=$SECONDS

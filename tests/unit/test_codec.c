@@ -239,6 +239,76 @@ START_TEST(test_codec_remote_tensor_bound) {
 
 END_TEST
 
+static void pack_desc(msgpack_packer *pk, const char *name, const size_t *dims, size_t ndim) {
+    msgpack_pack_map(pk, 2);
+    xq_mp_pack_str(pk, "name");
+    xq_mp_pack_str(pk, name);
+    xq_mp_pack_str(pk, "shape");
+    msgpack_pack_array(pk, ndim);
+    for (size_t i = 0; i < ndim; i++)
+        msgpack_pack_uint64(pk, dims[i]);
+}
+
+/* A runner's description with an embedding table: the remote model encodes token ids itself. */
+static xq_err_t remote_with_table(size_t table_ndim, xq_model_t **m, xq_error_t *err) {
+    const float table[8] = {0, 0.5f, 1, 1.5f, 2, 2.5f, 3, 3.5f}; /* 4 tokens x 2 */
+    const size_t tdims[2] = {4, 2}, tdims1[1] = {8}, three[1] = {3}, two[1] = {2}, enc[2] = {3, 2};
+    msgpack_unpacked msg;
+    msgpack_packer pk;
+    xq_buf_t b;
+    xq_err_t rc;
+
+    xq_buf_init(&b);
+    xq_mp_packer_init(&pk, &b);
+    msgpack_pack_map(&pk, 4);
+    xq_mp_pack_str(&pk, "inputs");
+    msgpack_pack_array(&pk, 1);
+    pack_desc(&pk, "tokens", three, 1);
+    xq_mp_pack_str(&pk, "output");
+    pack_desc(&pk, "p", two, 1);
+    xq_mp_pack_str(&pk, "encoded");
+    msgpack_pack_array(&pk, 1);
+    pack_desc(&pk, "enc.embed", enc, 2);
+    xq_mp_pack_str(&pk, "tables");
+    msgpack_pack_map(&pk, 1);
+    xq_mp_pack_str(&pk, "enc.embed");
+    msgpack_pack_map(&pk, 2);
+    xq_mp_pack_str(&pk, "input");
+    xq_mp_pack_str(&pk, "tokens");
+    xq_mp_pack_str(&pk, "table");
+    xq_tensor_pack(&pk, table, table_ndim == 2 ? tdims : tdims1, table_ndim);
+    msgpack_unpacked_init(&msg);
+    ck_assert(xq_mp_unpack_one((const uint8_t *)b.data, b.len, &msg));
+    rc = xq_remote_model_new(&msg.data, m, err);
+    msgpack_unpacked_destroy(&msg);
+    xq_buf_fini(&b);
+    return rc;
+}
+
+START_TEST(test_codec_remote_lookup_tables) {
+    const float ids[6] = {3, 0, 1, 2, 2, 0}, bad[3] = {1, 4, 0}, frac[3] = {1, 0.5f, 0};
+    const float want[12] = {3, 3.5f, 0, 0.5f, 1, 1.5f, 2, 2.5f, 2, 2.5f, 0, 0.5f};
+    float out[12];
+    xq_model_t *m = NULL;
+    xq_error_t err;
+
+    ck_assert_int_eq(remote_with_table(2, &m, &err), XQ_OK);
+    ck_assert_int_eq(xq_model_encode(m, "enc.embed", ids, 2, 3, out, 6, &err), XQ_OK);
+    ck_assert_mem_eq(out, want, sizeof(want));
+    ck_assert_int_eq(xq_model_encode(m, "enc.embed", bad, 1, 3, out, 6, &err), XQ_EINVAL);
+    ck_assert_str_eq(err.field, "tokens");
+    ck_assert_ptr_nonnull(strstr(err.msg, "token id 4 is not an integer in [0, 4)"));
+    ck_assert_int_eq(xq_model_encode(m, "enc.embed", frac, 1, 3, out, 6, &err), XQ_EINVAL);
+    ck_assert_int_eq(xq_model_encode(m, "enc.embed", ids, 1, 3, out, 4, &err), XQ_EMODEL);
+    ck_assert_int_eq(xq_model_encode(m, "other", ids, 1, 3, out, 6, &err), XQ_EMODEL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "sent no lookup table"));
+    xq_model_destroy(m);
+    /* a table that is not [vocab, dim] makes the description malformed */
+    ck_assert_int_eq(remote_with_table(1, &m, &err), XQ_EMODEL);
+}
+
+END_TEST
+
 Suite *codec_suite(void) {
     Suite *s = suite_create("codec");
     TCase *tc = tcase_create("core");
@@ -248,6 +318,7 @@ Suite *codec_suite(void) {
                         (int)(sizeof(bad_reqs) / sizeof(bad_reqs[0])));
     tcase_add_test(tc, test_codec_tensor_dtypes);
     tcase_add_test(tc, test_codec_remote_tensor_bound);
+    tcase_add_test(tc, test_codec_remote_lookup_tables);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -426,6 +426,62 @@ START_TEST(test_ig_adaptive_precision) {
 
 END_TEST
 
+/* The cache hands out the same rule, bit for bit, as computing it afresh, once per step count. */
+START_TEST(test_ig_gl_cache) {
+    xq_gl_cache_t *c = xq_gl_cache_new();
+    const double *a, *w, *a2, *w2;
+    double ra[64], rw[64];
+
+    for (size_t n = 1; n <= 64; n += 7) {
+        xq_gl_cache_get(c, n, &a, &w);
+        xq_gauss_legendre(n, ra, rw);
+        ck_assert_mem_eq(a, ra, n * sizeof(double));
+        ck_assert_mem_eq(w, rw, n * sizeof(double));
+    }
+    xq_gl_cache_get(c, 8, &a, &w);
+    xq_gl_cache_get(c, 50, &a2, &w2); /* more rules: earlier ones stay where they are */
+    xq_gl_cache_get(c, 22, &a2, &w2);
+    xq_gl_cache_get(c, 8, &a2, &w2);
+    ck_assert_ptr_eq(a, a2);
+    ck_assert_ptr_eq(w, w2);
+    xq_gl_cache_destroy(c);
+    xq_gl_cache_destroy(NULL);
+}
+
+END_TEST
+
+/* A run given a shared cache explains exactly as one that computes its rule itself. */
+START_TEST(test_ig_shared_cache_same_answer) {
+    tfun_t f = {.in_cnt = 1, .out_cnt = 1, .f = t_exp_f, .df = t_exp_df};
+    const char *names[] = {"z"};
+    size_t sizes[] = {1};
+    xq_model_t *m = t_model(&f, names, sizes, 1, 0, NULL, NULL);
+    xq_gl_cache_t *c = xq_gl_cache_new();
+    xq_engine_opts_t o = {.run = {.gl = c}};
+    const double *a, *w;
+    double ra[7], rw[7];
+    texpl_t e;
+
+    t_explain("{'parameters': {'integratedGradientsAttribution': {'stepCount': 7}}}", m,
+              "[{'z': 1}, {'z': 2}]", &o, &e);
+    /* the closed form with the same rule: sum_k w_k e^(a_k z) z */
+    xq_gauss_legendre(7, ra, rw);
+    for (size_t i = 0; i < 2; i++) {
+        double z = (double)(i + 1), want = 0;
+
+        for (size_t k = 0; k < 7; k++)
+            want += rw[k] * exp(ra[k] * z) * z;
+        ck_assert_double_eq_tol(t_fa(&e, i, 0, "z", 0), want, F32_TOL * want);
+    }
+    t_explain_fini(&e);
+    xq_gl_cache_get(c, 7, &a, &w); /* the runs put their rule there */
+    ck_assert_mem_eq(a, ra, sizeof(ra));
+    xq_gl_cache_destroy(c);
+    xq_model_destroy(m);
+}
+
+END_TEST
+
 Suite *ig_suite(void) {
     Suite *s = suite_create("ig");
     TCase *tc = tcase_create("core");
@@ -444,6 +500,8 @@ Suite *ig_suite(void) {
     tcase_add_test(tc, test_ig_blur_matches_direct_convolution);
     tcase_add_test(tc, test_ig_blur_baseline);
     tcase_add_test(tc, test_ig_adaptive_precision);
+    tcase_add_test(tc, test_ig_gl_cache);
+    tcase_add_test(tc, test_ig_shared_cache_same_answer);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -11,6 +11,7 @@
 #include "methods/segment.h"
 #include "methods/xrai.h"
 #include "picture.h"
+#include "resize_ref.h"
 #include "rng.h"
 #include "suites.h"
 #include "viz.h"
@@ -149,7 +150,7 @@ START_TEST(test_felzenszwalb_known_regions) {
     int32_t labels[XQ_XRAI_SCALE_CNT * S * S];
     size_t nlabels[XQ_XRAI_SCALE_CNT];
     xq_masks_t m;
-    size_t total = 0;
+    size_t total = 0, k;
 
     for (size_t y = 0; y < S; y++) {
         for (size_t x = 0; x < S; x++) {
@@ -185,9 +186,13 @@ START_TEST(test_felzenszwalb_known_regions) {
     for (size_t s = 0; s < XQ_XRAI_SCALE_CNT; s++)
         total += 3;
     ck_assert_uint_ge(m.cnt, total);
-    ck_assert(xq_mask_has(&m, 0, 10 * S + 20)); /* the left region ... */
-    ck_assert(xq_mask_has(&m, 0, 10 * S + 38)); /* ... dilated over the strip at its border */
-    ck_assert(!xq_mask_has(&m, 0, 10 * S + 60));
+    /* the first scale's mask of the left region (zero padding may put a thin border segment
+     * first in raster order) ... */
+    for (k = 0; k < m.cnt && !xq_mask_has(&m, k, 10 * S + 20); k++)
+        ;
+    ck_assert_uint_lt(k, m.cnt);
+    ck_assert(xq_mask_has(&m, k, 10 * S + 38)); /* ... dilated over the strip at its border */
+    ck_assert(!xq_mask_has(&m, k, 10 * S + 60));
     xq_masks_fini(&m);
 }
 
@@ -349,6 +354,106 @@ START_TEST(test_viz_render) {
 
 END_TEST
 
+/* The formula of tests/models/make_resize_ref.py, rounded to float32 as there. */
+static float ref_pixel(size_t y, size_t x, size_t c) {
+    double v = sin(0.37 * (double)y + 0.11 * (double)x * (double)(c + 1)) *
+               cos(0.05 * (double)x - 0.03 * (double)y);
+
+    if ((y / 5 + x / 7 + c) % 3 == 0)
+        v += 0.8;
+    return (float)v;
+}
+
+/* xq_resize_image = scikit-image's resize(order=3, mode="constant", anti_aliasing=True), 1e-4. */
+START_TEST(test_resize_matches_skimage) {
+    for (size_t i = 0; i < sizeof(resize_ref_cases) / sizeof(resize_ref_cases[0]); i++) {
+        const resize_ref_case_t *rc = &resize_ref_cases[i];
+        float *src = malloc(rc->h * rc->w * rc->c * sizeof(float));
+        float *dst = malloc(rc->oh * rc->ow * rc->c * sizeof(float));
+        double worst = 0;
+
+        for (size_t y = 0; y < rc->h; y++)
+            for (size_t x = 0; x < rc->w; x++)
+                for (size_t k = 0; k < rc->c; k++)
+                    src[(y * rc->w + x) * rc->c + k] = ref_pixel(y, x, k);
+        xq_resize_image(src, rc->h, rc->w, rc->c, dst, rc->oh, rc->ow);
+        for (size_t p = 0; p < rc->cnt; p++) {
+            const resize_ref_pt_t *pt = &rc->pts[p];
+            double got =
+                (double)dst[((size_t)pt->y * rc->ow + (size_t)pt->x) * rc->c + (size_t)pt->c];
+
+            if (fabs(got - pt->v) > worst)
+                worst = fabs(got - pt->v);
+        }
+        ck_assert_msg(worst <= 1e-4, "case %zu (%zux%zux%zu -> %zux%zu): worst difference %g", i,
+                      rc->h, rc->w, rc->c, rc->oh, rc->ow, worst);
+        free(src);
+        free(dst);
+    }
+}
+
+END_TEST
+
+static bool read_exact(FILE *f, void *dst, size_t bytes) {
+    return fread(dst, 1, bytes, f) == bytes;
+}
+
+/*
+ * XRAI's regions equal Google's open implementation's (saliency 0.2.1 on scikit-image 0.24,
+ * tests/models/make_xrai_ref.py) on the test pictures, given the same attribution: the
+ * resize, segmentation, masks and both selections together.
+ */
+START_TEST(test_xrai_matches_saliency) {
+    FILE *f = fopen("tests/data/xrai/saliency_ref.bin", "rb");
+    int32_t cnt, dims[3];
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert(read_exact(f, &cnt, sizeof(cnt)) && cnt > 0 && cnt < 100);
+    for (int32_t k = 0; k < cnt; k++) {
+        size_t h, w, c, n;
+        float *img;
+        double *A, *ref, *px, *out, amax = 0;
+        xq_masks_t m;
+
+        ck_assert(read_exact(f, dims, sizeof(dims)));
+        ck_assert(dims[0] > 0 && dims[0] <= 1024 && dims[1] > 0 && dims[1] <= 1024 && dims[2] > 0 &&
+                  dims[2] <= 4);
+        h = (size_t)dims[0], w = (size_t)dims[1], c = (size_t)dims[2], n = h * w;
+        img = malloc(n * c * sizeof(float));
+        A = malloc(n * c * sizeof(double));
+        ref = malloc(2 * n * sizeof(double));
+        px = malloc(n * sizeof(double));
+        out = malloc(n * sizeof(double));
+        ck_assert(read_exact(f, img, n * c * sizeof(float)) &&
+                  read_exact(f, A, n * c * sizeof(double)) &&
+                  read_exact(f, ref, 2 * n * sizeof(double)));
+        for (size_t p = 0; p < n; p++) { /* the max over channels, as both aggregate */
+            px[p] = A[p * c];
+            for (size_t ch = 1; ch < c; ch++)
+                px[p] = A[p * c + ch] > px[p] ? A[p * c + ch] : px[p];
+            amax = fabs(px[p]) > amax ? fabs(px[p]) : amax;
+        }
+        xq_xrai_masks(img, h, w, c, &m);
+        for (int fast = 0; fast < 2; fast++) {
+            xq_xrai_select(px, &m, fast ? XQ_XRAI_FAST : XQ_XRAI_FULL, XQ_XRAI_MIN_PIXEL_DIFF, out,
+                           NULL);
+            for (size_t p = 0; p < n; p++)
+                ck_assert_msg(fabs(out[p] - ref[fast * n + p]) <= 1e-12 * amax,
+                              "picture %d (%s), pixel %zu: %g, saliency %g", k,
+                              fast ? "fast" : "full", p, out[p], ref[fast * n + p]);
+        }
+        xq_masks_fini(&m);
+        free(img);
+        free(A);
+        free(ref);
+        free(px);
+        free(out);
+    }
+    fclose(f);
+}
+
+END_TEST
+
 Suite *xrai_suite(void) {
     Suite *s = suite_create("xrai");
     TCase *tc = tcase_create("core");
@@ -363,6 +468,8 @@ Suite *xrai_suite(void) {
     tcase_add_test(tc, test_picture_round_trip);
     tcase_add_test(tc, test_picture_jpeg);
     tcase_add_test(tc, test_viz_render);
+    tcase_add_test(tc, test_resize_matches_skimage);
+    tcase_add_test(tc, test_xrai_matches_saliency);
     suite_add_tcase(s, tc);
     return s;
 }
