@@ -10,6 +10,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "cli.h"
+#include "instances.h"
 #include "job.h"
 #include "json.h"
 #include "kafka.h"
@@ -82,11 +83,13 @@ kafka_client(kopts_t *k, rd_kafka_type_t type, const char *const *extra, size_t 
 
 static const char submit_usage[] =
     "usage: explainq submit --model NAME (--spec FILE | --spec-id ID) --instances IN.jsonl\n"
+    "                       [--metadata FILE] [--parameters FILE] [--format json|csv]\n"
     "                       [--job-size N] [--seed N] [--target-error X] [--jobs-out FILE]\n"
     "                       [--prefix P] [--topic T] [-b BROKERS] [-X key=value]\n"
     "                       [--index ID] [--neighbor-count N] [--crowding-count N]\n"
     "\n"
-    "Splits the instances (one JSON object a line) into jobs of N (default 100),\n"
+    "Splits the instances (JSON lines, a {\"instances\": [...]} body, or CSV with a\n"
+    "header; see `explainq explain --help`) into jobs of N (default 100),\n"
     "publishes them to the jobs topic (default explain.jobs) and writes the job ids\n"
     "to --jobs-out (default: standard output), for `explainq collect --jobs`.\n"
     "For specs with examples, --index names the example index (default: the spec's\n"
@@ -94,10 +97,13 @@ static const char submit_usage[] =
 
 int xq_cmd_submit(int argc, char **argv) {
     const char *model = NULL, *spec_path = NULL, *spec_id = NULL, *in_path = NULL, *jobs_out = NULL,
-               *topic = "explain.jobs", *index_id = NULL;
+               *topic = "explain.jobs", *index_id = NULL, *meta_path = NULL, *params_path = NULL;
+    xq_inst_opts_t iopts = {0};
+    xq_inst_reader_t *reader = NULL;
     uint32_t neighbors = 0, crowding = 0;
-    char prefix[96] = "", id[XQ_JOB_ID_SIZE], *line = NULL;
-    size_t job_size = 100, cap = 0, n_inst = 0, n_jobs = 0, lineno = 0;
+    char prefix[96] = "", id[XQ_JOB_ID_SIZE];
+    size_t job_size = 100, n_inst = 0, n_jobs = 0;
+    xq_error_t rerr;
     xq_buf_t insts, job;
     xq_spec_t *spec = NULL;
     xq_job_view_t v;
@@ -107,7 +113,6 @@ int xq_cmd_submit(int argc, char **argv) {
     uint64_t seed = 0;
     bool has_seed = false;
     double target = 0;
-    ssize_t got;
     int rc = XQ_EXIT_USAGE;
 
     xq_buf_init(&insts);
@@ -130,6 +135,12 @@ int xq_cmd_submit(int argc, char **argv) {
             spec_path = val;
         else if (!strcmp(a, "--spec-id"))
             spec_id = val;
+        else if (!strcmp(a, "--metadata"))
+            meta_path = val;
+        else if (!strcmp(a, "--parameters"))
+            params_path = val;
+        else if (!strcmp(a, "--format") && (!strcmp(val, "csv") || !strcmp(val, "json")))
+            iopts.format = strcmp(val, "csv") ? XQ_INST_JSON : XQ_INST_CSV;
         else if (!strcmp(a, "--instances"))
             in_path = val;
         else if (!strcmp(a, "--jobs-out"))
@@ -155,11 +166,11 @@ int xq_cmd_submit(int argc, char **argv) {
             return XQ_EXIT_USAGE;
         }
     }
-    if (!model || !in_path || (!spec_path == !spec_id)) {
+    if (!model || !in_path || (!(spec_path || meta_path || params_path) == !spec_id)) {
         fputs(submit_usage, stderr);
         return XQ_EXIT_USAGE;
     }
-    if (spec_path && !(spec = xq_cli_load_spec("submit", spec_path)))
+    if (!spec_id && !(spec = xq_cli_load_spec_parts("submit", spec_path, meta_path, params_path)))
         goto out;
     if (!prefix[0])
         snprintf(prefix, sizeof(prefix), "job-%lld-%d", (long long)time(NULL), (int)getpid());
@@ -167,6 +178,11 @@ int xq_cmd_submit(int argc, char **argv) {
         (jobs_out && !(out = fopen(jobs_out, "w")))) {
         fprintf(stderr, "explainq submit: %s: %s\n", in ? jobs_out : in_path, strerror(errno));
         out = stdout;
+        goto out;
+    }
+    iopts.spec = spec;
+    if (xq_inst_reader_new(in, in_path, &iopts, &reader, &rerr) != XQ_OK) {
+        fprintf(stderr, "explainq submit: %s: %s\n", in_path, rerr.msg);
         goto out;
     }
     {
@@ -177,22 +193,15 @@ int xq_cmd_submit(int argc, char **argv) {
     }
     rc = XQ_EXIT_OK;
     for (size_t in_job = 0;;) {
-        bool eof = (got = getline(&line, &cap, in)) <= 0;
+        bool eof;
+        size_t at;
 
+        if (xq_inst_reader_next(reader, &insts, &at, &eof, &rerr) != XQ_OK) {
+            fprintf(stderr, "explainq submit: %s: %s\n", in_path, rerr.msg);
+            rc = XQ_EXIT_USAGE;
+            break;
+        }
         if (!eof) {
-            size_t l = (size_t)got;
-            xq_error_t err;
-
-            lineno++;
-            while (l && (line[l - 1] == '\n' || line[l - 1] == '\r'))
-                l--;
-            if (!l)
-                continue; /* blank lines are not instances */
-            if (xq_json_to_msgpack(line, l, &insts, &err) != XQ_OK) {
-                fprintf(stderr, "explainq submit: %s:%zu: %s\n", in_path, lineno, err.msg);
-                rc = XQ_EXIT_USAGE;
-                break;
-            }
             n_inst++;
             in_job++;
         }
@@ -244,13 +253,13 @@ int xq_cmd_submit(int argc, char **argv) {
     progress_bar("submit", n_inst, 0, true);
     fprintf(stderr, "explainq submit: %zu instances in %zu jobs to %s\n", n_inst, n_jobs, topic);
 out:
+    xq_inst_reader_destroy(reader);
     if (p)
         rd_kafka_destroy(p);
     if (in && in != stdin)
         fclose(in);
     if (out != stdout)
         fclose(out);
-    xq_free(line);
     xq_spec_destroy(spec);
     xq_buf_fini(&insts);
     xq_buf_fini(&job);
