@@ -393,3 +393,52 @@ out:
     xq_buf_fini(&packed);
     return rc;
 }
+
+int xq_vertex_http_status(xq_err_t code) {
+    switch (code) {
+    case XQ_EINVAL:
+    case XQ_EDECODE:
+    case XQ_ESPEC:
+    case XQ_ELIMIT:
+        return 400;
+    case XQ_ENOTFOUND:
+        return 404;
+    case XQ_ETIMEOUT:
+        return 504;
+    case XQ_EKAFKA:
+    case XQ_EREDIS:
+        return 503;
+    default:
+        return 500;
+    }
+}
+
+const char *xq_vertex_status_name(int http) {
+    switch (http) {
+    case 400:
+        return "INVALID_ARGUMENT";
+    case 404:
+        return "NOT_FOUND";
+    case 405:
+    case 501:
+        return "UNIMPLEMENTED";
+    case 413:
+        return "INVALID_ARGUMENT";
+    case 429:
+        return "RESOURCE_EXHAUSTED";
+    case 503:
+        return "UNAVAILABLE";
+    case 504:
+        return "DEADLINE_EXCEEDED";
+    default:
+        return "INTERNAL";
+    }
+}
+
+void xq_vertex_error_json(int http, const char *msg, xq_buf_t *out) {
+    xq_buf_appendf(out, "{\"error\":{\"code\":%d,\"message\":", http);
+    xq_json_append_str(out, msg, strlen(msg));
+    xq_buf_append_str(out, ",\"status\":");
+    xq_json_append_str(out, xq_vertex_status_name(http), strlen(xq_vertex_status_name(http)));
+    xq_buf_append_str(out, "}}");
+}

@@ -55,4 +55,16 @@ xq_err_t xq_vertex_spec_override(const xq_spec_t *base,
                                  xq_spec_t **out,
                                  xq_errlist_t *errs);
 
+/** The HTTP status an error of ours answers with: 400 for bad input, 404, 503, 504, 500. */
+int xq_vertex_http_status(xq_err_t code);
+
+/** Google's status name of HTTP status @p http ("INVALID_ARGUMENT" for 400). */
+const char *xq_vertex_status_name(int http);
+
+/**
+ * Appends Google's error envelope to @p out:
+ * {"error": {"code": <http>, "message": <msg>, "status": <name>}}.
+ */
+void xq_vertex_error_json(int http, const char *msg, xq_buf_t *out);
+
 #endif /* XQ_VERTEX_H */

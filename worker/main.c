@@ -41,7 +41,7 @@ static const command_t commands[] = {
     {"spec", xq_cmd_spec},       {"explain", xq_cmd_explain}, {"runner", xq_cmd_runner},
     {"topics", xq_cmd_topics},   {"worker", xq_cmd_worker},   {"submit", xq_cmd_submit},
     {"collect", xq_cmd_collect}, {"status", xq_cmd_status},   {"dev-broker", xq_cmd_dev_broker},
-    {"index", xq_cmd_index},     {"render", xq_cmd_render},
+    {"index", xq_cmd_index},     {"render", xq_cmd_render},   {"gateway", xq_cmd_gateway},
 };
 
 int main(int argc, char **argv) {

@@ -1,0 +1,972 @@
+/* cmd_gateway.c -- `explainq gateway`: Vertex AI's REST prediction API (:explain, :predict) over
+ * the Kafka workers. */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "cli.h"
+#include "gwconf.h"
+#include "httpd.h"
+#include "job.h"
+#include "json.h"
+#include "kafka.h"
+#include "kmodel.h"
+#include "layout.h"
+#include "log.h"
+#include "mem.h"
+#include "mp.h"
+#include "parts.h"
+#include "redis.h"
+#include "signals.h"
+#include "vertex.h"
+
+static const char gateway_usage[] =
+    "usage: explainq gateway -c GATEWAY.json [-b BROKERS] [-X kafka-prop=value]\n"
+    "\n"
+    "Serves Vertex AI's REST prediction API on HTTP/1.1:\n"
+    "  POST /v1/projects/P/locations/L/endpoints/E:explain   (and v1beta1)\n"
+    "  POST /v1/projects/P/locations/L/endpoints/E:predict\n"
+    "  GET  /v1/projects/P/locations/L/endpoints/E           (what the SDK's Endpoint() reads)\n"
+    "  GET  /healthz, /readyz\n"
+    "Each :explain request becomes one job (lowLatency) whose result the gateway\n"
+    "reads from its result topic; predictions come from the model's runners. The\n"
+    "config maps endpoints to models and specs (README \"The Vertex front door\").\n";
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+static long long now_ms(void) {
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+
+    nanosleep(&ts, NULL);
+}
+
+/* ==== Requests waiting for their results ==== */
+
+typedef struct pending {
+    char id[XQ_JOB_ID_SIZE];
+    pthread_cond_t cv;
+    bool delivered, done;
+    rd_kafka_resp_err_t derr;
+    xq_buf_t result; /* the result message, msgpack */
+    struct pending *next;
+} pending_t;
+
+/* An endpoint's model as its runners serve it: for predictions and checking instances. */
+typedef struct ep_model {
+    pthread_mutex_t mu; /* one request at a time (kmodel.h) */
+    xq_model_t *model;  /* opened on first use */
+} ep_model_t;
+
+typedef struct gateway {
+    xq_gw_conf_t *conf;
+    ep_model_t *models;  /* one per conf endpoint */
+    pthread_mutex_t rmu; /* redis */
+    rd_kafka_t *prod, *cons;
+    xq_redis_t *redis; /* NULL without; tells 503 (no worker took the job) from 504 */
+    pthread_mutex_t mu;
+    pending_t *pending;
+    pthread_t prod_thr, cons_thr;
+    atomic_bool run, ready;
+    atomic_ullong seq;
+    char prefix[96];
+    xq_parts_t *reasm; /* the consumer thread's */
+    const char *const *props;
+    size_t prop_cnt;
+} gateway_t;
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+    gateway_t *g = opaque;
+    pending_t *p = m->_private;
+
+    (void)rk;
+    if (!p)
+        return;
+    pthread_mutex_lock(&g->mu);
+    p->delivered = true;
+    p->derr = m->err;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+static void *producer_loop(void *arg) {
+    gateway_t *g = arg;
+
+    while (atomic_load(&g->run))
+        rd_kafka_poll(g->prod, 100);
+    return NULL;
+}
+
+/* Hands a result (whole) to the request waiting for it, if any. */
+static void deliver(gateway_t *g, const char *id, size_t id_len, const uint8_t *v, size_t len) {
+    pthread_mutex_lock(&g->mu);
+    for (pending_t *p = g->pending; p; p = p->next) {
+        if (strlen(p->id) == id_len && !memcmp(p->id, id, id_len) && !p->done) {
+            xq_buf_append(&p->result, v, len);
+            p->done = true;
+            pthread_cond_broadcast(&p->cv);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g->mu);
+}
+
+static void *consumer_loop(void *arg) {
+    gateway_t *g = arg;
+
+    while (atomic_load(&g->run)) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(g->cons, 100);
+        msgpack_unpacked u;
+        const uint8_t *whole;
+        size_t whole_len;
+        xq_error_t err;
+
+        if (!m)
+            continue;
+        if (m->err || !m->key) {
+            if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                xq_log(XQ_LOG_WARN, "gateway", "results: %s", rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        msgpack_unpacked_init(&u);
+        if (xq_mp_unpack_one(m->payload, m->len, &u) && xq_parts_is_part(&u.data)) {
+            if (xq_parts_add(g->reasm, &u.data, &whole, &whole_len, &err) == XQ_OK && whole)
+                deliver(g, m->key, m->key_len, whole, whole_len);
+        } else {
+            deliver(g, m->key, m->key_len, m->payload, m->len);
+        }
+        msgpack_unpacked_destroy(&u);
+        rd_kafka_message_destroy(m);
+    }
+    return NULL;
+}
+
+/* Assigns every partition of the result topic from its end (creating the topic if needed). */
+static xq_err_t open_results(gateway_t *g, xq_error_t *err) {
+    const char *topic = g->conf->result_topic;
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_partition_list_t *parts;
+    rd_kafka_topic_t *rkt;
+    char errstr[512];
+    int cnt = 0;
+
+    if (xq_kafka_create_topics(g->prod, &topic, 1, g->conf->result_partitions, 10000, errstr,
+                               sizeof(errstr)) != XQ_OK)
+        return xq_error_set(err, XQ_EKAFKA, "resultTopic", "%s: %s", topic, errstr);
+    rkt = rd_kafka_topic_new(g->cons, topic, NULL);
+    for (int tries = 0; tries < 50 && cnt <= 0; tries++) {
+        if (rd_kafka_metadata(g->cons, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            md->topic_cnt == 1 && !md->topics[0].err)
+            cnt = md->topics[0].partition_cnt;
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        md = NULL;
+        if (cnt <= 0)
+            sleep_ms(100);
+    }
+    rd_kafka_topic_destroy(rkt);
+    if (cnt <= 0)
+        return xq_error_set(err, XQ_EKAFKA, "resultTopic", "no partitions of %s", topic);
+    parts = rd_kafka_topic_partition_list_new(cnt);
+    for (int p = 0; p < cnt; p++) {
+        int64_t lo, hi;
+        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(g->cons, topic, p, &lo, &hi, 5000);
+
+        if (e) {
+            rd_kafka_topic_partition_list_destroy(parts);
+            return xq_error_set(err, XQ_EKAFKA, "resultTopic", "%s [%d]: %s", topic, p,
+                                rd_kafka_err2str(e));
+        }
+        rd_kafka_topic_partition_list_add(parts, topic, p)->offset = hi;
+    }
+    rd_kafka_assign(g->cons, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    return XQ_OK;
+}
+
+/* ==== One :explain job ==== */
+
+/* Publishes job @p v (its id in @p p->id); @returns 0, or 503 with @p msg. */
+static int job_publish(gateway_t *g, pending_t *p, const xq_job_view_t *v, char *msg, size_t size) {
+    xq_buf_t job;
+    rd_kafka_resp_err_t e;
+
+    xq_buf_init(&job);
+    xq_job_pack(v, &job);
+    pthread_mutex_lock(&g->mu);
+    p->next = g->pending;
+    g->pending = p;
+    pthread_mutex_unlock(&g->mu);
+    e = rd_kafka_producev(g->prod, RD_KAFKA_V_TOPIC(g->conf->jobs_topic),
+                          RD_KAFKA_V_KEY(p->id, strlen(p->id)), RD_KAFKA_V_VALUE(job.data, job.len),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(p),
+                          RD_KAFKA_V_END);
+    xq_buf_fini(&job);
+    if (e) {
+        pthread_mutex_lock(&g->mu);
+        p->delivered = true; /* nothing will report on it */
+        pthread_mutex_unlock(&g->mu);
+        snprintf(msg, size, "the job could not be queued: %s", rd_kafka_err2str(e));
+        return 503;
+    }
+    return 0;
+}
+
+/*
+ * Waits for the delivery of @p p's job and then its result until @p deadline (ms), and takes
+ * @p p off the list. @returns 0 and the result in p->result, or an HTTP status with @p msg.
+ */
+static int job_wait(gateway_t *g, pending_t *p, long long deadline, char *msg, size_t size) {
+    struct timespec ts;
+    int status = 0;
+
+    pthread_mutex_lock(&g->mu);
+    /* the delivery report always comes (message.timeout.ms bounds it): p must outlive it */
+    while (!p->delivered)
+        pthread_cond_wait(&p->cv, &g->mu);
+    if (p->derr) {
+        snprintf(msg, size, "the job could not be queued: %s", rd_kafka_err2str(p->derr));
+        status = 503;
+    }
+    while (!status && !p->done) {
+        ts.tv_sec = deadline / 1000;
+        ts.tv_nsec = (deadline % 1000) * 1000000;
+        if (pthread_cond_timedwait(&p->cv, &g->mu, &ts) == ETIMEDOUT && !p->done)
+            status = 504;
+    }
+    for (pending_t **pp = &g->pending; *pp; pp = &(*pp)->next) {
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g->mu);
+    return status;
+}
+
+/* After a deadline: did any worker take job @p id? (Redis progress; unknown without Redis.) */
+static int timeout_status(gateway_t *g, const char *id, long ms, char *msg, size_t msg_size) {
+    char key[XQ_JOB_ID_SIZE + 16];
+    xq_error_t err;
+    xq_buf_t h;
+    int status = 504;
+
+    xq_buf_init(&h);
+    snprintf(key, sizeof(key), "explainq:job:%s", id);
+    pthread_mutex_lock(&g->rmu);
+    if (g->redis && xq_redis_hgetall(g->redis, key, &h, &err) == XQ_ENOTFOUND) {
+        snprintf(msg, msg_size,
+                 "no worker took job %s within %ld ms: are explainq workers running on the "
+                 "jobs topic?",
+                 id, ms);
+        status = 503;
+    } else {
+        snprintf(msg, msg_size, "job %s: no result within %ld ms", id, ms);
+    }
+    pthread_mutex_unlock(&g->rmu);
+    xq_buf_fini(&h);
+    return status;
+}
+
+/* ==== Requests ==== */
+
+/* What a request is about, parsed from its path. */
+typedef struct route {
+    char project[160], location[160], endpoint[160];
+    char verb[16]; /* "explain", "predict", or "" (the endpoint itself) */
+} route_t;
+
+/* /v1/projects/P/locations/L/endpoints/E[:verb] (or v1beta1); false for anything else. */
+static bool parse_route(const char *path, route_t *r) {
+    char seg[6][160];
+    const char *p = path;
+    size_t n = 0;
+    char *colon;
+
+    if (!strncmp(p, "/v1/", 4))
+        p += 4;
+    else if (!strncmp(p, "/v1beta1/", 9))
+        p += 9;
+    else
+        return false;
+    while (*p && n < 6) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+
+        if (!len || len >= sizeof(seg[0]))
+            return false;
+        memcpy(seg[n], p, len);
+        seg[n++][len] = '\0';
+        p += len + (slash != NULL);
+        if (slash && !*p)
+            return false;
+    }
+    if (*p || n != 6 || strcmp(seg[0], "projects") || strcmp(seg[2], "locations") ||
+        strcmp(seg[4], "endpoints"))
+        return false;
+    r->verb[0] = '\0';
+    if ((colon = strchr(seg[5], ':'))) {
+        *colon = '\0';
+        snprintf(r->verb, sizeof(r->verb), "%s", colon + 1);
+    }
+    snprintf(r->project, sizeof(r->project), "%s", seg[1]);
+    snprintf(r->location, sizeof(r->location), "%s", seg[3]);
+    snprintf(r->endpoint, sizeof(r->endpoint), "%s", seg[5]);
+    return seg[5][0] != '\0';
+}
+
+/* The request being answered: its parsed body, and the error that ends it. */
+typedef struct call {
+    msgpack_unpacked body;
+    xq_buf_t body_mp;
+    const msgpack_object *instances;
+    const msgpack_object *override;
+    char deployed[128];
+    int status;
+    char msg[600];
+} call_t;
+
+static int fail(call_t *c, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(call_t *c, int status, const char *fmt, ...) {
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
+    va_end(ap);
+    c->status = status;
+    return status;
+}
+
+/* Reads {"instances", "parameters", "explanationSpecOverride", "deployedModelId"}. */
+static int parse_body(gateway_t *g, const xq_http_req_t *req, bool explain, call_t *c) {
+    xq_error_t err;
+    const msgpack_object *b, *v;
+
+    if (xq_json_to_msgpack((const char *)req->body, req->body_len, &c->body_mp, &err) != XQ_OK)
+        return fail(c, 400, "Invalid JSON payload received. %s", err.msg);
+    xq_mp_unpack_one(c->body_mp.data, c->body_mp.len, &c->body);
+    b = &c->body.data;
+    if (b->type != MSGPACK_OBJECT_MAP)
+        return fail(c, 400, "Invalid JSON payload received. The request must be an object.");
+    for (uint32_t i = 0; i < b->via.map.size; i++) {
+        const msgpack_object *k = &b->via.map.ptr[i].key;
+
+        if (!xq_mp_str_eq(k, "instances") && !xq_mp_str_eq(k, "parameters") &&
+            !xq_mp_str_eq(k, "deployedModelId") && !xq_mp_str_eq(k, "deployed_model_id") &&
+            !(explain && (xq_mp_str_eq(k, "explanationSpecOverride") ||
+                          xq_mp_str_eq(k, "explanation_spec_override"))))
+            return fail(c, 400, "Invalid JSON payload received. Unknown name \"%.*s\".",
+                        k->type == MSGPACK_OBJECT_STR ? (int)k->via.str.size : 1,
+                        k->type == MSGPACK_OBJECT_STR ? k->via.str.ptr : "?");
+    }
+    c->instances = xq_mp_map_get(b, "instances");
+    if (!c->instances || c->instances->type != MSGPACK_OBJECT_ARRAY ||
+        !c->instances->via.array.size)
+        return fail(c, 400, "instances: must be a non-empty list");
+    if (c->instances->via.array.size > g->conf->max_instances)
+        return fail(c, 400, "instances: %u instances; at most %zu per request",
+                    c->instances->via.array.size, g->conf->max_instances);
+    if ((v = xq_mp_map_get(b, "parameters")) && v->type != MSGPACK_OBJECT_NIL &&
+        !(v->type == MSGPACK_OBJECT_MAP && !v->via.map.size))
+        return fail(c, 400,
+                    "parameters: explainq models take no prediction parameters; leave them out");
+    if (((v = xq_mp_map_get(b, "deployedModelId")) ||
+         (v = xq_mp_map_get(b, "deployed_model_id"))) &&
+        v->type != MSGPACK_OBJECT_NIL && v->via.str.size &&
+        (v->type != MSGPACK_OBJECT_STR || v->via.str.size >= sizeof(c->deployed)))
+        return fail(c, 400, "deployedModelId: must be a string");
+    if (v && v->type == MSGPACK_OBJECT_STR) {
+        memcpy(c->deployed, v->via.str.ptr, v->via.str.size);
+        c->deployed[v->via.str.size] = '\0';
+    }
+    if (!(c->override = xq_mp_map_get(b, "explanationSpecOverride")))
+        c->override = xq_mp_map_get(b, "explanation_spec_override");
+    if (c->override && c->override->type == MSGPACK_OBJECT_NIL)
+        c->override = NULL;
+    return 0;
+}
+
+/* The endpoint's model through its runners, opened on first use; its mutex is held on success. */
+static int lock_model(gateway_t *g, const xq_gw_endpoint_t *e, ep_model_t *m, call_t *c) {
+    xq_kmodel_opts_t o = {.props = g->props,
+                          .prop_cnt = g->prop_cnt,
+                          .timeout_ms =
+                              g->conf->timeout_ms < 5000 ? (int)g->conf->timeout_ms : 5000,
+                          .retries = 1};
+    xq_error_t err;
+
+    pthread_mutex_lock(&m->mu);
+    if (!m->model && xq_kmodel_open(e->model, &o, &m->model, &err) != XQ_OK) {
+        pthread_mutex_unlock(&m->mu);
+        return fail(c, err.code == XQ_ETIMEOUT ? 503 : xq_vertex_http_status(err.code), "%s",
+                    err.msg);
+    }
+    return 0;
+}
+
+/*
+ * Maps every instance through @p spec and the model (a bad instance is a 400 naming it) and,
+ * when @p preds is not NULL, runs them forward and packs one prediction each into it.
+ */
+static int predict(gateway_t *g,
+                   const xq_gw_endpoint_t *e,
+                   ep_model_t *m,
+                   const xq_spec_t *spec,
+                   call_t *c,
+                   msgpack_packer *preds) {
+    size_t n = c->instances->via.array.size;
+    xq_layout_t **ls = xq_calloc(n, sizeof(*ls));
+    float **data = NULL, *out = NULL;
+    const xq_tensor_desc_t *od;
+    xq_error_t err;
+    int rc = 0;
+
+    if ((rc = lock_model(g, e, m, c)))
+        goto out;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (xq_layout_build(spec, m->model, &c->instances->via.array.ptr[i], i, &ls[i], &err) !=
+            XQ_OK)
+            rc = fail(c, xq_vertex_http_status(err.code), "%s: %s", err.field, err.msg);
+        else if (i && !xq_layout_compatible(ls[0], ls[i]))
+            rc = fail(c, 400, "instances[%zu]: its tensors differ from instance 0's", i);
+    }
+    if (rc || !preds)
+        goto unlock;
+    od = xq_model_output(m->model);
+    data = xq_calloc(ls[0]->tensor_cnt, sizeof(*data));
+    for (size_t t = 0; t < ls[0]->tensor_cnt; t++) {
+        data[t] = xq_malloc(n * ls[0]->elem_cnt[t] * sizeof(float));
+        for (size_t i = 0; i < n; i++)
+            memcpy(data[t] + i * ls[0]->elem_cnt[t], ls[i]->x + ls[i]->tensor_off[t],
+                   ls[0]->elem_cnt[t] * sizeof(float));
+    }
+    out = xq_malloc(n * od->elem_cnt * sizeof(float));
+    {
+        xq_batch_t b = {.rows = n,
+                        .tensor_cnt = ls[0]->tensor_cnt,
+                        .names = ls[0]->tensor_names,
+                        .elem_cnt = ls[0]->elem_cnt,
+                        .data = (const float *const *)data,
+                        .out_cnt = od->elem_cnt,
+                        .out = out};
+
+        if (xq_model_eval(m->model, &b, &err) != XQ_OK) {
+            rc = fail(c, err.code == XQ_ETIMEOUT ? 503 : xq_vertex_http_status(err.code), "%s",
+                      err.msg);
+            goto unlock;
+        }
+    }
+    msgpack_pack_array(preds, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        const float *row = out + i * od->elem_cnt;
+
+        if (od->ndim == 0) {
+            msgpack_pack_float(preds, row[0]);
+            continue;
+        }
+        /* nested as the output's shape */
+        for (size_t k = 0; k < od->elem_cnt; k++) {
+            size_t stride = od->elem_cnt;
+
+            for (size_t d = 0; d < od->ndim; d++) {
+                if (k % stride == 0)
+                    msgpack_pack_array(preds, (uint32_t)od->dims[d]);
+                stride /= od->dims[d];
+            }
+            msgpack_pack_float(preds, row[k]);
+        }
+    }
+unlock:
+    pthread_mutex_unlock(&m->mu);
+out:
+    for (size_t t = 0; data && t < ls[0]->tensor_cnt; t++)
+        xq_free(data[t]);
+    xq_free(data);
+    for (size_t i = 0; i < n; i++)
+        xq_layout_destroy(ls[i]);
+    xq_free(out);
+    xq_free(ls);
+    return rc;
+}
+
+/* The HTTP status of a result's error code (the wire names of err.h). */
+static int wire_status(const msgpack_object *code) {
+    static const char *const bad[] = {"invalid_argument", "invalid_spec", "undecodable",
+                                      "limit_exceeded"};
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (xq_mp_str_eq(code, bad[i]))
+            return 400;
+    }
+    if (xq_mp_str_eq(code, "not_found"))
+        return 404;
+    if (xq_mp_str_eq(code, "timeout"))
+        return 504;
+    return 500;
+}
+
+/* examplesOverride of an explanationSpecOverride: neighborCount, crowdingCount. */
+static int examples_override(call_t *c, xq_job_view_t *v) {
+    const msgpack_object *eo = c->override ? xq_mp_map_get(c->override, "examplesOverride") : NULL;
+    const char *names[] = {"neighborCount", "crowdingCount"};
+    uint32_t *dst[] = {&v->neighbor_count, &v->crowding_count};
+
+    if (!eo)
+        return 0;
+    for (int i = 0; i < 2; i++) {
+        const msgpack_object *n = xq_mp_map_get(eo, names[i]);
+
+        if (!n)
+            continue;
+        if (n->type != MSGPACK_OBJECT_POSITIVE_INTEGER || n->via.u64 < 1 || n->via.u64 > 10000)
+            return fail(c, 400,
+                        "explanationSpecOverride.examplesOverride.%s: must be in [1, 10000]",
+                        names[i]);
+        *dst[i] = (uint32_t)n->via.u64;
+    }
+    return 0;
+}
+
+/* Packs the instances of the request back to back, as a job carries them. */
+static void pack_instances(const call_t *c, xq_buf_t *out) {
+    msgpack_packer pk;
+
+    xq_mp_packer_init(&pk, out);
+    for (uint32_t i = 0; i < c->instances->via.array.size; i++)
+        msgpack_pack_object(&pk, c->instances->via.array.ptr[i]);
+}
+
+/* The explanations of result @p r (or its error, as the call's failure) into @p pk. */
+static int take_result(call_t *c, const xq_buf_t *r, msgpack_packer *pk) {
+    msgpack_unpacked u;
+    const msgpack_object *e, *ex;
+    int rc = 0;
+
+    msgpack_unpacked_init(&u);
+    if (!xq_mp_unpack_one(r->data, r->len, &u) || u.data.type != MSGPACK_OBJECT_MAP) {
+        rc = fail(c, 500, "the worker's result cannot be decoded");
+    } else if ((e = xq_mp_map_get(&u.data, "error"))) {
+        const msgpack_object *f = xq_mp_map_get(e, "field"), *m = xq_mp_map_get(e, "message");
+        bool hf = f && f->type == MSGPACK_OBJECT_STR && f->via.str.size;
+
+        rc = fail(c, wire_status(xq_mp_map_get(e, "code")), "%.*s%s%.*s",
+                  hf ? (int)f->via.str.size : 0, hf ? f->via.str.ptr : "", hf ? ": " : "",
+                  m && m->type == MSGPACK_OBJECT_STR ? (int)m->via.str.size : 5,
+                  m && m->type == MSGPACK_OBJECT_STR ? m->via.str.ptr : "error");
+    } else if (!(ex = xq_mp_map_get(&u.data, "explanations")) || ex->type != MSGPACK_OBJECT_ARRAY ||
+               ex->via.array.size != c->instances->via.array.size) {
+        rc = fail(c, 500, "the worker's result has no explanation per instance");
+    } else {
+        xq_mp_pack_str(pk, "explanations");
+        msgpack_pack_object(pk, *ex);
+    }
+    msgpack_unpacked_destroy(&u);
+    return rc;
+}
+
+/* POST ...:explain (and :predict when @p explain is false). */
+static int serve(gateway_t *g,
+                 const route_t *rt,
+                 const xq_http_req_t *req,
+                 bool explain,
+                 call_t *c,
+                 xq_buf_t *out) {
+    xq_gw_endpoint_t *e;
+    ep_model_t *m;
+    xq_spec_t *ospec = NULL;
+    const xq_spec_t *spec;
+    xq_buf_t preds, insts, resp;
+    msgpack_packer pp, rp;
+    pending_t p;
+    xq_job_view_t v = {0};
+    long long deadline = now_ms() + g->conf->timeout_ms;
+    int rc;
+
+    xq_buf_init(&preds);
+    xq_buf_init(&insts);
+    xq_buf_init(&resp);
+    memset(&p, 0, sizeof(p));
+    xq_buf_init(&p.result);
+    {
+        pthread_condattr_t ca;
+
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&p.cv, &ca);
+        pthread_condattr_destroy(&ca);
+    }
+    if ((rc = parse_body(g, req, explain, c)))
+        goto out;
+    if (!(e = xq_gw_conf_find(g->conf, rt->endpoint, c->deployed))) {
+        rc = c->deployed[0] && xq_gw_conf_find(g->conf, rt->endpoint, NULL)
+                 ? fail(c, 404, "deployedModelId %s is not deployed on endpoint %s", c->deployed,
+                        rt->endpoint)
+                 : fail(c, 404, "Endpoint `projects/%s/locations/%s/endpoints/%s` not found.",
+                        rt->project, rt->location, rt->endpoint);
+        goto out;
+    }
+    m = &g->models[e - g->conf->endpoints];
+    if (!e->spec) {
+        rc = fail(c, 503, "the spec of endpoint %s is not loaded (specId %s)", e->endpoint,
+                  e->spec_id);
+        goto out;
+    }
+    spec = e->spec;
+    if (explain && c->override) {
+        xq_errlist_t errs;
+
+        xq_errlist_init(&errs);
+        if (xq_vertex_spec_override(e->spec, c->override, &ospec, &errs) != XQ_OK)
+            rc = fail(c, 400, "%s: %s", errs.items[0].field, errs.items[0].msg);
+        xq_errlist_fini(&errs);
+        if (rc || (rc = examples_override(c, &v)))
+            goto out;
+        spec = ospec;
+    }
+    xq_mp_packer_init(&rp, &resp);
+    msgpack_pack_map(&rp, explain ? 3 : 2);
+    if (!explain) {
+        xq_mp_packer_init(&pp, &preds);
+        if ((rc = predict(g, e, m, spec, c, &pp)))
+            goto out;
+        xq_mp_pack_str(&rp, "predictions");
+        xq_buf_append(&resp, preds.data, preds.len);
+    } else {
+        /* bad instances are answered here, before a job is made */
+        if ((rc = predict(g, e, m, spec, c, NULL)))
+            goto out;
+        snprintf(p.id, sizeof(p.id), "%s-%llu", g->prefix,
+                 (unsigned long long)atomic_fetch_add(&g->seq, 1));
+        pack_instances(c, &insts);
+        v.id = p.id;
+        v.model = e->model;
+        v.spec = spec->canonical;
+        v.spec_len = spec->canonical_len;
+        v.instances = insts.data;
+        v.instances_len = insts.len;
+        v.instance_cnt = c->instances->via.array.size;
+        v.has_seed = e->has_seed;
+        v.seed = e->seed;
+        v.output_topic = g->conf->result_topic;
+        v.low_latency = true;
+        if ((rc = job_publish(g, &p, &v, c->msg, sizeof(c->msg)))) {
+            c->status = rc;
+            goto out;
+        }
+        xq_mp_packer_init(&pp, &preds);
+        rc = predict(g, e, m, spec, c, &pp); /* while the workers explain */
+        if ((c->status = job_wait(g, &p, deadline, c->msg, sizeof(c->msg)))) {
+            rc = c->status == 504
+                     ? timeout_status(g, p.id, g->conf->timeout_ms, c->msg, sizeof(c->msg))
+                     : c->status;
+            c->status = rc;
+            goto out;
+        }
+        if (rc || (rc = take_result(c, &p.result, &rp)))
+            goto out;
+        xq_mp_pack_str(&rp, "predictions");
+        xq_buf_append(&resp, preds.data, preds.len);
+    }
+    xq_mp_pack_str(&rp, "deployedModelId");
+    xq_mp_pack_str(&rp, e->deployed_id);
+    {
+        msgpack_unpacked u;
+        xq_error_t err;
+
+        msgpack_unpacked_init(&u);
+        xq_mp_unpack_one(resp.data, resp.len, &u);
+        if (xq_json_from_msgpack(&u.data, 0, out, &err) != XQ_OK)
+            rc = fail(c, 500, "the answer cannot be written as JSON: %s", err.msg);
+        msgpack_unpacked_destroy(&u);
+    }
+out:
+    pthread_cond_destroy(&p.cv);
+    xq_buf_fini(&p.result);
+    xq_spec_destroy(ospec);
+    xq_buf_fini(&preds);
+    xq_buf_fini(&insts);
+    xq_buf_fini(&resp);
+    return rc;
+}
+
+/* GET .../endpoints/E: the Endpoint resource, as the SDK's Endpoint() reads it. */
+static int endpoint_resource(gateway_t *g, const route_t *rt, call_t *c, xq_buf_t *out) {
+    size_t n = 0;
+
+    xq_buf_append_str(out, "{\"name\":");
+    {
+        char name[512];
+
+        snprintf(name, sizeof(name), "projects/%s/locations/%s/endpoints/%s", rt->project,
+                 rt->location, rt->endpoint);
+        xq_json_append_str(out, name, strlen(name));
+    }
+    xq_buf_append_str(out, ",\"displayName\":");
+    xq_json_append_str(out, rt->endpoint, strlen(rt->endpoint));
+    xq_buf_append_str(out, ",\"deployedModels\":[");
+    for (size_t k = 0; k < g->conf->endpoint_cnt; k++) {
+        const xq_gw_endpoint_t *e = &g->conf->endpoints[k];
+        char model[512];
+
+        if (strcmp(e->endpoint, rt->endpoint))
+            continue;
+        snprintf(model, sizeof(model), "projects/%s/locations/%s/models/%s", rt->project,
+                 rt->location, e->model);
+        xq_buf_append_str(out, n++ ? ",{\"id\":" : "{\"id\":");
+        xq_json_append_str(out, e->deployed_id, strlen(e->deployed_id));
+        xq_buf_append_str(out, ",\"model\":");
+        xq_json_append_str(out, model, strlen(model));
+        xq_buf_append_str(out, ",\"displayName\":");
+        xq_json_append_str(out, e->display_name, strlen(e->display_name));
+        xq_buf_append_str(out, "}");
+    }
+    xq_buf_append_str(out, "]}");
+    if (!n) {
+        out->len = 0;
+        return fail(c, 404, "Endpoint `projects/%s/locations/%s/endpoints/%s` not found.",
+                    rt->project, rt->location, rt->endpoint);
+    }
+    return 0;
+}
+
+static void handle(void *opaque, const xq_http_req_t *req, xq_http_resp_t *resp) {
+    gateway_t *g = opaque;
+    call_t c;
+    route_t rt;
+    bool get = !strcmp(req->method, "GET"), post = !strcmp(req->method, "POST");
+    long long start = now_ms();
+
+    memset(&c, 0, sizeof(c));
+    msgpack_unpacked_init(&c.body);
+    xq_buf_init(&c.body_mp);
+    if (get && !strcmp(req->path, "/healthz")) {
+        xq_buf_append_str(&resp->body, "{\"status\":\"ok\"}");
+    } else if (get && !strcmp(req->path, "/readyz")) {
+        if (!atomic_load(&g->ready) || !atomic_load(&g->run))
+            fail(&c, 503, "not ready: the result topic is not assigned yet, or shutting down");
+        else
+            xq_buf_append_str(&resp->body, "{\"status\":\"ready\"}");
+    } else if (!parse_route(req->path, &rt)) {
+        fail(&c, 404, "%s is not a path of this API", req->path);
+    } else if (get && !rt.verb[0]) {
+        endpoint_resource(g, &rt, &c, &resp->body);
+    } else if (post && (!strcmp(rt.verb, "explain") || !strcmp(rt.verb, "predict"))) {
+        if (!atomic_load(&g->run))
+            fail(&c, 503, "the gateway is shutting down; send the request again");
+        else
+            serve(g, &rt, req, !strcmp(rt.verb, "explain"), &c, &resp->body);
+    } else {
+        fail(&c, get || post ? 404 : 405, "%s %s is not a method of this API", req->method,
+             req->path);
+    }
+    if (c.status) {
+        resp->body.len = 0;
+        xq_vertex_error_json(c.status, c.msg, &resp->body);
+        resp->status = c.status;
+        xq_log(c.status >= 500 ? XQ_LOG_WARN : XQ_LOG_INFO, "gateway", "%s %s: %d %s (%lld ms)",
+               req->method, req->path, c.status, c.msg, now_ms() - start);
+    }
+    msgpack_unpacked_destroy(&c.body);
+    xq_buf_fini(&c.body_mp);
+}
+
+/* ==== Setting up ==== */
+
+static int parse_args(int argc,
+                      char **argv,
+                      const char **conf,
+                      const char **props,
+                      size_t *n,
+                      char *bs,
+                      size_t bs_size) {
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(gateway_usage, stdout);
+            return 0;
+        }
+        if (!v)
+            break;
+        i++;
+        if (!strcmp(a, "-c"))
+            *conf = v;
+        else if (!strcmp(a, "-b"))
+            snprintf(bs, bs_size, "bootstrap.servers=%s", v);
+        else if (!strcmp(a, "-X") && strchr(v, '=') && *n < 60)
+            props[(*n)++] = v;
+        else
+            break;
+        if (i == argc - 1 && *conf)
+            return 1;
+    }
+    if (*conf && argc % 2 == 1)
+        return 1;
+    fputs(gateway_usage, stderr);
+    return -1;
+}
+
+/* Specs named by specId, from Redis. */
+static bool fetch_specs(gateway_t *g) {
+    for (size_t k = 0; k < g->conf->endpoint_cnt; k++) {
+        xq_gw_endpoint_t *e = &g->conf->endpoints[k];
+        xq_error_t err;
+
+        if (!e->spec_id)
+            continue;
+        if (!g->redis || xq_redis_get_spec(g->redis, e->spec_id, &e->spec, &err) != XQ_OK) {
+            fprintf(stderr, "explainq gateway: endpoints[%zu]: specId %s: %s\n", k, e->spec_id,
+                    g->redis ? err.msg : "needs \"redis\" in the config");
+            return false;
+        }
+    }
+    return true;
+}
+
+int xq_cmd_gateway(int argc, char **argv) {
+    const char *conf_path = NULL, *props[72];
+    char bs[512] = "bootstrap.servers=127.0.0.1:9092", errstr[512], host[64];
+    size_t n = 1, user0;
+    gateway_t g;
+    xq_errlist_t errs;
+    xq_httpd_t *h = NULL;
+    xq_error_t err;
+    bool threads = false;
+    int rc;
+
+    memset(&g, 0, sizeof(g));
+    props[0] = bs;
+    user0 = n;
+    if ((rc = parse_args(argc, argv, &conf_path, props, &n, bs, sizeof(bs))) <= 0)
+        return rc == 0 ? XQ_EXIT_OK : XQ_EXIT_USAGE;
+    (void)user0;
+    xq_errlist_init(&errs);
+    if (xq_gw_conf_load(conf_path, &g.conf, &errs) != XQ_OK) {
+        fprintf(stderr, "explainq gateway: %s:\n", conf_path);
+        xq_cli_print_errors(&errs);
+        xq_errlist_fini(&errs);
+        return XQ_EXIT_USAGE;
+    }
+    xq_errlist_fini(&errs);
+    rc = XQ_EXIT_RUNTIME;
+    pthread_mutex_init(&g.mu, NULL);
+    pthread_mutex_init(&g.rmu, NULL);
+    g.models = xq_calloc(g.conf->endpoint_cnt, sizeof(*g.models));
+    for (size_t k = 0; k < g.conf->endpoint_cnt; k++)
+        pthread_mutex_init(&g.models[k].mu, NULL);
+    g.props = props;
+    g.prop_cnt = n;
+    gethostname(host, sizeof(host));
+    host[sizeof(host) - 1] = '\0';
+    snprintf(g.prefix, sizeof(g.prefix), "gw-%.40s-%d-%lld", host, (int)getpid(),
+             (long long)time(NULL));
+    if (g.conf->redis[0] && !(g.redis = xq_redis_new(g.conf->redis, 2000, &err)))
+        xq_log(XQ_LOG_WARN, "gateway", "redis %s: %s", g.conf->redis, err.msg);
+    if (!fetch_specs(&g)) {
+        rc = XQ_EXIT_USAGE;
+        goto out;
+    }
+    {
+        const char *pp[80], *cp[80];
+        char mto[64];
+        size_t np = 0, nc = 0;
+        xq_kafka_cbs_t cbs = {.dr_msg_cb = on_delivery, .opaque = &g};
+
+        snprintf(mto, sizeof(mto), "message.timeout.ms=%ld", g.conf->timeout_ms);
+        pp[np++] = "enable.idempotence=true";
+        pp[np++] = "linger.ms=0";
+        pp[np++] = mto;
+        cp[nc++] = "isolation.level=read_committed";
+        cp[nc++] = "enable.auto.commit=false";
+        cp[nc++] = "group.id=explainq-gateway"; /* assigned, never subscribed: no group joins */
+        cp[nc++] = "fetch.wait.max.ms=5";
+        for (size_t i = 0; i < n; i++)
+            pp[np++] = cp[nc++] = props[i];
+        if (!(g.prod = xq_kafka_new(RD_KAFKA_PRODUCER, pp, np, &cbs, errstr, sizeof(errstr))) ||
+            !(g.cons = xq_kafka_new(RD_KAFKA_CONSUMER, cp, nc, NULL, errstr, sizeof(errstr)))) {
+            fprintf(stderr, "explainq gateway: kafka: %s\n", errstr);
+            goto out;
+        }
+    }
+    g.reasm = xq_parts_new(256u << 20);
+    atomic_store(&g.run, true);
+    if (pthread_create(&g.prod_thr, NULL, producer_loop, &g) ||
+        pthread_create(&g.cons_thr, NULL, consumer_loop, &g)) {
+        fprintf(stderr, "explainq gateway: cannot start threads\n");
+        atomic_store(&g.run, false);
+        goto out;
+    }
+    threads = true;
+    if (open_results(&g, &err) != XQ_OK) {
+        fprintf(stderr, "explainq gateway: %s: %s\n", err.field, err.msg);
+        goto out;
+    }
+    {
+        xq_httpd_opts_t ho = {.host = g.conf->host,
+                              .port = g.conf->port,
+                              .max_body = g.conf->max_body,
+                              .timeout_s = 0};
+
+        if (!(h = xq_httpd_start(&ho, handle, &g, &err))) {
+            fprintf(stderr, "explainq gateway: listen %s:%d: %s\n", g.conf->host, g.conf->port,
+                    err.msg);
+            goto out;
+        }
+    }
+    atomic_store(&g.ready, true);
+    xq_signals_install();
+    xq_log(XQ_LOG_INFO, "gateway", "listening on http://%s:%d, results on %s", g.conf->host,
+           xq_httpd_port(h), g.conf->result_topic);
+    printf("listening on %s:%d\n", g.conf->host, xq_httpd_port(h));
+    fflush(stdout);
+    while (xq_run_flag)
+        sleep_ms(100);
+    /* stop taking requests; those in flight get their answers (or their deadline) */
+    atomic_store(&g.ready, false);
+    xq_log(XQ_LOG_INFO, "gateway", "stopping: answering the requests in flight");
+    xq_httpd_stop(h);
+    h = NULL;
+    rc = XQ_EXIT_OK;
+out:
+    xq_httpd_stop(h);
+    atomic_store(&g.run, false);
+    if (threads) {
+        pthread_join(g.prod_thr, NULL);
+        pthread_join(g.cons_thr, NULL);
+    }
+    if (g.prod) {
+        rd_kafka_flush(g.prod, 5000);
+        rd_kafka_destroy(g.prod);
+    }
+    if (g.cons) {
+        rd_kafka_consumer_close(g.cons);
+        rd_kafka_destroy(g.cons);
+    }
+    for (size_t k = 0; g.models && k < g.conf->endpoint_cnt; k++) {
+        xq_model_destroy(g.models[k].model);
+        pthread_mutex_destroy(&g.models[k].mu);
+    }
+    xq_free(g.models);
+    xq_parts_destroy(g.reasm);
+    xq_redis_destroy(g.redis);
+    xq_gw_conf_destroy(g.conf);
+    pthread_mutex_destroy(&g.mu);
+    pthread_mutex_destroy(&g.rmu);
+    return rc;
+}
