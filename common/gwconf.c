@@ -195,6 +195,9 @@ static void load_settings(const msgpack_object *o, xq_gw_conf_t *c, xq_errlist_t
     if ((v = xq_mp_map_get(o, "resultTopic")) &&
         !str_into(v, c->result_topic, sizeof(c->result_topic)))
         xq_errlist_add(errs, XQ_EINVAL, "resultTopic", "must be a topic name");
+    if ((v = xq_mp_map_get(o, "repliesTopic")) &&
+        !str_into(v, c->replies_topic, sizeof(c->replies_topic)))
+        xq_errlist_add(errs, XQ_EINVAL, "repliesTopic", "must be a topic name");
     if ((v = xq_mp_map_get(o, "redis")) && v->type == MSGPACK_OBJECT_STR && !v->via.str.size)
         c->redis[0] = '\0';
     else if (v && !str_into(v, c->redis, sizeof(c->redis)))
@@ -222,9 +225,9 @@ static void load_settings(const msgpack_object *o, xq_gw_conf_t *c, xq_errlist_t
 }
 
 xq_err_t xq_gw_conf_load(const char *path, xq_gw_conf_t **out, xq_errlist_t *errs) {
-    static const char *const known[] = {"listen",           "jobsTopic", "resultTopic",
-                                        "resultPartitions", "timeoutMs", "maxBodyBytes",
-                                        "maxInstances",     "redis",     "endpoints"};
+    static const char *const known[] = {
+        "listen",       "jobsTopic",    "resultTopic", "resultPartitions", "timeoutMs",
+        "maxBodyBytes", "maxInstances", "redis",       "endpoints",        "repliesTopic"};
     xq_gw_conf_t *c = xq_calloc(1, sizeof(*c));
     const msgpack_object *eps;
     msgpack_unpacked u;
@@ -240,6 +243,7 @@ xq_err_t xq_gw_conf_load(const char *path, xq_gw_conf_t **out, xq_errlist_t *err
     c->port = 8080;
     snprintf(c->jobs_topic, sizeof(c->jobs_topic), "explain.jobs");
     snprintf(c->result_topic, sizeof(c->result_topic), "explain.results.gateway");
+    snprintf(c->replies_topic, sizeof(c->replies_topic), "explain.replies");
     c->result_partitions = 4;
     c->timeout_ms = 30000;
     c->max_body = 10u << 20;

@@ -14,6 +14,7 @@
  *
  *   {"listen": "127.0.0.1:8080", "jobsTopic": "explain.jobs",
  *    "resultTopic": "explain.results.gateway", "resultPartitions": 4,
+ *    "repliesTopic": "explain.replies",
  *    "timeoutMs": 30000, "maxBodyBytes": 10485760, "maxInstances": 1000,
  *    "redis": "127.0.0.1:6379",
  *    "endpoints": [{"endpoint": "1234", "deployedModelId": "1", "model": "mlp20",
@@ -42,15 +43,16 @@ typedef struct xq_gw_endpoint {
 
 /** A loaded config: plain data, freed with xq_gw_conf_destroy(). */
 typedef struct xq_gw_conf {
-    char host[64];          /* listen address; default 127.0.0.1 */
-    int port;               /* default 8080; 0: any free port */
-    char jobs_topic[256];   /* default explain.jobs */
-    char result_topic[256]; /* default explain.results.gateway */
-    int result_partitions;  /* when the gateway creates it; default 4 */
-    long timeout_ms;        /* per request; default 30000 */
-    size_t max_body;        /* request bytes; default 10 MiB */
-    size_t max_instances;   /* per request; default 1000 */
-    char redis[256];        /* "" : none */
+    char host[64];           /* listen address; default 127.0.0.1 */
+    int port;                /* default 8080; 0: any free port */
+    char jobs_topic[256];    /* default explain.jobs */
+    char result_topic[256];  /* default explain.results.gateway */
+    char replies_topic[256]; /* where runners answer the gateway; default explain.replies */
+    int result_partitions;   /* when the gateway creates it; default 4 */
+    long timeout_ms;         /* per request; default 30000 */
+    size_t max_body;         /* request bytes; default 10 MiB */
+    size_t max_instances;    /* per request; default 1000 */
+    char redis[256];         /* "" : none */
     xq_gw_endpoint_t *endpoints;
     size_t endpoint_cnt;
 } xq_gw_conf_t;

@@ -81,7 +81,8 @@ typedef struct gateway {
     pthread_mutex_t mu;
     pending_t *pending;
     pthread_t prod_thr, cons_thr;
-    atomic_bool run, ready;
+    atomic_bool run, ready, draining;
+    atomic_int inflight; /* :explain/:predict requests being served */
     atomic_ullong seq;
     char prefix[96];
     xq_parts_t *reasm; /* the consumer thread's */
@@ -185,7 +186,14 @@ static xq_err_t open_results(gateway_t *g, xq_error_t *err) {
     parts = rd_kafka_topic_partition_list_new(cnt);
     for (int p = 0; p < cnt; p++) {
         int64_t lo, hi;
-        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(g->cons, topic, p, &lo, &hi, 5000);
+        rd_kafka_resp_err_t e;
+
+        /* a topic just created has no leaders for a moment */
+        for (int tries = 0; tries < 100; tries++) {
+            if (!(e = rd_kafka_query_watermark_offsets(g->cons, topic, p, &lo, &hi, 5000)))
+                break;
+            sleep_ms(100);
+        }
 
         if (e) {
             rd_kafka_topic_partition_list_destroy(parts);
@@ -406,6 +414,7 @@ static int parse_body(gateway_t *g, const xq_http_req_t *req, bool explain, call
 static int lock_model(gateway_t *g, const xq_gw_endpoint_t *e, ep_model_t *m, call_t *c) {
     xq_kmodel_opts_t o = {.props = g->props,
                           .prop_cnt = g->prop_cnt,
+                          .reply_topic = g->conf->replies_topic,
                           .timeout_ms =
                               g->conf->timeout_ms < 5000 ? (int)g->conf->timeout_ms : 5000,
                           .retries = 1};
@@ -758,7 +767,7 @@ static void handle(void *opaque, const xq_http_req_t *req, xq_http_resp_t *resp)
     if (get && !strcmp(req->path, "/healthz")) {
         xq_buf_append_str(&resp->body, "{\"status\":\"ok\"}");
     } else if (get && !strcmp(req->path, "/readyz")) {
-        if (!atomic_load(&g->ready) || !atomic_load(&g->run))
+        if (!atomic_load(&g->ready) || atomic_load(&g->draining))
             fail(&c, 503, "not ready: the result topic is not assigned yet, or shutting down");
         else
             xq_buf_append_str(&resp->body, "{\"status\":\"ready\"}");
@@ -767,10 +776,12 @@ static void handle(void *opaque, const xq_http_req_t *req, xq_http_resp_t *resp)
     } else if (get && !rt.verb[0]) {
         endpoint_resource(g, &rt, &c, &resp->body);
     } else if (post && (!strcmp(rt.verb, "explain") || !strcmp(rt.verb, "predict"))) {
-        if (!atomic_load(&g->run))
+        atomic_fetch_add(&g->inflight, 1);
+        if (atomic_load(&g->draining))
             fail(&c, 503, "the gateway is shutting down; send the request again");
         else
             serve(g, &rt, req, !strcmp(rt.verb, "explain"), &c, &resp->body);
+        atomic_fetch_sub(&g->inflight, 1);
     } else {
         fail(&c, get || post ? 404 : 405, "%s %s is not a method of this API", req->method,
              req->path);
@@ -937,9 +948,15 @@ int xq_cmd_gateway(int argc, char **argv) {
     fflush(stdout);
     while (xq_run_flag)
         sleep_ms(100);
-    /* stop taking requests; those in flight get their answers (or their deadline) */
-    atomic_store(&g.ready, false);
-    xq_log(XQ_LOG_INFO, "gateway", "stopping: answering the requests in flight");
+    /* new requests get 503 at once; those in flight get their answers (or their deadline),
+     * and only then do the connections close */
+    atomic_store(&g.draining, true);
+    xq_log(XQ_LOG_INFO, "gateway", "stopping: answering the %d requests in flight",
+           atomic_load(&g.inflight));
+    for (long long until = now_ms() + g.conf->timeout_ms + 2000;
+         atomic_load(&g.inflight) > 0 && now_ms() < until;)
+        sleep_ms(10);
+    sleep_ms(50); /* the last answers leave their threads */
     xq_httpd_stop(h);
     h = NULL;
     rc = XQ_EXIT_OK;
