@@ -10,7 +10,7 @@ PKGS=(build-essential pkg-config git
       libonnx-dev protobuf-c-compiler libprotobuf-c-dev libopenblas-dev libxgboost-dev
       libcurl4-openssl-dev libfaiss-dev libpng-dev libjpeg62-turbo-dev libmicrohttpd-dev
       check libsubunit-dev
-      redis-server redis-tools python3 bc
+      redis-server redis-tools python3 python3-venv bc
       default-jre-headless maven
       clang clang-format libclang-rt-14-dev)
 
@@ -42,6 +42,16 @@ fi
 
 # the broker's jars are for the tests; the demo runs on the in-process dev broker
 [ -n "${XQ_DEPS_NO_KAFKA:-}" ] || "$HERE/local/kafka-fetch.sh"
+
+# the gateway's integration test drives it with Google's own Python SDK, pinned, in .venv/
+REQ="$HERE/../tests/integration/requirements.txt"
+VENV="$HERE/../.venv"
+if [ -z "${XQ_DEPS_NO_VENV:-}" ] && ! cmp -s "$REQ" "$VENV/requirements.installed" 2>/dev/null; then
+    echo "deps: installing the Python test packages into .venv (google-cloud-aiplatform)" >&2
+    python3 -m venv "$VENV" >&2
+    "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQ" >&2
+    cp "$REQ" "$VENV/requirements.installed"
+fi
 
 for m in rdkafka hiredis msgpack jansson libcrypto libprotobuf-c openblas xgboost libcurl check; do
     printf 'deps: %-10s %s\n' "$m" "$(pkg-config --modversion "$m")"

@@ -15,16 +15,15 @@
 
 #include "cli.h"
 #include "gwconf.h"
+#include "gwqueue.h"
 #include "httpd.h"
 #include "job.h"
 #include "json.h"
-#include "kafka.h"
 #include "kmodel.h"
 #include "layout.h"
 #include "log.h"
 #include "mem.h"
 #include "mp.h"
-#include "parts.h"
 #include "redis.h"
 #include "signals.h"
 #include "vertex.h"
@@ -55,17 +54,6 @@ static void sleep_ms(long ms) {
     nanosleep(&ts, NULL);
 }
 
-/* ==== Requests waiting for their results ==== */
-
-typedef struct pending {
-    char id[XQ_JOB_ID_SIZE];
-    pthread_cond_t cv;
-    bool delivered, done;
-    rd_kafka_resp_err_t derr;
-    xq_buf_t result; /* the result message, msgpack */
-    struct pending *next;
-} pending_t;
-
 /* An endpoint's model as its runners serve it: for predictions and checking instances. */
 typedef struct ep_model {
     pthread_mutex_t mu; /* one request at a time (kmodel.h) */
@@ -74,222 +62,15 @@ typedef struct ep_model {
 
 typedef struct gateway {
     xq_gw_conf_t *conf;
-    ep_model_t *models;  /* one per conf endpoint */
-    pthread_mutex_t rmu; /* redis */
-    rd_kafka_t *prod, *cons;
-    xq_redis_t *redis; /* NULL without; tells 503 (no worker took the job) from 504 */
-    pthread_mutex_t mu;
-    pending_t *pending;
-    pthread_t prod_thr, cons_thr;
-    atomic_bool run, ready, draining;
+    ep_model_t *models; /* one per conf endpoint */
+    xq_gwq_t *q;
+    atomic_bool ready, draining;
     atomic_int inflight; /* :explain/:predict requests being served */
     atomic_ullong seq;
     char prefix[96];
-    xq_parts_t *reasm; /* the consumer thread's */
     const char *const *props;
     size_t prop_cnt;
 } gateway_t;
-
-static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
-    gateway_t *g = opaque;
-    pending_t *p = m->_private;
-
-    (void)rk;
-    if (!p)
-        return;
-    pthread_mutex_lock(&g->mu);
-    p->delivered = true;
-    p->derr = m->err;
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&g->mu);
-}
-
-static void *producer_loop(void *arg) {
-    gateway_t *g = arg;
-
-    while (atomic_load(&g->run))
-        rd_kafka_poll(g->prod, 100);
-    return NULL;
-}
-
-/* Hands a result (whole) to the request waiting for it, if any. */
-static void deliver(gateway_t *g, const char *id, size_t id_len, const uint8_t *v, size_t len) {
-    pthread_mutex_lock(&g->mu);
-    for (pending_t *p = g->pending; p; p = p->next) {
-        if (strlen(p->id) == id_len && !memcmp(p->id, id, id_len) && !p->done) {
-            xq_buf_append(&p->result, v, len);
-            p->done = true;
-            pthread_cond_broadcast(&p->cv);
-            break;
-        }
-    }
-    pthread_mutex_unlock(&g->mu);
-}
-
-static void *consumer_loop(void *arg) {
-    gateway_t *g = arg;
-
-    while (atomic_load(&g->run)) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(g->cons, 100);
-        msgpack_unpacked u;
-        const uint8_t *whole;
-        size_t whole_len;
-        xq_error_t err;
-
-        if (!m)
-            continue;
-        if (m->err || !m->key) {
-            if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                xq_log(XQ_LOG_WARN, "gateway", "results: %s", rd_kafka_message_errstr(m));
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        msgpack_unpacked_init(&u);
-        if (xq_mp_unpack_one(m->payload, m->len, &u) && xq_parts_is_part(&u.data)) {
-            if (xq_parts_add(g->reasm, &u.data, &whole, &whole_len, &err) == XQ_OK && whole)
-                deliver(g, m->key, m->key_len, whole, whole_len);
-        } else {
-            deliver(g, m->key, m->key_len, m->payload, m->len);
-        }
-        msgpack_unpacked_destroy(&u);
-        rd_kafka_message_destroy(m);
-    }
-    return NULL;
-}
-
-/* Assigns every partition of the result topic from its end (creating the topic if needed). */
-static xq_err_t open_results(gateway_t *g, xq_error_t *err) {
-    const char *topic = g->conf->result_topic;
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_topic_partition_list_t *parts;
-    rd_kafka_topic_t *rkt;
-    char errstr[512];
-    int cnt = 0;
-
-    if (xq_kafka_create_topics(g->prod, &topic, 1, g->conf->result_partitions, 10000, errstr,
-                               sizeof(errstr)) != XQ_OK)
-        return xq_error_set(err, XQ_EKAFKA, "resultTopic", "%s: %s", topic, errstr);
-    rkt = rd_kafka_topic_new(g->cons, topic, NULL);
-    for (int tries = 0; tries < 50 && cnt <= 0; tries++) {
-        if (rd_kafka_metadata(g->cons, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            md->topic_cnt == 1 && !md->topics[0].err)
-            cnt = md->topics[0].partition_cnt;
-        if (md)
-            rd_kafka_metadata_destroy(md);
-        md = NULL;
-        if (cnt <= 0)
-            sleep_ms(100);
-    }
-    rd_kafka_topic_destroy(rkt);
-    if (cnt <= 0)
-        return xq_error_set(err, XQ_EKAFKA, "resultTopic", "no partitions of %s", topic);
-    parts = rd_kafka_topic_partition_list_new(cnt);
-    for (int p = 0; p < cnt; p++) {
-        int64_t lo, hi;
-        rd_kafka_resp_err_t e;
-
-        /* a topic just created has no leaders for a moment */
-        for (int tries = 0; tries < 100; tries++) {
-            if (!(e = rd_kafka_query_watermark_offsets(g->cons, topic, p, &lo, &hi, 5000)))
-                break;
-            sleep_ms(100);
-        }
-
-        if (e) {
-            rd_kafka_topic_partition_list_destroy(parts);
-            return xq_error_set(err, XQ_EKAFKA, "resultTopic", "%s [%d]: %s", topic, p,
-                                rd_kafka_err2str(e));
-        }
-        rd_kafka_topic_partition_list_add(parts, topic, p)->offset = hi;
-    }
-    rd_kafka_assign(g->cons, parts);
-    rd_kafka_topic_partition_list_destroy(parts);
-    return XQ_OK;
-}
-
-/* ==== One :explain job ==== */
-
-/* Publishes job @p v (its id in @p p->id); @returns 0, or 503 with @p msg. */
-static int job_publish(gateway_t *g, pending_t *p, const xq_job_view_t *v, char *msg, size_t size) {
-    xq_buf_t job;
-    rd_kafka_resp_err_t e;
-
-    xq_buf_init(&job);
-    xq_job_pack(v, &job);
-    pthread_mutex_lock(&g->mu);
-    p->next = g->pending;
-    g->pending = p;
-    pthread_mutex_unlock(&g->mu);
-    e = rd_kafka_producev(g->prod, RD_KAFKA_V_TOPIC(g->conf->jobs_topic),
-                          RD_KAFKA_V_KEY(p->id, strlen(p->id)), RD_KAFKA_V_VALUE(job.data, job.len),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(p),
-                          RD_KAFKA_V_END);
-    xq_buf_fini(&job);
-    if (e) {
-        pthread_mutex_lock(&g->mu);
-        p->delivered = true; /* nothing will report on it */
-        pthread_mutex_unlock(&g->mu);
-        snprintf(msg, size, "the job could not be queued: %s", rd_kafka_err2str(e));
-        return 503;
-    }
-    return 0;
-}
-
-/*
- * Waits for the delivery of @p p's job and then its result until @p deadline (ms), and takes
- * @p p off the list. @returns 0 and the result in p->result, or an HTTP status with @p msg.
- */
-static int job_wait(gateway_t *g, pending_t *p, long long deadline, char *msg, size_t size) {
-    struct timespec ts;
-    int status = 0;
-
-    pthread_mutex_lock(&g->mu);
-    /* the delivery report always comes (message.timeout.ms bounds it): p must outlive it */
-    while (!p->delivered)
-        pthread_cond_wait(&p->cv, &g->mu);
-    if (p->derr) {
-        snprintf(msg, size, "the job could not be queued: %s", rd_kafka_err2str(p->derr));
-        status = 503;
-    }
-    while (!status && !p->done) {
-        ts.tv_sec = deadline / 1000;
-        ts.tv_nsec = (deadline % 1000) * 1000000;
-        if (pthread_cond_timedwait(&p->cv, &g->mu, &ts) == ETIMEDOUT && !p->done)
-            status = 504;
-    }
-    for (pending_t **pp = &g->pending; *pp; pp = &(*pp)->next) {
-        if (*pp == p) {
-            *pp = p->next;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&g->mu);
-    return status;
-}
-
-/* After a deadline: did any worker take job @p id? (Redis progress; unknown without Redis.) */
-static int timeout_status(gateway_t *g, const char *id, long ms, char *msg, size_t msg_size) {
-    char key[XQ_JOB_ID_SIZE + 16];
-    xq_error_t err;
-    xq_buf_t h;
-    int status = 504;
-
-    xq_buf_init(&h);
-    snprintf(key, sizeof(key), "explainq:job:%s", id);
-    pthread_mutex_lock(&g->rmu);
-    if (g->redis && xq_redis_hgetall(g->redis, key, &h, &err) == XQ_ENOTFOUND) {
-        snprintf(msg, msg_size,
-                 "no worker took job %s within %ld ms: are explainq workers running on the "
-                 "jobs topic?",
-                 id, ms);
-        status = 503;
-    } else {
-        snprintf(msg, msg_size, "job %s: no result within %ld ms", id, ms);
-    }
-    pthread_mutex_unlock(&g->rmu);
-    xq_buf_fini(&h);
-    return status;
-}
 
 /* ==== Requests ==== */
 
@@ -600,9 +381,10 @@ static int serve(gateway_t *g,
     ep_model_t *m;
     xq_spec_t *ospec = NULL;
     const xq_spec_t *spec;
-    xq_buf_t preds, insts, resp;
+    xq_buf_t preds, insts, resp, result;
     msgpack_packer pp, rp;
-    pending_t p;
+    xq_gwq_ticket_t *ticket;
+    char id[XQ_JOB_ID_SIZE];
     xq_job_view_t v = {0};
     long long deadline = now_ms() + g->conf->timeout_ms;
     int rc;
@@ -610,16 +392,7 @@ static int serve(gateway_t *g,
     xq_buf_init(&preds);
     xq_buf_init(&insts);
     xq_buf_init(&resp);
-    memset(&p, 0, sizeof(p));
-    xq_buf_init(&p.result);
-    {
-        pthread_condattr_t ca;
-
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&p.cv, &ca);
-        pthread_condattr_destroy(&ca);
-    }
+    xq_buf_init(&result);
     if ((rc = parse_body(g, req, explain, c)))
         goto out;
     if (!(e = xq_gw_conf_find(g->conf, rt->endpoint, c->deployed))) {
@@ -660,10 +433,10 @@ static int serve(gateway_t *g,
         /* bad instances are answered here, before a job is made */
         if ((rc = predict(g, e, m, spec, c, NULL)))
             goto out;
-        snprintf(p.id, sizeof(p.id), "%s-%llu", g->prefix,
+        snprintf(id, sizeof(id), "%s-%llu", g->prefix,
                  (unsigned long long)atomic_fetch_add(&g->seq, 1));
         pack_instances(c, &insts);
-        v.id = p.id;
+        v.id = id;
         v.model = e->model;
         v.spec = spec->canonical;
         v.spec_len = spec->canonical_len;
@@ -674,20 +447,14 @@ static int serve(gateway_t *g,
         v.seed = e->seed;
         v.output_topic = g->conf->result_topic;
         v.low_latency = true;
-        if ((rc = job_publish(g, &p, &v, c->msg, sizeof(c->msg)))) {
-            c->status = rc;
-            goto out;
-        }
+        ticket = xq_gwq_publish(g->q, &v);
         xq_mp_packer_init(&pp, &preds);
         rc = predict(g, e, m, spec, c, &pp); /* while the workers explain */
-        if ((c->status = job_wait(g, &p, deadline, c->msg, sizeof(c->msg)))) {
-            rc = c->status == 504
-                     ? timeout_status(g, p.id, g->conf->timeout_ms, c->msg, sizeof(c->msg))
-                     : c->status;
-            c->status = rc;
+        if ((c->status = xq_gwq_wait(g->q, ticket, deadline, &result, c->msg, sizeof(c->msg)))) {
+            rc = c->status;
             goto out;
         }
-        if (rc || (rc = take_result(c, &p.result, &rp)))
+        if (rc || (rc = take_result(c, &result, &rp)))
             goto out;
         xq_mp_pack_str(&rp, "predictions");
         xq_buf_append(&resp, preds.data, preds.len);
@@ -705,8 +472,7 @@ static int serve(gateway_t *g,
         msgpack_unpacked_destroy(&u);
     }
 out:
-    pthread_cond_destroy(&p.cv);
-    xq_buf_fini(&p.result);
+    xq_buf_fini(&result);
     xq_spec_destroy(ospec);
     xq_buf_fini(&preds);
     xq_buf_fini(&insts);
@@ -835,38 +601,41 @@ static int parse_args(int argc,
 
 /* Specs named by specId, from Redis. */
 static bool fetch_specs(gateway_t *g) {
-    for (size_t k = 0; k < g->conf->endpoint_cnt; k++) {
+    xq_redis_t *r = NULL;
+    xq_error_t err;
+    bool ok = true;
+
+    for (size_t k = 0; k < g->conf->endpoint_cnt && ok; k++) {
         xq_gw_endpoint_t *e = &g->conf->endpoints[k];
-        xq_error_t err;
 
         if (!e->spec_id)
             continue;
-        if (!g->redis || xq_redis_get_spec(g->redis, e->spec_id, &e->spec, &err) != XQ_OK) {
+        if (!r && g->conf->redis[0])
+            r = xq_redis_new(g->conf->redis, 2000, &err);
+        if (!r || xq_redis_get_spec(r, e->spec_id, &e->spec, &err) != XQ_OK) {
             fprintf(stderr, "explainq gateway: endpoints[%zu]: specId %s: %s\n", k, e->spec_id,
-                    g->redis ? err.msg : "needs \"redis\" in the config");
-            return false;
+                    g->conf->redis[0] ? err.msg : "needs \"redis\" in the config");
+            ok = false;
         }
     }
-    return true;
+    xq_redis_destroy(r);
+    return ok;
 }
 
 int xq_cmd_gateway(int argc, char **argv) {
     const char *conf_path = NULL, *props[72];
-    char bs[512] = "bootstrap.servers=127.0.0.1:9092", errstr[512], host[64];
-    size_t n = 1, user0;
+    char bs[512] = "bootstrap.servers=127.0.0.1:9092", host[64];
+    size_t n = 1;
     gateway_t g;
     xq_errlist_t errs;
     xq_httpd_t *h = NULL;
     xq_error_t err;
-    bool threads = false;
     int rc;
 
     memset(&g, 0, sizeof(g));
     props[0] = bs;
-    user0 = n;
     if ((rc = parse_args(argc, argv, &conf_path, props, &n, bs, sizeof(bs))) <= 0)
         return rc == 0 ? XQ_EXIT_OK : XQ_EXIT_USAGE;
-    (void)user0;
     xq_errlist_init(&errs);
     if (xq_gw_conf_load(conf_path, &g.conf, &errs) != XQ_OK) {
         fprintf(stderr, "explainq gateway: %s:\n", conf_path);
@@ -876,8 +645,6 @@ int xq_cmd_gateway(int argc, char **argv) {
     }
     xq_errlist_fini(&errs);
     rc = XQ_EXIT_RUNTIME;
-    pthread_mutex_init(&g.mu, NULL);
-    pthread_mutex_init(&g.rmu, NULL);
     g.models = xq_calloc(g.conf->endpoint_cnt, sizeof(*g.models));
     for (size_t k = 0; k < g.conf->endpoint_cnt; k++)
         pthread_mutex_init(&g.models[k].mu, NULL);
@@ -887,52 +654,28 @@ int xq_cmd_gateway(int argc, char **argv) {
     host[sizeof(host) - 1] = '\0';
     snprintf(g.prefix, sizeof(g.prefix), "gw-%.40s-%d-%lld", host, (int)getpid(),
              (long long)time(NULL));
-    if (g.conf->redis[0] && !(g.redis = xq_redis_new(g.conf->redis, 2000, &err)))
-        xq_log(XQ_LOG_WARN, "gateway", "redis %s: %s", g.conf->redis, err.msg);
     if (!fetch_specs(&g)) {
         rc = XQ_EXIT_USAGE;
         goto out;
     }
     {
-        const char *pp[80], *cp[80];
-        char mto[64];
-        size_t np = 0, nc = 0;
-        xq_kafka_cbs_t cbs = {.dr_msg_cb = on_delivery, .opaque = &g};
+        xq_gwq_opts_t qo = {.props = props,
+                            .prop_cnt = n,
+                            .jobs_topic = g.conf->jobs_topic,
+                            .result_topic = g.conf->result_topic,
+                            .result_partitions = g.conf->result_partitions,
+                            .timeout_ms = g.conf->timeout_ms,
+                            .redis = g.conf->redis};
 
-        snprintf(mto, sizeof(mto), "message.timeout.ms=%ld", g.conf->timeout_ms);
-        pp[np++] = "enable.idempotence=true";
-        pp[np++] = "linger.ms=0";
-        pp[np++] = mto;
-        cp[nc++] = "isolation.level=read_committed";
-        cp[nc++] = "enable.auto.commit=false";
-        cp[nc++] = "group.id=explainq-gateway"; /* assigned, never subscribed: no group joins */
-        cp[nc++] = "fetch.wait.max.ms=5";
-        for (size_t i = 0; i < n; i++)
-            pp[np++] = cp[nc++] = props[i];
-        if (!(g.prod = xq_kafka_new(RD_KAFKA_PRODUCER, pp, np, &cbs, errstr, sizeof(errstr))) ||
-            !(g.cons = xq_kafka_new(RD_KAFKA_CONSUMER, cp, nc, NULL, errstr, sizeof(errstr)))) {
-            fprintf(stderr, "explainq gateway: kafka: %s\n", errstr);
+        if (!(g.q = xq_gwq_new(&qo, &err))) {
+            fprintf(stderr, "explainq gateway: %s%s%s\n", err.field, err.field[0] ? ": " : "",
+                    err.msg);
             goto out;
         }
     }
-    g.reasm = xq_parts_new(256u << 20);
-    atomic_store(&g.run, true);
-    if (pthread_create(&g.prod_thr, NULL, producer_loop, &g) ||
-        pthread_create(&g.cons_thr, NULL, consumer_loop, &g)) {
-        fprintf(stderr, "explainq gateway: cannot start threads\n");
-        atomic_store(&g.run, false);
-        goto out;
-    }
-    threads = true;
-    if (open_results(&g, &err) != XQ_OK) {
-        fprintf(stderr, "explainq gateway: %s: %s\n", err.field, err.msg);
-        goto out;
-    }
     {
-        xq_httpd_opts_t ho = {.host = g.conf->host,
-                              .port = g.conf->port,
-                              .max_body = g.conf->max_body,
-                              .timeout_s = 0};
+        xq_httpd_opts_t ho = {
+            .host = g.conf->host, .port = g.conf->port, .max_body = g.conf->max_body};
 
         if (!(h = xq_httpd_start(&ho, handle, &g, &err))) {
             fprintf(stderr, "explainq gateway: listen %s:%d: %s\n", g.conf->host, g.conf->port,
@@ -957,33 +700,15 @@ int xq_cmd_gateway(int argc, char **argv) {
          atomic_load(&g.inflight) > 0 && now_ms() < until;)
         sleep_ms(10);
     sleep_ms(50); /* the last answers leave their threads */
-    xq_httpd_stop(h);
-    h = NULL;
     rc = XQ_EXIT_OK;
 out:
     xq_httpd_stop(h);
-    atomic_store(&g.run, false);
-    if (threads) {
-        pthread_join(g.prod_thr, NULL);
-        pthread_join(g.cons_thr, NULL);
-    }
-    if (g.prod) {
-        rd_kafka_flush(g.prod, 5000);
-        rd_kafka_destroy(g.prod);
-    }
-    if (g.cons) {
-        rd_kafka_consumer_close(g.cons);
-        rd_kafka_destroy(g.cons);
-    }
+    xq_gwq_destroy(g.q);
     for (size_t k = 0; g.models && k < g.conf->endpoint_cnt; k++) {
         xq_model_destroy(g.models[k].model);
         pthread_mutex_destroy(&g.models[k].mu);
     }
     xq_free(g.models);
-    xq_parts_destroy(g.reasm);
-    xq_redis_destroy(g.redis);
     xq_gw_conf_destroy(g.conf);
-    pthread_mutex_destroy(&g.mu);
-    pthread_mutex_destroy(&g.rmu);
     return rc;
 }
