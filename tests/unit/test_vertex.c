@@ -1,8 +1,11 @@
 /* test_vertex.c -- specs as Vertex users hold them: halves, Model resources, request overrides. */
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 
+#include "gwconf.h"
 #include "helpers.h"
 #include "spec_helpers.h"
 #include "suites.h"
@@ -169,12 +172,95 @@ START_TEST(test_vertex_override) {
 
 END_TEST
 
+START_TEST(test_vertex_errors) {
+    xq_buf_t b;
+
+    xq_buf_init(&b);
+    xq_vertex_error_json(400, "instances[0].x: \"bad\"", &b);
+    ck_assert_str_eq(xq_buf_cstr(&b), "{\"error\":{\"code\":400,\"message\":\"instances[0].x: "
+                                      "\\\"bad\\\"\",\"status\":\"INVALID_ARGUMENT\"}}");
+    xq_buf_fini(&b);
+    ck_assert_int_eq(xq_vertex_http_status(XQ_EINVAL), 400);
+    ck_assert_int_eq(xq_vertex_http_status(XQ_ESPEC), 400);
+    ck_assert_int_eq(xq_vertex_http_status(XQ_ENOTFOUND), 404);
+    ck_assert_int_eq(xq_vertex_http_status(XQ_ETIMEOUT), 504);
+    ck_assert_int_eq(xq_vertex_http_status(XQ_EKAFKA), 503);
+    ck_assert_int_eq(xq_vertex_http_status(XQ_EMODEL), 500);
+    ck_assert_str_eq(xq_vertex_status_name(404), "NOT_FOUND");
+    ck_assert_str_eq(xq_vertex_status_name(503), "UNAVAILABLE");
+    ck_assert_str_eq(xq_vertex_status_name(504), "DEADLINE_EXCEEDED");
+}
+
+END_TEST
+
+/* Writes @p text to @p path. */
+static void put(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+START_TEST(test_vertex_gateway_conf) {
+    char dir[64], conf[96], spec[96];
+    xq_gw_conf_t *c = NULL;
+    xq_errlist_t errs;
+
+    snprintf(dir, sizeof(dir), "/tmp/explainq-gwconf-%d", (int)getpid());
+    snprintf(conf, sizeof(conf), "%s-gw.json", dir);
+    snprintf(spec, sizeof(spec), "%s-params.json", dir);
+    put(spec, "{\"sampled_shapley_attribution\": {\"path_count\": 4}}");
+    {
+        char text[512];
+
+        snprintf(text, sizeof(text),
+                 "{\"listen\": \"0.0.0.0:9000\", \"timeoutMs\": 1500, \"endpoints\": ["
+                 "{\"endpoint\": \"e1\", \"model\": \"m\", \"parameters\": \"%s\"},"
+                 "{\"endpoint\": \"e1\", \"deployedModelId\": \"7\", \"model\": \"m2\","
+                 " \"parameters\": \"%s\", \"seed\": 3}]}",
+                 strrchr(spec, '/') + 1, spec);
+        put(conf, text);
+    }
+    xq_errlist_init(&errs);
+    ck_assert_int_eq(xq_gw_conf_load(conf, &c, &errs), XQ_OK);
+    ck_assert_str_eq(c->host, "0.0.0.0");
+    ck_assert_int_eq(c->port, 9000);
+    ck_assert_int_eq(c->timeout_ms, 1500);
+    ck_assert_str_eq(c->result_topic, "explain.results.gateway");
+    ck_assert_int_eq(c->endpoints[0].spec->params.path_count, 4); /* relative to the config */
+    ck_assert_str_eq(xq_gw_conf_find(c, "e1", NULL)->model, "m");
+    ck_assert_str_eq(xq_gw_conf_find(c, "e1", "1")->model, "m");
+    ck_assert_str_eq(xq_gw_conf_find(c, "e1", "7")->model, "m2");
+    ck_assert(xq_gw_conf_find(c, "e1", "7")->has_seed);
+    ck_assert_ptr_null(xq_gw_conf_find(c, "e1", "8"));
+    ck_assert_ptr_null(xq_gw_conf_find(c, "e2", NULL));
+    xq_gw_conf_destroy(c);
+    /* every problem, named */
+    put(conf, "{\"listen\": \"nope\", \"bogus\": 1, \"endpoints\": [{\"endpoint\": \"a/b\","
+              " \"model\": \"m\"}, {\"endpoint\": \"x\", \"model\": \"m\","
+              " \"spec\": \"/nonexistent.json\"}]}");
+    ck_assert_int_ne(xq_gw_conf_load(conf, &c, &errs), XQ_OK);
+    t_assert_error(&errs, "listen", "HOST:PORT");
+    t_assert_error(&errs, "", "unknown field bogus");
+    t_assert_error(&errs, "endpoints[0]", "no slashes");
+    t_assert_error(&errs, "endpoints[0]", "needs a spec");
+    t_assert_error(&errs, "endpoints[1].spec", "cannot read /nonexistent.json");
+    xq_errlist_fini(&errs);
+    unlink(conf);
+    unlink(spec);
+}
+
+END_TEST
+
 Suite *vertex_suite(void) {
     Suite *s = suite_create("vertex");
     TCase *tc = tcase_create("core");
 
     tcase_add_test(tc, test_vertex_halves_and_model);
     tcase_add_test(tc, test_vertex_override);
+    tcase_add_test(tc, test_vertex_errors);
+    tcase_add_test(tc, test_vertex_gateway_conf);
     suite_add_tcase(s, tc);
     return s;
 }
