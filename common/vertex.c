@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "layout.h"
 #include "log.h"
 #include "mem.h"
 #include "mp.h"
@@ -441,4 +442,79 @@ void xq_vertex_error_json(int http, const char *msg, xq_buf_t *out) {
     xq_buf_append_str(out, ",\"status\":");
     xq_json_append_str(out, xq_vertex_status_name(http), strlen(xq_vertex_status_name(http)));
     xq_buf_append_str(out, "}}");
+}
+
+xq_err_t xq_vertex_predict(const xq_spec_t *spec,
+                           xq_model_t *model,
+                           const msgpack_object *insts,
+                           size_t n,
+                           msgpack_packer *preds,
+                           xq_error_t *err) {
+    xq_layout_t **ls = xq_calloc(n ? n : 1, sizeof(*ls));
+    float **data = NULL, *out = NULL;
+    const xq_tensor_desc_t *od = xq_model_output(model);
+    xq_err_t rc = XQ_OK;
+    size_t tcnt = 0;
+
+    for (size_t i = 0; i < n && rc == XQ_OK; i++) {
+        char field[40];
+
+        if ((rc = xq_layout_build(spec, model, &insts[i], i, &ls[i], err)) != XQ_OK)
+            break;
+        snprintf(field, sizeof(field), "instances[%zu]", i);
+        if (i && !xq_layout_compatible(ls[0], ls[i]))
+            rc = xq_error_set(err, XQ_EINVAL, field, "its tensors differ from instance 0's");
+    }
+    if (rc != XQ_OK || !preds || !n)
+        goto out;
+    tcnt = ls[0]->tensor_cnt;
+    data = xq_calloc(tcnt, sizeof(*data));
+    for (size_t t = 0; t < tcnt; t++) {
+        data[t] = xq_malloc(n * ls[0]->elem_cnt[t] * sizeof(float));
+        for (size_t i = 0; i < n; i++)
+            memcpy(data[t] + i * ls[0]->elem_cnt[t], ls[i]->x + ls[i]->tensor_off[t],
+                   ls[0]->elem_cnt[t] * sizeof(float));
+    }
+    out = xq_malloc(n * od->elem_cnt * sizeof(float));
+    {
+        xq_batch_t b = {.rows = n,
+                        .tensor_cnt = tcnt,
+                        .names = ls[0]->tensor_names,
+                        .elem_cnt = ls[0]->elem_cnt,
+                        .data = (const float *const *)data,
+                        .out_cnt = od->elem_cnt,
+                        .out = out};
+
+        if ((rc = xq_model_eval(model, &b, err)) != XQ_OK)
+            goto out;
+    }
+    msgpack_pack_array(preds, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        const float *row = out + i * od->elem_cnt;
+
+        if (od->ndim == 0) {
+            msgpack_pack_float(preds, row[0]);
+            continue;
+        }
+        /* nested as the output's shape */
+        for (size_t k = 0; k < od->elem_cnt; k++) {
+            size_t stride = od->elem_cnt;
+
+            for (size_t d = 0; d < od->ndim; d++) {
+                if (k % stride == 0)
+                    msgpack_pack_array(preds, (uint32_t)od->dims[d]);
+                stride /= od->dims[d];
+            }
+            msgpack_pack_float(preds, row[k]);
+        }
+    }
+out:
+    for (size_t t = 0; data && t < tcnt; t++)
+        xq_free(data[t]);
+    xq_free(data);
+    xq_free(out);
+    for (size_t i = 0; i < n; i++)
+        xq_layout_destroy(ls[i]);
+    xq_free(ls);
+    return rc;
 }

@@ -9,6 +9,7 @@
 #include <msgpack.h>
 
 #include "err.h"
+#include "model.h"
 #include "spec.h"
 
 /**
@@ -54,6 +55,22 @@ xq_err_t xq_vertex_spec_override(const xq_spec_t *base,
                                  const msgpack_object *ovr,
                                  xq_spec_t **out,
                                  xq_errlist_t *errs);
+
+/**
+ * Maps the @p n instances at @p insts through @p spec and @p model (their
+ * layouts; nothing is evaluated) and, when @p preds is not NULL, runs them
+ * forward in one batch and packs an array of @p n predictions into it: each
+ * the model's output row, a number or nested arrays shaped as its output.
+ *
+ * @returns XQ_OK, or the first instance's error (field "instances[i]...") or
+ *          the model's.
+ */
+xq_err_t xq_vertex_predict(const xq_spec_t *spec,
+                           xq_model_t *model,
+                           const msgpack_object *insts,
+                           size_t n,
+                           msgpack_packer *preds,
+                           xq_error_t *err);
 
 /** The HTTP status an error of ours answers with: 400 for bad input, 404, 503, 504, 500. */
 int xq_vertex_http_status(xq_err_t code);

@@ -59,5 +59,6 @@ int xq_cmd_dev_broker(int argc, char **argv);
 int xq_cmd_index(int argc, char **argv);
 int xq_cmd_render(int argc, char **argv);
 int xq_cmd_gateway(int argc, char **argv);
+int xq_cmd_batch(int argc, char **argv);
 
 #endif /* XQ_WORKER_CLI_H */

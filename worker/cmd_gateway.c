@@ -220,79 +220,20 @@ static int predict(gateway_t *g,
                    const xq_spec_t *spec,
                    call_t *c,
                    msgpack_packer *preds) {
-    size_t n = c->instances->via.array.size;
-    xq_layout_t **ls = xq_calloc(n, sizeof(*ls));
-    float **data = NULL, *out = NULL;
-    const xq_tensor_desc_t *od;
     xq_error_t err;
-    int rc = 0;
+    xq_err_t rc;
 
-    if ((rc = lock_model(g, e, m, c)))
-        goto out;
-    for (size_t i = 0; i < n && !rc; i++) {
-        if (xq_layout_build(spec, m->model, &c->instances->via.array.ptr[i], i, &ls[i], &err) !=
-            XQ_OK)
-            rc = fail(c, xq_vertex_http_status(err.code), "%s: %s", err.field, err.msg);
-        else if (i && !xq_layout_compatible(ls[0], ls[i]))
-            rc = fail(c, 400, "instances[%zu]: its tensors differ from instance 0's", i);
-    }
-    if (rc || !preds)
-        goto unlock;
-    od = xq_model_output(m->model);
-    data = xq_calloc(ls[0]->tensor_cnt, sizeof(*data));
-    for (size_t t = 0; t < ls[0]->tensor_cnt; t++) {
-        data[t] = xq_malloc(n * ls[0]->elem_cnt[t] * sizeof(float));
-        for (size_t i = 0; i < n; i++)
-            memcpy(data[t] + i * ls[0]->elem_cnt[t], ls[i]->x + ls[i]->tensor_off[t],
-                   ls[0]->elem_cnt[t] * sizeof(float));
-    }
-    out = xq_malloc(n * od->elem_cnt * sizeof(float));
-    {
-        xq_batch_t b = {.rows = n,
-                        .tensor_cnt = ls[0]->tensor_cnt,
-                        .names = ls[0]->tensor_names,
-                        .elem_cnt = ls[0]->elem_cnt,
-                        .data = (const float *const *)data,
-                        .out_cnt = od->elem_cnt,
-                        .out = out};
-
-        if (xq_model_eval(m->model, &b, &err) != XQ_OK) {
-            rc = fail(c, err.code == XQ_ETIMEOUT ? 503 : xq_vertex_http_status(err.code), "%s",
-                      err.msg);
-            goto unlock;
-        }
-    }
-    msgpack_pack_array(preds, (uint32_t)n);
-    for (size_t i = 0; i < n; i++) {
-        const float *row = out + i * od->elem_cnt;
-
-        if (od->ndim == 0) {
-            msgpack_pack_float(preds, row[0]);
-            continue;
-        }
-        /* nested as the output's shape */
-        for (size_t k = 0; k < od->elem_cnt; k++) {
-            size_t stride = od->elem_cnt;
-
-            for (size_t d = 0; d < od->ndim; d++) {
-                if (k % stride == 0)
-                    msgpack_pack_array(preds, (uint32_t)od->dims[d]);
-                stride /= od->dims[d];
-            }
-            msgpack_pack_float(preds, row[k]);
-        }
-    }
-unlock:
+    if (lock_model(g, e, m, c))
+        return c->status;
+    rc = xq_vertex_predict(spec, m->model, c->instances->via.array.ptr,
+                           c->instances->via.array.size, preds, &err);
     pthread_mutex_unlock(&m->mu);
-out:
-    for (size_t t = 0; data && t < ls[0]->tensor_cnt; t++)
-        xq_free(data[t]);
-    xq_free(data);
-    for (size_t i = 0; i < n; i++)
-        xq_layout_destroy(ls[i]);
-    xq_free(out);
-    xq_free(ls);
-    return rc;
+    if (rc == XQ_OK)
+        return 0;
+    if (err.code == XQ_ETIMEOUT)
+        return fail(c, 503, "%s", err.msg);
+    return fail(c, xq_vertex_http_status(err.code), "%s%s%s", err.field, err.field[0] ? ": " : "",
+                err.msg);
 }
 
 /* The HTTP status of a result's error code (the wire names of err.h). */
