@@ -29,7 +29,8 @@
     X(idset)         \
     X(offsets)       \
     X(instances)     \
-    X(vertex)
+    X(vertex)        \
+    X(batchjob)
 
 #define XQ_SUITE_DECL(name) Suite *name##_suite(void);
 XQ_SUITES(XQ_SUITE_DECL)
