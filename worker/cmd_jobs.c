@@ -62,8 +62,11 @@ static bool kafka_arg(kopts_t *k, const char *a, const char *v) {
     return false;
 }
 
-static rd_kafka_t *
-kafka_client(kopts_t *k, rd_kafka_type_t type, const char *const *extra, size_t extra_cnt) {
+static rd_kafka_t *kafka_client_cbs(kopts_t *k,
+                                    rd_kafka_type_t type,
+                                    const char *const *extra,
+                                    size_t extra_cnt,
+                                    const xq_kafka_cbs_t *cbs) {
     const char *props[80];
     char errstr[512];
     size_t n = 0;
@@ -74,9 +77,38 @@ kafka_client(kopts_t *k, rd_kafka_type_t type, const char *const *extra, size_t 
         props[n++] = extra[i];
     for (size_t i = 0; i < k->cnt; i++)
         props[n++] = k->props[i];
-    if (!(rk = xq_kafka_new(type, props, n, NULL, errstr, sizeof(errstr))))
+    if (!(rk = xq_kafka_new(type, props, n, cbs, errstr, sizeof(errstr))))
         fprintf(stderr, "explainq: kafka: %s\n", errstr);
     return rk;
+}
+
+static rd_kafka_t *
+kafka_client(kopts_t *k, rd_kafka_type_t type, const char *const *extra, size_t extra_cnt) {
+    return kafka_client_cbs(k, type, extra, extra_cnt, NULL);
+}
+
+/* The jobs submit produced, and what their delivery reports said. */
+typedef struct sent {
+    char *id;
+    size_t cnt;              /* instances */
+    int state;               /* 0: no report yet, 1: delivered, -1: failed */
+    rd_kafka_resp_err_t err; /* why it failed */
+} sent_t;
+
+typedef struct sent_list {
+    sent_t *items;
+    size_t n, cap;
+} sent_list_t;
+
+static void on_sent(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+    sent_list_t *l = opaque;
+    size_t i = (size_t)(uintptr_t)m->_private;
+
+    (void)rk;
+    if (i < l->n) {
+        l->items[i].state = m->err ? -1 : 1;
+        l->items[i].err = m->err;
+    }
 }
 
 /* ==== submit ==== */
@@ -90,8 +122,9 @@ static const char submit_usage[] =
     "\n"
     "Splits the instances (JSON lines, a {\"instances\": [...]} body, or CSV with a\n"
     "header; see `explainq explain --help`) into jobs of N (default 100),\n"
-    "publishes them to the jobs topic (default explain.jobs) and writes the job ids\n"
-    "to --jobs-out (default: standard output), for `explainq collect --jobs`.\n"
+    "publishes them to the jobs topic (default explain.jobs) and writes the jobs the\n"
+    "broker acknowledged, \"<id>\\t<instances>\" a line, to --jobs-out (default: standard\n"
+    "output), for `explainq collect --jobs`; exits 1 if any job was not published.\n"
     "For specs with examples, --index names the example index (default: the spec's\n"
     "latest) and the counts override neighborCount and limit neighbours per crowding tag.\n";
 
@@ -100,6 +133,7 @@ int xq_cmd_submit(int argc, char **argv) {
                *topic = "explain.jobs", *index_id = NULL, *meta_path = NULL, *params_path = NULL;
     xq_inst_opts_t iopts = {0};
     xq_inst_reader_t *reader = NULL;
+    sent_list_t sent = {0};
     uint32_t neighbors = 0, crowding = 0;
     char prefix[96] = "", id[XQ_JOB_ID_SIZE];
     size_t job_size = 100, n_inst = 0, n_jobs = 0;
@@ -187,8 +221,9 @@ int xq_cmd_submit(int argc, char **argv) {
     }
     {
         const char *extra[] = {"enable.idempotence=true", "linger.ms=20"};
+        xq_kafka_cbs_t cbs = {.dr_msg_cb = on_sent, .opaque = &sent};
 
-        if (!(p = kafka_client(&k, RD_KAFKA_PRODUCER, extra, 2)))
+        if (!(p = kafka_client_cbs(&k, RD_KAFKA_PRODUCER, extra, 2, &cbs)))
             goto out;
     }
     rc = XQ_EXIT_OK;
@@ -226,18 +261,25 @@ int xq_cmd_submit(int argc, char **argv) {
             v.crowding_count = crowding;
             job.len = 0;
             xq_job_pack(&v, &job);
+            if (sent.n == sent.cap) {
+                sent.cap = sent.cap ? 2 * sent.cap : 256;
+                sent.items = xq_reallocarray(sent.items, sent.cap, sizeof(*sent.items));
+            }
+            sent.items[sent.n] = (sent_t){.id = xq_strdup(id), .cnt = in_job};
             while (
                 (e = rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(id, strlen(id)),
                                        RD_KAFKA_V_VALUE(job.data, job.len),
+                                       RD_KAFKA_V_OPAQUE((void *)(uintptr_t)sent.n),
                                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
                 RD_KAFKA_RESP_ERR__QUEUE_FULL)
                 rd_kafka_poll(p, 100);
+            sent.n++;
             if (e) {
-                fprintf(stderr, "explainq submit: %s\n", rd_kafka_err2str(e));
+                sent.items[sent.n - 1].state = -1;
+                sent.items[sent.n - 1].err = e;
                 rc = XQ_EXIT_RUNTIME;
                 break;
             }
-            fprintf(out, "%s\n", id);
             insts.len = 0;
             in_job = 0;
             rd_kafka_poll(p, 0);
@@ -246,13 +288,34 @@ int xq_cmd_submit(int argc, char **argv) {
         if (eof)
             break;
     }
-    if (p && rd_kafka_flush(p, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        fprintf(stderr, "explainq submit: %d jobs not delivered\n", rd_kafka_outq_len(p));
-        rc = XQ_EXIT_RUNTIME;
-    }
+    if (p)
+        rd_kafka_flush(p, 60000);
     progress_bar("submit", n_inst, 0, true);
-    fprintf(stderr, "explainq submit: %zu instances in %zu jobs to %s\n", n_inst, n_jobs, topic);
+    /* only the jobs the broker acknowledged are listed, and said to be published */
+    {
+        size_t ok = 0, ok_inst = 0, lost = 0;
+
+        for (size_t i = 0; i < sent.n; i++) {
+            if (sent.items[i].state == 1) {
+                fprintf(out, "%s\t%zu\n", sent.items[i].id, sent.items[i].cnt);
+                ok++;
+                ok_inst += sent.items[i].cnt;
+                continue;
+            }
+            if (lost++ < 5)
+                fprintf(stderr, "explainq submit: job %s was not published: %s\n", sent.items[i].id,
+                        sent.items[i].state ? rd_kafka_err2str(sent.items[i].err)
+                                            : "no delivery report within 60 s");
+        }
+        if (lost)
+            rc = XQ_EXIT_RUNTIME;
+        fprintf(stderr, "explainq submit: %zu instances in %zu jobs published to %s%s\n", ok_inst,
+                ok, topic, lost || rc != XQ_EXIT_OK ? " (and no more: see above)" : "");
+    }
 out:
+    for (size_t i = 0; i < sent.n; i++)
+        xq_free(sent.items[i].id);
+    xq_free(sent.items);
     xq_inst_reader_destroy(reader);
     if (p)
         rd_kafka_destroy(p);
@@ -273,13 +336,15 @@ static const char collect_usage[] =
     "                        [--timeout S] [--summary] [-b BROKERS] [-X key=value]\n"
     "\n"
     "Reads results (read_committed) and writes one JSON line per instance, as\n"
-    "`explainq explain` does ({\"attributions\": [...]}), or one error line for a\n"
-    "job that failed. With --jobs, in the order of that file (as submit wrote it),\n"
-    "and stops when all are in; with --count, after N jobs. --summary prints the\n"
-    "top features of each instance. Exits 1 on a timeout (default 600 s).\n";
+    "`explainq explain` does ({\"attributions\": [...]}); a job that failed gives its\n"
+    "error line once per instance (when the jobs file gives its instance count, as\n"
+    "submit writes it). With --jobs, in the order of that file, and stops when all\n"
+    "are in; with --count, after N jobs. --summary prints the top features of each\n"
+    "instance. Exits 1 when any job failed, or on a timeout (default 600 s).\n";
 
 typedef struct got {
     char *id;
+    size_t cnt;     /* its instances (0: not known) */
     xq_buf_t lines; /* its output lines */
     bool seen;
 } got_t;
@@ -375,7 +440,7 @@ int xq_cmd_collect(int argc, char **argv) {
     }
     if (jobs_path) {
         FILE *f = fopen(jobs_path, "r");
-        char line[XQ_JOB_ID_SIZE + 2];
+        char line[XQ_JOB_ID_SIZE + 32];
 
         if (!f) {
             fprintf(stderr, "explainq collect: %s: %s\n", jobs_path, strerror(errno));
@@ -385,10 +450,31 @@ int xq_cmd_collect(int argc, char **argv) {
             line[strcspn(line, "\r\n")] = '\0';
             if (!line[0])
                 continue;
+            if (strchr(line, '\t')) { /* "<id>\t<instances>", as submit writes */
+                char *tab = strchr(line, '\t');
+                uint64_t icnt = 0;
+
+                *tab = '\0';
+                if (!xq_cli_parse_u64(tab + 1, &icnt) || icnt > 1000000) {
+                    fprintf(stderr, "explainq collect: %s: bad line for job %s\n", jobs_path, line);
+                    fclose(f);
+                    return XQ_EXIT_USAGE;
+                }
+                if (n_got == cap_got) {
+                    cap_got = cap_got ? 2 * cap_got : 256;
+                    got = xq_reallocarray(got, cap_got, sizeof(*got));
+                }
+                got[n_got].cnt = (size_t)icnt;
+                got[n_got].id = xq_strdup(line);
+                got[n_got].seen = false;
+                xq_buf_init(&got[n_got++].lines);
+                continue;
+            }
             if (n_got == cap_got) {
                 cap_got = cap_got ? 2 * cap_got : 256;
                 got = xq_reallocarray(got, cap_got, sizeof(*got));
             }
+            got[n_got].cnt = 0;
             got[n_got].id = xq_strdup(line);
             got[n_got].seen = false;
             xq_buf_init(&got[n_got++].lines);
@@ -493,9 +579,14 @@ int xq_cmd_collect(int argc, char **argv) {
         e = xq_mp_map_get(root, "error");
         ex = xq_mp_map_get(root, "explanations");
         if (e || !ex || ex->type != MSGPACK_OBJECT_ARRAY) {
+            /* one error line for each of the job's instances, so lines match the input */
+            size_t lines = slot != SIZE_MAX && got[slot].cnt ? got[slot].cnt : 1;
+
             errors++;
-            xq_json_from_msgpack(root, 0, dst, NULL);
-            xq_buf_append(dst, "\n", 1);
+            for (size_t l = 0; l < lines; l++) {
+                xq_json_from_msgpack(root, 0, dst, NULL);
+                xq_buf_append(dst, "\n", 1);
+            }
         } else {
             for (uint32_t i = 0; i < ex->via.array.size; i++) {
                 xq_json_from_msgpack(&ex->via.array.ptr[i], 0, dst, NULL);
@@ -521,7 +612,7 @@ next:
     progress_bar("collect", have, want, true);
     fprintf(stderr, "explainq collect: %zu of %zu jobs, %zu failed, %zu duplicate results\n", have,
             want, errors, dups);
-    if (have < want)
+    if (have < want || errors)
         rc = XQ_EXIT_RUNTIME;
     if (fflush(out) != 0)
         rc = XQ_EXIT_RUNTIME;
