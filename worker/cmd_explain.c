@@ -48,6 +48,8 @@ static const char explain_usage[] =
     "  --max-model-rows N     model rows per instance, at most (default 100000)\n"
     "  --batch-rows N         rows per model call (default 1024)\n"
     "  --xrai-fast            XRAI's 'fast' region selection (default 'full')\n"
+    "  --viz-png              visualizations as {\"b64_png\"} (default {\"b64_jpeg\"},\n"
+    "                         as Vertex AI returns them)\n"
     "\n"
     "Specs with examples return {\"neighbors\": [...]} from an example index in Redis:\n"
     "  --index ID             the index (default: the last one built for the spec)\n"
@@ -87,6 +89,10 @@ static int parse_args(int argc, char **argv, opts_t *o) {
         }
         if (strcmp(a, "--xrai-fast") == 0) {
             o->eng.run.xrai_fast = true;
+            continue;
+        }
+        if (strcmp(a, "--viz-png") == 0) {
+            o->eng.run.viz_png = true;
             continue;
         }
         if (!v) {

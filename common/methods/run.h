@@ -60,6 +60,7 @@ typedef struct xq_run_opts {
     const xq_model_t *model; /* for displayNameMappingKey labels; may be NULL (borrowed) */
     const struct xq_examples_query *examples; /* the index to search (examples; borrowed) */
     bool xrai_fast;                           /* XRAI's 'fast' selection instead of 'full' */
+    bool viz_png; /* visualizations as {"b64_png"}; default {"b64_jpeg"}, as Vertex AI */
 } xq_run_opts_t;
 
 #define XQ_RUN_DEFAULT_MAX_ROWS 100000
@@ -122,6 +123,7 @@ typedef struct xq_run_ctx {
     const xq_model_t *model;                  /* labels, or NULL */
     const struct xq_examples_query *examples; /* examples: the index and overrides, or NULL */
     bool xrai_fast;
+    bool viz_png; /* pictures as PNG, not JPEG */
     xq_rng_t rng; /* this instance's stream */
     double target_error;
     uint64_t max_model_rows;

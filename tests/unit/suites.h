@@ -30,7 +30,8 @@
     X(offsets)       \
     X(instances)     \
     X(vertex)        \
-    X(batchjob)
+    X(batchjob)      \
+    X(picture)
 
 #define XQ_SUITE_DECL(name) Suite *name##_suite(void);
 XQ_SUITES(XQ_SUITE_DECL)
