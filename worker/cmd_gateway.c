@@ -175,10 +175,11 @@ static int parse_body(gateway_t *g, const xq_http_req_t *req, bool explain, call
         !(v->type == MSGPACK_OBJECT_MAP && !v->via.map.size))
         return fail(c, 400,
                     "parameters: explainq models take no prediction parameters; leave them out");
-    if (((v = xq_mp_map_get(b, "deployedModelId")) ||
-         (v = xq_mp_map_get(b, "deployed_model_id"))) &&
-        v->type != MSGPACK_OBJECT_NIL && v->via.str.size &&
-        (v->type != MSGPACK_OBJECT_STR || v->via.str.size >= sizeof(c->deployed)))
+    if (!(v = xq_mp_map_get(b, "deployedModelId")))
+        v = xq_mp_map_get(b, "deployed_model_id");
+    if (v && v->type != MSGPACK_OBJECT_NIL &&
+        (v->type != MSGPACK_OBJECT_STR || v->via.str.size >= sizeof(c->deployed) ||
+         memchr(v->via.str.ptr, '\0', v->via.str.size)))
         return fail(c, 400, "deployedModelId: must be a string");
     if (v && v->type == MSGPACK_OBJECT_STR) {
         memcpy(c->deployed, v->via.str.ptr, v->via.str.size);
