@@ -23,7 +23,8 @@
 static const char batch_usage[] =
     "usage: explainq batch --job JOB.json (--model FILE|URL | -b BROKERS [--model-name NAME])\n"
     "                      [--spec FILE] [--metadata FILE] [--parameters FILE] [--seed N]\n"
-    "                      [--job-size N] [--timeout S] [-X kafka-prop=value]\n"
+    "                      [--job-size N] [--topic T] [--result-topic T] [--timeout S]\n"
+    "                      [-X kafka-prop=value]\n"
     "\n"
     "Runs a Vertex AI BatchPredictionJob (its JSON, as `gcloud ai batch-prediction-jobs\n"
     "create` or the REST API take it) on local files: inputConfig.gcsSource.uris as\n"
@@ -39,11 +40,13 @@ static const char batch_usage[] =
     "  --metadata/--parameters  explanationSpec halves replace its halves\n"
     "  --seed N             random seed (default 0)\n"
     "  --job-size N         instances per Kafka job (default 100)\n"
+    "  --topic T            the workers' jobs topic (default explain.jobs)\n"
+    "  --result-topic T     where they answer (default explain.results.batch)\n"
     "\n"
     "Prints the completionStats; exits 1 when any instance failed.\n";
 
 typedef struct opts {
-    const char *job, *model, *model_name, *spec, *meta, *params;
+    const char *job, *model, *model_name, *spec, *meta, *params, *topic, *result_topic;
     const char *props[72];
     size_t prop_cnt;
     char bs[512];
@@ -66,6 +69,8 @@ static int parse_args(int argc, char **argv, opts_t *o) {
     memset(o, 0, sizeof(*o));
     o->job_size = 100;
     o->timeout_s = 600;
+    o->topic = "explain.jobs";
+    o->result_topic = "explain.results.batch";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         uint64_t u;
@@ -85,6 +90,10 @@ static int parse_args(int argc, char **argv, opts_t *o) {
             o->model_name = v;
         else if (!strcmp(a, "--spec"))
             o->spec = v;
+        else if (!strcmp(a, "--topic"))
+            o->topic = v;
+        else if (!strcmp(a, "--result-topic"))
+            o->result_topic = v;
         else if (!strcmp(a, "--metadata"))
             o->meta = v;
         else if (!strcmp(a, "--parameters"))
@@ -349,6 +358,57 @@ run_local(const opts_t *o, const xq_spec_t *spec, const xq_bj_t *j, item_t *item
     return true;
 }
 
+/* Waits for one job of the items [from, to) and gives each good one its explanation, or the
+ * job's error. */
+static void take_job(
+    xq_gwq_t *q, xq_gwq_ticket_t *t, long long deadline, item_t *items, size_t from, size_t to) {
+    xq_buf_t res;
+    char msg[512];
+    msgpack_unpacked u;
+    const msgpack_object *ex = NULL, *e = NULL, *code = NULL;
+    size_t g = 0;
+    int status;
+
+    xq_buf_init(&res);
+    msgpack_unpacked_init(&u);
+    status = xq_gwq_wait(q, t, deadline, &res, msg, sizeof(msg));
+    if (!status && xq_mp_unpack_one(res.data, res.len, &u)) {
+        ex = xq_mp_map_get(&u.data, "explanations");
+        e = xq_mp_map_get(&u.data, "error");
+        code = e ? xq_mp_map_get(e, "code") : NULL;
+    }
+    for (size_t i = from; i < to; i++) {
+        xq_error_t je = {.code = status == 504 ? XQ_ETIMEOUT : status ? XQ_EKAFKA : XQ_EMODEL};
+
+        if (items[i].failed)
+            continue;
+        if (ex && ex->type == MSGPACK_OBJECT_ARRAY && g < ex->via.array.size) {
+            msgpack_packer pk;
+
+            xq_mp_packer_init(&pk, &items[i].out);
+            msgpack_pack_object(&pk, ex->via.array.ptr[g++]);
+            continue;
+        }
+        if (status) {
+            snprintf(je.msg, sizeof(je.msg), "%.250s", msg);
+        } else if (e) {
+            const msgpack_object *m = xq_mp_map_get(e, "message");
+
+            if (code && code->type == MSGPACK_OBJECT_STR && code->via.str.size >= 7 &&
+                !memcmp(code->via.str.ptr, "invalid", 7))
+                je.code = XQ_EINVAL;
+            snprintf(je.msg, sizeof(je.msg), "the job of this instance failed: %.*s",
+                     m && m->type == MSGPACK_OBJECT_STR ? (int)m->via.str.size : 0,
+                     m && m->type == MSGPACK_OBJECT_STR ? m->via.str.ptr : "");
+        } else {
+            snprintf(je.msg, sizeof(je.msg), "the result has too few explanations");
+        }
+        fail_item(&items[i], &je);
+    }
+    msgpack_unpacked_destroy(&u);
+    xq_buf_fini(&res);
+}
+
 /* Through the workers: instances checked against the runners' tensors first, so a bad one fails
  * alone; then jobs of --job-size, all published before their results are read. */
 static bool
@@ -380,8 +440,8 @@ run_kafka(const opts_t *o, const xq_spec_t *spec, const xq_bj_t *j, item_t *item
     {
         xq_gwq_opts_t qo = {.props = props,
                             .prop_cnt = np,
-                            .jobs_topic = "explain.jobs",
-                            .result_topic = "explain.results.batch",
+                            .jobs_topic = o->topic,
+                            .result_topic = o->result_topic,
                             .result_partitions = 4,
                             .timeout_ms = o->timeout_s * 1000};
 
@@ -432,7 +492,7 @@ run_kafka(const opts_t *o, const xq_spec_t *spec, const xq_bj_t *j, item_t *item
                             .instance_cnt = cnt,
                             .has_seed = true,
                             .seed = o->seed,
-                            .output_topic = "explain.results.batch"};
+                            .output_topic = o->result_topic};
         tickets[jobs++] = cnt && j->explain ? xq_gwq_publish(q, &v) : NULL;
         xq_buf_fini(&insts);
     }
@@ -447,50 +507,8 @@ run_kafka(const opts_t *o, const xq_spec_t *spec, const xq_bj_t *j, item_t *item
         deadline = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + o->timeout_s * 1000;
     }
     for (size_t k = 0; k < jobs; k++) {
-        xq_buf_t res;
-        char msg[512];
-        int status;
-        msgpack_unpacked u;
-        const msgpack_object *ex, *e;
-        size_t g = 0;
-
-        if (!tickets[k])
-            continue;
-        xq_buf_init(&res);
-        msgpack_unpacked_init(&u);
-        status = xq_gwq_wait(q, tickets[k], deadline, &res, msg, sizeof(msg));
-        if (!status)
-            xq_mp_unpack_one(res.data, res.len, &u);
-        ex = status ? NULL : xq_mp_map_get(&u.data, "explanations");
-        e = status ? NULL : xq_mp_map_get(&u.data, "error");
-        for (size_t i = first[k]; i < first[k + 1]; i++) {
-            xq_error_t je = {.code = status == 504 ? XQ_ETIMEOUT : XQ_EINVAL};
-
-            if (items[i].failed && g == 0 && !ex)
-                continue;
-            if (items[i].failed)
-                continue;
-            if (ex && ex->type == MSGPACK_OBJECT_ARRAY && g < ex->via.array.size) {
-                msgpack_packer pk;
-
-                xq_mp_packer_init(&pk, &items[i].out);
-                msgpack_pack_object(&pk, ex->via.array.ptr[g++]);
-                continue;
-            }
-            if (status)
-                snprintf(je.msg, sizeof(je.msg), "%.250s", msg);
-            else if (e) {
-                const msgpack_object *m = xq_mp_map_get(e, "message");
-
-                snprintf(je.msg, sizeof(je.msg), "the job of this instance failed: %.*s",
-                         m && m->type == MSGPACK_OBJECT_STR ? (int)m->via.str.size : 0,
-                         m && m->type == MSGPACK_OBJECT_STR ? m->via.str.ptr : "");
-            } else
-                snprintf(je.msg, sizeof(je.msg), "the result has too few explanations");
-            fail_item(&items[i], &je);
-        }
-        msgpack_unpacked_destroy(&u);
-        xq_buf_fini(&res);
+        if (tickets[k])
+            take_job(q, tickets[k], deadline, items, first[k], first[k + 1]);
         progress(first[k + 1], n, false);
     }
     ok = true;
