@@ -104,6 +104,22 @@ got = json.load(urllib.request.urlopen(req))
 a = got["explanations"][0]["attributions"][0]
 s = sum(a["featureAttributions"].values())
 assert abs(s - (a["instanceOutputValue"] - a["baselineOutputValue"])) < 1e-5
+# a baseline override: instance 0 as every input's baseline gives zero attributions
+inst = body["instances"][0]
+body["explanationSpecOverride"] = {"metadata": {"inputs": {
+    k: {"inputBaselines": [v]} for k, v in inst.items()}}}
+req = urllib.request.Request(url + ":explain", json.dumps(body).encode(), method="POST")
+a0 = json.load(urllib.request.urlopen(req))["explanations"][0]["attributions"][0]
+assert a0["baselineOutputValue"] == a0["instanceOutputValue"], a0
+assert all(v == 0 for v in a0["featureAttributions"].values()), a0
+# an unknown deployedModelId
+b2 = {"instances": body["instances"], "deployedModelId": "999"}
+req = urllib.request.Request(url + ":explain", json.dumps(b2).encode(), method="POST")
+try:
+    urllib.request.urlopen(req)
+    raise SystemExit("an unknown deployedModelId was served")
+except urllib.error.HTTPError as e:
+    assert e.code == 404 and json.load(e)["error"]["status"] == "NOT_FOUND"
 body["explanationSpecOverride"] = {"parameters": {"integratedGradientsAttribution": {"stepCount": 5}}}
 req = urllib.request.Request(url + ":explain", json.dumps(body).encode(), method="POST")
 try:
