@@ -13,7 +13,7 @@
 #include "mem.h"
 #include "tensor.h"
 
-#define XQ_CODEC_MAX_TENSORS 16
+#define XQ_CODEC_MAX_TENSORS 64 /* tensors one request feeds; a model with more is refused */
 #define XQ_CODEC_ID_SIZE     128
 
 /** A decoded inference request; owns everything (xq_infer_req_fini()). */

@@ -235,11 +235,15 @@ void xq_result_pack_error(const char *id, const xq_error_t *e, xq_buf_t *out) {
     xq_mp_pack_str(&pk, "id");
     xq_mp_pack_str(&pk, id);
     xq_mp_pack_str(&pk, "error");
-    msgpack_pack_map(&pk, 3);
-    xq_mp_pack_str(&pk, "code");
-    xq_mp_pack_str(&pk, xq_err_wire(e->code));
-    xq_mp_pack_str(&pk, "field");
-    xq_mp_pack_str(&pk, e->field);
-    xq_mp_pack_str(&pk, "message");
-    xq_mp_pack_str(&pk, e->msg);
+    xq_error_pack(&pk, e);
+}
+
+void xq_error_pack(msgpack_packer *pk, const xq_error_t *e) {
+    msgpack_pack_map(pk, 3);
+    xq_mp_pack_str(pk, "code");
+    xq_mp_pack_str(pk, xq_err_wire(e->code));
+    xq_mp_pack_str(pk, "field");
+    xq_mp_pack_str(pk, e->field);
+    xq_mp_pack_str(pk, "message");
+    xq_mp_pack_str(pk, e->msg);
 }

@@ -71,4 +71,7 @@ void xq_job_pack(const xq_job_view_t *v, xq_buf_t *out);
 /** Packs an error result {"id", "error": {"code", "field", "message"}}. */
 void xq_result_pack_error(const char *id, const xq_error_t *e, xq_buf_t *out);
 
+/** Packs @p e as {"code", "field", "message"} (the error of a result or of one instance). */
+void xq_error_pack(msgpack_packer *pk, const xq_error_t *e);
+
 #endif /* XQ_JOB_H */

@@ -12,6 +12,8 @@ typedef struct part {
     int64_t *ahead; /* sorted */
     size_t cnt, cap;
     size_t meta_len; /* what ahead[] takes encoded against base (an upper bound) */
+    int64_t *live;   /* jobs in flight, sorted */
+    size_t live_cnt, live_cap;
 } part_t;
 
 struct xq_offsets {
@@ -26,8 +28,10 @@ xq_offsets_t *xq_offsets_new(void) {
 void xq_offsets_destroy(xq_offsets_t *t) {
     if (!t)
         return;
-    for (size_t i = 0; i < t->cnt; i++)
+    for (size_t i = 0; i < t->cnt; i++) {
         xq_free(t->parts[i].ahead);
+        xq_free(t->parts[i].live);
+    }
     xq_free(t->parts);
     xq_free(t);
 }
@@ -90,6 +94,7 @@ void xq_offsets_reset(
     size_t i = 3;
 
     p->cnt = 0;
+    p->live_cnt = 0;
     p->base = committed < 0 ? 0 : committed;
     p->meta_len = 3;
     if (!meta || len < 3 || memcmp(meta, "xq1", 3) != 0)
@@ -118,7 +123,70 @@ void xq_offsets_forget(xq_offsets_t *t, int32_t partition) {
     if (!p)
         return;
     xq_free(p->ahead);
+    xq_free(p->live);
     *p = t->parts[--t->cnt];
+}
+
+/* Index of the first live offset >= @p offset. */
+static size_t live_find(const part_t *p, int64_t offset) {
+    size_t lo = 0, hi = p->live_cnt;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+
+        if (p->live[mid] < offset)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+void xq_offsets_track(xq_offsets_t *t, int32_t partition, int64_t offset) {
+    part_t *p = get(t, partition);
+    size_t i;
+
+    if (p->live_cnt == p->live_cap) {
+        p->live_cap = p->live_cap ? 2 * p->live_cap : 64;
+        p->live = xq_reallocarray(p->live, p->live_cap, sizeof(*p->live));
+    }
+    /* jobs arrive in offset order: the end, but for a partition set back */
+    i = p->live_cnt && p->live[p->live_cnt - 1] < offset ? p->live_cnt : live_find(p, offset);
+    if (i < p->live_cnt && p->live[i] == offset)
+        return;
+    memmove(p->live + i + 1, p->live + i, (p->live_cnt - i) * sizeof(*p->live));
+    p->live[i] = offset;
+    p->live_cnt++;
+}
+
+void xq_offsets_untrack(xq_offsets_t *t, int32_t partition, int64_t offset) {
+    part_t *p = find(t, partition);
+    size_t i;
+
+    if (!p || (i = live_find(p, offset)) >= p->live_cnt || p->live[i] != offset)
+        return;
+    memmove(p->live + i, p->live + i + 1, (p->live_cnt - i - 1) * sizeof(*p->live));
+    p->live_cnt--;
+}
+
+size_t xq_offsets_inflight(const xq_offsets_t *t, int32_t partition) {
+    const part_t *p = find(t, partition);
+
+    return p ? p->live_cnt : 0;
+}
+
+int64_t xq_offsets_committable(const xq_offsets_t *t, int32_t partition, int64_t position) {
+    const part_t *p = find(t, partition);
+
+    return p && p->live_cnt && (position < 0 || p->live[0] < position) ? p->live[0] : position;
+}
+
+bool xq_offsets_may_publish(xq_offsets_t *t, int32_t partition, int64_t offset) {
+    const part_t *p = find(t, partition);
+
+    if (p && p->live_cnt && p->live[0] == offset)
+        return true;
+    return xq_offsets_ahead(t, partition, offset);
 }
 
 bool xq_offsets_answered(const xq_offsets_t *t, int32_t partition, int64_t offset) {

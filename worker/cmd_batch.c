@@ -383,10 +383,21 @@ static void take_job(
         if (items[i].failed)
             continue;
         if (ex && ex->type == MSGPACK_OBJECT_ARRAY && g < ex->via.array.size) {
+            const msgpack_object *one = &ex->via.array.ptr[g++], *ie = xq_mp_map_get(one, "error");
             msgpack_packer pk;
 
+            if (ie) { /* this instance failed alone */
+                const msgpack_object *m = xq_mp_map_get(ie, "message");
+
+                je.code = XQ_EMODEL;
+                snprintf(je.msg, sizeof(je.msg), "%.*s",
+                         m && m->type == MSGPACK_OBJECT_STR ? (int)m->via.str.size : 5,
+                         m && m->type == MSGPACK_OBJECT_STR ? m->via.str.ptr : "error");
+                fail_item(&items[i], &je);
+                continue;
+            }
             xq_mp_packer_init(&pk, &items[i].out);
-            msgpack_pack_object(&pk, ex->via.array.ptr[g++]);
+            msgpack_pack_object(&pk, *one);
             continue;
         }
         if (status) {

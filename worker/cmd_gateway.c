@@ -305,8 +305,21 @@ static int take_result(call_t *c, const xq_buf_t *r, msgpack_packer *pk) {
                ex->via.array.size != c->instances->via.array.size) {
         rc = fail(c, 500, "the worker's result has no explanation per instance");
     } else {
-        xq_mp_pack_str(pk, "explanations");
-        msgpack_pack_object(pk, *ex);
+        /* an instance that failed alone has {"error"} in its place: Vertex fails the request */
+        for (uint32_t i = 0; i < ex->via.array.size && !rc; i++) {
+            const msgpack_object *ie = xq_mp_map_get(&ex->via.array.ptr[i], "error"), *m;
+
+            if (!ie)
+                continue;
+            m = xq_mp_map_get(ie, "message");
+            rc = fail(c, wire_status(xq_mp_map_get(ie, "code")), "instances[%u]: %.*s", i,
+                      m && m->type == MSGPACK_OBJECT_STR ? (int)m->via.str.size : 5,
+                      m && m->type == MSGPACK_OBJECT_STR ? m->via.str.ptr : "error");
+        }
+        if (!rc) {
+            xq_mp_pack_str(pk, "explanations");
+            msgpack_pack_object(pk, *ex);
+        }
     }
     msgpack_unpacked_destroy(&u);
     return rc;

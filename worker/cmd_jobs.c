@@ -390,7 +390,8 @@ static void summarize(const char *job, size_t idx, const msgpack_object *ex) {
 
 int xq_cmd_collect(int argc, char **argv) {
     const char *out_path = NULL, *jobs_path = NULL, *topic = "explain.results";
-    size_t count = 0, want = 0, have = 0, dups = 0, errors = 0, n_got = 0, cap_got = 0;
+    size_t count = 0, want = 0, have = 0, dups = 0, errors = 0, n_got = 0, cap_got = 0,
+           inst_errors = 0;
     long timeout_s = 600;
     bool summary = false;
     got_t *got = NULL;
@@ -589,6 +590,7 @@ int xq_cmd_collect(int argc, char **argv) {
             }
         } else {
             for (uint32_t i = 0; i < ex->via.array.size; i++) {
+                inst_errors += xq_mp_map_get(&ex->via.array.ptr[i], "error") != NULL;
                 xq_json_from_msgpack(&ex->via.array.ptr[i], 0, dst, NULL);
                 xq_buf_append(dst, "\n", 1);
                 if (summary) {
@@ -612,7 +614,10 @@ next:
     progress_bar("collect", have, want, true);
     fprintf(stderr, "explainq collect: %zu of %zu jobs, %zu failed, %zu duplicate results\n", have,
             want, errors, dups);
-    if (have < want || errors)
+    if (inst_errors)
+        fprintf(stderr, "explainq collect: %zu instances failed alone (error lines in place)\n",
+                inst_errors);
+    if (have < want || errors || inst_errors)
         rc = XQ_EXIT_RUNTIME;
     if (fflush(out) != 0)
         rc = XQ_EXIT_RUNTIME;

@@ -27,8 +27,10 @@
 #include "mem.h"
 #include "methods/examples.h"
 #include "methods/run.h"
+#include "models/load.h"
 #include "models/remote.h"
 #include "mp.h"
+#include "offsets.h"
 #include "parts.h"
 #include "redis.h"
 #include "rng.h"
@@ -98,6 +100,9 @@ static const xq_conf_opt_t options[] = {
      "job ids this worker remembers as answered (beside Redis) to skip duplicates"},
     {"sample.rate", "1", 0, 1, 0,
      "share of the stream's messages explained (by offset, repeatable)"},
+    {"models", "", 0, 0, 1,
+     "models this worker evaluates itself, no runner: NAME=FILE[,NAME=FILE...] (any backend "
+     "explainq runner takes; its first output)"},
 };
 #define OPT_CNT (sizeof(options) / sizeof(options[0]))
 
@@ -148,7 +153,8 @@ typedef struct job {
 typedef struct model_ent {
     struct model_ent *next;
     char name[XQ_JOB_MODEL_SIZE];
-    xq_model_t *remote; /* NULL until described */
+    xq_model_t *remote; /* NULL until described; the model itself when local */
+    bool local;         /* evaluated in this worker (models option), no runner */
     char corr[200];     /* the describe request in flight */
     long long sent_ms;
     int attempts;
@@ -173,7 +179,9 @@ typedef struct batch {
     size_t *map;    /* send row k is rows row map[k] */
     char (*keys)[XQ_SHA256_HEX_LEN + 1]; /* per send row: its baseline key, or "" */
     bool compact;                        /* send/map are in use */
-    bool local;                          /* every row came from the cache: no request */
+    bool local;                          /* answered here (cache or local model): no request */
+    bool local_failed;                   /* the local model failed: local_err says why */
+    xq_error_t local_err;
     model_ent_t *model;
     bool grad;
     const xq_layout_t *shape; /* a layout of the rows' shape (of the first segment) */
@@ -243,6 +251,7 @@ typedef struct worker {
     bool committing, aborting; /* a commit or abort to finish before anything else */
     bool txn_dead;             /* the producer had a fatal error: make a new one */
     bool need_rewind;          /* jobs were dropped and the consumer not yet set back */
+    bool commit_now;           /* a lowLatency job was published: commit without waiting */
     long long txn_retry_ms;    /* when to try committing (or a new producer) again */
     size_t finished_since_commit;
     long long last_commit_ms, last_lease_ms;
@@ -256,8 +265,9 @@ typedef struct worker {
     bool txn_failed; /* a message of this transaction failed: it must abort */
     quarantine_t quarantine[QUARANTINE];
     size_t quarantine_next;
-    size_t queued_instances, queued_bytes;    /* of the jobs accepted and not yet answered */
-    xq_idset_t *seen;                         /* job ids lately answered (dedup.window) */
+    size_t queued_instances, queued_bytes; /* of the jobs accepted and not yet answered */
+    xq_idset_t *seen;                      /* job ids lately answered (dedup.window) */
+    xq_offsets_t *offsets; /* per partition: jobs in flight, commits, jobs answered ahead */
     size_t max_batch_rows, max_request_bytes; /* read once: batch_rows() runs per planned run */
     size_t commit_jobs;
     size_t max_queued_instances, max_queued_bytes;
@@ -317,8 +327,11 @@ static void txn_begin(worker_t *w) {
     w->txn_gen++; /* late delivery reports of the last transaction are told apart */
 }
 
-/* The offsets to commit: per partition its oldest job still in flight, or one past the last
- * consumed when none is (jobs finish out of order). NULL when there are none. */
+/*
+ * The offsets to commit (offsets.h): per partition its oldest job in flight,
+ * or one past the last consumed when none is, with the jobs answered past it
+ * in the metadata. NULL when there are none.
+ */
 static rd_kafka_topic_partition_list_t *committable(worker_t *w,
                                                     rd_kafka_topic_partition_list_t *parts) {
     rd_kafka_topic_partition_list_t *pos;
@@ -328,15 +341,22 @@ static rd_kafka_topic_partition_list_t *committable(worker_t *w,
     rd_kafka_position(w->consumer, parts);
     pos = rd_kafka_topic_partition_list_new(parts->cnt);
     for (int i = 0; i < parts->cnt; i++) {
-        int64_t off = parts->elems[i].offset;
+        int64_t off =
+            xq_offsets_committable(w->offsets, parts->elems[i].partition, parts->elems[i].offset);
+        rd_kafka_topic_partition_t *e;
+        char meta[XQ_OFFSETS_META_MAX + 1];
+        size_t len;
 
-        for (job_t *j = w->jobs; j; j = j->next) {
-            if (j->partition == parts->elems[i].partition && j->offset < off)
-                off = j->offset;
+        if (off < 0)
+            continue;
+        e = rd_kafka_topic_partition_list_add(pos, parts->elems[i].topic,
+                                              parts->elems[i].partition);
+        e->offset = off;
+        if ((len = xq_offsets_metadata(w->offsets, e->partition, off, meta, sizeof(meta)))) {
+            e->metadata = xq_malloc(len); /* librdkafka frees it with the list */
+            memcpy(e->metadata, meta, len);
+            e->metadata_size = len;
         }
-        if (off >= 0)
-            rd_kafka_topic_partition_list_add(pos, parts->elems[i].topic, parts->elems[i].partition)
-                ->offset = off;
     }
     if (!pos->cnt) {
         rd_kafka_topic_partition_list_destroy(pos);
@@ -373,6 +393,25 @@ static void quarantine_failed(worker_t *w) {
 }
 
 /*
+ * Learns, from @p parts as rd_kafka_committed() filled them, which jobs past
+ * each committed offset were answered ahead (committable()): consumed again,
+ * they are skipped. False when a partition's committed offset is unknown.
+ */
+static bool load_ahead(worker_t *w, const rd_kafka_topic_partition_list_t *parts) {
+    for (int i = 0; i < parts->cnt; i++) {
+        if (parts->elems[i].err) {
+            xq_log(XQ_LOG_WARN, "kafka", "committed offset of partition %d: %s (trying again)",
+                   (int)parts->elems[i].partition, rd_kafka_err2str(parts->elems[i].err));
+            return false;
+        }
+    }
+    for (int i = 0; i < parts->cnt; i++)
+        xq_offsets_reset(w->offsets, parts->elems[i].partition, parts->elems[i].offset,
+                         parts->elems[i].metadata, parts->elems[i].metadata_size);
+    return true;
+}
+
+/*
  * Sets the consumer back to the committed offsets, so the jobs of an aborted
  * transaction are consumed again. When that fails, intake stays off
  * (need_rewind) and it is tried again: committing past the dropped jobs would
@@ -394,12 +433,9 @@ static bool rewind_to_committed(worker_t *w) {
         xq_log(XQ_LOG_WARN, "kafka", "committed offsets: %s (trying again)", rd_kafka_err2str(e));
         goto out;
     }
+    if (!load_ahead(w, parts))
+        goto out;
     for (int i = 0; i < parts->cnt; i++) {
-        if (parts->elems[i].err) {
-            xq_log(XQ_LOG_WARN, "kafka", "committed offset of partition %d: %s (trying again)",
-                   (int)parts->elems[i].partition, rd_kafka_err2str(parts->elems[i].err));
-            goto out;
-        }
         if (parts->elems[i].offset < 0)
             parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
     }
@@ -480,6 +516,7 @@ static txn_rc_t txn_commit(worker_t *w) {
     if (rc != TXN_RETRY) {
         w->in_txn = false;
         w->finished_since_commit = 0;
+        w->commit_now = false;
     }
     w->last_commit_ms = now_ms();
     if (pos)
@@ -527,6 +564,7 @@ static void job_unlink(worker_t *w, job_t *j) {
     }
     w->queued_instances -= j->queued;
     w->queued_bytes -= j->queued_bytes;
+    xq_offsets_untrack(w->offsets, j->partition, j->offset);
     job_free(j);
 }
 
@@ -660,7 +698,7 @@ static const char *result_topic(const worker_t *w, const job_t *j) {
  */
 static void job_finish(worker_t *w, job_t *j) {
     msgpack_packer pk;
-    uint64_t rows = 0;
+    uint64_t rows = 0, failed = 0;
 
     j->finished = true;
     xq_buf_init(&j->result);
@@ -680,11 +718,26 @@ static void job_finish(worker_t *w, job_t *j) {
     xq_mp_pack_str(&pk, "explanations");
     msgpack_pack_array(&pk, j->n);
     for (size_t i = 0; i < j->n; i++) {
-        xq_run_pack(j->runs[i], &pk);
+        xq_error_t err;
+
         rows += xq_run_explanation(j->runs[i])->model_rows;
+        if (xq_run_status(j->runs[i], &err) == XQ_OK) {
+            xq_run_pack(j->runs[i], &pk);
+            continue;
+        }
+        /* failed alone (reap): {"error": {...}} in its place, as explain writes it */
+        failed++;
+        msgpack_pack_map(&pk, 1);
+        xq_mp_pack_str(&pk, "error");
+        xq_error_pack(&pk, &err);
+        xq_log(XQ_LOG_WARN, "worker", "job %s: instance %zu failed: %s", j->id, i, err.msg);
     }
     xq_mp_pack_str(&pk, "stats");
-    msgpack_pack_map(&pk, 2);
+    msgpack_pack_map(&pk, 2 + (failed > 0));
+    if (failed) {
+        xq_mp_pack_str(&pk, "failedInstances");
+        msgpack_pack_uint64(&pk, failed);
+    }
     xq_mp_pack_str(&pk, "modelRows");
     msgpack_pack_uint64(&pk, rows);
     xq_mp_pack_str(&pk, "elapsedMs");
@@ -812,26 +865,19 @@ static void publish_job(worker_t *w, job_t *j) {
         w->txn_failed = true;
 }
 
-/* Sends finished results in offset order, per partition (the jobs list is in arrival order). */
+/*
+ * Sends finished results in offset order, per partition (the jobs list is in
+ * arrival order); a result behind an unfinished job goes ahead of it when the
+ * commit's metadata can name it (offsets.h), so one slow job does not hold
+ * the others back.
+ */
 static void publish(worker_t *w) {
-    int32_t blocked[256];
-    size_t nb = 0;
-
     for (job_t *j = w->jobs, *next; j; j = next) {
-        bool is_blocked = false;
-
         next = j->next;
-        for (size_t b = 0; b < nb && !is_blocked; b++)
-            is_blocked = blocked[b] == j->partition;
-        if (is_blocked)
+        if (!j->finished || !xq_offsets_may_publish(w->offsets, j->partition, j->offset))
             continue;
-        if (!j->finished) {
-            if (nb == sizeof(blocked) / sizeof(blocked[0]))
-                return; /* too many partitions waiting: the rest goes next time */
-            blocked[nb++] = j->partition;
-            continue;
-        }
         publish_job(w, j);
+        w->commit_now |= j->msg.low_latency; /* an online caller waits for the commit */
         release_id(w, j);
         w->finished_since_commit++;
         job_unlink(w, j);
@@ -1087,6 +1133,7 @@ accept_bytes(worker_t *w, const void *job, size_t job_len, const rd_kafka_messag
         p = &(*p)->next;
     *p = j;
     w->job_cnt++;
+    xq_offsets_track(w->offsets, partition, offset);
 }
 
 static void accept_job(worker_t *w, const rd_kafka_message_t *rkm) {
@@ -1306,10 +1353,18 @@ static void use_baseline_cache(worker_t *w, batch_t *b) {
 static void batch_send(worker_t *w, batch_t *b) {
     const xq_rows_t *r;
 
-    if (!b->sent)
+    if (b->model->local) {
+        /* a local model: evaluated now, completed like a reply by complete_local() */
+        if (xq_rows_eval(&b->rows, b->model->remote, w->max_batch_rows, &b->local_err) != XQ_OK)
+            b->local_failed = true;
+        b->local = true;
+    } else if (!b->sent) {
         use_baseline_cache(w, b);
+    }
     if (b->local) {
-        b->sent = true; /* answered from the cache: handled like a reply */
+        if (!b->sent)
+            w->inflight_rows += b->rows.cnt; /* complete_local() takes them off */
+        b->sent = true; /* answered from the cache or here: handled like a reply */
         b->sent_ms = now_ms();
         return;
     }
@@ -1414,7 +1469,8 @@ static void reap(worker_t *w) {
             for (size_t i = 0; i < j->n && done; i++)
                 done = !j->busy[i] && xq_run_next(j->runs[i]) == XQ_STEP_DONE;
             for (size_t i = 0; done && i < j->n && !j->failed; i++) {
-                if (xq_run_status(j->runs[i], &err) != XQ_OK)
+                /* an instance the model cannot evaluate is answered in its place (job_finish) */
+                if (xq_run_status(j->runs[i], &err) != XQ_OK && !xq_run_failed_alone(j->runs[i]))
                     job_fail(j, &err);
             }
         }
@@ -1430,6 +1486,48 @@ static void reap(worker_t *w) {
     }
 }
 
+/*
+ * A runner's error for a batch shared by several jobs: the error may be one
+ * instance's doing, so each job's rows go again in a request of their own,
+ * and only the job whose rows fail alone gets the error.
+ */
+static bool batch_split(worker_t *w, batch_t *b) {
+    size_t jobs = 0;
+
+    for (size_t s = 0; s < b->seg_cnt; s++) {
+        bool seen = false;
+
+        for (size_t k = 0; k < s && !seen && b->seg[s].job; k++)
+            seen = b->seg[k].job == b->seg[s].job;
+        jobs += b->seg[s].job && !seen;
+    }
+    if (jobs < 2)
+        return false;
+    for (size_t s = 0; s < b->seg_cnt; s++) {
+        const segment_t *sg = &b->seg[s];
+        batch_t *nb;
+
+        if (!sg->job)
+            continue;
+        nb = xq_calloc(1, sizeof(*nb));
+        nb->model = b->model;
+        nb->grad = b->grad;
+        nb->shape = sg->job->layouts[sg->run];
+        xq_rows_init(&nb->rows);
+        xq_rows_reset(&nb->rows, nb->shape, b->rows.out_cnt, b->grad);
+        for (size_t k = sg->first; k < sg->first + sg->cnt; k++)
+            xq_rows_copy_row(&nb->rows, &b->rows, k);
+        nb->seg = xq_calloc(1, sizeof(*nb->seg));
+        nb->seg[0] = (segment_t){.job = sg->job, .run = sg->run, .first = 0, .cnt = sg->cnt};
+        nb->seg_cnt = nb->seg_cap = 1;
+        nb->open_ms = now_ms();
+        batch_send(w, nb);
+        nb->next = w->inflight;
+        w->inflight = nb;
+    }
+    return true;
+}
+
 /* The reply to batch @p b: outputs (and gradients) into its rows, then every segment reduces. */
 static void batch_reply(worker_t *w, batch_t *b, const msgpack_object *reply) {
     const msgpack_object *outs = reply ? xq_mp_map_get(reply, "outputs") : NULL,
@@ -1439,14 +1537,26 @@ static void batch_reply(worker_t *w, batch_t *b, const msgpack_object *reply) {
     xq_error_t err;
     bool ok = true;
 
-    if (!reply) {
-        /* every output came from the baseline cache */
-    } else if (e) {
-        const msgpack_object *msg = xq_mp_map_get(e, "message");
+    if (!reply && !b->local_failed) {
+        /* every output came from the baseline cache, or a local model */
+    } else if (e || b->local_failed) {
+        const msgpack_object *msg = e ? xq_mp_map_get(e, "message") : NULL;
 
-        xq_error_set(&err, XQ_EMODEL, "model", "model %s: %.*s", b->model->name,
-                     msg && msg->type == MSGPACK_OBJECT_STR ? (int)msg->via.str.size : 5,
-                     msg && msg->type == MSGPACK_OBJECT_STR ? msg->via.str.ptr : "error");
+        if (batch_split(w, b)) {
+            xq_log(XQ_LOG_INFO, "worker",
+                   "model %s: error for a shared request; each job's rows "
+                   "go again alone",
+                   b->model->name);
+            return; /* the segments now belong to the new requests */
+        }
+
+        if (b->local_failed)
+            xq_error_set(&err, XQ_EMODEL, "model", "model %s: %s", b->model->name,
+                         b->local_err.msg);
+        else
+            xq_error_set(&err, XQ_EMODEL, "model", "model %s: %.*s", b->model->name,
+                         msg && msg->type == MSGPACK_OBJECT_STR ? (int)msg->via.str.size : 5,
+                         msg && msg->type == MSGPACK_OBJECT_STR ? msg->via.str.ptr : "error");
         ok = false;
     } else {
         xq_tensor_t t;
@@ -1666,6 +1776,16 @@ static void rebalance_cb(rd_kafka_t *rk,
     switch (e) {
     case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
         xq_log(XQ_LOG_INFO, "kafka", "assigned partitions=%d", parts->cnt);
+        /* which jobs past the committed offsets were answered already: before any is
+         * consumed (else the abort path drops everything and sets the consumer back) */
+        if (rd_kafka_committed(rk, parts, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            !load_ahead(w, parts)) {
+            if (w->in_txn)
+                w->txn_failed = true;
+            else
+                drop_all_jobs(w);
+            w->need_rewind = true;
+        }
         error = rd_kafka_incremental_assign(rk, parts);
         break;
     case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
@@ -1691,6 +1811,8 @@ static void rebalance_cb(rd_kafka_t *rk,
                 drop_all_jobs(w);
         }
         drop_jobs_of(w, parts);
+        for (int i = 0; i < parts->cnt; i++)
+            xq_offsets_forget(w->offsets, parts->elems[i].partition);
         if (xq_run_flag && !w->fatal)
             txn_begin(w);
         error = rd_kafka_incremental_unassign(rk, parts);
@@ -1884,9 +2006,9 @@ static void settle_txn(worker_t *w) {
     if (w->committing || w->aborting)
         due = t >= w->txn_retry_ms;
     else
-        due = w->txn_failed ||
-              (w->finished_since_commit && (w->finished_since_commit >= w->commit_jobs ||
-                                            t - w->last_commit_ms >= w->commit_ms));
+        due = w->txn_failed || (w->finished_since_commit &&
+                                (w->commit_now || w->finished_since_commit >= w->commit_jobs ||
+                                 t - w->last_commit_ms >= w->commit_ms));
     if (!due)
         return;
     switch (txn_commit(w)) {
@@ -1900,6 +2022,48 @@ static void settle_txn(worker_t *w) {
         txn_begin(w);
         break;
     }
+}
+
+/*
+ * The models option: NAME=FILE pairs the worker evaluates itself, with the
+ * backends of explainq runner (their first output, as a runner serves it).
+ * Small models then need no round trip through the brokers.
+ */
+static bool load_local_models(worker_t *w) {
+    char *list = xq_strdup(xq_conf_str(w->conf, "models")), *save = NULL;
+    bool ok = true;
+
+    for (char *item = strtok_r(list, ",", &save); item && ok; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        xq_model_t *model = NULL;
+        model_ent_t *m;
+        xq_error_t err;
+
+        if (!eq || eq == item || !eq[1] || (size_t)(eq - item) >= XQ_JOB_MODEL_SIZE) {
+            fprintf(stderr, "explainq worker: models: '%s' is not NAME=FILE\n", item);
+            ok = false;
+            break;
+        }
+        *eq = '\0';
+        if (xq_model_load(eq + 1, NULL, &model, &err) != XQ_OK) {
+            fprintf(stderr, "explainq worker: models: %s: %s\n", item, err.msg);
+            ok = false;
+            break;
+        }
+        m = model_get(w, item);
+        if (m->remote) {
+            fprintf(stderr, "explainq worker: models: %s is given twice\n", item);
+            xq_model_destroy(model);
+            ok = false;
+            break;
+        }
+        m->remote = model;
+        m->local = true;
+        xq_log(XQ_LOG_INFO, "worker", "model %s: local, from %s (%zu inputs, output %s)", item,
+               eq + 1, xq_model_input_cnt(model), xq_model_output(model)->name);
+    }
+    xq_free(list);
+    return ok;
 }
 
 int xq_cmd_worker(int argc, char **argv) {
@@ -1991,12 +2155,17 @@ int xq_cmd_worker(int argc, char **argv) {
     rc = XQ_EXIT_RUNTIME;
     w.excache = xq_exindex_cache_new((size_t)xq_conf_num(w.conf, "examples.cache.indexes"));
     w.seen = xq_idset_new((size_t)xq_conf_num(w.conf, "dedup.window"));
+    w.offsets = xq_offsets_new();
     w.max_batch_rows = (size_t)xq_conf_num(w.conf, "max.batch.rows");
     w.max_request_bytes = (size_t)xq_conf_num(w.conf, "max.request.bytes");
     w.commit_jobs = (size_t)xq_conf_num(w.conf, "commit.jobs");
     w.max_queued_instances = (size_t)xq_conf_num(w.conf, "max.queued.instances");
     w.max_queued_bytes = (size_t)xq_conf_num(w.conf, "max.queued.bytes");
     w.commit_ms = (long long)xq_conf_num(w.conf, "commit.interval.ms");
+    if (!load_local_models(&w)) {
+        rc = XQ_EXIT_USAGE;
+        goto out;
+    }
     if (xq_conf_str(w.conf, "redis.url")[0] &&
         !(w.redis = xq_redis_new(xq_conf_str(w.conf, "redis.url"),
                                  (int)xq_conf_num(w.conf, "redis.timeout.ms"), &err))) {
@@ -2107,6 +2276,9 @@ int xq_cmd_worker(int argc, char **argv) {
                     xq_log(XQ_LOG_WARN, "kafka", "consumer: %s", rd_kafka_message_errstr(rkm));
             } else if (rkm->rkt && !strcmp(rd_kafka_topic_name(rkm->rkt), replies_topic)) {
                 handle_reply(&w, rkm);
+            } else if (xq_offsets_answered(w.offsets, rkm->partition, rkm->offset)) {
+                xq_log(XQ_LOG_INFO, "worker", "partition %d offset %lld answered before; skipped",
+                       (int)rkm->partition, (long long)rkm->offset);
             } else if (!draining && !w.need_rewind && w.txn && !w.txn_dead) {
                 /* (else dropped: it is consumed again once the consumer is set back) */
                 if (w.stream)
@@ -2126,7 +2298,8 @@ int xq_cmd_worker(int argc, char **argv) {
         check_timeouts(&w);
         renew_lease(&w);
         rd_kafka_poll(w.infer, 0);
-        rd_kafka_poll(w.txn, 0);
+        if (w.txn) /* NULL while a new producer cannot reach the brokers */
+            rd_kafka_poll(w.txn, 0);
         {
             /* back-pressure: a full row budget, or enough accepted and unanswered, pauses the
              * job partitions (memory stays bounded whatever the backlog) */
@@ -2213,6 +2386,7 @@ out:
         xq_spec_destroy(w.specs[i]);
     xq_exindex_cache_destroy(w.excache);
     xq_idset_destroy(w.seen);
+    xq_offsets_destroy(w.offsets);
     xq_free(w.recs);
     xq_redis_destroy(w.redis);
     xq_errlist_fini(&errs);

@@ -19,6 +19,7 @@ struct xq_run {
     const xq_method_ops_t *ops;
     void *st;
     bool failed; /* failed from outside (xq_run_fail) */
+    bool alone;  /* ... because of its own instance (xq_run_failed_alone) */
 };
 
 double xq_run_sum_error(double sum, double diff) {
@@ -135,6 +136,7 @@ void xq_run_reduce(xq_run_t *run, const xq_rows_t *rows, size_t first, size_t cn
                      "rows; its values may be outside what the model handles",
                      run->ctx.index, bad, cnt);
         xq_run_fail(run, &err);
+        run->alone = true;
         return;
     }
     run->ops->reduce(run->st, rows, first, cnt);
@@ -150,6 +152,10 @@ xq_err_t xq_run_status(const xq_run_t *run, xq_error_t *err) {
     if (run->ctx.rc != XQ_OK && err)
         *err = run->ctx.err;
     return run->ctx.rc;
+}
+
+bool xq_run_failed_alone(const xq_run_t *run) {
+    return run->alone;
 }
 
 const xq_explanation_t *xq_run_explanation(const xq_run_t *run) {

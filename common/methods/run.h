@@ -100,6 +100,13 @@ void xq_run_fail(xq_run_t *run, const xq_error_t *err);
 /** XQ_OK once DONE with an explanation; otherwise the error, copied to @p err. */
 xq_err_t xq_run_status(const xq_run_t *run, xq_error_t *err);
 
+/**
+ * True when the run failed because of its own instance (the model's result at
+ * its rows is not finite), so the instance is answered with an error in its
+ * place and the other instances of its job are not failed with it.
+ */
+bool xq_run_failed_alone(const xq_run_t *run);
+
 /** The explanation of a DONE run without error (borrowed). */
 const xq_explanation_t *xq_run_explanation(const xq_run_t *run);
 

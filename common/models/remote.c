@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "log.h"
 #include "mp.h"
 
 #define MAX_DESC 256
@@ -165,6 +166,18 @@ xq_err_t xq_remote_model_new(const msgpack_object *model, xq_model_t **out, xq_e
     xq_buf_t pool;
 
     xq_buf_init(&pool);
+    if (in && in->type == MSGPACK_OBJECT_ARRAY &&
+        in->via.array.size + (enc && enc->type == MSGPACK_OBJECT_ARRAY ? enc->via.array.size : 0) >
+            XQ_CODEC_MAX_TENSORS) {
+        xq_free(r);
+        return xq_error_set(err, XQ_EMODEL, "model",
+                            "the model has %u input and encoded tensors; an inference request "
+                            "carries at most %d",
+                            in->via.array.size + (enc && enc->type == MSGPACK_OBJECT_ARRAY
+                                                      ? enc->via.array.size
+                                                      : 0),
+                            XQ_CODEC_MAX_TENSORS);
+    }
     if (!in || in->type != MSGPACK_OBJECT_ARRAY || !in->via.array.size ||
         in->via.array.size > MAX_DESC || !o || !read_desc(o, &r->out, &pool) ||
         (enc && (enc->type != MSGPACK_OBJECT_ARRAY || enc->via.array.size > MAX_DESC)))
@@ -208,7 +221,7 @@ void xq_remote_pack_request(const xq_model_t *remote,
     const char *enc[XQ_CODEC_MAX_TENSORS];
     xq_infer_req_view_t v;
 
-    cnt = cnt < XQ_CODEC_MAX_TENSORS ? cnt : XQ_CODEC_MAX_TENSORS;
+    XQ_ASSERT(cnt <= XQ_CODEC_MAX_TENSORS); /* xq_remote_model_new() refused larger models */
     for (size_t t = 0; t < cnt; t++) {
         bool is_enc = false;
         const xq_tensor_desc_t *d = xq_model_find(remote, b->names[t], &is_enc);

@@ -69,9 +69,15 @@ PROPS
         cat "$KAFKA_HOME_DIR/logs/format.out" >&2
         return 1
     fi
+    # the launch, kept so kafka-restart.sh can start the same broker again
+    {
+        echo "#!/usr/bin/env bash"
+        printf 'exec java'
+        printf ' %q' "${opts[@]}" -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_HOME_DIR/server.properties"
+        echo
+    } >"$KAFKA_HOME_DIR/start.sh"
     # setsid: the broker must not get the terminal's signals meant for the tests
-    setsid java "${opts[@]}" -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_HOME_DIR/server.properties" \
-        >"$KAFKA_HOME_DIR/logs/kafka.out" 2>&1 </dev/null &
+    setsid bash "$KAFKA_HOME_DIR/start.sh" >"$KAFKA_HOME_DIR/logs/kafka.out" 2>&1 </dev/null &
     echo $! >"$KAFKA_HOME_DIR/kafka.pid"
     local pid=$!
     local deadline=$((SECONDS + KAFKA_START_TIMEOUT))

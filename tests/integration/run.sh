@@ -29,21 +29,42 @@ echo "integration: kafka at $KAFKA_BOOTSTRAP, redis at $REDIS_URL"
 
 passed=0
 failed=0
-for t in "$HERE"/[0-9][0-9][0-9][0-9]-*.sh; do
-    name="$(basename "$t" .sh)"
-    # TESTS="0006 0011" runs only the tests whose number is listed
-    if [ -n "${TESTS:-}" ] && ! [[ " $TESTS " == *" ${name%%-*} "* ]]; then
-        continue
-    fi
-    start=$SECONDS
-    if bash "$t" >"$TOP/$BUILD/$name.log" 2>&1; then
-        echo "=== Test $name PASSED ($((SECONDS - start))s) ==="
+report() { # $1: name, $2: exit status, $3: seconds
+    if [ "$2" -eq 0 ]; then
+        echo "=== Test $1 PASSED ($3s) ==="
         passed=$((passed + 1))
     else
-        echo "=== Test $name FAILED ($((SECONDS - start))s) ==="
-        sed 's/^/    /' "$TOP/$BUILD/$name.log" | tail -n 60
+        echo "=== Test $1 FAILED ($3s) ==="
+        sed 's/^/    /' "$TOP/$BUILD/$1.log" | tail -n 60
         failed=$((failed + 1))
     fi
+}
+selected() { # TESTS="0006 0011" runs only the tests whose number is listed
+    [ -z "${TESTS:-}" ] || [[ " $TESTS " == *" ${1%%-*} "* ]]
+}
+# Tests marked "# runs-alongside" start their own services and spend most of their time waiting
+# (a broker kept down for minutes): they run in the background beside the others.
+declare -A bg_pid=() bg_start=()
+for t in "$HERE"/[0-9][0-9][0-9][0-9]-*.sh; do
+    name="$(basename "$t" .sh)"
+    selected "$name" && grep -q '^# runs-alongside' "$t" || continue
+    bash "$t" >"$TOP/$BUILD/$name.log" 2>&1 &
+    bg_pid[$name]=$!
+    bg_start[$name]=$SECONDS
+    echo "=== Test $name started alongside ==="
+done
+for t in "$HERE"/[0-9][0-9][0-9][0-9]-*.sh; do
+    name="$(basename "$t" .sh)"
+    selected "$name" && [ -z "${bg_pid[$name]:-}" ] || continue
+    start=$SECONDS
+    rc=0
+    bash "$t" >"$TOP/$BUILD/$name.log" 2>&1 || rc=$?
+    report "$name" "$rc" $((SECONDS - start))
+done
+for name in "${!bg_pid[@]}"; do
+    rc=0
+    wait "${bg_pid[$name]}" || rc=$?
+    report "$name" "$rc" $((SECONDS - bg_start[$name]))
 done
 
 unit_ok=0

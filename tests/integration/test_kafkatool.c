@@ -5,8 +5,8 @@
  *                              error.field header, the key, source.bytes and truncated;
  *                              exits 1 if fewer arrive
  *   count TOPIC IDLE_S         reads every committed message until none came for IDLE_S;
- *                              prints "KEY result|error:CODE" per result (a result in parts
- *                              once, at part 0)
+ *                              prints "KEY result|error:CODE parts=N" per result (a result
+ *                              in N parts once, at part 0)
  *   create TOPIC PARTS K=V..   creates a topic with topic configs
  * Needs KAFKA_BOOTSTRAP.
  */
@@ -26,11 +26,14 @@ static rd_kafka_t *client(rd_kafka_type_t type) {
     char bs[512], errstr[512];
     const char *props[] = {bs, "group.id=explainq-test-tool", "enable.auto.commit=false",
                            "isolation.level=read_committed"};
+    const char *pprops[] = {bs, "message.max.bytes=10000000"}; /* jobs over 1 MB, for topics
+                                                                * that take them */
     rd_kafka_t *rk;
 
     snprintf(bs, sizeof(bs), "bootstrap.servers=%s", getenv("KAFKA_BOOTSTRAP"));
-    if (!(rk = xq_kafka_new(type, props, type == RD_KAFKA_PRODUCER ? 1 : 4, NULL, errstr,
-                            sizeof(errstr)))) {
+    if (!(rk = type == RD_KAFKA_PRODUCER
+                   ? xq_kafka_new(type, pprops, 2, NULL, errstr, sizeof(errstr))
+                   : xq_kafka_new(type, props, 4, NULL, errstr, sizeof(errstr)))) {
         fprintf(stderr, "%s\n", errstr);
         exit(2);
     }
@@ -43,6 +46,7 @@ static int produce(const char *topic, const char *key, const char *path) {
     char chunk[4096];
     xq_buf_t b;
     size_t n;
+    rd_kafka_resp_err_t e;
 
     if (!f)
         return 2;
@@ -50,10 +54,12 @@ static int produce(const char *topic, const char *key, const char *path) {
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
         xq_buf_append(&b, chunk, n);
     fclose(f);
-    rd_kafka_producev(
+    e = rd_kafka_producev(
         p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY((void *)(uintptr_t)key, strlen(key)),
         RD_KAFKA_V_VALUE(b.data, b.len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-    n = rd_kafka_flush(p, 30000) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : 1;
+    if (e)
+        fprintf(stderr, "produce: %s\n", rd_kafka_err2str(e));
+    n = !e && rd_kafka_flush(p, 30000) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : 1;
     rd_kafka_destroy(p);
     xq_buf_fini(&b);
     return (int)n;
@@ -139,7 +145,7 @@ static int count(const char *topic, int idle_s) {
     while (time(NULL) - last < idle_s) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 200);
         msgpack_unpacked msg;
-        const msgpack_object *part, *e, *code;
+        const msgpack_object *part, *parts, *e, *code;
 
         if (!m)
             continue;
@@ -149,10 +155,14 @@ static int count(const char *topic, int idle_s) {
             part = xq_mp_map_get(&msg.data, "part");
             e = xq_mp_map_get(&msg.data, "error");
             code = e ? xq_mp_map_get(e, "code") : NULL;
+            parts = xq_mp_map_get(&msg.data, "parts");
             if (!part || (part->type == MSGPACK_OBJECT_POSITIVE_INTEGER && part->via.u64 == 0))
-                printf("%.*s %s%.*s\n", (int)m->key_len, m->key ? (const char *)m->key : "",
-                       e ? "error:" : "result", code ? (int)code->via.str.size : 0,
-                       code ? code->via.str.ptr : "");
+                printf("%.*s %s%.*s parts=%llu\n", (int)m->key_len,
+                       m->key ? (const char *)m->key : "", e ? "error:" : "result",
+                       code ? (int)code->via.str.size : 0, code ? code->via.str.ptr : "",
+                       parts && parts->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                           ? (unsigned long long)parts->via.u64
+                           : 1ull);
         }
         msgpack_unpacked_destroy(&msg);
         rd_kafka_message_destroy(m);

@@ -8,6 +8,7 @@
 
 #include "codec.h"
 #include "helpers.h"
+#include "models/remote.h"
 #include "mp.h"
 #include "suites.h"
 #include "tensor.h"
@@ -187,6 +188,57 @@ START_TEST(test_codec_tensor_dtypes) {
 
 END_TEST
 
+/* A runner describing more tensors than a request can carry is refused by name, not truncated. */
+START_TEST(test_codec_remote_tensor_bound) {
+    for (int n = XQ_CODEC_MAX_TENSORS; n <= XQ_CODEC_MAX_TENSORS + 1; n++) {
+        xq_buf_t b;
+        msgpack_packer pk;
+        msgpack_unpacked msg;
+        xq_model_t *m = NULL;
+        xq_error_t err;
+        xq_err_t rc;
+
+        xq_buf_init(&b);
+        xq_mp_packer_init(&pk, &b);
+        msgpack_pack_map(&pk, 2);
+        xq_mp_pack_str(&pk, "inputs");
+        msgpack_pack_array(&pk, (size_t)n);
+        for (int i = 0; i < n; i++) {
+            char name[16];
+
+            snprintf(name, sizeof(name), "x%d", i);
+            msgpack_pack_map(&pk, 2);
+            xq_mp_pack_str(&pk, "name");
+            xq_mp_pack_str(&pk, name);
+            xq_mp_pack_str(&pk, "shape");
+            msgpack_pack_array(&pk, 1);
+            msgpack_pack_uint32(&pk, 1);
+        }
+        xq_mp_pack_str(&pk, "output");
+        msgpack_pack_map(&pk, 2);
+        xq_mp_pack_str(&pk, "name");
+        xq_mp_pack_str(&pk, "y");
+        xq_mp_pack_str(&pk, "shape");
+        msgpack_pack_array(&pk, 1);
+        msgpack_pack_uint32(&pk, 1);
+        msgpack_unpacked_init(&msg);
+        ck_assert(xq_mp_unpack_one(b.data, b.len, &msg));
+        rc = xq_remote_model_new(&msg.data, &m, &err);
+        if (n <= XQ_CODEC_MAX_TENSORS) {
+            ck_assert_int_eq(rc, XQ_OK);
+            ck_assert_uint_eq(xq_model_input_cnt(m), (size_t)n);
+        } else {
+            ck_assert_int_eq(rc, XQ_EMODEL);
+            ck_assert_ptr_nonnull(strstr(err.msg, "carries at most 64"));
+        }
+        xq_model_destroy(m);
+        msgpack_unpacked_destroy(&msg);
+        xq_buf_fini(&b);
+    }
+}
+
+END_TEST
+
 Suite *codec_suite(void) {
     Suite *s = suite_create("codec");
     TCase *tc = tcase_create("core");
@@ -195,6 +247,7 @@ Suite *codec_suite(void) {
     tcase_add_loop_test(tc, test_codec_bad_requests, 0,
                         (int)(sizeof(bad_reqs) / sizeof(bad_reqs[0])));
     tcase_add_test(tc, test_codec_tensor_dtypes);
+    tcase_add_test(tc, test_codec_remote_tensor_bound);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,4 +1,5 @@
 /* test_engine.c -- reproducibility and batching: the same input gives the same bits. */
+#include <math.h>
 #include <string.h>
 
 #include <check.h>
@@ -119,6 +120,38 @@ START_TEST(test_engine_rng_streams) {
 
 END_TEST
 
+/*
+ * e^x0 overflows f32 for the second instance (x0 = 100): it alone fails, naming
+ * itself, whichever batch size put its rows next to the others'.
+ */
+START_TEST(test_engine_nonfinite_instance_fails_alone) {
+    tfun_t f = {.in_cnt = 2, .out_cnt = 1, .f = t_exp_f, .df = t_exp_df};
+    const char *names[] = {"x"};
+    size_t sizes[] = {2};
+    xq_model_t *m = t_model(&f, names, sizes, 1, 0, NULL, NULL);
+    static const size_t batches[] = {1, 3, 1024};
+
+    for (size_t b = 0; b < sizeof(batches) / sizeof(batches[0]); b++) {
+        xq_engine_opts_t o = {.run = {.seed = 1}, .batch_rows = batches[b]};
+        texpl_t e;
+
+        t_explain("{'parameters': {'sampledShapleyAttribution': {'pathCount': 2}}}", m,
+                  "[{'x': [0.5, 0.25]}, {'x': [100, 1]}, {'x': [1, -1]}]", &o, &e);
+        ck_assert_int_eq(e.res[0].rc, XQ_OK);
+        ck_assert_int_eq(e.res[1].rc, XQ_EMODEL);
+        ck_assert_str_eq(e.res[1].err.field, "instances[1]");
+        ck_assert_ptr_nonnull(strstr(e.res[1].err.msg, "not finite"));
+        ck_assert_int_eq(e.res[2].rc, XQ_OK);
+        /* e^0.5 - e^0: the neighbours' sums are untouched by the overflow */
+        ck_assert_double_eq_tol(t_fa(&e, 0, 0, "x", 0) + t_fa(&e, 0, 0, "x", 1), exp(0.5) - 1,
+                                1e-5);
+        t_explain_fini(&e);
+    }
+    xq_model_destroy(m);
+}
+
+END_TEST
+
 Suite *engine_suite(void) {
     Suite *s = suite_create("engine");
     TCase *tc = tcase_create("core");
@@ -126,6 +159,7 @@ Suite *engine_suite(void) {
     tcase_add_test(tc, test_engine_bit_identical_for_a_seed);
     tcase_add_test(tc, test_engine_instances_do_not_share_draws);
     tcase_add_test(tc, test_engine_rng_streams);
+    tcase_add_test(tc, test_engine_nonfinite_instance_fails_alone);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -65,12 +65,88 @@ START_TEST(test_offsets_abort_and_bound) {
 
 END_TEST
 
+/*
+ * A worker's view of one partition: jobs 5..9 in flight, finishing 7, 5, 9, 6, 8. What may be
+ * published when, and what each commit says, must let a new owner redo exactly the jobs whose
+ * results were not committed.
+ */
+START_TEST(test_offsets_inflight_and_commits) {
+    xq_offsets_t *t = xq_offsets_new(), *next = xq_offsets_new();
+    char meta[XQ_OFFSETS_META_MAX + 1];
+    size_t n;
+
+    xq_offsets_reset(t, 2, 5, NULL, 0);
+    ck_assert_int_eq(xq_offsets_committable(t, 2, 5), 5); /* nothing in flight: the position */
+    for (int64_t o = 5; o <= 9; o++)
+        xq_offsets_track(t, 2, o);
+    ck_assert_uint_eq(xq_offsets_inflight(t, 2), 5);
+    ck_assert_int_eq(xq_offsets_committable(t, 2, 10), 5);
+    /* 7 finishes first: ahead of 5 and 6 */
+    ck_assert(xq_offsets_may_publish(t, 2, 7));
+    xq_offsets_untrack(t, 2, 7);
+    /* 5 is the oldest: published in order, not ahead */
+    ck_assert(xq_offsets_may_publish(t, 2, 5));
+    xq_offsets_untrack(t, 2, 5);
+    ck_assert_int_eq(xq_offsets_committable(t, 2, 10), 6);
+    n = xq_offsets_metadata(t, 2, 6, meta, sizeof(meta));
+    ck_assert_str_eq(meta, "xq1,1"); /* 7 = 6 + 1 */
+    /* the worker dies here: its successor redoes 6, 8 and 9 and skips 7 */
+    xq_offsets_reset(next, 2, 6, meta, n);
+    ck_assert(!xq_offsets_answered(next, 2, 6));
+    ck_assert(xq_offsets_answered(next, 2, 7));
+    ck_assert(!xq_offsets_answered(next, 2, 8));
+    ck_assert(!xq_offsets_answered(next, 2, 9));
+    /* the first worker goes on instead: 9, then 6 (oldest), then 8 (oldest again) */
+    ck_assert(xq_offsets_may_publish(t, 2, 9));
+    xq_offsets_untrack(t, 2, 9);
+    ck_assert(xq_offsets_may_publish(t, 2, 6));
+    xq_offsets_untrack(t, 2, 6);
+    ck_assert_int_eq(xq_offsets_committable(t, 2, 10), 8);
+    n = xq_offsets_metadata(t, 2, 8, meta, sizeof(meta));
+    ck_assert_str_eq(meta, "xq1,1"); /* 9 = 8 + 1; 7 is below the commit now */
+    ck_assert(xq_offsets_may_publish(t, 2, 8));
+    xq_offsets_untrack(t, 2, 8);
+    ck_assert_uint_eq(xq_offsets_inflight(t, 2), 0);
+    ck_assert_int_eq(xq_offsets_committable(t, 2, 10), 10);
+    ck_assert_uint_eq(xq_offsets_metadata(t, 2, 10, meta, sizeof(meta)), 0);
+    xq_offsets_destroy(t);
+    xq_offsets_destroy(next);
+}
+
+END_TEST
+
+/* A rebalance mid-batch forgets the revoked partition only; an abort forgets what was in flight. */
+START_TEST(test_offsets_rebalance_and_abort) {
+    xq_offsets_t *t = xq_offsets_new();
+
+    xq_offsets_reset(t, 0, 0, NULL, 0);
+    xq_offsets_reset(t, 1, 40, NULL, 0);
+    xq_offsets_track(t, 0, 3);
+    xq_offsets_track(t, 1, 41);
+    xq_offsets_track(t, 1, 40); /* a partition set back: out of order, still sorted */
+    ck_assert_int_eq(xq_offsets_committable(t, 1, 42), 40);
+    xq_offsets_forget(t, 0); /* revoked */
+    ck_assert_uint_eq(xq_offsets_inflight(t, 0), 0);
+    ck_assert_uint_eq(xq_offsets_inflight(t, 1), 2);
+    ck_assert(xq_offsets_may_publish(t, 1, 41)); /* ahead of 40 */
+    xq_offsets_reset(t, 1, 40, NULL, 0);         /* aborted: 41's result was never committed */
+    ck_assert_uint_eq(xq_offsets_inflight(t, 1), 0);
+    ck_assert(!xq_offsets_answered(t, 1, 41));
+    ck_assert_int_eq(xq_offsets_committable(t, 1, 40), 40);
+    xq_offsets_untrack(t, 1, 99); /* unknown: no-op */
+    xq_offsets_destroy(t);
+}
+
+END_TEST
+
 Suite *offsets_suite(void) {
     Suite *s = suite_create("offsets");
     TCase *tc = tcase_create("offsets");
 
     tcase_add_test(tc, test_offsets_out_of_order);
     tcase_add_test(tc, test_offsets_abort_and_bound);
+    tcase_add_test(tc, test_offsets_inflight_and_commits);
+    tcase_add_test(tc, test_offsets_rebalance_and_abort);
     suite_add_tcase(s, tc);
     return s;
 }

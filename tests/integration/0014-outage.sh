@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# 0014-outage: the broker is killed mid-batch and stays down OUTAGE_S seconds (default 300, past
+# the 60 s transaction timeout); when it is back, every job has exactly one result and the
+# worker and the runner are still running. Uses a broker of its own (the shared one stays up).
+# runs-alongside: run.sh starts it in the background, as it mostly waits for the outage to end
+set -euo pipefail
+X="$EXPLAINQ"
+T="o$$"
+OUTAGE_S="${OUTAGE_S:-300}"
+SPEC=tests/data/specs/mlp20_shapley.json
+tmp="$(mktemp -d)"
+declare -A pid=()
+KDIR=""
+cleanup() {
+    for p in "${pid[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    [ -n "$KDIR" ] && deploy/local/kafka-down.sh "$KDIR" >/dev/null 2>&1
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; for f in "$tmp"/*.log; do echo "== $f"; tail -n 25 "$f"; done; exit 1; }
+
+out="$(deploy/local/kafka-up.sh)"
+eval "$out"
+KDIR="$KAFKA_HOME_DIR"
+B="$KAFKA_BOOTSTRAP"
+"$X" topics create -b "$B" --partitions 4 explain.jobs explain.results explain.dlq "explain.infer.mlp$T"
+"$X" topics create -b "$B" --partitions 4 explain.replies
+
+"$X" runner --model tests/data/onnx/mlp20.onnx --name "mlp$T" -b "$B" >"$tmp/runner.log" 2>&1 &
+pid[runner]=$!
+"$X" worker -b "$B" -X redis.url="$REDIS_URL" -X worker.id="w-$T" >"$tmp/worker.log" 2>&1 &
+pid[worker]=$!
+
+for i in $(seq 1 30); do cat tests/data/instances/mlp20.jsonl; done >"$tmp/in3000.jsonl"
+"$X" submit -b "$B" --model "mlp$T" --spec "$SPEC" --instances "$tmp/in3000.jsonl" \
+    --job-size 10 --seed 4 --prefix "O$T" --jobs-out "$tmp/o.jobs"
+for _ in $(seq 1 100); do # mid-batch: some jobs done, most not
+    "$X" status --redis "$REDIS_URL" "$(sed -n 10p "$tmp/o.jobs")" 2>/dev/null |
+        grep -qx 'state=done' && break
+    sleep 0.1
+done
+echo "killing the broker for ${OUTAGE_S}s"
+deploy/local/kafka-restart.sh "$KDIR" "$OUTAGE_S" || fail "the broker did not come back"
+echo "the broker is back"
+"$X" collect -b "$B" --jobs "$tmp/o.jobs" --out "$tmp/o.out" --timeout 300 2>"$tmp/collect.err" ||
+    { cat "$tmp/collect.err"; fail "collect"; }
+cat "$tmp/collect.err"
+grep -q ", 0 failed, 0 duplicate results" "$tmp/collect.err" || fail "failed or duplicate results"
+[ "$(wc -l <"$tmp/o.out")" -eq 3000 ] || fail "$(wc -l <"$tmp/o.out") results"
+split -l 10 -d -a 4 "$tmp/in3000.jsonl" "$tmp/chunk_"
+for f in "$tmp"/chunk_*; do
+    "$X" explain --spec "$SPEC" --model tests/data/onnx/mlp20.onnx --instances "$f" --seed 4
+done >"$tmp/o.ref"
+cmp "$tmp/o.ref" "$tmp/o.out" || fail "results differ from explain"
+kill -0 "${pid[worker]}" || fail "the worker died"
+kill -0 "${pid[runner]}" || fail "the runner died"
+kill -TERM "${pid[worker]}"
+wait "${pid[worker]}" || fail "the worker exited $?"
+unset 'pid[worker]'
+echo "outage: after ${OUTAGE_S}s without a broker, 300 jobs answered exactly once; worker and runner alive"
