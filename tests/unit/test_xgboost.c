@@ -12,6 +12,8 @@
 
 #include "explain_helpers.h"
 #include "models/load.h"
+#include "models/remote.h"
+#include "mp.h"
 #include "suites.h"
 
 /*
@@ -88,6 +90,24 @@ START_TEST(test_xgboost_stump) {
     ck_assert_int_eq(e.res[1].rc, XQ_OK);
     ck_assert_double_eq(t_fa(&e, 1, 0, "features", 0), 0);
     t_explain_fini(&e);
+
+    /* a runner says so in its description, so workers take nulls for it too */
+    {
+        xq_buf_t d;
+        msgpack_unpacked u;
+        xq_model_t *r = NULL;
+
+        xq_buf_init(&d);
+        ck_assert(xq_model_missing_ok(m));
+        xq_remote_describe_pack(m, "d1", &d);
+        msgpack_unpacked_init(&u);
+        ck_assert(xq_mp_unpack_one(d.data, d.len, &u));
+        ck_assert_int_eq(xq_remote_model_new(xq_mp_map_get(&u.data, "model"), &r, &err), XQ_OK);
+        ck_assert(xq_model_missing_ok(r));
+        xq_model_destroy(r);
+        msgpack_unpacked_destroy(&u);
+        xq_buf_fini(&d);
+    }
 
     /* no gradients: IG fails with a message that says what to do */
     t_explain("{'parameters': {'integratedGradientsAttribution': {'stepCount': 4}}}", m,
