@@ -77,6 +77,7 @@ bench: deps $(BENCH_BINS) $(BUILD)/explainq
 	$(Q)OPENBLAS_NUM_THREADS=1 BUILD=$(BUILD) tests/bench/e2e.sh
 	$(Q)OPENBLAS_NUM_THREADS=1 BUILD=$(BUILD) tests/bench/backlog.sh
 	$(Q).venv/bin/python tests/bench/bench_torch_runner.py
+	$(Q)OPENBLAS_NUM_THREADS=1 BUILD=$(BUILD) tests/bench/gateway.sh
 
 # The whole pipeline on the embedded dev broker: the README's first command.
 demo:

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base64.h"
+#include "instances.h"
 #include "mem.h"
 #include "mp.h"
 #include "picture.h"
@@ -38,10 +39,13 @@ static bool is_embedding(const feat_t *f) {
 
 /* ==== Values: numbers and rectangular nested arrays of numbers ==== */
 
+/* A number, a boolean, a number written as a string ("1.5"), or null (a missing value). */
 static bool is_scalar(const msgpack_object *v) {
     double d;
 
-    return v->type == MSGPACK_OBJECT_BOOLEAN || xq_mp_number(v, &d);
+    return v->type == MSGPACK_OBJECT_BOOLEAN || v->type == MSGPACK_OBJECT_NIL ||
+           xq_mp_number(v, &d) ||
+           (v->type == MSGPACK_OBJECT_STR && xq_inst_number(v->via.str.ptr, v->via.str.size, &d));
 }
 
 /* Shape of @p v; @returns NULL, or what is wrong with it. */
@@ -61,7 +65,8 @@ static const char *shape_of(const msgpack_object *v, size_t *ndim, size_t *dims,
     }
     if (!is_scalar(o)) {
         if (o->type == MSGPACK_OBJECT_STR)
-            return "holds a string; only numbers and arrays of numbers can be explained";
+            return "holds a string that is not a number; only numbers and arrays of numbers can "
+                   "be explained";
         return "holds a value that is not a number";
     }
     *ndim = n;
@@ -69,13 +74,21 @@ static const char *shape_of(const msgpack_object *v, size_t *ndim, size_t *dims,
     return NULL;
 }
 
-/* Writes the elements of @p v (of shape dims[0..ndim)) into dst; false at a misfit or non-finite.
+/* Why null cannot be fed, for the error of an instance that holds one. */
+#define NO_MISSING                                                                                \
+    "is null (a missing value), and only an XGBoost model under sampledShapleyAttribution takes " \
+    "missing values: fill it in"
+
+/*
+ * Writes the elements of @p v (of shape dims[0..ndim)) into dst; false at a misfit or non-finite.
+ * A null element becomes NaN (a missing value) when @p missing_ok, else it is refused.
  */
 static bool flatten(const msgpack_object *v,
                     const size_t *dims,
                     size_t ndim,
                     float *dst,
                     size_t *k,
+                    bool missing_ok,
                     char *why,
                     size_t why_size) {
     double d;
@@ -85,7 +98,20 @@ static bool flatten(const msgpack_object *v,
             dst[(*k)++] = v->via.boolean ? 1.0f : 0.0f;
             return true;
         }
-        if (!xq_mp_number(v, &d)) {
+        if (v->type == MSGPACK_OBJECT_NIL) {
+            if (!missing_ok) {
+                snprintf(why, why_size, "element %zu " NO_MISSING, *k);
+                return false;
+            }
+            dst[(*k)++] = NAN;
+            return true;
+        }
+        if (v->type == MSGPACK_OBJECT_STR) {
+            if (!xq_inst_number(v->via.str.ptr, v->via.str.size, &d)) {
+                snprintf(why, why_size, "element %zu is a string that is not a number", *k);
+                return false;
+            }
+        } else if (!xq_mp_number(v, &d)) {
             snprintf(why, why_size, "element %zu is not a number", *k);
             return false;
         }
@@ -101,7 +127,7 @@ static bool flatten(const msgpack_object *v,
         return false;
     }
     for (uint32_t i = 0; i < dims[0]; i++) {
-        if (!flatten(&v->via.array.ptr[i], dims + 1, ndim - 1, dst, k, why, why_size))
+        if (!flatten(&v->via.array.ptr[i], dims + 1, ndim - 1, dst, k, missing_ok, why, why_size))
             return false;
     }
     return true;
@@ -120,7 +146,7 @@ static bool baseline_values(const msgpack_object *v, size_t want, float *dst, ch
         return false;
     }
     if (ndim == 0) {
-        if (!flatten(v, dims, 0, dst, &k, why, n))
+        if (!flatten(v, dims, 0, dst, &k, false, why, n))
             return false;
         for (size_t i = 1; i < want; i++)
             dst[i] = dst[0];
@@ -130,7 +156,7 @@ static bool baseline_values(const msgpack_object *v, size_t want, float *dst, ch
         snprintf(why, n, "has %zu elements, the instance value %zu", cnt, want);
         return false;
     }
-    return flatten(v, dims, ndim, dst, &k, why, n);
+    return flatten(v, dims, ndim, dst, &k, false, why, n);
 }
 
 /* ==== Building ==== */
@@ -194,8 +220,9 @@ static xq_err_t read_picture(feat_t *f, size_t index, const char *field, xq_erro
     return rc;
 }
 
-/* Reads the value of @p f and derives what it feeds. */
-static xq_err_t read_feature(feat_t *f, xq_model_t *model, size_t index, xq_error_t *err) {
+/* Reads the value of @p f and derives what it feeds; nulls are NaN when @p missing_ok. */
+static xq_err_t
+read_feature(feat_t *f, xq_model_t *model, bool missing_ok, size_t index, xq_error_t *err) {
     char field[XQ_ERR_FIELD_SIZE], why[160];
     const xq_tensor_desc_t *d;
     const char *bad;
@@ -246,7 +273,7 @@ static xq_err_t read_feature(feat_t *f, xq_model_t *model, size_t index, xq_erro
             f->emb_dim = f->len / f->raw_cnt;
         }
         f->raw = xq_malloc(f->raw_cnt * sizeof(float));
-        if (!flatten(f->val, f->dims, f->ndim, f->raw, &k, why, sizeof(why)))
+        if (!flatten(f->val, f->dims, f->ndim, f->raw, &k, false, why, sizeof(why)))
             return xq_error_set(err, XQ_EINVAL, field, "instance %zu: feature %s: %s", index,
                                 f->name, why);
         f->vals = xq_malloc(f->len * sizeof(float));
@@ -268,7 +295,7 @@ static xq_err_t read_feature(feat_t *f, xq_model_t *model, size_t index, xq_erro
         return XQ_OK;
     }
     f->vals = xq_malloc(f->len * sizeof(float));
-    if (!flatten(f->val, f->dims, f->ndim, f->vals, &k, why, sizeof(why)))
+    if (!flatten(f->val, f->dims, f->ndim, f->vals, &k, missing_ok, why, sizeof(why)))
         return xq_error_set(err, XQ_EINVAL, field, "instance %zu: feature %s: %s", index, f->name,
                             why);
     return XQ_OK;
@@ -636,11 +663,25 @@ xq_err_t xq_layout_build(const xq_spec_t *spec,
 
     snprintf(field, sizeof(field), "instances[%zu]", index);
     if (inst->type != MSGPACK_OBJECT_MAP) {
-        rc =
-            xq_error_set(err, XQ_EINVAL, field, "instance %zu is not an object of features", index);
-        goto out;
-    }
-    if (spec->meta.present) {
+        /* a bare value or array: the one input's value (Vertex's nameless input) */
+        if ((spec->meta.present && spec->meta.input_cnt != 1) ||
+            (!spec->meta.present && xq_model_input_cnt(model) != 1)) {
+            rc = xq_error_set(
+                err, XQ_EINVAL, field,
+                "instance %zu is not an object of features; a bare value or array "
+                "needs a spec (or a model) with exactly one input, this one has %zu: "
+                "key the values by input name",
+                index, spec->meta.present ? spec->meta.input_cnt : xq_model_input_cnt(model));
+            goto out;
+        }
+        n = 1;
+        fs = xq_calloc(1, sizeof(*fs));
+        fs[0].meta = spec->meta.present ? &spec->meta.inputs[0] : NULL;
+        fs[0].name = spec->meta.present
+                         ? spec->meta.inputs[0].name
+                         : (l->name_pool = xq_strdup(xq_model_input(model, 0)->name));
+        fs[0].val = inst;
+    } else if (spec->meta.present) {
         n = spec->meta.input_cnt;
         fs = xq_calloc(n, sizeof(*fs));
         for (size_t i = 0; i < n; i++) {
@@ -664,7 +705,10 @@ xq_err_t xq_layout_build(const xq_spec_t *spec,
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        if ((rc = read_feature(&fs[i], model, index, err)) != XQ_OK)
+        bool missing_ok =
+            xq_model_missing_ok(model) && spec->params.method == XQ_METHOD_SAMPLED_SHAPLEY;
+
+        if ((rc = read_feature(&fs[i], model, missing_ok, index, err)) != XQ_OK)
             goto out;
     }
     if ((rc = assign_tensors(l, fs, n, model, index, err)) != XQ_OK)

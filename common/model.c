@@ -31,6 +31,7 @@ struct xq_model {
     xq_tensor_desc_t output;
     uint64_t fwd_rows;
     uint64_t grad_rows;
+    bool missing_ok; /* NaN inputs are missing values */
 };
 
 static xq_tensor_desc_t *copy_descs(const xq_tensor_desc_t *d, size_t n) {
@@ -196,4 +197,12 @@ xq_model_label_key(const xq_model_t *m, size_t k, const char *const **names, siz
     *names = (const char *const *)m->labels[k].names;
     *cnt = m->labels[k].cnt;
     return m->labels[k].key;
+}
+
+void xq_model_set_missing_ok(xq_model_t *m, bool ok) {
+    m->missing_ok = ok;
+}
+
+bool xq_model_missing_ok(const xq_model_t *m) {
+    return m->missing_ok;
 }

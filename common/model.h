@@ -120,6 +120,15 @@ size_t xq_model_label_key_cnt(const xq_model_t *m);
 const char *
 xq_model_label_key(const xq_model_t *m, size_t k, const char *const **names, size_t *cnt);
 
+/**
+ * Marks @p m as taking NaN inputs as missing values (XGBoost does; a
+ * network does not). Instances may then hold null for a value.
+ */
+void xq_model_set_missing_ok(xq_model_t *m, bool ok);
+
+/** true when the model takes NaN as a missing value (see xq_model_set_missing_ok()). */
+bool xq_model_missing_ok(const xq_model_t *m);
+
 /** Rows evaluated so far: forward-only rows and gradient rows. */
 void xq_model_rows_evaluated(const xq_model_t *m, uint64_t *fwd, uint64_t *grad);
 

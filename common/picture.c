@@ -3,6 +3,7 @@
 
 #include <setjmp.h>
 #include <stdio.h> /* before jpeglib.h, which uses FILE */
+#include <stdlib.h>
 #include <string.h>
 
 /* clang-format off */
@@ -126,6 +127,46 @@ static xq_err_t jpeg_decode(
     jpeg_destroy_decompress(&ci);
     xq_free(row);
     *px = dst;
+    return XQ_OK;
+}
+
+xq_err_t xq_jpeg_encode(const uint8_t *rgb, size_t h, size_t w, xq_buf_t *out, xq_error_t *err) {
+    struct jpeg_compress_struct ci;
+    jerr_t je;
+
+    struct {
+        unsigned char *mem; /* libjpeg's buffer (malloc), in memory as its address is given */
+        unsigned long size;
+    } d = {NULL, 0};
+
+    if (!h || !w || h > 65500 || w > 65500)
+        return xq_error_set(err, XQ_EINVAL, "jpeg", "cannot encode a %zux%zu picture", h, w);
+    ci.err = jpeg_std_error(&je.mgr);
+    je.mgr.error_exit = jpeg_fail;
+    je.mgr.emit_message = jpeg_quiet;
+    if (setjmp(je.jump)) {
+        jpeg_destroy_compress(&ci);
+        free(d.mem); /* libjpeg's jpeg_mem_dest allocates with malloc */
+        return xq_error_set(err, XQ_EINVAL, "jpeg", "cannot encode: %s", je.msg);
+    }
+    jpeg_create_compress(&ci);
+    jpeg_mem_dest(&ci, &d.mem, &d.size);
+    ci.image_width = (JDIMENSION)w;
+    ci.image_height = (JDIMENSION)h;
+    ci.input_components = 3;
+    ci.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&ci);
+    jpeg_set_quality(&ci, XQ_JPEG_QUALITY, TRUE);
+    jpeg_start_compress(&ci, TRUE);
+    while (ci.next_scanline < ci.image_height) {
+        JSAMPROW r = (JSAMPROW)(uintptr_t)(rgb + (size_t)ci.next_scanline * w * 3);
+
+        jpeg_write_scanlines(&ci, &r, 1);
+    }
+    jpeg_finish_compress(&ci);
+    jpeg_destroy_compress(&ci);
+    xq_buf_append(out, d.mem, d.size);
+    free(d.mem);
     return XQ_OK;
 }
 

@@ -1,4 +1,4 @@
-/* picture.h -- pictures as bytes: PNG and JPEG decoding for image inputs, PNG encoding. */
+/* picture.h -- pictures as bytes: PNG and JPEG decoding for image inputs, PNG and JPEG encoding. */
 #ifndef XQ_PICTURE_H
 #define XQ_PICTURE_H
 
@@ -20,6 +20,12 @@
  */
 xq_err_t xq_picture_decode(
     const uint8_t *buf, size_t len, float **px, size_t *h, size_t *w, size_t *c, xq_error_t *err);
+
+/** JPEG quality of xq_jpeg_encode() (libjpeg's scale, 1..100). */
+#define XQ_JPEG_QUALITY 95
+
+/** Appends the JPEG (baseline, 4:2:0, XQ_JPEG_QUALITY) of the [h][w][3] RGB pixels @p rgb. */
+xq_err_t xq_jpeg_encode(const uint8_t *rgb, size_t h, size_t w, xq_buf_t *out, xq_error_t *err);
 
 /** Appends the PNG of the [h][w][3] RGB pixels @p rgb to @p out. */
 xq_err_t xq_png_encode(const uint8_t *rgb, size_t h, size_t w, xq_buf_t *out, xq_error_t *err);

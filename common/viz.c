@@ -355,3 +355,27 @@ xq_err_t xq_viz_png_b64(const xq_viz_t *viz,
     xq_buf_fini(&png);
     return rc;
 }
+
+xq_err_t xq_viz_b64(const xq_viz_t *viz,
+                    const double *a,
+                    size_t h,
+                    size_t w,
+                    size_t ca,
+                    const float *img,
+                    size_t ci,
+                    bool png,
+                    xq_buf_t *out,
+                    xq_error_t *err) {
+    uint8_t *rgb = xq_malloc(h * w * 3 + 1);
+    xq_buf_t pic;
+    xq_err_t rc;
+
+    xq_buf_init(&pic);
+    xq_viz_render(viz, a, h, w, ca, img, ci, rgb);
+    rc = png ? xq_png_encode(rgb, h, w, &pic, err) : xq_jpeg_encode(rgb, h, w, &pic, err);
+    if (rc == XQ_OK)
+        xq_base64_encode(pic.data, pic.len, out);
+    xq_buf_fini(&pic);
+    xq_free(rgb);
+    return rc;
+}

@@ -2,6 +2,7 @@
 #ifndef XQ_VIZ_H
 #define XQ_VIZ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,6 +49,21 @@ xq_err_t xq_viz_png(const xq_viz_t *viz,
                     size_t ca,
                     const float *img,
                     size_t ci,
+                    xq_buf_t *out,
+                    xq_error_t *err);
+
+/**
+ * xq_viz_render, then the picture as base64 text appended to @p out: JPEG
+ * (as Vertex AI's b64_jpeg) or, when @p png, PNG.
+ */
+xq_err_t xq_viz_b64(const xq_viz_t *viz,
+                    const double *a,
+                    size_t h,
+                    size_t w,
+                    size_t ca,
+                    const float *img,
+                    size_t ci,
+                    bool png,
                     xq_buf_t *out,
                     xq_error_t *err);
 

@@ -10,7 +10,7 @@ PKGS=(build-essential pkg-config git
       libonnx-dev protobuf-c-compiler libprotobuf-c-dev libopenblas-dev libxgboost-dev
       libcurl4-openssl-dev libfaiss-dev libpng-dev libjpeg62-turbo-dev libmicrohttpd-dev
       check libsubunit-dev
-      redis-server redis-tools python3 bc
+      redis-server redis-tools python3 python3-venv bc
       default-jre-headless maven
       clang clang-format libclang-rt-14-dev)
 # the Python package's runners, client and tests (worker/python); the demo does without them
@@ -49,6 +49,15 @@ fi
 # the Python package (worker/python) and its tests: a venv over Debian's torch, numpy, pandas
 # and scikit-learn, plus pinned PyPI packages; redone only when the pins change
 [ -n "${XQ_DEPS_NO_PYTHON:-}" ] || "$HERE/python-venv.sh"
+# the gateway's integration test drives it with Google's own Python SDK, pinned, in .venv-vertex/
+REQ="$HERE/../tests/integration/requirements.txt"
+VENV="$HERE/../.venv-vertex" # its own: the SDK pins a newer protobuf than onnxruntime
+if [ -z "${XQ_DEPS_NO_VENV:-}" ] && ! cmp -s "$REQ" "$VENV/requirements.installed" 2>/dev/null; then
+    echo "deps: installing the Python test packages into .venv-vertex (google-cloud-aiplatform)" >&2
+    python3 -m venv "$VENV" >&2
+    "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQ" >&2
+    cp "$REQ" "$VENV/requirements.installed"
+fi
 
 for m in rdkafka hiredis msgpack jansson libcrypto libprotobuf-c openblas xgboost libcurl check; do
     printf 'deps: %-10s %s\n' "$m" "$(pkg-config --modversion "$m")"

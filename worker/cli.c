@@ -8,6 +8,7 @@
 
 #include "mem.h"
 #include "spec.h"
+#include "vertex.h"
 
 uint8_t *xq_cli_read_file(const char *path, size_t *len) {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
@@ -52,21 +53,35 @@ void xq_cli_print_errors(const xq_errlist_t *errs) {
 }
 
 xq_spec_t *xq_cli_load_spec(const char *cmd, const char *path) {
+    return xq_cli_load_spec_parts(cmd, path, NULL, NULL);
+}
+
+xq_spec_t *
+xq_cli_load_spec_parts(const char *cmd, const char *path, const char *meta, const char *params) {
+    const char *paths[3] = {path, meta, params};
+    uint8_t *buf[3] = {NULL, NULL, NULL};
+    size_t len[3] = {0, 0, 0};
     xq_spec_t *spec = NULL;
     xq_errlist_t errs;
-    uint8_t *buf;
-    size_t len;
 
-    if (!(buf = xq_cli_read_file(path, &len)))
-        return NULL;
     xq_errlist_init(&errs);
-    if (xq_spec_parse_any(buf, len, &spec, &errs) != XQ_OK) {
+    for (int i = 0; i < 3; i++) {
+        if (paths[i] && !(buf[i] = xq_cli_read_file(paths[i], &len[i])))
+            goto out;
+    }
+    if (xq_vertex_spec_parse(buf[0], len[0], buf[1], len[1], buf[2], len[2], &spec, &errs) !=
+        XQ_OK) {
         if (cmd)
-            fprintf(stderr, "explainq %s: invalid spec %s:\n", cmd, path);
+            fprintf(stderr, "explainq %s: invalid spec %s:\n", cmd,
+                    path     ? path
+                    : params ? params
+                             : meta);
         xq_cli_print_errors(&errs);
     }
+out:
     xq_errlist_fini(&errs);
-    xq_free(buf);
+    for (int i = 0; i < 3; i++)
+        xq_free(buf[i]);
     return spec;
 }
 

@@ -31,6 +31,15 @@ uint8_t *xq_cli_read_file(const char *path, size_t *len);
  */
 struct xq_spec *xq_cli_load_spec(const char *cmd, const char *path);
 
+/**
+ * As xq_cli_load_spec(), from a spec (or a Model resource with
+ * explanationSpec) at @p path and/or its halves: ExplanationMetadata at
+ * @p meta and ExplanationParameters at @p params (each may be NULL; see
+ * xq_vertex_spec_parse()).
+ */
+struct xq_spec *
+xq_cli_load_spec_parts(const char *cmd, const char *path, const char *meta, const char *params);
+
 /** Reads a decimal unsigned integer, the whole of @p s; false on anything else or overflow. */
 bool xq_cli_parse_u64(const char *s, uint64_t *v);
 
@@ -49,5 +58,7 @@ int xq_cmd_status(int argc, char **argv);
 int xq_cmd_dev_broker(int argc, char **argv);
 int xq_cmd_index(int argc, char **argv);
 int xq_cmd_render(int argc, char **argv);
+int xq_cmd_gateway(int argc, char **argv);
+int xq_cmd_batch(int argc, char **argv);
 
 #endif /* XQ_WORKER_CLI_H */

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "engine.h"
 #include "exindex.h"
+#include "instances.h"
 #include "json.h"
 #include "mem.h"
 #include "methods/examples.h"
@@ -20,19 +21,26 @@
 #define WINDOW 256
 
 static const char explain_usage[] =
-    "usage: explainq explain --spec SPEC --model MODEL --instances IN.jsonl [options]\n"
+    "usage: explainq explain (--spec SPEC | --metadata M --parameters P) --model MODEL\n"
+    "                        --instances IN.jsonl [options]\n"
     "\n"
-    "Explains every instance of IN.jsonl (one JSON object a line, - for stdin) with\n"
+    "Explains every instance of IN.jsonl (one JSON instance a line, - for stdin) with\n"
     "the model in this process, and writes one line per instance to OUT:\n"
     "{\"attributions\": [...]} as Vertex AI returns them, or {\"error\": {...}}.\n"
     "\n"
-    "  --spec FILE            ExplanationSpec, JSON or msgpack\n"
+    "  --spec FILE            ExplanationSpec, JSON or msgpack, or a Model resource\n"
+    "                         with explanationSpec\n"
+    "  --metadata FILE        ExplanationMetadata (explanation_metadata.json)\n"
+    "  --parameters FILE      ExplanationParameters; with --metadata instead of --spec\n"
     "  --model FILE|URL       ONNX file, XGBoost model (.json/.ubj), a model server\n"
     "                         URL (KServe v2 or :predict), or explainq-dense-v1 JSON\n"
     "  --backend NAME         onnx, xgboost, http or dense (default: by path/content)\n"
     "  --fd-step H            finite-difference gradients (step H) for models that\n"
     "                         have none (xgboost), so IG can run on them\n"
-    "  --instances FILE       instances, JSON lines\n"
+    "  --instances FILE       instances: JSON lines (objects, or bare arrays for a spec\n"
+    "                         of one input), a {\"instances\": [...]} body, or CSV with\n"
+    "                         a header (by the .csv suffix, or --format csv)\n"
+    "  --format F             json or csv (default: by the file name)\n"
     "  --out FILE             results (default: standard output)\n"
     "  --seed N               random seed (default 0); same seed, same bits\n"
     "  --target-error X       targetApproximationError: double stepCount (IG) or\n"
@@ -40,6 +48,8 @@ static const char explain_usage[] =
     "  --max-model-rows N     model rows per instance, at most (default 100000)\n"
     "  --batch-rows N         rows per model call (default 1024)\n"
     "  --xrai-fast            XRAI's 'fast' region selection (default 'full')\n"
+    "  --viz-png              visualizations as {\"b64_png\"} (default {\"b64_jpeg\"},\n"
+    "                         as Vertex AI returns them)\n"
     "\n"
     "Specs with examples return {\"neighbors\": [...]} from an example index in Redis:\n"
     "  --index ID             the index (default: the last one built for the spec)\n"
@@ -51,7 +61,8 @@ static const char explain_usage[] =
     "the error), 2 on bad usage, spec or model.\n";
 
 typedef struct opts {
-    const char *spec, *model, *instances, *out, *index, *redis;
+    const char *spec, *meta, *params, *model, *instances, *out, *index, *redis;
+    xq_inst_format_t format;
     xq_examples_query_t query;
     xq_model_opts_t mopts;
     xq_engine_opts_t eng;
@@ -80,6 +91,10 @@ static int parse_args(int argc, char **argv, opts_t *o) {
             o->eng.run.xrai_fast = true;
             continue;
         }
+        if (strcmp(a, "--viz-png") == 0) {
+            o->eng.run.viz_png = true;
+            continue;
+        }
         if (!v) {
             fprintf(stderr, "explainq explain: %s needs a value\n", a);
             return -1;
@@ -87,6 +102,12 @@ static int parse_args(int argc, char **argv, opts_t *o) {
         i++;
         if (strcmp(a, "--spec") == 0) {
             o->spec = v;
+        } else if (strcmp(a, "--metadata") == 0) {
+            o->meta = v;
+        } else if (strcmp(a, "--parameters") == 0) {
+            o->params = v;
+        } else if (strcmp(a, "--format") == 0 && (!strcmp(v, "csv") || !strcmp(v, "json"))) {
+            o->format = strcmp(v, "csv") ? XQ_INST_JSON : XQ_INST_CSV;
         } else if (strcmp(a, "--model") == 0) {
             o->model = v;
         } else if (strcmp(a, "--backend") == 0) {
@@ -123,8 +144,10 @@ static int parse_args(int argc, char **argv, opts_t *o) {
             return -1;
         }
     }
-    if (!o->spec || !o->model || !o->instances) {
-        fprintf(stderr, "explainq explain: --spec, --model and --instances are required\n\n%s",
+    if ((!o->spec && !o->params && !o->meta) || !o->model || !o->instances) {
+        fprintf(stderr,
+                "explainq explain: --spec (or --metadata and --parameters), --model and "
+                "--instances are required\n\n%s",
                 explain_usage);
         return -1;
     }
@@ -204,23 +227,32 @@ static size_t flush_window(xq_engine_t *eng, window_t *w, size_t first_index, FI
     return failed;
 }
 
-/* Parses one line into the window's next slot. */
-static void add_line(window_t *w, const char *line, size_t len, size_t index) {
-    size_t k = w->cnt++, off = 0;
+/* Reads the next instance into the window's next slot; @returns false at the end or on an i/o
+ * error (in @p *io_err). */
+static bool add_next(window_t *w, xq_inst_reader_t *r, size_t index, xq_err_t *io_err) {
+    size_t k = w->cnt, off = 0, line;
+    bool eof;
+    xq_err_t rc;
 
     xq_buf_init(&w->mp[k]);
     msgpack_unpacked_init(&w->msg[k]);
     w->bad[k] = false;
-    if (xq_json_to_msgpack(line, len, &w->mp[k], &w->err[k]) != XQ_OK) {
-        char field[40];
-
-        snprintf(field, sizeof(field), "instances[%zu]", index);
-        snprintf(w->err[k].field, sizeof(w->err[k].field), "%s", field);
+    rc = xq_inst_reader_next(r, &w->mp[k], &line, &eof, &w->err[k]);
+    if (rc == XQ_EIO || (rc == XQ_OK && eof)) {
+        *io_err = rc;
+        msgpack_unpacked_destroy(&w->msg[k]);
+        xq_buf_fini(&w->mp[k]);
+        return false;
+    }
+    w->cnt++;
+    if (rc != XQ_OK) {
+        snprintf(w->err[k].field, sizeof(w->err[k].field), "instances[%zu]", index);
         w->bad[k] = true;
-        return;
+        return true;
     }
     msgpack_unpack_next(&w->msg[k], (const char *)w->mp[k].data, w->mp[k].len, &off);
     w->obj[k] = w->msg[k].data;
+    return true;
 }
 
 static void progress(size_t done, time_t start, bool final) {
@@ -236,14 +268,15 @@ int xq_cmd_explain(int argc, char **argv) {
     xq_engine_t *eng = NULL;
     xq_redis_t *redis = NULL;
     xq_exindex_t *exindex = NULL;
+    xq_inst_reader_t *reader = NULL;
+    xq_inst_opts_t iopts = {0};
+    xq_err_t io_rc = XQ_OK;
     xq_error_t err;
     window_t *w = NULL;
     FILE *in = NULL, *out = stdout;
-    char *line = NULL;
-    size_t cap = 0, index = 0, failed = 0;
+    size_t index = 0, failed = 0;
     bool tty = isatty(STDERR_FILENO);
     time_t start = time(NULL), last = 0;
-    ssize_t n;
     opts_t o;
     int rc;
 
@@ -252,7 +285,7 @@ int xq_cmd_explain(int argc, char **argv) {
         goto out;
     }
     rc = XQ_EXIT_USAGE;
-    if (!(spec = xq_cli_load_spec("explain", o.spec)))
+    if (!(spec = xq_cli_load_spec_parts("explain", o.spec, o.meta, o.params)))
         goto out;
     if (spec->params.method != XQ_METHOD_SAMPLED_SHAPLEY &&
         spec->params.method != XQ_METHOD_INTEGRATED_GRADIENTS &&
@@ -291,17 +324,17 @@ int xq_cmd_explain(int argc, char **argv) {
         out = stdout;
         goto out;
     }
+    iopts.format = o.format;
+    iopts.spec = spec;
+    if (xq_inst_reader_new(in, o.instances, &iopts, &reader, &err) != XQ_OK) {
+        fprintf(stderr, "explainq explain: %s: %s\n", o.instances, err.msg);
+        goto out;
+    }
     rc = XQ_EXIT_OK;
     eng = xq_engine_new(spec, model, &o.eng);
     w = xq_calloc(1, sizeof(*w));
-    while ((n = getline(&line, &cap, in)) > 0) {
-        size_t l = (size_t)n;
-
-        while (l && (line[l - 1] == '\n' || line[l - 1] == '\r'))
-            l--;
-        if (!l)
-            continue; /* blank lines are not instances */
-        add_line(w, line, l, index++);
+    while (add_next(w, reader, index, &io_rc)) {
+        index++;
         if (w->cnt == WINDOW) {
             failed += flush_window(eng, w, index - WINDOW, out);
             if (tty && time(NULL) != last) {
@@ -313,7 +346,7 @@ int xq_cmd_explain(int argc, char **argv) {
     failed += flush_window(eng, w, index - w->cnt, out);
     if (tty)
         progress(index, start, true);
-    if (ferror(in) || fflush(out) != 0 || ferror(out)) {
+    if (io_rc != XQ_OK || ferror(in) || fflush(out) != 0 || ferror(out)) {
         fprintf(stderr, "explainq explain: i/o error: %s\n", strerror(errno));
         rc = XQ_EXIT_RUNTIME;
     } else if (failed) {
@@ -321,7 +354,7 @@ int xq_cmd_explain(int argc, char **argv) {
         rc = XQ_EXIT_RUNTIME;
     }
 out:
-    xq_free(line);
+    xq_inst_reader_destroy(reader);
     xq_free(w);
     if (in && in != stdin)
         fclose(in);

@@ -10,6 +10,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "cli.h"
+#include "instances.h"
 #include "job.h"
 #include "json.h"
 #include "kafka.h"
@@ -61,8 +62,11 @@ static bool kafka_arg(kopts_t *k, const char *a, const char *v) {
     return false;
 }
 
-static rd_kafka_t *
-kafka_client(kopts_t *k, rd_kafka_type_t type, const char *const *extra, size_t extra_cnt) {
+static rd_kafka_t *kafka_client_cbs(kopts_t *k,
+                                    rd_kafka_type_t type,
+                                    const char *const *extra,
+                                    size_t extra_cnt,
+                                    const xq_kafka_cbs_t *cbs) {
     const char *props[80];
     char errstr[512];
     size_t n = 0;
@@ -73,31 +77,67 @@ kafka_client(kopts_t *k, rd_kafka_type_t type, const char *const *extra, size_t 
         props[n++] = extra[i];
     for (size_t i = 0; i < k->cnt; i++)
         props[n++] = k->props[i];
-    if (!(rk = xq_kafka_new(type, props, n, NULL, errstr, sizeof(errstr))))
+    if (!(rk = xq_kafka_new(type, props, n, cbs, errstr, sizeof(errstr))))
         fprintf(stderr, "explainq: kafka: %s\n", errstr);
     return rk;
+}
+
+static rd_kafka_t *
+kafka_client(kopts_t *k, rd_kafka_type_t type, const char *const *extra, size_t extra_cnt) {
+    return kafka_client_cbs(k, type, extra, extra_cnt, NULL);
+}
+
+/* The jobs submit produced, and what their delivery reports said. */
+typedef struct sent {
+    char *id;
+    size_t cnt;              /* instances */
+    int state;               /* 0: no report yet, 1: delivered, -1: failed */
+    rd_kafka_resp_err_t err; /* why it failed */
+} sent_t;
+
+typedef struct sent_list {
+    sent_t *items;
+    size_t n, cap;
+} sent_list_t;
+
+static void on_sent(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+    sent_list_t *l = opaque;
+    size_t i = (size_t)(uintptr_t)m->_private;
+
+    (void)rk;
+    if (i < l->n) {
+        l->items[i].state = m->err ? -1 : 1;
+        l->items[i].err = m->err;
+    }
 }
 
 /* ==== submit ==== */
 
 static const char submit_usage[] =
     "usage: explainq submit --model NAME (--spec FILE | --spec-id ID) --instances IN.jsonl\n"
+    "                       [--metadata FILE] [--parameters FILE] [--format json|csv]\n"
     "                       [--job-size N] [--seed N] [--target-error X] [--jobs-out FILE]\n"
     "                       [--prefix P] [--topic T] [-b BROKERS] [-X key=value]\n"
     "                       [--index ID] [--neighbor-count N] [--crowding-count N]\n"
     "\n"
-    "Splits the instances (one JSON object a line) into jobs of N (default 100),\n"
-    "publishes them to the jobs topic (default explain.jobs) and writes the job ids\n"
-    "to --jobs-out (default: standard output), for `explainq collect --jobs`.\n"
+    "Splits the instances (JSON lines, a {\"instances\": [...]} body, or CSV with a\n"
+    "header; see `explainq explain --help`) into jobs of N (default 100),\n"
+    "publishes them to the jobs topic (default explain.jobs) and writes the jobs the\n"
+    "broker acknowledged, \"<id>\\t<instances>\" a line, to --jobs-out (default: standard\n"
+    "output), for `explainq collect --jobs`; exits 1 if any job was not published.\n"
     "For specs with examples, --index names the example index (default: the spec's\n"
     "latest) and the counts override neighborCount and limit neighbours per crowding tag.\n";
 
 int xq_cmd_submit(int argc, char **argv) {
     const char *model = NULL, *spec_path = NULL, *spec_id = NULL, *in_path = NULL, *jobs_out = NULL,
-               *topic = "explain.jobs", *index_id = NULL;
+               *topic = "explain.jobs", *index_id = NULL, *meta_path = NULL, *params_path = NULL;
+    xq_inst_opts_t iopts = {0};
+    xq_inst_reader_t *reader = NULL;
+    sent_list_t sent = {0};
     uint32_t neighbors = 0, crowding = 0;
-    char prefix[96] = "", id[XQ_JOB_ID_SIZE], *line = NULL;
-    size_t job_size = 100, cap = 0, n_inst = 0, n_jobs = 0, lineno = 0;
+    char prefix[96] = "", id[XQ_JOB_ID_SIZE];
+    size_t job_size = 100, n_inst = 0, n_jobs = 0;
+    xq_error_t rerr;
     xq_buf_t insts, job;
     xq_spec_t *spec = NULL;
     xq_job_view_t v;
@@ -107,7 +147,6 @@ int xq_cmd_submit(int argc, char **argv) {
     uint64_t seed = 0;
     bool has_seed = false;
     double target = 0;
-    ssize_t got;
     int rc = XQ_EXIT_USAGE;
 
     xq_buf_init(&insts);
@@ -130,6 +169,12 @@ int xq_cmd_submit(int argc, char **argv) {
             spec_path = val;
         else if (!strcmp(a, "--spec-id"))
             spec_id = val;
+        else if (!strcmp(a, "--metadata"))
+            meta_path = val;
+        else if (!strcmp(a, "--parameters"))
+            params_path = val;
+        else if (!strcmp(a, "--format") && (!strcmp(val, "csv") || !strcmp(val, "json")))
+            iopts.format = strcmp(val, "csv") ? XQ_INST_JSON : XQ_INST_CSV;
         else if (!strcmp(a, "--instances"))
             in_path = val;
         else if (!strcmp(a, "--jobs-out"))
@@ -155,11 +200,11 @@ int xq_cmd_submit(int argc, char **argv) {
             return XQ_EXIT_USAGE;
         }
     }
-    if (!model || !in_path || (!spec_path == !spec_id)) {
+    if (!model || !in_path || (!(spec_path || meta_path || params_path) == !spec_id)) {
         fputs(submit_usage, stderr);
         return XQ_EXIT_USAGE;
     }
-    if (spec_path && !(spec = xq_cli_load_spec("submit", spec_path)))
+    if (!spec_id && !(spec = xq_cli_load_spec_parts("submit", spec_path, meta_path, params_path)))
         goto out;
     if (!prefix[0])
         snprintf(prefix, sizeof(prefix), "job-%lld-%d", (long long)time(NULL), (int)getpid());
@@ -169,30 +214,29 @@ int xq_cmd_submit(int argc, char **argv) {
         out = stdout;
         goto out;
     }
+    iopts.spec = spec;
+    if (xq_inst_reader_new(in, in_path, &iopts, &reader, &rerr) != XQ_OK) {
+        fprintf(stderr, "explainq submit: %s: %s\n", in_path, rerr.msg);
+        goto out;
+    }
     {
         const char *extra[] = {"enable.idempotence=true", "linger.ms=20"};
+        xq_kafka_cbs_t cbs = {.dr_msg_cb = on_sent, .opaque = &sent};
 
-        if (!(p = kafka_client(&k, RD_KAFKA_PRODUCER, extra, 2)))
+        if (!(p = kafka_client_cbs(&k, RD_KAFKA_PRODUCER, extra, 2, &cbs)))
             goto out;
     }
     rc = XQ_EXIT_OK;
     for (size_t in_job = 0;;) {
-        bool eof = (got = getline(&line, &cap, in)) <= 0;
+        bool eof;
+        size_t at;
 
+        if (xq_inst_reader_next(reader, &insts, &at, &eof, &rerr) != XQ_OK) {
+            fprintf(stderr, "explainq submit: %s: %s\n", in_path, rerr.msg);
+            rc = XQ_EXIT_USAGE;
+            break;
+        }
         if (!eof) {
-            size_t l = (size_t)got;
-            xq_error_t err;
-
-            lineno++;
-            while (l && (line[l - 1] == '\n' || line[l - 1] == '\r'))
-                l--;
-            if (!l)
-                continue; /* blank lines are not instances */
-            if (xq_json_to_msgpack(line, l, &insts, &err) != XQ_OK) {
-                fprintf(stderr, "explainq submit: %s:%zu: %s\n", in_path, lineno, err.msg);
-                rc = XQ_EXIT_USAGE;
-                break;
-            }
             n_inst++;
             in_job++;
         }
@@ -217,18 +261,25 @@ int xq_cmd_submit(int argc, char **argv) {
             v.crowding_count = crowding;
             job.len = 0;
             xq_job_pack(&v, &job);
+            if (sent.n == sent.cap) {
+                sent.cap = sent.cap ? 2 * sent.cap : 256;
+                sent.items = xq_reallocarray(sent.items, sent.cap, sizeof(*sent.items));
+            }
+            sent.items[sent.n] = (sent_t){.id = xq_strdup(id), .cnt = in_job};
             while (
                 (e = rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(id, strlen(id)),
                                        RD_KAFKA_V_VALUE(job.data, job.len),
+                                       RD_KAFKA_V_OPAQUE((void *)(uintptr_t)sent.n),
                                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
                 RD_KAFKA_RESP_ERR__QUEUE_FULL)
                 rd_kafka_poll(p, 100);
+            sent.n++;
             if (e) {
-                fprintf(stderr, "explainq submit: %s\n", rd_kafka_err2str(e));
+                sent.items[sent.n - 1].state = -1;
+                sent.items[sent.n - 1].err = e;
                 rc = XQ_EXIT_RUNTIME;
                 break;
             }
-            fprintf(out, "%s\n", id);
             insts.len = 0;
             in_job = 0;
             rd_kafka_poll(p, 0);
@@ -237,20 +288,41 @@ int xq_cmd_submit(int argc, char **argv) {
         if (eof)
             break;
     }
-    if (p && rd_kafka_flush(p, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        fprintf(stderr, "explainq submit: %d jobs not delivered\n", rd_kafka_outq_len(p));
-        rc = XQ_EXIT_RUNTIME;
-    }
+    if (p)
+        rd_kafka_flush(p, 60000);
     progress_bar("submit", n_inst, 0, true);
-    fprintf(stderr, "explainq submit: %zu instances in %zu jobs to %s\n", n_inst, n_jobs, topic);
+    /* only the jobs the broker acknowledged are listed, and said to be published */
+    {
+        size_t ok = 0, ok_inst = 0, lost = 0;
+
+        for (size_t i = 0; i < sent.n; i++) {
+            if (sent.items[i].state == 1) {
+                fprintf(out, "%s\t%zu\n", sent.items[i].id, sent.items[i].cnt);
+                ok++;
+                ok_inst += sent.items[i].cnt;
+                continue;
+            }
+            if (lost++ < 5)
+                fprintf(stderr, "explainq submit: job %s was not published: %s\n", sent.items[i].id,
+                        sent.items[i].state ? rd_kafka_err2str(sent.items[i].err)
+                                            : "no delivery report within 60 s");
+        }
+        if (lost)
+            rc = XQ_EXIT_RUNTIME;
+        fprintf(stderr, "explainq submit: %zu instances in %zu jobs published to %s%s\n", ok_inst,
+                ok, topic, lost || rc != XQ_EXIT_OK ? " (and no more: see above)" : "");
+    }
 out:
+    for (size_t i = 0; i < sent.n; i++)
+        xq_free(sent.items[i].id);
+    xq_free(sent.items);
+    xq_inst_reader_destroy(reader);
     if (p)
         rd_kafka_destroy(p);
     if (in && in != stdin)
         fclose(in);
     if (out != stdout)
         fclose(out);
-    xq_free(line);
     xq_spec_destroy(spec);
     xq_buf_fini(&insts);
     xq_buf_fini(&job);
@@ -264,13 +336,15 @@ static const char collect_usage[] =
     "                        [--timeout S] [--summary] [-b BROKERS] [-X key=value]\n"
     "\n"
     "Reads results (read_committed) and writes one JSON line per instance, as\n"
-    "`explainq explain` does ({\"attributions\": [...]}), or one error line for a\n"
-    "job that failed. With --jobs, in the order of that file (as submit wrote it),\n"
-    "and stops when all are in; with --count, after N jobs. --summary prints the\n"
-    "top features of each instance. Exits 1 on a timeout (default 600 s).\n";
+    "`explainq explain` does ({\"attributions\": [...]}); a job that failed gives its\n"
+    "error line once per instance (when the jobs file gives its instance count, as\n"
+    "submit writes it). With --jobs, in the order of that file, and stops when all\n"
+    "are in; with --count, after N jobs. --summary prints the top features of each\n"
+    "instance. Exits 1 when any job failed, or on a timeout (default 600 s).\n";
 
 typedef struct got {
     char *id;
+    size_t cnt;     /* its instances (0: not known) */
     xq_buf_t lines; /* its output lines */
     bool seen;
 } got_t;
@@ -316,7 +390,8 @@ static void summarize(const char *job, size_t idx, const msgpack_object *ex) {
 
 int xq_cmd_collect(int argc, char **argv) {
     const char *out_path = NULL, *jobs_path = NULL, *topic = "explain.results";
-    size_t count = 0, want = 0, have = 0, dups = 0, errors = 0, n_got = 0, cap_got = 0;
+    size_t count = 0, want = 0, have = 0, dups = 0, errors = 0, n_got = 0, cap_got = 0,
+           inst_errors = 0;
     long timeout_s = 600;
     bool summary = false;
     got_t *got = NULL;
@@ -366,7 +441,7 @@ int xq_cmd_collect(int argc, char **argv) {
     }
     if (jobs_path) {
         FILE *f = fopen(jobs_path, "r");
-        char line[XQ_JOB_ID_SIZE + 2];
+        char line[XQ_JOB_ID_SIZE + 32];
 
         if (!f) {
             fprintf(stderr, "explainq collect: %s: %s\n", jobs_path, strerror(errno));
@@ -376,10 +451,31 @@ int xq_cmd_collect(int argc, char **argv) {
             line[strcspn(line, "\r\n")] = '\0';
             if (!line[0])
                 continue;
+            if (strchr(line, '\t')) { /* "<id>\t<instances>", as submit writes */
+                char *tab = strchr(line, '\t');
+                uint64_t icnt = 0;
+
+                *tab = '\0';
+                if (!xq_cli_parse_u64(tab + 1, &icnt) || icnt > 1000000) {
+                    fprintf(stderr, "explainq collect: %s: bad line for job %s\n", jobs_path, line);
+                    fclose(f);
+                    return XQ_EXIT_USAGE;
+                }
+                if (n_got == cap_got) {
+                    cap_got = cap_got ? 2 * cap_got : 256;
+                    got = xq_reallocarray(got, cap_got, sizeof(*got));
+                }
+                got[n_got].cnt = (size_t)icnt;
+                got[n_got].id = xq_strdup(line);
+                got[n_got].seen = false;
+                xq_buf_init(&got[n_got++].lines);
+                continue;
+            }
             if (n_got == cap_got) {
                 cap_got = cap_got ? 2 * cap_got : 256;
                 got = xq_reallocarray(got, cap_got, sizeof(*got));
             }
+            got[n_got].cnt = 0;
             got[n_got].id = xq_strdup(line);
             got[n_got].seen = false;
             xq_buf_init(&got[n_got++].lines);
@@ -484,11 +580,17 @@ int xq_cmd_collect(int argc, char **argv) {
         e = xq_mp_map_get(root, "error");
         ex = xq_mp_map_get(root, "explanations");
         if (e || !ex || ex->type != MSGPACK_OBJECT_ARRAY) {
+            /* one error line for each of the job's instances, so lines match the input */
+            size_t lines = slot != SIZE_MAX && got[slot].cnt ? got[slot].cnt : 1;
+
             errors++;
-            xq_json_from_msgpack(root, 0, dst, NULL);
-            xq_buf_append(dst, "\n", 1);
+            for (size_t l = 0; l < lines; l++) {
+                xq_json_from_msgpack(root, 0, dst, NULL);
+                xq_buf_append(dst, "\n", 1);
+            }
         } else {
             for (uint32_t i = 0; i < ex->via.array.size; i++) {
+                inst_errors += xq_mp_map_get(&ex->via.array.ptr[i], "error") != NULL;
                 xq_json_from_msgpack(&ex->via.array.ptr[i], 0, dst, NULL);
                 xq_buf_append(dst, "\n", 1);
                 if (summary) {
@@ -512,7 +614,10 @@ next:
     progress_bar("collect", have, want, true);
     fprintf(stderr, "explainq collect: %zu of %zu jobs, %zu failed, %zu duplicate results\n", have,
             want, errors, dups);
-    if (have < want)
+    if (inst_errors)
+        fprintf(stderr, "explainq collect: %zu instances failed alone (error lines in place)\n",
+                inst_errors);
+    if (have < want || errors || inst_errors)
         rc = XQ_EXIT_RUNTIME;
     if (fflush(out) != 0)
         rc = XQ_EXIT_RUNTIME;

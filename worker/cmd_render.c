@@ -66,9 +66,34 @@ bad:
     return false;
 }
 
+/* A {"b64_jpeg"} picture as PNG bytes (decoded, then written again without loss). */
+static bool jpeg_to_png(const msgpack_object *b64, xq_buf_t *png) {
+    xq_buf_t jpg;
+    float *px = NULL;
+    uint8_t *rgb = NULL;
+    size_t h, w, c;
+    xq_error_t err;
+    bool ok = false;
+
+    xq_buf_init(&jpg);
+    if (xq_base64_decode(b64->via.str.ptr, b64->via.str.size, &jpg) &&
+        xq_picture_decode(jpg.data, jpg.len, &px, &h, &w, &c, &err) == XQ_OK) {
+        rgb = xq_malloc(h * w * 3 + 1);
+        for (size_t p = 0; p < h * w; p++)
+            for (size_t k = 0; k < 3; k++)
+                rgb[p * 3 + k] = (uint8_t)(px[p * c + (c == 3 ? k : 0)] * 255.0f + 0.5f);
+        ok = xq_png_encode(rgb, h, w, png, &err) == XQ_OK;
+    }
+    xq_free(rgb);
+    xq_free(px);
+    xq_buf_fini(&jpg);
+    return ok;
+}
+
 /* Writes the picture of feature value @p v to @p path; false (with a message) if it is none. */
 static bool write_picture(const msgpack_object *v, const char *path) {
-    const msgpack_object *b64 = v->type == MSGPACK_OBJECT_MAP ? xq_mp_map_get(v, "b64_png") : NULL;
+    const msgpack_object *b64 = v->type == MSGPACK_OBJECT_MAP ? xq_mp_map_get(v, "b64_png") : NULL,
+                         *jpg = v->type == MSGPACK_OBJECT_MAP ? xq_mp_map_get(v, "b64_jpeg") : NULL;
     double *a = NULL;
     size_t h, w, c;
     xq_buf_t png;
@@ -79,6 +104,8 @@ static bool write_picture(const msgpack_object *v, const char *path) {
     xq_buf_init(&png);
     if (b64 && b64->type == MSGPACK_OBJECT_STR) {
         ok = xq_base64_decode(b64->via.str.ptr, b64->via.str.size, &png);
+    } else if (jpg && jpg->type == MSGPACK_OBJECT_STR) {
+        ok = jpeg_to_png(jpg, &png);
     } else if (image_array(v, &a, &h, &w, &c)) {
         xq_viz_t viz = {.present = true,
                         .type = XQ_VIZ_TYPE_PIXELS,

@@ -10,12 +10,14 @@
 #include "spec.h"
 
 static const char spec_usage[] =
-    "usage: explainq spec validate FILE\n"
-    "       explainq spec id FILE\n"
-    "       explainq spec put FILE [--redis HOST:PORT]\n"
+    "usage: explainq spec validate (FILE | --metadata M [--parameters P] | --parameters P)\n"
+    "       explainq spec id (FILE | ...)\n"
+    "       explainq spec put (FILE | ...) [--redis HOST:PORT]\n"
     "\n"
-    "FILE holds an ExplanationSpec (Vertex AI's JSON, or the same as msgpack);\n"
-    "- reads standard input.\n"
+    "FILE holds an ExplanationSpec (Vertex AI's JSON, or the same as msgpack), or a\n"
+    "Model resource with explanationSpec; - reads standard input. --metadata\n"
+    "(explanation_metadata.json) and --parameters (ExplanationParameters) give the\n"
+    "spec in halves, as Model.upload takes them, or replace those halves of FILE.\n"
     "\n"
     "  validate  prints the normalized spec (defaults applied, keys sorted) as JSON\n"
     "            and exits 0; or prints every error, one a line as \"path: message\",\n"
@@ -23,56 +25,72 @@ static const char spec_usage[] =
     "  id        prints the spec's id: the hex SHA-256 of its canonical msgpack\n"
     "            encoding, the same for any key order or spacing; exits 2 if invalid\n"
     "  put       stores the spec in Redis (explainq:spec:<id>) for jobs that name it\n"
-    "            by specId, and prints the id: explainq spec put FILE [--redis HOST:PORT]\n";
-
-static int put(int argc, char **argv) {
-    const char *url = argc == 5 && strcmp(argv[3], "--redis") == 0 ? argv[4] : "127.0.0.1:6379";
-    xq_spec_t *spec;
-    xq_redis_t *r;
-    xq_error_t err;
-    int rc = XQ_EXIT_OK;
-
-    if (argc != 3 && argc != 5) {
-        fputs(spec_usage, stderr);
-        return XQ_EXIT_USAGE;
-    }
-    if (!(spec = xq_cli_load_spec(NULL, argv[2])))
-        return XQ_EXIT_USAGE;
-    if (!(r = xq_redis_new(url, 2000, &err)) || xq_redis_put_spec(r, spec, &err) != XQ_OK) {
-        fprintf(stderr, "explainq spec put: %s\n", err.msg);
-        rc = XQ_EXIT_RUNTIME;
-    } else {
-        printf("%s\n", spec->id);
-    }
-    xq_redis_destroy(r);
-    xq_spec_destroy(spec);
-    return rc;
-}
+    "            by specId, and prints the id (--redis, default 127.0.0.1:6379)\n";
 
 int xq_cmd_spec(int argc, char **argv) {
+    const char *file = NULL, *meta = NULL, *params = NULL, *url = "127.0.0.1:6379";
     xq_spec_t *spec;
+    xq_redis_t *r = NULL;
+    xq_error_t err;
     xq_buf_t out;
+    int rc = XQ_EXIT_OK;
 
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         fputs(spec_usage, stdout);
         return XQ_EXIT_OK;
     }
-    if (argc >= 3 && strcmp(argv[1], "put") == 0)
-        return put(argc, argv);
-    if (argc != 3 || (strcmp(argv[1], "validate") != 0 && strcmp(argv[1], "id") != 0)) {
+    if (argc < 3 ||
+        (strcmp(argv[1], "validate") && strcmp(argv[1], "id") && strcmp(argv[1], "put"))) {
         fputs(spec_usage, stderr);
         return XQ_EXIT_USAGE;
     }
-    if (!(spec = xq_cli_load_spec(NULL, argv[2])))
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+        if (a[0] != '-' || !strcmp(a, "-")) {
+            if (file)
+                goto usage;
+            file = a;
+            continue;
+        }
+        if (!v)
+            goto usage;
+        i++;
+        if (!strcmp(a, "--metadata"))
+            meta = v;
+        else if (!strcmp(a, "--parameters"))
+            params = v;
+        else if (!strcmp(a, "--redis") && !strcmp(argv[1], "put"))
+            url = v;
+        else
+            goto usage;
+    }
+    if (!file && !params && !meta)
+        goto usage;
+    if (!(spec = xq_cli_load_spec_parts(NULL, file, meta, params)))
         return XQ_EXIT_USAGE;
     xq_buf_init(&out);
-    if (strcmp(argv[1], "id") == 0)
+    if (strcmp(argv[1], "put") == 0) {
+        if (!(r = xq_redis_new(url, 2000, &err)) || xq_redis_put_spec(r, spec, &err) != XQ_OK) {
+            fprintf(stderr, "explainq spec put: %s\n", err.msg);
+            rc = XQ_EXIT_RUNTIME;
+        } else {
+            xq_buf_append_str(&out, spec->id);
+        }
+    } else if (strcmp(argv[1], "id") == 0) {
         xq_buf_append_str(&out, spec->id);
-    else
+    } else {
         xq_spec_to_json(spec, XQ_JSON_PRETTY, &out);
-    xq_buf_append(&out, "\n", 1);
-    fwrite(out.data, 1, out.len, stdout);
+    }
+    if (rc == XQ_EXIT_OK) {
+        xq_buf_append(&out, "\n", 1);
+        fwrite(out.data, 1, out.len, stdout);
+    }
     xq_buf_fini(&out);
+    xq_redis_destroy(r);
     xq_spec_destroy(spec);
-    return fflush(stdout) == 0 ? XQ_EXIT_OK : XQ_EXIT_RUNTIME;
+    return rc == XQ_EXIT_OK && fflush(stdout) != 0 ? XQ_EXIT_RUNTIME : rc;
+usage:
+    fputs(spec_usage, stderr);
+    return XQ_EXIT_USAGE;
 }

@@ -101,6 +101,8 @@ static const xq_conf_opt_t options[] = {
      "job ids this worker remembers as answered (beside Redis) to skip duplicates"},
     {"sample.rate", "1", 0, 1, 0,
      "share of the stream's messages explained (by offset, repeatable)"},
+    {"viz.format", "jpeg", 0, 0, 1,
+     "attribution pictures in results: jpeg ({\"b64_jpeg\"}, as Vertex AI) or png"},
     {"models", "", 0, 0, 1,
      "models this worker evaluates itself, no runner: NAME=FILE[,NAME=FILE...] (any backend "
      "explainq runner takes; its first output)"},
@@ -1035,6 +1037,7 @@ static void start_runs(worker_t *w, job_t *j) {
         .examples = &j->exq,
         .xrai_fast = strcmp(xq_conf_str(w->conf, "xrai.algorithm"), "fast") == 0,
         .gl = w->gl,
+        .viz_png = strcmp(xq_conf_str(w->conf, "viz.format"), "png") == 0,
     };
     xq_error_t err;
     xq_err_t rc;
@@ -2197,6 +2200,11 @@ int xq_cmd_worker(int argc, char **argv) {
     w.source_topic = xq_conf_str(w.conf, w.stream ? "input.topic" : "topic.jobs");
     if (!w.stream && strcmp(xq_conf_str(w.conf, "input.format"), "jobs") != 0) {
         fprintf(stderr, "explainq worker: input.format must be jobs or instances\n");
+        goto out;
+    }
+    if (strcmp(xq_conf_str(w.conf, "viz.format"), "jpeg") != 0 &&
+        strcmp(xq_conf_str(w.conf, "viz.format"), "png") != 0) {
+        fprintf(stderr, "explainq worker: viz.format must be jpeg or png\n");
         goto out;
     }
     if (strcmp(xq_conf_str(w.conf, "xrai.algorithm"), "full") != 0 &&

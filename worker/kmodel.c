@@ -121,7 +121,9 @@ static xq_err_t eval_part(kmodel_t *k, xq_batch_t *b, xq_error_t *err) {
 
     if (b->grad)
         return xq_error_set(err, XQ_EINVAL, "model", "gradients over Kafka need the worker");
-    snprintf(corr, sizeof(corr), "cli-%d-%llu", (int)getpid(), ++k->seq);
+    /* the handle's address keeps two models of one process (the gateway's) apart */
+    snprintf(corr, sizeof(corr), "cli-%d-%lx-%llu", (int)getpid(), (unsigned long)(uintptr_t)k,
+             ++k->seq);
     k->buf.len = 0;
     xq_remote_pack_request(k->remote, corr, b, &k->buf);
     msgpack_unpacked_init(&msg);
@@ -250,7 +252,7 @@ xq_kmodel_open(const char *name, const xq_kmodel_opts_t *opts, xq_model_t **out,
     xq_buf_init(&k->buf);
     if ((rc = open_replies(k, o, err)) != XQ_OK)
         goto out;
-    snprintf(corr, sizeof(corr), "cli-%d-describe", (int)getpid());
+    snprintf(corr, sizeof(corr), "cli-%d-%lx-describe", (int)getpid(), (unsigned long)(uintptr_t)k);
     xq_remote_describe_request(corr, &k->buf);
     if ((rc = round_trip(k, corr, &msg, &reply, err)) != XQ_OK)
         goto out;
@@ -274,6 +276,7 @@ xq_kmodel_open(const char *name, const xq_kmodel_opts_t *opts, xq_model_t **out,
     for (size_t i = 0; i < ne; i++)
         encoded[i] = *xq_model_encoded(k->remote, i);
     *out = xq_model_new(&ops, k, inputs, ni, encoded, ne, xq_model_output(k->remote));
+    xq_model_set_missing_ok(*out, xq_model_missing_ok(k->remote));
     k = NULL;
 out:
     msgpack_unpacked_destroy(&msg);

@@ -50,6 +50,7 @@ xq_run_t *xq_run_new(const xq_spec_t *spec,
     ctx->examples = opts->examples;
     ctx->xrai_fast = opts->xrai_fast;
     ctx->gl = opts->gl;
+    ctx->viz_png = opts->viz_png;
     ctx->index = index;
     ctx->target_error = opts->target_error;
     ctx->max_model_rows = opts->max_model_rows ? opts->max_model_rows : XQ_RUN_DEFAULT_MAX_ROWS;
@@ -187,7 +188,7 @@ static const xq_image_t *image_of(const xq_layout_t *l, size_t e) {
 
 /*
  * An image's attributions: XRAI's one value per pixel as [H][W] (channel 0
- * of its slots), or with a visualization the picture {"b64_png": ...}.
+ * of its slots), or with a visualization the picture {"b64_jpeg": ...} (or b64_png).
  */
 static void pack_image(const xq_run_t *run,
                        const xq_attribution_t *at,
@@ -207,10 +208,10 @@ static void pack_image(const xq_run_t *run,
             a[p * ca + c] = v[p * im->c + c];
     xq_buf_init(&b64);
     if (im->meta && im->meta->viz.present &&
-        xq_viz_png_b64(&im->meta->viz, a, im->h, im->w, ca, l->x + im->off, im->c, &b64, &err) ==
-            XQ_OK) {
+        xq_viz_b64(&im->meta->viz, a, im->h, im->w, ca, l->x + im->off, im->c, run->ctx.viz_png,
+                   &b64, &err) == XQ_OK) {
         msgpack_pack_map(pk, 1);
-        xq_mp_pack_str(pk, "b64_png");
+        xq_mp_pack_str(pk, run->ctx.viz_png ? "b64_png" : "b64_jpeg");
         xq_mp_pack_strn(pk, (const char *)b64.data, b64.len);
     } else {
         size_t dims[3] = {im->h, im->w, ca}, pos = 0;

@@ -61,6 +61,7 @@ typedef struct xq_run_opts {
     const struct xq_examples_query *examples; /* the index to search (examples; borrowed) */
     bool xrai_fast;                           /* XRAI's 'fast' selection instead of 'full' */
     struct xq_gl_cache *gl; /* IG's quadrature rules, shared (borrowed); NULL: computed per run */
+    bool viz_png;           /* visualizations as {"b64_png"}; default {"b64_jpeg"}, as Vertex AI */
 } xq_run_opts_t;
 
 #define XQ_RUN_DEFAULT_MAX_ROWS 100000
@@ -131,6 +132,7 @@ typedef struct xq_run_ctx {
     const struct xq_examples_query *examples; /* examples: the index and overrides, or NULL */
     bool xrai_fast;
     struct xq_gl_cache *gl; /* Gauss–Legendre rules (borrowed), or NULL */
+    bool viz_png;           /* pictures as PNG, not JPEG */
     xq_rng_t rng;           /* this instance's stream */
     double target_error;
     uint64_t max_model_rows;

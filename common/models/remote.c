@@ -44,7 +44,12 @@ void xq_remote_describe_pack(const xq_model_t *m, const char *id, xq_buf_t *out)
     xq_mp_pack_str(&pk, "id");
     xq_mp_pack_str(&pk, id);
     xq_mp_pack_str(&pk, "model");
-    msgpack_pack_map(&pk, 4);
+    msgpack_pack_map(&pk, 5);
+    xq_mp_pack_str(&pk, "missing"); /* NaN inputs are missing values */
+    if (xq_model_missing_ok(m))
+        msgpack_pack_true(&pk);
+    else
+        msgpack_pack_false(&pk);
     xq_mp_pack_str(&pk, "inputs");
     msgpack_pack_array(&pk, xq_model_input_cnt(m));
     for (size_t i = 0; i < xq_model_input_cnt(m); i++)
@@ -281,6 +286,12 @@ xq_err_t xq_remote_model_new(const msgpack_object *model, xq_model_t **out, xq_e
         r->enc[i].name = r->pool + (uintptr_t)r->enc[i].name;
     *out = xq_model_new(&remote_ops, r, r->in, r->in_cnt, r->enc, r->enc_cnt, &r->out);
     read_labels(*out, xq_mp_map_get(model, "labels"));
+    {
+        const msgpack_object *miss = xq_mp_map_get(model, "missing");
+
+        xq_model_set_missing_ok(*out,
+                                miss && miss->type == MSGPACK_OBJECT_BOOLEAN && miss->via.boolean);
+    }
     return XQ_OK;
 bad:
     xq_buf_fini(&pool);

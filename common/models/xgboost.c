@@ -145,7 +145,8 @@ xq_err_t xq_xgboost_load(const char *path, double fd_step, xq_model_t **out, xq_
                                 .dims = {m->n_out},
                                 .elem_cnt = m->n_out};
     *out = xq_model_new(&xgb_ops, m, &m->in, 1, NULL, 0, &m->out);
-    m = NULL; /* owned by the model now */
+    xq_model_set_missing_ok(*out, true); /* NaN is XGBoost's missing value */
+    m = NULL;                            /* owned by the model now */
     rc = XQ_OK;
 out:
     xq_free(zeros);

@@ -2,7 +2,8 @@
 # 0011-xrai: XRAI end to end on a CNN trained so that one bright square decides the class
 # (tests/models/make_shapes.py); the images arrive as {"b64": PNG}.
 #   A. `explain`: XRAI's top region overlaps the square, with the full and the fast selection
-#   B. a visualization gives {"b64_png": ...}; `explainq render` writes PNGs of it and of raw arrays
+#   B. a visualization gives {"b64_jpeg": ...} as Vertex does ({"b64_png": ...} with --viz-png);
+#      `explainq render` writes PNGs of it and of raw arrays
 #   C. the worker on Kafka gives the same attributions as `explain`
 set -euo pipefail
 X="$EXPLAINQ"
@@ -52,6 +53,8 @@ s["metadata"]["inputs"]["image"]["visualization"] = {"overlayType": "ORIGINAL"}
 json.dump(s, open(sys.argv[2], "w"))
 PY
 "$X" explain --spec "$D/viz.json" --model tests/data/onnx/shapes.onnx --instances "$IMAGES" >"$D/viz.out"
+"$X" explain --spec "$D/viz.json" --model tests/data/onnx/shapes.onnx --instances "$IMAGES" \
+    --viz-png >"$D/vizpng.out"
 for n in 1 4; do
     "$X" render --in "$D/viz.out" --line "$n" --out "$D/viz$n.png"
     "$X" render --in "$D/full.out" --line "$n" --out "$D/raw$n.png"
@@ -63,6 +66,13 @@ def size(png):
     assert png[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     return struct.unpack(">II", png[16:24])
 b64 = json.loads(open(d + "/viz.out").readline())["attributions"][0]["featureAttributions"]["image"]
+jpg = base64.b64decode(b64["b64_jpeg"])
+assert jpg[:3] == b"\xff\xd8\xff", "not a JPEG"
+i = 2  # the frame header (SOF0) holds the height and width
+while jpg[i + 1] != 0xC0:
+    i += 2 + struct.unpack(">H", jpg[i + 2:i + 4])[0]
+assert struct.unpack(">HH", jpg[i + 5:i + 9]) == (64, 64)
+b64 = json.loads(open(d + "/vizpng.out").readline())["attributions"][0]["featureAttributions"]["image"]
 assert size(base64.b64decode(b64["b64_png"])) == (64, 64)
 for n in (1, 4):
     for kind in ("viz", "raw"):

@@ -35,7 +35,7 @@ for i in $(seq 1 30); do cat tests/data/instances/mlp20.jsonl; done >"$tmp/in300
 "$X" submit -b "$B" --model "mlp$T" --spec "$SPEC" --instances "$tmp/in3000.jsonl" \
     --job-size 10 --seed 4 --prefix "O$T" --jobs-out "$tmp/o.jobs"
 for _ in $(seq 1 100); do # mid-batch: some jobs done, most not
-    "$X" status --redis "$REDIS_URL" "$(sed -n 10p "$tmp/o.jobs")" 2>/dev/null |
+    "$X" status --redis "$REDIS_URL" "$(sed -n 10p "$tmp/o.jobs" | cut -f1)" 2>/dev/null |
         grep -qx 'state=done' && break
     sleep 0.1
 done

@@ -27,7 +27,11 @@
     X(xrai)          \
     X(parts)         \
     X(idset)         \
-    X(offsets)
+    X(offsets)       \
+    X(instances)     \
+    X(vertex)        \
+    X(batchjob)      \
+    X(picture)
 
 #define XQ_SUITE_DECL(name) Suite *name##_suite(void);
 XQ_SUITES(XQ_SUITE_DECL)

@@ -138,6 +138,60 @@ START_TEST(test_layout_without_metadata) {
 
 END_TEST
 
+/* Instances as users have them: bare arrays, numbers as strings; nulls refused by a network. */
+START_TEST(test_layout_user_forms) {
+    tfun_t f = {.in_cnt = 3, .out_cnt = 1, .f = t_linear_f, .df = t_linear_df, .w = {2, 3, 4}};
+    const char *names[] = {"x"};
+    size_t sizes[] = {3};
+    xq_model_t *m = t_model(&f, names, sizes, 1, 0, NULL, NULL);
+    texpl_t e;
+
+    /* one metadata input: a bare array is its value; strings that are numbers are numbers */
+    t_explain(
+        "{'parameters': {'integratedGradientsAttribution': {'stepCount': 2}},"
+        " 'metadata': {'inputs': {'v': {'inputTensorName': 'x'}}, 'outputs': {'y': {}}}}",
+        m,
+        "[[1, 2, 3], ['1', '2.0', '3e0'], {'v': [1, '-2', 3]}, ['1', '0x2', 3], ['1', ' 2', 3],"
+        " [1, null, 3], ['1', 'nan', 3], 7]",
+        NULL, &e);
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_int_eq(e.res[i].rc, XQ_OK);
+        ck_assert_double_eq_tol(t_fa(&e, i, 0, "v", 0), 2, F32_TOL);
+        ck_assert_double_eq_tol(t_fa(&e, i, 0, "v", 1), 6, F32_TOL);
+        ck_assert_double_eq_tol(t_fa(&e, i, 0, "v", 2), 12, F32_TOL);
+    }
+    ck_assert_int_eq(e.res[2].rc, XQ_OK);
+    ck_assert_double_eq_tol(t_fa(&e, 2, 0, "v", 1), -6, F32_TOL);
+    for (size_t i = 3; i < 5; i++) {
+        ck_assert_int_eq(e.res[i].rc, XQ_EINVAL);
+        ck_assert_ptr_nonnull(strstr(e.res[i].err.msg, "string that is not a number"));
+    }
+    ck_assert_int_eq(e.res[5].rc, XQ_EINVAL);
+    ck_assert_str_eq(e.res[5].err.field, "instances[5].v");
+    ck_assert_ptr_nonnull(strstr(e.res[5].err.msg, "element 1 is null (a missing value)"));
+    ck_assert_int_eq(e.res[6].rc, XQ_EINVAL);
+    ck_assert_int_eq(e.res[7].rc, XQ_EINVAL); /* a scalar for a 3-element tensor */
+    t_explain_fini(&e);
+    /* no metadata, a model of one input: the bare array is that input, named after it */
+    t_explain("{'parameters': {'sampledShapleyAttribution': {'pathCount': 2}}}", m, "[[1, 1, 1]]",
+              NULL, &e);
+    ck_assert_int_eq(e.res[0].rc, XQ_OK);
+    ck_assert_double_eq_tol(t_fa(&e, 0, 0, "x", 2), 4, F32_TOL);
+    t_explain_fini(&e);
+    /* several inputs: a bare array is refused with what to do */
+    t_explain("{'parameters': {'sampledShapleyAttribution': {'pathCount': 2}},"
+              " 'metadata': {'inputs': {'a': {'inputTensorName': 'x'}, 'b': {'inputTensorName': "
+              "'x'}, 'c': {'inputTensorName': 'x'}}, 'outputs': {'y': {}}}}",
+              m, "[[1, 2, 3]]", NULL, &e);
+    ck_assert_int_eq(e.res[0].rc, XQ_EINVAL);
+    ck_assert_str_eq(e.res[0].err.field, "instances[0]");
+    ck_assert_ptr_nonnull(strstr(e.res[0].err.msg, "exactly one input, this one has 3"));
+    t_explain_fini(&e);
+    xq_model_destroy(m);
+}
+
+END_TEST
+
 /* COMBINED_EMBEDDING: one number, the sum over the encoded vector; CONCAT: one per token. */
 START_TEST(test_layout_embeddings) {
     enum {
@@ -220,7 +274,7 @@ static const struct bad {
     {"{'a': 1, 'b': [[1], [2, 3]], 'c': 3}", "instances[1].b", "not a rectangular array"},
     {"{'a': 1, 'b': [], 'c': 3}", "instances[1].b", "is an empty array"},
     {"{'a': 1, 'b': {'k': 1}, 'c': 3}", "instances[1].b", "not a number"},
-    {"{'a': 1, 'b': null, 'c': 3}", "instances[1].b", "not a number"},
+    {"{'a': 1, 'b': null, 'c': 3}", "instances[1].b", "is null (a missing value)"},
     {"[1, 2, 3]", "instances[1]", "is not an object of features"},
     {"{'a': 1e39, 'b': 2, 'c': 3}", "instances[1].a", "not a finite float32"},
 };
@@ -328,6 +382,7 @@ Suite *layout_suite(void) {
 
     tcase_add_test(tc, test_layout_bag_of_features);
     tcase_add_test(tc, test_layout_groups);
+    tcase_add_test(tc, test_layout_user_forms);
     tcase_add_test(tc, test_layout_nested_arrays_and_broadcast);
     tcase_add_test(tc, test_layout_without_metadata);
     tcase_add_test(tc, test_layout_embeddings);

@@ -12,6 +12,8 @@
 
 #include "explain_helpers.h"
 #include "models/load.h"
+#include "models/remote.h"
+#include "mp.h"
 #include "suites.h"
 
 /*
@@ -69,6 +71,44 @@ START_TEST(test_xgboost_stump) {
     ck_assert_double_eq(t_num(&e, 1, 0, "instanceOutputValue"), 0);
     t_explain_fini(&e);
 
+    /* null is a missing value, which the booster sends to the default branch (left: 0) */
+    t_explain("{'parameters': {'sampledShapleyAttribution': {'pathCount': 4}},"
+              " 'metadata': {'inputs': {'a': {'inputBaselines': [1]}, 'b': {}, 'c': {}},"
+              " 'outputs': {'prediction': {}}}}",
+              m, "[{'a': null, 'b': '5', 'c': 5}]", NULL, &e);
+    ck_assert_int_eq(e.res[0].rc, XQ_OK);
+    ck_assert_double_eq(t_num(&e, 0, 0, "instanceOutputValue"), 0);
+    ck_assert_double_eq(t_num(&e, 0, 0, "baselineOutputValue"), 10);
+    ck_assert_double_eq(t_fa(&e, 0, 0, "a", 0), -10);
+    ck_assert_double_eq(t_fa(&e, 0, 0, "b", 0), 0);
+    t_explain_fini(&e);
+    /* a bare array is the one input's value */
+    t_explain("{'parameters': {'sampledShapleyAttribution': {'pathCount': 4}}}", m,
+              "[[1, 5, 5], [null, 1, 1]]", NULL, &e);
+    ck_assert_int_eq(e.res[0].rc, XQ_OK);
+    ck_assert_double_eq(t_fa(&e, 0, 0, "features", 0), 10);
+    ck_assert_int_eq(e.res[1].rc, XQ_OK);
+    ck_assert_double_eq(t_fa(&e, 1, 0, "features", 0), 0);
+    t_explain_fini(&e);
+
+    /* a runner says so in its description, so workers take nulls for it too */
+    {
+        xq_buf_t d;
+        msgpack_unpacked u;
+        xq_model_t *r = NULL;
+
+        xq_buf_init(&d);
+        ck_assert(xq_model_missing_ok(m));
+        xq_remote_describe_pack(m, "d1", &d);
+        msgpack_unpacked_init(&u);
+        ck_assert(xq_mp_unpack_one(d.data, d.len, &u));
+        ck_assert_int_eq(xq_remote_model_new(xq_mp_map_get(&u.data, "model"), &r, &err), XQ_OK);
+        ck_assert(xq_model_missing_ok(r));
+        xq_model_destroy(r);
+        msgpack_unpacked_destroy(&u);
+        xq_buf_fini(&d);
+    }
+
     /* no gradients: IG fails with a message that says what to do */
     t_explain("{'parameters': {'integratedGradientsAttribution': {'stepCount': 4}}}", m,
               "[{'features': [1, 5, 5]}]", NULL, &e);
@@ -82,6 +122,12 @@ START_TEST(test_xgboost_stump) {
     t_explain("{'parameters': {'integratedGradientsAttribution': {'stepCount': 4}}}", m,
               "[{'features': [1, 5, 5]}]", NULL, &e);
     ck_assert_int_eq(e.res[0].rc, XQ_OK);
+    t_explain_fini(&e);
+    /* but a missing value has no gradient: IG refuses it */
+    t_explain("{'parameters': {'integratedGradientsAttribution': {'stepCount': 4}}}", m,
+              "[{'features': [null, 5, 5]}]", NULL, &e);
+    ck_assert_int_eq(e.res[0].rc, XQ_EINVAL);
+    ck_assert_ptr_nonnull(strstr(e.res[0].err.msg, "is null (a missing value)"));
     t_explain_fini(&e);
     xq_model_destroy(m);
     unlink(path);
