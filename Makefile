@@ -98,9 +98,17 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) CC=clang BUILD=build/clang all  # both compilers stay warning-free
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/explainq $(ITEST_BINS)
+	$(Q)$(MAKE) --no-print-directory docs-check
 	$(Q)BUILD=$(BUILD) tests/integration/run.sh
 
 check: test
+
+# The docs: functions named in docs/ exist; docs/configuration.md is current (make docs).
+.PHONY: docs docs-check
+docs-check: $(BUILD)/explainq
+	$(Q)BUILD=$(BUILD) tests/docs/check.sh
+docs: $(BUILD)/explainq
+	$(Q)python3 tests/docs/gen_configuration.py $(BUILD)/explainq >docs/configuration.md
 
 asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
