@@ -20,7 +20,7 @@ DUMP = re.compile(r"^([A-Za-z0-9_.\-]+)=(.*?)\s+#\s?(.*)$")
 
 def run(binary, args):
     p = subprocess.run([binary] + args, env={}, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=60, check=False)
+                       stderr=subprocess.PIPE, timeout=20, check=False)
     return p.returncode, p.stdout.decode("utf-8", "replace")
 
 
@@ -38,6 +38,11 @@ def commands(binary):
         m = re.match(r"^  ([a-z][a-z0-9-]*)\b", line)
         if in_list and m and m.group(1) != "explainq" and m.group(1) not in seen:
             seen.append(m.group(1))
+    if not seen:  # no "commands:" heading: take every indented command word
+        for line in out.splitlines():
+            m = re.match(r"^  ([a-z][a-z0-9-]*)\b", line)
+            if m and m.group(1) != "explainq" and m.group(1) not in seen:
+                seen.append(m.group(1))
     if not seen:
         sys.exit("gen_configuration: no commands in %s --help" % binary)
     return seen
