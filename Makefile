@@ -103,6 +103,7 @@ test: deps
 	$(Q)echo "tests: TensorFlow runner skipped (large; make test-tf installs tensorflow-cpu and tests it)"
 	$(Q)$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) CC=clang BUILD=build/clang all  # both compilers stay warning-free
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/explainq $(ITEST_BINS)
+	$(Q)$(MAKE) --no-print-directory docs-check
 	$(Q)BUILD=$(BUILD) tests/integration/run.sh
 
 check: test
@@ -121,6 +122,12 @@ test-tf: deps $(BUILD)/explainq
 	$(Q).venv-tf/bin/python -m pytest -q -p no:cacheprovider worker/python/tests/test_tf.py
 	$(Q)EXPLAINQ_PY=.venv-tf/bin/python EXPLAINQ_RUNNER=.venv-tf/bin/explainq-runner \
 	    BUILD=$(BUILD) TESTS=0163 XQ_EXTRA_TESTS=tests/integration/tf/0163-tf-runner.sh tests/integration/run.sh
+# The docs: functions named in docs/ exist; docs/configuration.md is current (make docs).
+.PHONY: docs docs-check
+docs-check: $(BUILD)/explainq
+	$(Q)BUILD=$(BUILD) tests/docs/check.sh
+docs: $(BUILD)/explainq
+	$(Q)python3 tests/docs/gen_configuration.py $(BUILD)/explainq >docs/configuration.md
 
 asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
