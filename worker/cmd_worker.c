@@ -98,6 +98,8 @@ static const xq_conf_opt_t options[] = {
      "job ids this worker remembers as answered (beside Redis) to skip duplicates"},
     {"sample.rate", "1", 0, 1, 0,
      "share of the stream's messages explained (by offset, repeatable)"},
+    {"log.level", "info", 0, 0, 1, "debug, info, warn or error"},
+    {"log.format", "text", 0, 0, 1, "text, or json: one JSON object per line"},
 };
 #define OPT_CNT (sizeof(options) / sizeof(options[0]))
 
@@ -667,8 +669,8 @@ static void job_finish(worker_t *w, job_t *j) {
     if (j->failed) {
         xq_result_pack_error(j->id, &j->err, &j->result);
         w->jobs_failed++;
-        xq_log(XQ_LOG_WARN, "worker", "job failed id=%s field=%s: %s", j->id[0] ? j->id : "-",
-               j->err.field, j->err.msg);
+        xq_log_job(XQ_LOG_WARN, "worker", j->id, "job failed id=%s field=%s: %s",
+                   j->id[0] ? j->id : "-", j->err.field, j->err.msg);
         return;
     }
     xq_mp_packer_init(&pk, &j->result);
@@ -708,7 +710,8 @@ static bool claim_id(worker_t *w, const job_t *j) {
     snprintf(where, sizeof(where), "%.200s:%d:%lld", w->source_topic, (int)j->partition,
              (long long)j->offset);
     if (!xq_idset_claim(w->seen, xq_rng_seed_from(j->id), xq_rng_seed_from(where))) {
-        xq_log(XQ_LOG_INFO, "worker", "job %s: answered before (a duplicate); skipped", j->id);
+        xq_log_job(XQ_LOG_INFO, "worker", j->id, "job %s: answered before (a duplicate); skipped",
+                   j->id);
         return false;
     }
     if (!w->redis)
@@ -720,8 +723,9 @@ static bool claim_id(worker_t *w, const job_t *j) {
                           &holder, &err) != XQ_OK ||
            !holder.len || (holder.len == strlen(where) && !memcmp(holder.data, where, holder.len));
     if (!mine)
-        xq_log(XQ_LOG_INFO, "worker", "job %s: answered before at %.*s (a duplicate); skipped",
-               j->id, (int)holder.len, (const char *)holder.data);
+        xq_log_job(XQ_LOG_INFO, "worker", j->id,
+                   "job %s: answered before at %.*s (a duplicate); skipped", j->id, (int)holder.len,
+                   (const char *)holder.data);
     xq_buf_fini(&holder);
     return mine;
 }
@@ -794,8 +798,8 @@ static void publish_job(worker_t *w, job_t *j) {
                  "the %s of %zu bytes could not be written to %s: %s",
                  j->failed ? "error result" : "result", j->result.len, result_topic(w, j),
                  rd_kafka_err2str(q->err));
-    xq_log(XQ_LOG_ERROR, "worker", "job %s (partition %d offset %lld): %s (attempt %d)",
-           j->id[0] ? j->id : "-", (int)j->partition, (long long)j->offset, qerr.msg, q->level);
+    xq_log_job(XQ_LOG_ERROR, "worker", j->id, "job %s (partition %d offset %lld): %s (attempt %d)",
+               j->id[0] ? j->id : "-", (int)j->partition, (long long)j->offset, qerr.msg, q->level);
     if (q->level == 1 && !j->dlq_only) {
         xq_buf_init(&eres);
         xq_result_pack_error(j->id, &qerr, &eres);
@@ -1961,6 +1965,11 @@ int xq_cmd_worker(int argc, char **argv) {
         xq_cli_print_errors(&errs);
         goto out;
     }
+    if (!xq_cli_log_apply(xq_conf_str(w.conf, "log.level"), xq_conf_str(w.conf, "log.format"),
+                          &err)) {
+        fprintf(stderr, "explainq worker: %s: %s\n", err.field, err.msg);
+        goto out;
+    }
     if (dump) {
         xq_conf_dump(w.conf, dump_line, NULL);
         rc = XQ_EXIT_OK;
@@ -1988,6 +1997,7 @@ int xq_cmd_worker(int argc, char **argv) {
         snprintf(w.id, sizeof(w.id), "%s", xq_conf_str(w.conf, "worker.id"));
     else
         snprintf(w.id, sizeof(w.id), "%.60s-%d", host, (int)getpid());
+    xq_log_set_worker_id(w.id);
     rc = XQ_EXIT_RUNTIME;
     w.excache = xq_exindex_cache_new((size_t)xq_conf_num(w.conf, "examples.cache.indexes"));
     w.seen = xq_idset_new((size_t)xq_conf_num(w.conf, "dedup.window"));
