@@ -115,6 +115,10 @@ static size_t format_line(char *line,
 }
 
 static void
+log_v(xq_log_level_t level, const char *comp, const char *job, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
+static void
 log_v(xq_log_level_t level, const char *comp, const char *job, const char *fmt, va_list ap) {
     char line[2560], msg[1536];
     size_t n;
