@@ -27,7 +27,8 @@
     X(xrai)          \
     X(parts)         \
     X(idset)         \
-    X(offsets)
+    X(offsets)       \
+    X(metrics)
 
 #define XQ_SUITE_DECL(name) Suite *name##_suite(void);
 XQ_SUITES(XQ_SUITE_DECL)
