@@ -10,7 +10,7 @@ PKGS=(build-essential pkg-config git
       libonnx-dev protobuf-c-compiler libprotobuf-c-dev libopenblas-dev libxgboost-dev
       libcurl4-openssl-dev libfaiss-dev libpng-dev libjpeg62-turbo-dev libmicrohttpd-dev
       check libsubunit-dev
-      redis-server redis-tools python3 bc
+      redis-server redis-tools python3 python3-venv bc
       default-jre-headless maven
       clang clang-format libclang-rt-14-dev)
 
@@ -42,6 +42,17 @@ fi
 
 # the broker's jars are for the tests; the demo runs on the in-process dev broker
 [ -n "${XQ_DEPS_NO_KAFKA:-}" ] || "$HERE/local/kafka-fetch.sh"
+
+# the integration tests' Python packages (pinned), in a venv of the project's own
+if [ -z "${XQ_DEPS_NO_VENV:-}" ]; then
+    req="$HERE/../tests/requirements.txt" venv="$HERE/../.venv"
+    if ! cmp -s "$req" "$venv/requirements.installed" 2>/dev/null; then
+        echo "deps: installing tests/requirements.txt into .venv" >&2
+        [ -x "$venv/bin/python3" ] || python3 -m venv "$venv" >&2
+        "$venv/bin/pip" install -q --disable-pip-version-check -r "$req" >&2
+        cp "$req" "$venv/requirements.installed"
+    fi
+fi
 
 for m in rdkafka hiredis msgpack jansson libcrypto libprotobuf-c openblas xgboost libcurl check; do
     printf 'deps: %-10s %s\n' "$m" "$(pkg-config --modversion "$m")"

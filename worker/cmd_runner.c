@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -15,6 +16,7 @@
 #include "mem.h"
 #include "models/load.h"
 #include "models/remote.h"
+#include "obs.h"
 #include "signals.h"
 
 #define MAX_PROPS 64
@@ -35,6 +37,8 @@ static const char runner_usage[] =
     "  --fd-step H         finite-difference gradients for models without them\n"
     "  -b, --brokers LIST  Kafka bootstrap servers (default 127.0.0.1:9092)\n"
     "  -X key=value        a librdkafka property for both clients (repeatable)\n"
+    "  -X metrics.port=N   serve /metrics, /healthz and /readyz on port N (0: off)\n"
+    "  -X metrics.host=A   the address it binds (default 0.0.0.0)\n"
     "  --max-elems N       largest tensor accepted, in elements (default 67108864)\n";
 
 typedef struct runner {
@@ -43,6 +47,7 @@ typedef struct runner {
     char topic[256];
     size_t max_elems;
     uint64_t served, failed;
+    xq_obs_t *obs; /* metrics and readiness (obs.h) */
     /* scratch reused across requests: no allocation per row */
     xq_buf_t reply;
     float *out;
@@ -76,8 +81,10 @@ static void rebalance_cb(rd_kafka_t *rk,
                          rd_kafka_topic_partition_list_t *parts,
                          void *opaque) {
     rd_kafka_error_t *error = NULL;
+    runner_t *r = opaque;
 
-    (void)opaque;
+    xq_obs_runner_assigned(r->obs,
+                           e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? parts->cnt : -parts->cnt);
     if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
         error = rd_kafka_incremental_assign(rk, parts);
     else
@@ -178,6 +185,7 @@ static void handle(runner_t *r, const rd_kafka_message_t *rkm) {
     long partition;
     char *end;
     rd_kafka_resp_err_t e;
+    struct timespec t0, t1;
 
     if (rkm->key && rkm->key_len < sizeof(key)) {
         memcpy(key, rkm->key, rkm->key_len);
@@ -197,6 +205,7 @@ static void handle(runner_t *r, const rd_kafka_message_t *rkm) {
     }
     r->reply.len = 0;
     memset(&req, 0, sizeof(req));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if (xq_remote_is_describe(rkm->payload, rkm->len, req.id, sizeof(req.id))) {
         /* a worker learning the model's tensors */
         xq_remote_describe_pack(r->model, req.id, &r->reply);
@@ -208,8 +217,16 @@ static void handle(runner_t *r, const rd_kafka_message_t *rkm) {
         r->reply.len = 0;
         xq_infer_error_pack(id, &err, &r->reply);
         r->failed++;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        xq_obs_runner_request(r->obs, false, 0,
+                              (double)(t1.tv_sec - t0.tv_sec) +
+                                  1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
     } else {
         r->served++;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        xq_obs_runner_request(r->obs, true, req.rows,
+                              (double)(t1.tv_sec - t0.tv_sec) +
+                                  1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
     }
     rid = req.id[0] ? req.id : key;
     e = rd_kafka_producev(
@@ -223,6 +240,8 @@ static void handle(runner_t *r, const rd_kafka_message_t *rkm) {
 
 int xq_cmd_runner(int argc, char **argv) {
     const char *model_path = NULL, *name = NULL, *brokers = "127.0.0.1:9092";
+    const char *metrics_host = "0.0.0.0";
+    long metrics_port = 0;
     const char *props[MAX_PROPS];
     size_t prop_cnt = 0;
     char bs[512], gid[320], errstr[512];
@@ -258,6 +277,19 @@ int xq_cmd_runner(int argc, char **argv) {
             mopts.fd_step = strtod(v, NULL);
         } else if (!strcmp(a, "-b") || !strcmp(a, "--brokers")) {
             brokers = v;
+        } else if (!strcmp(a, "-X") && !strncmp(v, "metrics.port=", 13)) {
+            char *end;
+
+            errno = 0;
+            metrics_port = strtol(v + 13, &end, 10);
+            if (errno || *end || end == v + 13 || metrics_port < 0 || metrics_port > 65535) {
+                fprintf(stderr,
+                        "explainq runner: metrics.port: \"%s\" is not a port in [0, 65535]\n",
+                        v + 13);
+                return XQ_EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "-X") && !strncmp(v, "metrics.host=", 13)) {
+            metrics_host = v + 13;
         } else if (!strcmp(a, "-X") && prop_cnt < MAX_PROPS - 8 && strchr(v, '=')) {
             props[prop_cnt++] = v;
         } else if (!strcmp(a, "--max-elems")) {
@@ -274,6 +306,12 @@ int xq_cmd_runner(int argc, char **argv) {
     if (xq_model_load(model_path, &mopts, &r.model, &err) != XQ_OK) {
         fprintf(stderr, "explainq runner: model %s: %s\n", model_path, err.msg);
         return XQ_EXIT_USAGE;
+    }
+    r.obs = xq_obs_new_runner();
+    if (!xq_obs_serve(r.obs, metrics_host, (int)metrics_port, &err)) {
+        fprintf(stderr, "explainq runner: metrics.port: %s\n", err.msg);
+        rc = XQ_EXIT_RUNTIME;
+        goto out;
     }
     snprintf(r.topic, sizeof(r.topic), "explain.infer.%s", name);
     snprintf(bs, sizeof(bs), "bootstrap.servers=%s", brokers);
@@ -309,6 +347,7 @@ int xq_cmd_runner(int argc, char **argv) {
     xq_log(XQ_LOG_INFO, "runner", "serving model=%s topic=%s output=%s brokers=%s", model_path,
            r.topic, xq_model_output(r.model)->name, brokers);
     rc = XQ_EXIT_OK;
+    xq_metrics_set_ready(xq_obs_metrics(r.obs), true, ""); /* the model is loaded, subscribed */
     while (xq_run_flag) {
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(r.consumer, 100);
 
@@ -341,5 +380,6 @@ out:
     xq_free(r.out);
     xq_buf_fini(&r.reply);
     xq_model_destroy(r.model);
+    xq_obs_destroy(r.obs);
     return rc;
 }

@@ -29,6 +29,7 @@
 #include "methods/run.h"
 #include "models/remote.h"
 #include "mp.h"
+#include "obs.h"
 #include "parts.h"
 #include "redis.h"
 #include "rng.h"
@@ -100,6 +101,9 @@ static const xq_conf_opt_t options[] = {
      "share of the stream's messages explained (by offset, repeatable)"},
     {"log.level", "info", 0, 0, 1, "debug, info, warn or error"},
     {"log.format", "text", 0, 0, 1, "text, or json: one JSON object per line"},
+    {"metrics.port", "0", 0, 65535, 0,
+     "serve /metrics, /healthz and /readyz on this port (0: off)"},
+    {"metrics.host", "0.0.0.0", 0, 0, 1, "address the metrics port binds"},
 };
 #define OPT_CNT (sizeof(options) / sizeof(options[0]))
 
@@ -264,6 +268,7 @@ typedef struct worker {
     size_t commit_jobs;
     size_t max_queued_instances, max_queued_bytes;
     long long commit_ms;
+    xq_obs_t *obs; /* metrics and readiness (obs.h) */
 } worker_t;
 
 static long long now_ms(void) {
@@ -290,6 +295,7 @@ static void fatal_error(worker_t *w, const char *what, rd_kafka_error_t *error) 
 static txn_rc_t txn_error(worker_t *w, const char *what, rd_kafka_error_t *error) {
     txn_rc_t rc = TXN_RETRY;
 
+    xq_obs_broker_error(w->obs);
     xq_log(XQ_LOG_WARN, "kafka", "%s: %s%s", what, rd_kafka_error_string(error),
            rd_kafka_error_is_fatal(error)             ? " (fatal: restarting the producer)"
            : rd_kafka_error_txn_requires_abort(error) ? " (aborting)"
@@ -479,6 +485,8 @@ static txn_rc_t txn_commit(worker_t *w) {
         quarantine_failed(w);
         rewind_to_committed(w);
     }
+    if (rc == TXN_OK || rc == TXN_ABORTED)
+        xq_obs_txn(w->obs, rc == TXN_OK);
     if (rc != TXN_RETRY) {
         w->in_txn = false;
         w->finished_since_commit = 0;
@@ -612,6 +620,7 @@ static void dead_letter(worker_t *w, const job_t *j, const xq_error_t *e) {
     snprintf(part, sizeof(part), "%d", (int)j->partition);
     snprintf(off, sizeof(off), "%lld", (long long)j->offset);
     snprintf(bytes, sizeof(bytes), "%zu", len);
+    xq_obs_dead_letter(w->obs, xq_err_wire(e->code));
     rd_kafka_header_add(h, "error.code", -1, xq_err_wire(e->code), -1);
     rd_kafka_header_add(h, "error.message", -1, e->msg, -1);
     rd_kafka_header_add(h, "error.field", -1, e->field, -1);
@@ -669,6 +678,7 @@ static void job_finish(worker_t *w, job_t *j) {
     if (j->failed) {
         xq_result_pack_error(j->id, &j->err, &j->result);
         w->jobs_failed++;
+        xq_obs_job_failed(w->obs, xq_err_wire(j->err.code));
         xq_log_job(XQ_LOG_WARN, "worker", j->id, "job failed id=%s field=%s: %s",
                    j->id[0] ? j->id : "-", j->err.field, j->err.msg);
         return;
@@ -692,6 +702,7 @@ static void job_finish(worker_t *w, job_t *j) {
     xq_mp_pack_str(&pk, "elapsedMs");
     msgpack_pack_int64(&pk, now_ms() - j->start_ms);
     w->jobs_done++;
+    xq_obs_job_done(w->obs, xq_method_name(j->spec->params.method), j->runs, j->n);
 }
 
 /*
@@ -1036,6 +1047,8 @@ static void
 accept_bytes(worker_t *w, const void *job, size_t job_len, const rd_kafka_message_t *rkm) {
     job_t *j = xq_calloc(1, sizeof(*j));
     const void *raw = rkm->payload;
+
+    xq_obs_job_received(w->obs);
     size_t raw_len = rkm->len;
     int32_t partition = rkm->partition;
     int64_t offset = rkm->offset;
@@ -1279,6 +1292,7 @@ static void use_baseline_cache(worker_t *w, batch_t *b) {
         if ((hit[i] = baseline_get(w, b->model, b->keys[i], r->out_cnt)))
             hits++;
     }
+    xq_obs_baseline(w->obs, hits, baselines - hits);
     if (hits) {
         /* send the rest only: keys and map follow the rows sent */
         char(*keys)[XQ_SHA256_HEX_LEN + 1] = xq_calloc(r->cnt, sizeof(*keys));
@@ -1333,6 +1347,7 @@ static void batch_send(worker_t *w, batch_t *b) {
     w->buf.len = 0;
     xq_remote_pack_request(b->model->remote, b->corr, &req, &w->buf);
     send_request(w, b->model->name, b->corr, &w->buf);
+    xq_obs_rows_sent(w->obs, b->model->name, r->cnt);
     if (!b->sent)
         w->inflight_rows += b->rows.cnt;
     b->sent = true;
@@ -1546,6 +1561,8 @@ static void handle_reply(worker_t *w, const rd_kafka_message_t *rkm) {
             continue;
         *p = b->next;
         w->inflight_rows -= b->rows.cnt;
+        xq_obs_reply(w->obs, b->model->name, b->compact ? b->send.cnt : b->rows.cnt,
+                     now_ms() - b->sent_ms);
         batch_reply(w, b, &msg.data);
         batch_free(b);
         break;
@@ -1588,6 +1605,7 @@ static void check_timeouts(worker_t *w) {
         if (b->attempts <= retries) {
             xq_log(XQ_LOG_WARN, "worker", "request %s to model %s unanswered; sending again",
                    b->corr, b->model->name);
+            xq_obs_request_timeout(w->obs, b->model->name);
             batch_send(w, b);
             p = &b->next;
             continue;
@@ -1688,6 +1706,7 @@ static void rebalance_cb(rd_kafka_t *rk,
                     w->txn_dead = true; /* a new producer aborts it when it starts */
                 }
                 w->in_txn = w->committing = w->aborting = false;
+                xq_obs_txn(w->obs, false);
                 rewind_to_committed(w);
                 trc = TXN_ABORTED;
             }
@@ -1920,6 +1939,7 @@ int xq_cmd_worker(int argc, char **argv) {
     memset(&w, 0, sizeof(w));
     xq_buf_init(&w.buf);
     w.conf = xq_conf_new(options, OPT_CNT);
+    w.obs = xq_obs_new_worker();
     xq_errlist_init(&errs);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-c") && i + 1 < argc)
@@ -1999,6 +2019,11 @@ int xq_cmd_worker(int argc, char **argv) {
         snprintf(w.id, sizeof(w.id), "%.60s-%d", host, (int)getpid());
     xq_log_set_worker_id(w.id);
     rc = XQ_EXIT_RUNTIME;
+    if (!xq_obs_serve(w.obs, xq_conf_str(w.conf, "metrics.host"),
+                      (int)xq_conf_num(w.conf, "metrics.port"), &err)) {
+        fprintf(stderr, "explainq worker: metrics.port: %s\n", err.msg);
+        goto out;
+    }
     w.excache = xq_exindex_cache_new((size_t)xq_conf_num(w.conf, "examples.cache.indexes"));
     w.seen = xq_idset_new((size_t)xq_conf_num(w.conf, "dedup.window"));
     w.max_batch_rows = (size_t)xq_conf_num(w.conf, "max.batch.rows");
@@ -2154,6 +2179,7 @@ int xq_cmd_worker(int argc, char **argv) {
             }
         }
         settle_txn(&w);
+        xq_obs_tick(w.obs, w.consumer, w.inflight_rows, xq_exindex_cache_loads(w.excache));
     }
     xq_log(XQ_LOG_INFO, "worker",
            "stopping done=%llu failed=%llu unfinished=%zu baseline_hits=%llu",
@@ -2228,5 +2254,6 @@ out:
     xq_errlist_fini(&errs);
     xq_buf_fini(&w.buf);
     xq_conf_destroy(w.conf);
+    xq_obs_destroy(w.obs);
     return rc;
 }
