@@ -53,4 +53,20 @@ xq_err_t xq_kafka_create_topics(rd_kafka_t *rk,
                                 char *errstr,
                                 size_t errstr_size);
 
+/**
+ * xq_kafka_create_topics() with a replication factor (-1: the brokers'
+ * default.replication.factor) and topic configs ("min.insync.replicas=2")
+ * for every topic. An existing topic is left as it is.
+ */
+xq_err_t xq_kafka_create_topics_ex(rd_kafka_t *rk,
+                                   const char *const *topics,
+                                   size_t cnt,
+                                   int partitions,
+                                   int replication_factor,
+                                   const char *const *configs,
+                                   size_t config_cnt,
+                                   int timeout_ms,
+                                   char *errstr,
+                                   size_t errstr_size);
+
 #endif /* XQ_KAFKA_H */

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "codec.h"
+#include "config.h"
 #include "kafka.h"
 #include "log.h"
 #include "mem.h"
@@ -19,7 +20,9 @@
 #include "obs.h"
 #include "signals.h"
 
-#define MAX_PROPS 64
+#define MAX_PROPS 160
+
+extern char **environ;
 
 static const char runner_usage[] =
     "usage: explainq runner --model FILE|URL --name NAME [options]\n"
@@ -35,10 +38,12 @@ static const char runner_usage[] =
     "  --backend NAME      onnx, xgboost, http or dense (default: by path/content)\n"
     "  --output NAME       the output tensor to serve (default: the model's first)\n"
     "  --fd-step H         finite-difference gradients for models without them\n"
-    "  -b, --brokers LIST  Kafka bootstrap servers (default 127.0.0.1:9092)\n"
-    "  -X key=value        a librdkafka property for both clients (repeatable)\n"
-    "  -X metrics.port=N   serve /metrics, /healthz and /readyz on port N (0: off)\n"
-    "  -X metrics.host=A   the address it binds (default 0.0.0.0)\n"
+    "  -b, --brokers LIST  Kafka bootstrap servers (bootstrap.servers)\n"
+    "  -c FILE             key=value configuration file (the worker's spelling)\n"
+    "  -X key=value        an option: kafka.<prop> (kafka.consumer.<prop>,\n"
+    "                      kafka.producer.<prop>) for librdkafka, metrics.port=N to serve\n"
+    "                      /metrics, /healthz and /readyz, log.level, log.format\n"
+    "  --dump-config       print every option, its value and where it came from\n"
     "  --max-elems N       largest tensor accepted, in elements (default 67108864)\n";
 
 typedef struct runner {
@@ -239,12 +244,9 @@ static void handle(runner_t *r, const rd_kafka_message_t *rkm) {
 }
 
 int xq_cmd_runner(int argc, char **argv) {
-    const char *model_path = NULL, *name = NULL, *brokers = "127.0.0.1:9092";
-    const char *metrics_host = "0.0.0.0";
-    long metrics_port = 0;
-    const char *props[MAX_PROPS];
-    size_t prop_cnt = 0;
+    const char *model_path = NULL, *name = NULL;
     char bs[512], gid[320], errstr[512];
+    xq_conf_t *conf = NULL;
     xq_model_opts_t mopts = {0};
     rd_kafka_topic_partition_list_t *subs;
     runner_t r;
@@ -254,15 +256,20 @@ int xq_cmd_runner(int argc, char **argv) {
     memset(&r, 0, sizeof(r));
     xq_buf_init(&r.reply);
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(runner_usage, stdout);
             return XQ_EXIT_OK;
         }
+    }
+    if (!(conf = xq_cli_config("runner", &argc, argv, environ, &rc)))
+        return rc;
+    rc = XQ_EXIT_USAGE;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
         if (!v) {
             fprintf(stderr, "explainq runner: %s needs a value\n", a);
-            return XQ_EXIT_USAGE;
+            goto out;
         }
         i++;
         if (!strcmp(a, "--model")) {
@@ -275,65 +282,45 @@ int xq_cmd_runner(int argc, char **argv) {
             mopts.output = v;
         } else if (!strcmp(a, "--fd-step")) {
             mopts.fd_step = strtod(v, NULL);
-        } else if (!strcmp(a, "-b") || !strcmp(a, "--brokers")) {
-            brokers = v;
-        } else if (!strcmp(a, "-X") && !strncmp(v, "metrics.port=", 13)) {
-            char *end;
-
-            errno = 0;
-            metrics_port = strtol(v + 13, &end, 10);
-            if (errno || *end || end == v + 13 || metrics_port < 0 || metrics_port > 65535) {
-                fprintf(stderr,
-                        "explainq runner: metrics.port: \"%s\" is not a port in [0, 65535]\n",
-                        v + 13);
-                return XQ_EXIT_USAGE;
-            }
-        } else if (!strcmp(a, "-X") && !strncmp(v, "metrics.host=", 13)) {
-            metrics_host = v + 13;
-        } else if (!strcmp(a, "-X") && prop_cnt < MAX_PROPS - 8 && strchr(v, '=')) {
-            props[prop_cnt++] = v;
         } else if (!strcmp(a, "--max-elems")) {
             r.max_elems = (size_t)strtoull(v, NULL, 10);
         } else {
             fprintf(stderr, "explainq runner: bad option %s %s\n\n%s", a, v, runner_usage);
-            return XQ_EXIT_USAGE;
+            goto out;
         }
     }
     if (!model_path || !name || strlen(name) > 200) {
         fprintf(stderr, "explainq runner: --model and --name are required\n\n%s", runner_usage);
-        return XQ_EXIT_USAGE;
+        goto out;
     }
     if (xq_model_load(model_path, &mopts, &r.model, &err) != XQ_OK) {
         fprintf(stderr, "explainq runner: model %s: %s\n", model_path, err.msg);
-        return XQ_EXIT_USAGE;
+        goto out;
     }
     r.obs = xq_obs_new_runner();
-    if (!xq_obs_serve(r.obs, metrics_host, (int)metrics_port, &err)) {
+    if (!xq_obs_serve(r.obs, xq_conf_str(conf, "metrics.host"),
+                      (int)xq_conf_num(conf, "metrics.port"), &err)) {
         fprintf(stderr, "explainq runner: metrics.port: %s\n", err.msg);
         rc = XQ_EXIT_RUNTIME;
         goto out;
     }
     snprintf(r.topic, sizeof(r.topic), "explain.infer.%s", name);
-    snprintf(bs, sizeof(bs), "bootstrap.servers=%s", brokers);
     snprintf(gid, sizeof(gid), "group.id=explainq-runners-%s", name);
     {
-        /* defaults first, the user's -X after them, so the user's win */
-        const char *cprops[MAX_PROPS + 8] = {bs,
-                                             gid,
-                                             "enable.auto.commit=true",
-                                             "enable.auto.offset.store=false",
-                                             "auto.offset.reset=earliest",
-                                             "partition.assignment.strategy=cooperative-sticky"};
-        const char *pprops[MAX_PROPS + 8] = {bs, "enable.idempotence=true", "linger.ms=1"};
+        /* defaults first, the user's kafka.* after them, so the user's win */
+        const char *cprops[MAX_PROPS + 8] = {
+            gid, "enable.auto.commit=true", "enable.auto.offset.store=false",
+            "auto.offset.reset=earliest", "partition.assignment.strategy=cooperative-sticky"};
+        const char *pprops[MAX_PROPS + 8] = {"enable.idempotence=true", "linger.ms=1"};
         const xq_kafka_cbs_t pcbs = {.dr_msg_cb = dr_cb, .opaque = &r};
         const xq_kafka_cbs_t ccbs = {.rebalance_cb = rebalance_cb, .opaque = &r};
+        size_t cn = 5 + xq_cli_kafka_props(conf, "consumer", bs, sizeof(bs), cprops + 5, MAX_PROPS);
+        size_t pn = 2 + xq_cli_kafka_props(conf, "producer", bs, sizeof(bs), pprops + 2, MAX_PROPS);
 
-        memcpy(cprops + 6, props, prop_cnt * sizeof(*props));
-        memcpy(pprops + 3, props, prop_cnt * sizeof(*props));
-        if (!(r.consumer = xq_kafka_new(RD_KAFKA_CONSUMER, cprops, 6 + prop_cnt, &ccbs, errstr,
-                                        sizeof(errstr))) ||
-            !(r.producer = xq_kafka_new(RD_KAFKA_PRODUCER, pprops, 3 + prop_cnt, &pcbs, errstr,
-                                        sizeof(errstr)))) {
+        if (!(r.consumer =
+                  xq_kafka_new(RD_KAFKA_CONSUMER, cprops, cn, &ccbs, errstr, sizeof(errstr))) ||
+            !(r.producer =
+                  xq_kafka_new(RD_KAFKA_PRODUCER, pprops, pn, &pcbs, errstr, sizeof(errstr)))) {
             fprintf(stderr, "explainq runner: kafka: %s\n", errstr);
             goto out;
         }
@@ -345,7 +332,7 @@ int xq_cmd_runner(int argc, char **argv) {
     rd_kafka_topic_partition_list_destroy(subs);
     xq_signals_install();
     xq_log(XQ_LOG_INFO, "runner", "serving model=%s topic=%s output=%s brokers=%s", model_path,
-           r.topic, xq_model_output(r.model)->name, brokers);
+           r.topic, xq_model_output(r.model)->name, xq_conf_str(conf, "bootstrap.servers"));
     rc = XQ_EXIT_OK;
     xq_metrics_set_ready(xq_obs_metrics(r.obs), true, ""); /* the model is loaded, subscribed */
     while (xq_run_flag) {
@@ -381,5 +368,6 @@ out:
     xq_buf_fini(&r.reply);
     xq_model_destroy(r.model);
     xq_obs_destroy(r.obs);
+    xq_conf_destroy(conf);
     return rc;
 }

@@ -68,9 +68,16 @@ int main(int argc, char **argv) {
 
         if (strcmp(argv[1], commands[i].name) != 0)
             continue;
-        /* -X log.level / log.format for every command (the worker reads them from its table) */
-        if (strcmp(argv[1], "worker") != 0 && !xq_cli_log_args(&sub_argc, argv + 1, environ))
-            return XQ_EXIT_USAGE;
+        {
+            /* -X log.level / log.format for every command; those with the option table
+             * (worker, runner, submit, collect, status, topics) read them from it */
+            char tok[80];
+
+            snprintf(tok, sizeof(tok), " %.60s ", argv[1]);
+            if (!strstr(" worker runner submit collect status topics ", tok) &&
+                !xq_cli_log_args(&sub_argc, argv + 1, environ))
+                return XQ_EXIT_USAGE;
+        }
         return commands[i].run(sub_argc, argv + 1);
     }
     fprintf(stderr, "explainq: unknown command '%s'\n\n%s", argv[1], usage);
