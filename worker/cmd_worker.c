@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "codec.h"
 #include "conf.h"
+#include "config.h"
 #include "exindex.h"
 #include "idset.h"
 #include "job.h"
@@ -104,6 +105,10 @@ static const xq_conf_opt_t options[] = {
     {"metrics.port", "0", 0, 65535, 0,
      "serve /metrics, /healthz and /readyz on this port (0: off)"},
     {"metrics.host", "0.0.0.0", 0, 0, 1, "address the metrics port binds"},
+    {"redis.user", "", 0, 0, 1, "Redis ACL user (with redis.password)"},
+    {"redis.password", "", 0, 0, 1, "Redis AUTH password"},
+    {"redis.db", "0", 0, 1e6, 0, "Redis database number (SELECT)"},
+    {"redis.tls", "false", 0, 0, 1, "TLS to Redis: not available with hiredis 0.14 (see README)"},
 };
 #define OPT_CNT (sizeof(options) / sizeof(options[0]))
 
@@ -2013,6 +2018,10 @@ int xq_cmd_worker(int argc, char **argv) {
         goto out;
     }
     gethostname(host, sizeof(host) - 1);
+    if (!xq_cli_check_id("worker.id", xq_conf_str(w.conf, "worker.id"), XQ_WORKER_ID_MAX, &err)) {
+        fprintf(stderr, "explainq worker: %s: %s\n", err.field, err.msg);
+        goto out;
+    }
     if (xq_conf_str(w.conf, "worker.id")[0])
         snprintf(w.id, sizeof(w.id), "%s", xq_conf_str(w.conf, "worker.id"));
     else
@@ -2033,8 +2042,8 @@ int xq_cmd_worker(int argc, char **argv) {
     w.max_queued_bytes = (size_t)xq_conf_num(w.conf, "max.queued.bytes");
     w.commit_ms = (long long)xq_conf_num(w.conf, "commit.interval.ms");
     if (xq_conf_str(w.conf, "redis.url")[0] &&
-        !(w.redis = xq_redis_new(xq_conf_str(w.conf, "redis.url"),
-                                 (int)xq_conf_num(w.conf, "redis.timeout.ms"), &err))) {
+        !(w.redis =
+              xq_cli_redis(w.conf, NULL, (int)xq_conf_num(w.conf, "redis.timeout.ms"), &err))) {
         fprintf(stderr, "explainq worker: %s: %s\n", err.field, err.msg);
         rc = XQ_EXIT_USAGE;
         goto out;

@@ -131,3 +131,25 @@ xq_redis_t *xq_cli_redis(const xq_conf_t *c, const char *url, int timeout_ms, xq
     }
     return r;
 }
+
+bool xq_cli_check_id(const char *option, const char *id, size_t max, xq_error_t *err) {
+    size_t len = strlen(id);
+
+    if (len > max) {
+        xq_error_set(err, XQ_EINVAL, option, "%zu characters; at most %zu", len, max);
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char ch = id[i];
+
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-')) {
+            xq_error_set(err, XQ_EINVAL, option,
+                         "character %zu is '%c'; only letters, digits, '.', '_' and '-' are "
+                         "allowed",
+                         i + 1, ch);
+            return false;
+        }
+    }
+    return true;
+}

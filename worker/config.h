@@ -3,6 +3,7 @@
 #ifndef XQ_WORKER_CONFIG_H
 #define XQ_WORKER_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "conf.h"
@@ -43,5 +44,18 @@ size_t xq_cli_kafka_props(
  * to do instead (hiredis 0.14 has no TLS).
  */
 struct xq_redis *xq_cli_redis(const xq_conf_t *c, const char *url, int timeout_ms, xq_error_t *err);
+
+/**
+ * Longest worker.id: request ids are "<worker.id>:<sequence>" within the
+ * codec's 127 bytes, and the transactional id is explainq-<worker.id>.
+ */
+#define XQ_WORKER_ID_MAX 64
+
+/**
+ * Checks an id option (worker.id): "" (the default) or at most @p max
+ * characters of [A-Za-z0-9._-]. @returns false with @p err naming @p option
+ * and the rule.
+ */
+bool xq_cli_check_id(const char *option, const char *id, size_t max, xq_error_t *err);
 
 #endif /* XQ_WORKER_CONFIG_H */
