@@ -111,6 +111,8 @@ static bool split_labels(family_t *f, const char *labels) {
     return true;
 }
 
+static series_t *series_of(xq_metrics_t *m, family_t *f, const char *l1, const char *l2);
+
 xq_err_t xq_metrics_declare(xq_metrics_t *m,
                             xq_metric_kind_t kind,
                             const char *name,
@@ -159,6 +161,8 @@ xq_err_t xq_metrics_declare(xq_metrics_t *m,
         m->fam = xq_reallocarray(m->fam, m->cap, sizeof(*m->fam));
     }
     m->fam[m->cnt++] = f;
+    if (!f.nlabels)
+        series_of(m, &m->fam[m->cnt - 1], NULL, NULL); /* 0 from the start, not absent */
 out:
     pthread_mutex_unlock(&m->mu);
     return rc;

@@ -40,7 +40,8 @@ void xq_metrics_destroy(xq_metrics_t *m);
  * in _total) with @p help (copied). @p labels: NULL for none, or label names
  * separated by commas ("code", "topic,partition"). @p buckets: for a
  * histogram, @p nbuckets strictly increasing finite upper bounds (copied;
- * +Inf is implied). @returns XQ_OK, or XQ_EINVAL naming the rule broken.
+ * +Inf is implied). A family without labels has its one series (at 0) from
+ * the start. @returns XQ_OK, or XQ_EINVAL naming the rule broken.
  */
 xq_err_t xq_metrics_declare(xq_metrics_t *m,
                             xq_metric_kind_t kind,
