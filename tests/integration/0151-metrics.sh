@@ -146,4 +146,15 @@ grep -qx ready "$tmp/body"
 kill -TERM "${pid[worker]}" "${pid[runner]}"
 wait "${pid[worker]}"
 wait "${pid[runner]}" || true
-echo "metrics: every counter equals what happened"
+# a worker holding no job partitions (its topic does not exist) is alive but not ready
+NPORT="$(free_port)"
+"$X" worker -b "$B" -X topic.jobs="none-$T" -X topic.replies="$REP" -X group.id="none-$T" \
+    -X redis.url="" -X metrics.port="$NPORT" -X metrics.host=127.0.0.1 2>"$tmp/none.log" &
+pid[none]=$!
+for _ in $(seq 1 100); do [ "$(get "$NPORT" /healthz)" = 200 ] && break; sleep 0.1; done
+sleep 1.5
+[ "$(get "$NPORT" /healthz)" = 200 ]
+[ "$(get "$NPORT" /readyz)" = 503 ]
+grep -qx "no job partitions assigned" "$tmp/body"
+kill -TERM "${pid[none]}"; wait "${pid[none]}"
+echo "metrics: every counter equals what happened; /readyz 503 without partitions"
