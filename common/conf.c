@@ -244,6 +244,12 @@ double xq_conf_num(const xq_conf_t *c, const char *name) {
     return i < c->cnt ? c->num[i] : 0;
 }
 
+const char *xq_conf_source(const xq_conf_t *c, const char *name) {
+    size_t i = find(c, name);
+
+    return i < c->cnt ? c->src[i] : "";
+}
+
 const char *xq_conf_str(const xq_conf_t *c, const char *name) {
     size_t i = find(c, name);
 

@@ -46,6 +46,9 @@ void xq_conf_load_env(xq_conf_t *c, char *const *envp, xq_errlist_t *errs);
 double xq_conf_num(const xq_conf_t *c, const char *name);
 const char *xq_conf_str(const xq_conf_t *c, const char *name);
 
+/** Where an option's value came from: "default", "env", "-X", "file:3", ... ("" if unknown). */
+const char *xq_conf_source(const xq_conf_t *c, const char *name);
+
 /**
  * librdkafka properties for one client kind ("consumer", "producer"):
  * kafka.* then kafka.<kind>.*, as "prop=value" strings valid until the next

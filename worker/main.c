@@ -70,11 +70,11 @@ int main(int argc, char **argv) {
             continue;
         {
             /* -X log.level / log.format for every command; those with the option table
-             * (worker, runner, submit, collect, status, topics) read them from it */
+             * (worker, runner, submit, collect, status, topics, index) read them from it */
             char tok[80];
 
             snprintf(tok, sizeof(tok), " %.60s ", argv[1]);
-            if (!strstr(" worker runner submit collect status topics ", tok) &&
+            if (!strstr(" worker runner submit collect status topics index ", tok) &&
                 !xq_cli_log_args(&sub_argc, argv + 1, environ))
                 return XQ_EXIT_USAGE;
         }

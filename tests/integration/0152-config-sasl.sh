@@ -22,7 +22,7 @@ cleanup() {
 trap cleanup EXIT
 
 # C first: configuration errors need no broker
-for cmd in worker runner submit collect status topics; do
+for cmd in worker runner submit collect status topics index; do
     "$X" $cmd -X security.protocol=SASL_PLAINTEXT --dump-config >"$tmp/o" 2>"$tmp/e" && exit 1
     grep -q "security.protocol: unknown option; a librdkafka property is set as kafka.security.protocol" "$tmp/e" ||
         { echo "$cmd:"; cat "$tmp/e"; exit 1; }
