@@ -243,9 +243,33 @@ static void handle(runner_t *r, const rd_kafka_message_t *rkm) {
     xq_infer_req_fini(&req);
 }
 
+/* The runner's consumer (group explainq-runners-NAME) and reply producer; false after saying
+ * why. */
+static bool clients(runner_t *r, const xq_conf_t *conf, const char *name) {
+    char bs[512], gid[320], errstr[512];
+    /* defaults first, the user's kafka.* after them, so the user's win */
+    const char *cprops[MAX_PROPS + 8] = {
+        gid, "enable.auto.commit=true", "enable.auto.offset.store=false",
+        "auto.offset.reset=earliest", "partition.assignment.strategy=cooperative-sticky"};
+    const char *pprops[MAX_PROPS + 8] = {"enable.idempotence=true", "linger.ms=1"};
+    const xq_kafka_cbs_t pcbs = {.dr_msg_cb = dr_cb, .opaque = r};
+    const xq_kafka_cbs_t ccbs = {.rebalance_cb = rebalance_cb, .opaque = r};
+    size_t cn = 5 + xq_cli_kafka_props(conf, "consumer", bs, sizeof(bs), cprops + 5, MAX_PROPS);
+    size_t pn = 2 + xq_cli_kafka_props(conf, "producer", bs, sizeof(bs), pprops + 2, MAX_PROPS);
+
+    snprintf(gid, sizeof(gid), "group.id=explainq-runners-%s", name);
+    if (!(r->consumer =
+              xq_kafka_new(RD_KAFKA_CONSUMER, cprops, cn, &ccbs, errstr, sizeof(errstr))) ||
+        !(r->producer =
+              xq_kafka_new(RD_KAFKA_PRODUCER, pprops, pn, &pcbs, errstr, sizeof(errstr)))) {
+        fprintf(stderr, "explainq runner: kafka: %s\n", errstr);
+        return false;
+    }
+    return true;
+}
+
 int xq_cmd_runner(int argc, char **argv) {
     const char *model_path = NULL, *name = NULL;
-    char bs[512], gid[320], errstr[512];
     xq_conf_t *conf = NULL;
     xq_model_opts_t mopts = {0};
     rd_kafka_topic_partition_list_t *subs;
@@ -305,26 +329,8 @@ int xq_cmd_runner(int argc, char **argv) {
         goto out;
     }
     snprintf(r.topic, sizeof(r.topic), "explain.infer.%s", name);
-    snprintf(gid, sizeof(gid), "group.id=explainq-runners-%s", name);
-    {
-        /* defaults first, the user's kafka.* after them, so the user's win */
-        const char *cprops[MAX_PROPS + 8] = {
-            gid, "enable.auto.commit=true", "enable.auto.offset.store=false",
-            "auto.offset.reset=earliest", "partition.assignment.strategy=cooperative-sticky"};
-        const char *pprops[MAX_PROPS + 8] = {"enable.idempotence=true", "linger.ms=1"};
-        const xq_kafka_cbs_t pcbs = {.dr_msg_cb = dr_cb, .opaque = &r};
-        const xq_kafka_cbs_t ccbs = {.rebalance_cb = rebalance_cb, .opaque = &r};
-        size_t cn = 5 + xq_cli_kafka_props(conf, "consumer", bs, sizeof(bs), cprops + 5, MAX_PROPS);
-        size_t pn = 2 + xq_cli_kafka_props(conf, "producer", bs, sizeof(bs), pprops + 2, MAX_PROPS);
-
-        if (!(r.consumer =
-                  xq_kafka_new(RD_KAFKA_CONSUMER, cprops, cn, &ccbs, errstr, sizeof(errstr))) ||
-            !(r.producer =
-                  xq_kafka_new(RD_KAFKA_PRODUCER, pprops, pn, &pcbs, errstr, sizeof(errstr)))) {
-            fprintf(stderr, "explainq runner: kafka: %s\n", errstr);
-            goto out;
-        }
-    }
+    if (!clients(&r, conf, name))
+        goto out;
     rd_kafka_poll_set_consumer(r.consumer);
     subs = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(subs, r.topic, RD_KAFKA_PARTITION_UA);
