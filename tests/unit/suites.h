@@ -28,7 +28,8 @@
     X(parts)         \
     X(idset)         \
     X(offsets)       \
-    X(metrics)
+    X(metrics)       \
+    X(log)
 
 #define XQ_SUITE_DECL(name) Suite *name##_suite(void);
 XQ_SUITES(XQ_SUITE_DECL)
