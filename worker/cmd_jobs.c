@@ -143,7 +143,12 @@ static int submit(int argc, char **argv, kopts_t *kp) {
             jobs_out = val;
         else if (!strcmp(a, "--topic"))
             topic = val;
-        else if (!strcmp(a, "--prefix"))
+        else if (!strcmp(a, "--prefix") && strlen(val) >= sizeof(prefix)) {
+            /* job ids are <prefix>-<6 digits>: a longer prefix would be cut, not refused */
+            fprintf(stderr, "explainq submit: --prefix: %zu characters; at most %zu\n", strlen(val),
+                    sizeof(prefix) - 1);
+            return XQ_EXIT_USAGE;
+        } else if (!strcmp(a, "--prefix"))
             snprintf(prefix, sizeof(prefix), "%s", val);
         else if (!strcmp(a, "--job-size") && atol(val) > 0)
             job_size = (size_t)strtoul(val, NULL, 10);

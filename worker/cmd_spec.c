@@ -4,10 +4,13 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config.h"
 #include "json.h"
 #include "mem.h"
 #include "redis.h"
 #include "spec.h"
+
+extern char **environ;
 
 static const char spec_usage[] =
     "usage: explainq spec validate FILE\n"
@@ -23,29 +26,40 @@ static const char spec_usage[] =
     "  id        prints the spec's id: the hex SHA-256 of its canonical msgpack\n"
     "            encoding, the same for any key order or spacing; exits 2 if invalid\n"
     "  put       stores the spec in Redis (explainq:spec:<id>) for jobs that name it\n"
-    "            by specId, and prints the id: explainq spec put FILE [--redis HOST:PORT]\n";
+    "            by specId, and prints the id: explainq spec put FILE [--redis HOST:PORT]\n"
+    "            [-c FILE] [-X redis.password=...]: the options of every command\n";
 
 static int put(int argc, char **argv) {
-    const char *url = argc == 5 && strcmp(argv[3], "--redis") == 0 ? argv[4] : "127.0.0.1:6379";
-    xq_spec_t *spec;
-    xq_redis_t *r;
+    const char *url;
+    xq_spec_t *spec = NULL;
+    xq_redis_t *r = NULL;
+    xq_conf_t *conf;
     xq_error_t err;
     int rc = XQ_EXIT_OK;
 
+    /* redis.url, redis.password... from -c, EXPLAINQ_* and -X, as for every command */
+    if (!(conf = xq_cli_config("spec put", &argc, argv, environ, &rc)))
+        return rc;
+    url = argc == 5 && strcmp(argv[3], "--redis") == 0 ? argv[4] : xq_conf_str(conf, "redis.url");
     if (argc != 3 && argc != 5) {
         fputs(spec_usage, stderr);
-        return XQ_EXIT_USAGE;
+        rc = XQ_EXIT_USAGE;
+        goto out;
     }
-    if (!(spec = xq_cli_load_spec(NULL, argv[2])))
-        return XQ_EXIT_USAGE;
-    if (!(r = xq_redis_new(url, 2000, &err)) || xq_redis_put_spec(r, spec, &err) != XQ_OK) {
+    if (!(spec = xq_cli_load_spec(NULL, argv[2]))) {
+        rc = XQ_EXIT_USAGE;
+        goto out;
+    }
+    if (!(r = xq_cli_redis(conf, url, 2000, &err)) || xq_redis_put_spec(r, spec, &err) != XQ_OK) {
         fprintf(stderr, "explainq spec put: %s\n", err.msg);
         rc = XQ_EXIT_RUNTIME;
     } else {
         printf("%s\n", spec->id);
     }
+out:
     xq_redis_destroy(r);
     xq_spec_destroy(spec);
+    xq_conf_destroy(conf);
     return rc;
 }
 

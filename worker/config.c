@@ -47,6 +47,11 @@ static void set_kv(xq_conf_t *c, const char *kv, xq_errlist_t *errs) {
         xq_errlist_add(errs, XQ_EINVAL, "-X", "%s: %s", err.field, err.msg);
 }
 
+/* The option's value when something set it, NULL at its default. */
+static const char *set_here(const xq_conf_t *c, const char *name) {
+    return strcmp(xq_conf_source(c, name), "default") ? xq_conf_str(c, name) : NULL;
+}
+
 xq_conf_t *xq_cli_config(const char *cmd, int *argc, char **argv, char *const *envp, int *rc) {
     xq_conf_t *c = xq_conf_new(options, OPT_CNT);
     xq_errlist_t errs;
@@ -81,8 +86,8 @@ xq_conf_t *xq_cli_config(const char *cmd, int *argc, char **argv, char *const *e
     }
     *argc = out;
     argv[out] = NULL;
-    if (!errs.cnt &&
-        !xq_cli_log_apply(xq_conf_str(c, "log.level"), xq_conf_str(c, "log.format"), &err))
+    /* only what was set: main() may have applied -X log.* already (commands off the list) */
+    if (!errs.cnt && !xq_cli_log_apply(set_here(c, "log.level"), set_here(c, "log.format"), &err))
         xq_errlist_add(&errs, XQ_EINVAL, err.field, "%s", err.msg);
     if (errs.cnt) {
         fprintf(stderr, "explainq %s: configuration errors:\n", cmd);

@@ -6,7 +6,8 @@
 #      submit, collect and status; every job gets its one result
 #   B. redis.password reaches Redis (the worker's progress; status JOB), a wrong one is refused
 #   C. the bare librdkafka spelling is refused by every command, naming kafka.<prop>;
-#      --dump-config masks the secrets everywhere; a worker.id too long is refused
+#      --dump-config masks the secrets everywhere; a worker.id or job-id prefix too long is
+#      refused
 set -euo pipefail
 X="$EXPLAINQ"
 T="cf$$"
@@ -37,6 +38,8 @@ for cmd in worker runner submit collect status topics index; do
 done
 "$X" worker -X worker.id="$(printf 'w%.0s' $(seq 1 65))" 2>"$tmp/e" && exit 1
 grep -q "worker.id: 65 characters; at most 64" "$tmp/e"
+"$X" submit --model m --spec x --instances y --prefix "$(printf 'p%.0s' $(seq 1 100))" 2>"$tmp/e" && exit 1
+grep -q -- "--prefix: 100 characters; at most 95" "$tmp/e"
 echo "C: bare librdkafka names refused by every command; secrets masked in every dump"
 
 out="$(KAFKA_SASL=1 deploy/local/kafka-up.sh)"; eval "$out"; KDIR="$KAFKA_HOME_DIR"
@@ -95,6 +98,10 @@ grep -qx "state=done" "$tmp/job"
 grep -q "WRONGPASS" "$tmp/e"
 "$X" status --redis "$REDIS_URL" "j$T-000000" 2>"$tmp/e" && exit 1
 grep -q "NOAUTH" "$tmp/e"
-echo "B: redis.password used by the worker and status; wrong or none refused"
+"$X" spec put tests/data/specs/mlp20_shapley.json -c "$tmp/worker.conf" >"$tmp/id"
+[ "$(cat "$tmp/id")" = "$("$X" spec id tests/data/specs/mlp20_shapley.json)" ]
+"$X" spec put tests/data/specs/mlp20_shapley.json --redis "$REDIS_URL" 2>"$tmp/e" && exit 1
+grep -q "NOAUTH" "$tmp/e"
+echo "B: redis.password used by the worker, status and spec put; wrong or none refused"
 kill -TERM "${pid[worker]}" "${pid[runner]}"
 wait "${pid[worker]}"
