@@ -10,6 +10,7 @@
 #      only where the test cluster differs (addresses, no SASL_SSL, one broker: RF 1, free
 #      metrics ports, topic names of this test): the topics Job exits 0, the probes of the
 #      manifests answer 200, jobs get their results, SIGTERM ends the worker within its grace
+#   D. the worker systemd unit's ExecStart and environment file, likewise
 set -euo pipefail
 X="$EXPLAINQ"
 T="dp$$"
@@ -110,3 +111,30 @@ wait "${pid[worker]}"
 [ $((SECONDS - start)) -lt "$WORKER_GRACE_S" ]
 kill -TERM "${pid[runner]}"; wait "${pid[runner]}" || true
 echo "C: the topics Job, the worker and runner Deployments ran as given; probes 200; 4 results"
+
+# D: the worker unit's ExecStart with its environment file, where the test cluster differs
+# (addresses, no SASL_SSL, a free metrics port); /healthz answers, SIGTERM stops it in time
+UPORT="$(free_port)"
+uenv=()
+for kv in "${UNIT_ENV[@]}"; do
+    case "$kv" in
+    EXPLAINQ_KAFKA_*|EXPLAINQ_REDIS_PASSWORD=*) ;;
+    EXPLAINQ_BOOTSTRAP_SERVERS=*) uenv+=("EXPLAINQ_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP") ;;
+    EXPLAINQ_REDIS_URL=*) uenv+=("EXPLAINQ_REDIS_URL=$REDIS_URL") ;;
+    EXPLAINQ_GROUP_ID=*) uenv+=("$kv.$T") ;;
+    *) uenv+=("$kv") ;;
+    esac
+done
+cmd=()
+for w in "${WU[@]}"; do cmd+=("${w/metrics.port=*/metrics.port=$UPORT}"); done
+env -i PATH="$PATH" "${uenv[@]}" EXPLAINQ_TOPIC_JOBS="explain.jobs.$T" \
+    EXPLAINQ_TOPIC_REPLIES="explain.replies.$T" "${cmd[@]}" 2>"$tmp/unit.log" &
+pid[unit]=$!
+for _ in $(seq 1 100); do [ "$(probe "$UPORT" /healthz)" = 200 ] && break; sleep 0.1; done
+[ "$(probe "$UPORT" /healthz)" = 200 ]
+grep -q "\"worker_id\":\"$(hostname)-worker-1\"" "$tmp/unit.log"
+start=$SECONDS
+kill -TERM "${pid[unit]}"
+wait "${pid[unit]}"
+[ $((SECONDS - start)) -lt 30 ]
+echo "D: the worker unit's command line ran; /healthz 200; SIGTERM stopped it"
