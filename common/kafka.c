@@ -26,6 +26,10 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
     (void)opaque;
+    xq_kafka_log_error(rk, err, reason);
+}
+
+void xq_kafka_log_error(rd_kafka_t *rk, int err, const char *reason) {
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
         char fatal[512];
         rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
@@ -65,7 +69,7 @@ rd_kafka_t *xq_kafka_new(rd_kafka_type_t type,
         }
     }
     rd_kafka_conf_set_log_cb(conf, log_cb);
-    rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_error_cb(conf, cbs && cbs->error_cb ? cbs->error_cb : error_cb);
     if (cbs && cbs->dr_msg_cb)
         rd_kafka_conf_set_dr_msg_cb(conf, cbs->dr_msg_cb);
     if (cbs && cbs->rebalance_cb)

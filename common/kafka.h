@@ -19,7 +19,13 @@ typedef struct xq_kafka_cbs {
                          rd_kafka_topic_partition_list_t *parts,
                          void *opaque);
     void *opaque; /* passed to the callbacks; borrowed for the handle's life */
+    /** errors librdkafka reports asynchronously, instead of the default (which logs them:
+     *  call xq_kafka_log_error() to keep that) */
+    void (*error_cb)(rd_kafka_t *rk, int err, const char *reason, void *opaque);
 } xq_kafka_cbs_t;
+
+/** What xq_kafka_new()'s clients do with an asynchronous error by default: log it. */
+void xq_kafka_log_error(rd_kafka_t *rk, int err, const char *reason);
 
 /**
  * Creates a producer or consumer from "key=value" librdkafka properties

@@ -254,14 +254,15 @@ static bool clients(runner_t *r, const xq_conf_t *conf, const char *name) {
     const char *pprops[MAX_PROPS + 8] = {"enable.idempotence=true", "linger.ms=1"};
     const xq_kafka_cbs_t pcbs = {.dr_msg_cb = dr_cb, .opaque = r};
     const xq_kafka_cbs_t ccbs = {.rebalance_cb = rebalance_cb, .opaque = r};
-    size_t cn = 5 + xq_cli_kafka_props(conf, "consumer", bs, sizeof(bs), cprops + 5, MAX_PROPS);
-    size_t pn = 2 + xq_cli_kafka_props(conf, "producer", bs, sizeof(bs), pprops + 2, MAX_PROPS);
+    size_t n;
 
     snprintf(gid, sizeof(gid), "group.id=explainq-runners-%s", name);
-    if (!(r->consumer =
-              xq_kafka_new(RD_KAFKA_CONSUMER, cprops, cn, &ccbs, errstr, sizeof(errstr))) ||
-        !(r->producer =
-              xq_kafka_new(RD_KAFKA_PRODUCER, pprops, pn, &pcbs, errstr, sizeof(errstr)))) {
+    /* each client right after its properties: the next xq_cli_kafka_props() reuses them */
+    n = 5 + xq_cli_kafka_props(conf, "consumer", bs, sizeof(bs), cprops + 5, MAX_PROPS);
+    if ((r->consumer = xq_kafka_new(RD_KAFKA_CONSUMER, cprops, n, &ccbs, errstr, sizeof(errstr))))
+        n = 2 + xq_cli_kafka_props(conf, "producer", bs, sizeof(bs), pprops + 2, MAX_PROPS);
+    if (!r->consumer || !(r->producer = xq_kafka_new(RD_KAFKA_PRODUCER, pprops, n, &pcbs, errstr,
+                                                     sizeof(errstr)))) {
         fprintf(stderr, "explainq runner: kafka: %s\n", errstr);
         return false;
     }

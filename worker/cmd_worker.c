@@ -1794,6 +1794,12 @@ static void renew_lease(worker_t *w) {
 
 /* ==== Setup and the loop ==== */
 
+/* The job consumer's asynchronous errors: logged, and all brokers down makes it not ready. */
+static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+    xq_kafka_log_error(rk, err, reason);
+    xq_obs_kafka_error(((worker_t *)opaque)->obs, err);
+}
+
 static const char worker_usage[] =
     "usage: explainq worker [-c FILE] [-X key=value ...] [--input-format jobs|instances]\n"
     "                       [--dump-config]\n"
@@ -2050,7 +2056,8 @@ int xq_cmd_worker(int argc, char **argv) {
     }
     {
         /* STYLE B13: four clients, one thread */
-        const xq_kafka_cbs_t ccbs = {.rebalance_cb = rebalance_cb, .opaque = &w};
+        const xq_kafka_cbs_t ccbs = {
+            .rebalance_cb = rebalance_cb, .opaque = &w, .error_cb = kafka_error_cb};
         snprintf(gid, sizeof(gid), "group.id=%s", xq_conf_str(w.conf, "group.id"));
         snprintf(w.txnid, sizeof(w.txnid), "transactional.id=explainq-%s", w.id);
         const char *cforced[] = {gid, "enable.auto.commit=false", "isolation.level=read_committed",

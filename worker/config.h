@@ -33,7 +33,8 @@ xq_conf_t *xq_cli_config(const char *cmd, int *argc, char **argv, char *const *e
 /**
  * The librdkafka properties of one client kind ("consumer" or "producer"):
  * "bootstrap.servers=..." (formatted into @p bs) then kafka.* and
- * kafka.<kind>.*. @returns how many, written to @p out (at most @p max).
+ * kafka.<kind>.*. @returns how many, written to @p out (at most @p max); the
+ * strings stay valid until the next call (create the client before).
  */
 size_t xq_cli_kafka_props(
     const xq_conf_t *c, const char *kind, char *bs, size_t bs_len, const char **out, size_t max);

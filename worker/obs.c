@@ -15,7 +15,7 @@ struct xq_obs {
     xq_metrics_server_t *server;
     pthread_mutex_t mu; /* the fields below; the runner's rebalance runs on its poll thread */
     bool broker_ok, runner_ok;
-    long long last_tick_ms;
+    long long last_tick_ms, last_probe_ms;
     uint64_t index_loads;
     int assigned;
 };
@@ -203,6 +203,14 @@ void xq_obs_broker_error(xq_obs_t *o) {
     pthread_mutex_unlock(&o->mu);
 }
 
+void xq_obs_kafka_error(xq_obs_t *o, int err) {
+    if (err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        return;
+    pthread_mutex_lock(&o->mu);
+    o->broker_ok = false;
+    pthread_mutex_unlock(&o->mu);
+}
+
 static long long mono_ms(void) {
     struct timespec ts;
 
@@ -252,12 +260,25 @@ void xq_obs_tick(xq_obs_t *o, rd_kafka_t *consumer, size_t inflight_rows, uint64
                        (double)(index_loads - o->index_loads));
     o->index_loads = index_loads;
     assigned = sample_partitions(o, consumer);
+    if (!o->broker_ok && t - o->last_probe_ms >= 5000) {
+        const struct rd_kafka_metadata *md = NULL;
+
+        /* unreachable: is any broker back? (only then, at most every 5 s: it blocks) */
+        o->last_probe_ms = t;
+        if (rd_kafka_metadata(consumer, 0, NULL, &md, 500) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            pthread_mutex_lock(&o->mu);
+            o->broker_ok = true;
+            pthread_mutex_unlock(&o->mu);
+        }
+        if (md)
+            rd_kafka_metadata_destroy(md);
+    }
     xq_metrics_set(o->m, "explainq_assigned_partitions", NULL, NULL, assigned);
     pthread_mutex_lock(&o->mu);
     if (!assigned)
         snprintf(why, sizeof(why), "no job partitions assigned");
     else if (!o->broker_ok)
-        snprintf(why, sizeof(why), "brokers unreachable: the last transaction failed");
+        snprintf(why, sizeof(why), "brokers unreachable");
     else if (!o->runner_ok)
         snprintf(why, sizeof(why), "runners unreachable: an inference request went unanswered");
     pthread_mutex_unlock(&o->mu);

@@ -51,6 +51,13 @@ void xq_obs_txn(xq_obs_t *o, bool committed);
 void xq_obs_broker_error(xq_obs_t *o);
 
 /**
+ * An error librdkafka reported (an error_cb): all brokers down makes the
+ * brokers count as unreachable until a commit, or until xq_obs_tick()'s
+ * metadata request (every 5 s while unreachable, 500 ms at most) succeeds.
+ */
+void xq_obs_kafka_error(xq_obs_t *o, int err);
+
+/**
  * Once per loop: at most once a second, samples the rows in flight, the
  * consumer's partitions (assigned count, lag per partition from the cached
  * high watermark and the position) and the example-index loads, and decides

@@ -5,6 +5,7 @@
 #      EXPLAINQ_KAFKA_* variables, or the same -c FILE, work for topics, runner, worker,
 #      submit, collect and status; every job gets its one result
 #   B. redis.password reaches Redis (the worker's progress; status JOB), a wrong one is refused
+#   D. the broker stopped: the worker's /readyz turns 503 "brokers unreachable"
 #   C. the bare librdkafka spelling is refused by every command, naming kafka.<prop>;
 #      --dump-config masks the secrets everywhere; a worker.id or job-id prefix too long is
 #      refused
@@ -51,6 +52,7 @@ export_sasl() {
     export EXPLAINQ_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT EXPLAINQ_KAFKA_SASL_MECHANISM=PLAIN \
         EXPLAINQ_KAFKA_SASL_USERNAME="$KAFKA_SASL_USER" EXPLAINQ_KAFKA_SASL_PASSWORD="$KAFKA_SASL_PASSWORD"
 }
+MPORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 cat >"$tmp/worker.conf" <<CONF
 # the worker's file: the same keys as -X
 bootstrap.servers = $B
@@ -65,6 +67,8 @@ topic.results = results-$T
 topic.dlq = dlq-$T
 topic.replies = replies-$T
 group.id = workers-$T
+metrics.port = $MPORT
+metrics.host = 127.0.0.1
 CONF
 
 # A. topics with -X (and the new --replication-factor / --config), runner with EXPLAINQ_KAFKA_*,
@@ -103,5 +107,16 @@ grep -q "NOAUTH" "$tmp/e"
 "$X" spec put tests/data/specs/mlp20_shapley.json --redis "$REDIS_URL" 2>"$tmp/e" && exit 1
 grep -q "NOAUTH" "$tmp/e"
 echo "B: redis.password used by the worker, status and spec put; wrong or none refused"
-kill -TERM "${pid[worker]}" "${pid[runner]}"
-wait "${pid[worker]}"
+
+# D. the brokers gone: the worker stays alive (/healthz) and says it is not ready (/readyz)
+curl -s "http://127.0.0.1:$MPORT/readyz" | grep -qx ready
+deploy/local/kafka-down.sh "$KDIR" >/dev/null 2>&1; KDIR=""
+for _ in $(seq 1 300); do
+    curl -s "http://127.0.0.1:$MPORT/readyz" >"$tmp/ready" || true
+    grep -qx "brokers unreachable" "$tmp/ready" && break
+    sleep 0.1
+done
+grep -qx "brokers unreachable" "$tmp/ready"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/readyz")" = 503 ]
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/healthz")" = 200 ]
+echo "D: with the broker gone, /readyz is 503 (brokers unreachable), /healthz 200"
