@@ -7,6 +7,7 @@
 # instance (cache hits + misses), rows sent = received = the runner's rows, approximationError
 # (count and sum over the results), lag 0 at the end. /healthz and /readyz answer.
 set -euo pipefail
+[ -x .venv/bin/python3 ] || { echo "no .venv (prometheus-client, PyYAML): run make deps"; exit 1; }
 X="$EXPLAINQ"
 T="mt$$"
 B="$KAFKA_BOOTSTRAP"

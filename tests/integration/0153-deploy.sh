@@ -12,6 +12,7 @@
 #      manifests answer 200, jobs get their results, SIGTERM ends the worker within its grace
 #   D. the worker systemd unit's ExecStart and environment file, likewise
 set -euo pipefail
+[ -x .venv/bin/python3 ] || { echo "no .venv (prometheus-client, PyYAML): run make deps"; exit 1; }
 X="$EXPLAINQ"
 T="dp$$"
 tmp="$(mktemp -d)"
