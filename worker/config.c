@@ -7,6 +7,8 @@
 #include "cli.h"
 #include "redis.h"
 
+#define WORKER_ONLY "for the worker only"
+
 static const xq_conf_opt_t options[] = {
     {"bootstrap.servers", "127.0.0.1:9092", 0, 0, 1, "Kafka brokers (-b)"},
     {"redis.url", "127.0.0.1:6379", 0, 0, 1, "Redis host:port"},
@@ -23,12 +25,46 @@ static const xq_conf_opt_t options[] = {
     {"log.format", "text", 0, 0, 1, "text, or json: one JSON object per line"},
     {"metrics.port", "0", 0, 65535, 0, "serve /metrics, /healthz and /readyz (runner; 0: off)"},
     {"metrics.host", "0.0.0.0", 0, 0, 1, "address the metrics port binds"},
+    /* the worker's own options: known here, so one -c FILE serves every command, and unused
+     * (the worker checks them; 0152 checks that this list is the worker's) */
+    {"batch.linger.ms", "", 0, 0, 1, WORKER_ONLY},
+    {"commit.interval.ms", "", 0, 0, 1, WORKER_ONLY},
+    {"commit.jobs", "", 0, 0, 1, WORKER_ONLY},
+    {"commit.timeout.ms", "", 0, 0, 1, WORKER_ONLY},
+    {"dedup.window", "", 0, 0, 1, WORKER_ONLY},
+    {"dlq.max.bytes", "", 0, 0, 1, WORKER_ONLY},
+    {"examples.cache.indexes", "", 0, 0, 1, WORKER_ONLY},
+    {"input.format", "", 0, 0, 1, WORKER_ONLY},
+    {"input.topic", "", 0, 0, 1, WORKER_ONLY},
+    {"job.ttl.s", "", 0, 0, 1, WORKER_ONLY},
+    {"max.batch.rows", "", 0, 0, 1, WORKER_ONLY},
+    {"max.inflight.rows", "", 0, 0, 1, WORKER_ONLY},
+    {"max.instances.per.job", "", 0, 0, 1, WORKER_ONLY},
+    {"max.model.rows", "", 0, 0, 1, WORKER_ONLY},
+    {"max.queued.bytes", "", 0, 0, 1, WORKER_ONLY},
+    {"max.queued.instances", "", 0, 0, 1, WORKER_ONLY},
+    {"max.request.bytes", "", 0, 0, 1, WORKER_ONLY},
+    {"max.tensor.elements", "", 0, 0, 1, WORKER_ONLY},
+    {"redis.timeout.ms", "", 0, 0, 1, WORKER_ONLY},
+    {"redis.wait.ms", "", 0, 0, 1, WORKER_ONLY},
+    {"replies.partitions", "", 0, 0, 1, WORKER_ONLY},
+    {"request.retries", "", 0, 0, 1, WORKER_ONLY},
+    {"request.timeout.ms", "", 0, 0, 1, WORKER_ONLY},
+    {"result.max.bytes", "", 0, 0, 1, WORKER_ONLY},
+    {"sample.rate", "", 0, 0, 1, WORKER_ONLY},
+    {"shutdown.grace.ms", "", 0, 0, 1, WORKER_ONLY},
+    {"stream.index.id", "", 0, 0, 1, WORKER_ONLY},
+    {"stream.model", "", 0, 0, 1, WORKER_ONLY},
+    {"stream.spec.id", "", 0, 0, 1, WORKER_ONLY},
+    {"worker.id", "", 0, 0, 1, WORKER_ONLY},
+    {"xrai.algorithm", "", 0, 0, 1, WORKER_ONLY},
 };
 #define OPT_CNT (sizeof(options) / sizeof(options[0]))
 
 static void dump_line(const char *text, void *ud) {
     (void)ud;
-    puts(text);
+    if (!strstr(text, "  # default; " WORKER_ONLY)) /* the worker's options, unset: noise */
+        puts(text);
 }
 
 /* -X key=value: split and set; errors into @p errs. */

@@ -37,6 +37,16 @@ for cmd in worker runner submit collect status topics index; do
     grep -q '^redis.password=\*\*\*\*  # -X' "$tmp/dump"
     grep -q '^bootstrap.servers=127.0.0.1:9092  # default' "$tmp/dump"
 done
+# one file for every command: each key the worker knows, the others accept (and ignore), and
+# each key the others know, the worker knows
+"$X" worker --dump-config | sed -n 's/^\([a-z.]*=.*\)  # .*/\1/p' >"$tmp/worker.kv"
+cut -d= -f1 "$tmp/worker.kv" >"$tmp/worker.keys"
+"$X" status --dump-config | sed -n 's/^\([a-z.]*\)=.*  # .*/\1/p' >"$tmp/cli.keys"
+[ "$(wc -l <"$tmp/worker.keys")" -gt 40 ]
+while read -r kv; do # each with the worker's default value
+    "$X" status -X "$kv" --dump-config >/dev/null 2>"$tmp/e" || { echo "status refuses $kv"; exit 1; }
+done <"$tmp/worker.kv"
+while read -r k; do grep -qx "$k" "$tmp/worker.keys" || { echo "the worker lacks $k"; exit 1; }; done <"$tmp/cli.keys"
 "$X" worker -X worker.id="$(printf 'w%.0s' $(seq 1 65))" 2>"$tmp/e" && exit 1
 grep -q "worker.id: 65 characters; at most 64" "$tmp/e"
 "$X" submit --model m --spec x --instances y --prefix "$(printf 'p%.0s' $(seq 1 100))" 2>"$tmp/e" && exit 1
