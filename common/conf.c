@@ -56,6 +56,66 @@ void xq_conf_destroy(xq_conf_t *c) {
     xq_free(c);
 }
 
+/* Levenshtein distance of @p a and @p b, capped at 99 (keys are short). */
+static size_t distance(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b), row[65];
+
+    if (la > 64 || lb > 64)
+        return 99;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* An unknown key: the error names the nearest option, or the kafka.* spelling of a property. */
+static xq_err_t unknown(const xq_conf_t *c, const char *key, xq_error_t *err) {
+    size_t best = 99, at = c->cnt, len = strlen(key);
+
+    for (size_t i = 0; i < c->cnt; i++) {
+        size_t d = distance(key, c->table[i].name);
+
+        if (d < best) {
+            best = d;
+            at = i;
+        }
+    }
+    if (at < c->cnt && best <= (len < 9 ? 2 : len / 4 + 1))
+        return xq_error_set(err, XQ_EINVAL, key, "unknown option; did you mean %s?",
+                            c->table[at].name);
+    if (strchr(key, '.'))
+        return xq_error_set(err, XQ_EINVAL, key,
+                            "unknown option; a librdkafka property is set as kafka.%s "
+                            "(kafka.consumer.%s, kafka.producer.%s for one kind of client)",
+                            key, key, key);
+    return xq_error_set(err, XQ_EINVAL, key, "unknown option (see --dump-config)");
+}
+
+bool xq_conf_is_secret(const char *key) {
+    static const char *const words[] = {"password", "secret",  "jaas",       "token",
+                                        "key.pem",  "ssl.key", "credentials"};
+
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        if (strstr(key, words[i]))
+            return true;
+    }
+    return false;
+}
+
 xq_err_t
 xq_conf_set(xq_conf_t *c, const char *key, const char *value, const char *source, xq_error_t *err) {
     if (strncmp(key, "kafka.", 6) == 0 && key[6]) {
@@ -98,7 +158,7 @@ xq_conf_set(xq_conf_t *c, const char *key, const char *value, const char *source
         c->src[i] = xq_strdup(source);
         return XQ_OK;
     }
-    return xq_error_set(err, XQ_EINVAL, key, "unknown option (see --dump-config)");
+    return unknown(c, key, err);
 }
 
 static char *trim(char *s) {
@@ -140,6 +200,14 @@ void xq_conf_load_file(xq_conf_t *c, const char *path, xq_errlist_t *errs) {
     fclose(f);
 }
 
+static size_t find_opt(const xq_conf_t *c, const char *name) {
+    for (size_t i = 0; i < c->cnt; i++) {
+        if (strcmp(c->table[i].name, name) == 0)
+            return i;
+    }
+    return c->cnt;
+}
+
 void xq_conf_load_env(xq_conf_t *c, char *const *envp, xq_errlist_t *errs) {
     for (; envp && *envp; envp++) {
         const char *e = *envp, *eq = strchr(e, '=');
@@ -152,8 +220,11 @@ void xq_conf_load_env(xq_conf_t *c, char *const *envp, xq_errlist_t *errs) {
         for (size_t i = 0; i < n; i++)
             key[i] = e[9 + i] == '_' ? '.' : (char)tolower((unsigned char)e[9 + i]);
         key[n] = '\0';
-        for (size_t i = 0; i < c->cnt; i++) {
-            if (strcmp(c->table[i].name, key) == 0 && xq_conf_set(c, key, eq + 1, "env", &err))
+        /* EXPLAINQ_KAFKA_SASL_MECHANISM is kafka.sasl.mechanism (librdkafka's names have no
+         * underscores). Other unknown EXPLAINQ_* names are left alone: Kubernetes itself sets
+         * EXPLAINQ_SERVICE_HOST, EXPLAINQ_PORT... for a Service named explainq. */
+        if (!strncmp(key, "kafka.", 6) || find_opt(c, key) < c->cnt) {
+            if (xq_conf_set(c, key, eq + 1, "env", &err) != XQ_OK)
                 xq_errlist_add(errs, XQ_EINVAL, "env", "%.*s: %s", (int)(eq - e), e, err.msg);
         }
     }
@@ -171,6 +242,12 @@ double xq_conf_num(const xq_conf_t *c, const char *name) {
     size_t i = find(c, name);
 
     return i < c->cnt ? c->num[i] : 0;
+}
+
+const char *xq_conf_source(const xq_conf_t *c, const char *name) {
+    size_t i = find(c, name);
+
+    return i < c->cnt ? c->src[i] : "";
 }
 
 const char *xq_conf_str(const xq_conf_t *c, const char *name) {
@@ -204,10 +281,22 @@ void xq_conf_dump(const xq_conf_t *c, void (*line)(const char *text, void *ud), 
     char buf[1024];
 
     for (size_t i = 0; i < c->cnt; i++) {
-        snprintf(buf, sizeof(buf), "%s=%s  # %s; %s", c->table[i].name, c->val[i], c->src[i],
-                 c->table[i].help);
+        bool mask = xq_conf_is_secret(c->table[i].name) && c->val[i][0];
+
+        snprintf(buf, sizeof(buf), "%s=%s  # %s; %s", c->table[i].name, mask ? "****" : c->val[i],
+                 c->src[i], c->table[i].help);
         line(buf, ud);
     }
-    for (size_t i = 0; i < c->kafka_cnt; i++)
-        line(c->kafka[i], ud);
+    for (size_t i = 0; i < c->kafka_cnt; i++) {
+        const char *eq = strchr(c->kafka[i], '=');
+        char key[256];
+
+        snprintf(key, sizeof(key), "%.*s", (int)(eq - c->kafka[i]), c->kafka[i]);
+        if (xq_conf_is_secret(key)) {
+            snprintf(buf, sizeof(buf), "%s=****", key);
+            line(buf, ud);
+        } else {
+            line(c->kafka[i], ud);
+        }
+    }
 }

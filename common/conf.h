@@ -3,6 +3,7 @@
 #ifndef XQ_CONF_H
 #define XQ_CONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -36,12 +37,17 @@ void xq_conf_load_file(xq_conf_t *c, const char *path, xq_errlist_t *errs);
 
 /**
  * Applies EXPLAINQ_* variables of @p envp (NULL-terminated "NAME=value"):
- * EXPLAINQ_MAX_BATCH_ROWS sets max.batch.rows.
+ * EXPLAINQ_MAX_BATCH_ROWS sets max.batch.rows, EXPLAINQ_KAFKA_SASL_MECHANISM
+ * kafka.sasl.mechanism. Other EXPLAINQ_* names are ignored (Kubernetes sets
+ * EXPLAINQ_SERVICE_HOST and the like for a Service named explainq).
  */
 void xq_conf_load_env(xq_conf_t *c, char *const *envp, xq_errlist_t *errs);
 
 double xq_conf_num(const xq_conf_t *c, const char *name);
 const char *xq_conf_str(const xq_conf_t *c, const char *name);
+
+/** Where an option's value came from: "default", "env", "-X", "file:3", ... ("" if unknown). */
+const char *xq_conf_source(const xq_conf_t *c, const char *name);
 
 /**
  * librdkafka properties for one client kind ("consumer", "producer"):
@@ -50,7 +56,10 @@ const char *xq_conf_str(const xq_conf_t *c, const char *name);
  */
 size_t xq_conf_kafka(const xq_conf_t *c, const char *kind, const char **out, size_t max);
 
-/** Writes every option with its value and where it came from, one a line. */
+/** Whether @p key names a secret (a password, a JAAS config, a key...): masked in dumps. */
+bool xq_conf_is_secret(const char *key);
+
+/** Writes every option with its value and where it came from, one a line; secrets as ****. */
 void xq_conf_dump(const xq_conf_t *c, void (*line)(const char *text, void *ud), void *ud);
 
 #endif /* XQ_CONF_H */

@@ -26,6 +26,10 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
     (void)opaque;
+    xq_kafka_log_error(rk, err, reason);
+}
+
+void xq_kafka_log_error(rd_kafka_t *rk, int err, const char *reason) {
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
         char fatal[512];
         rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
@@ -65,7 +69,7 @@ rd_kafka_t *xq_kafka_new(rd_kafka_type_t type,
         }
     }
     rd_kafka_conf_set_log_cb(conf, log_cb);
-    rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_error_cb(conf, cbs && cbs->error_cb ? cbs->error_cb : error_cb);
     if (cbs && cbs->dr_msg_cb)
         rd_kafka_conf_set_dr_msg_cb(conf, cbs->dr_msg_cb);
     if (cbs && cbs->rebalance_cb)
@@ -87,6 +91,43 @@ xq_err_t xq_kafka_create_topics(rd_kafka_t *rk,
                                 int timeout_ms,
                                 char *errstr,
                                 size_t errstr_size) {
+    return xq_kafka_create_topics_ex(rk, topics, cnt, partitions, -1, NULL, 0, timeout_ms, errstr,
+                                     errstr_size);
+}
+
+/* Sets "key=value" @p configs on @p nt; false with @p errstr on a malformed one. */
+static bool topic_configs(rd_kafka_NewTopic_t *nt,
+                          const char *const *configs,
+                          size_t config_cnt,
+                          char *errstr,
+                          size_t errstr_size) {
+    for (size_t k = 0; k < config_cnt; k++) {
+        const char *eq = strchr(configs[k], '=');
+        char key[256];
+
+        if (!eq || eq == configs[k] || (size_t)(eq - configs[k]) >= sizeof(key)) {
+            snprintf(errstr, errstr_size, "--config %s: expected key=value", configs[k]);
+            return false;
+        }
+        snprintf(key, sizeof(key), "%.*s", (int)(eq - configs[k]), configs[k]);
+        if (rd_kafka_NewTopic_set_config(nt, key, eq + 1) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            snprintf(errstr, errstr_size, "--config %s: not accepted", configs[k]);
+            return false;
+        }
+    }
+    return true;
+}
+
+xq_err_t xq_kafka_create_topics_ex(rd_kafka_t *rk,
+                                   const char *const *topics,
+                                   size_t cnt,
+                                   int partitions,
+                                   int replication_factor,
+                                   const char *const *configs,
+                                   size_t config_cnt,
+                                   int timeout_ms,
+                                   char *errstr,
+                                   size_t errstr_size) {
     rd_kafka_NewTopic_t **nt = xq_calloc(cnt ? cnt : 1, sizeof(*nt));
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
@@ -95,7 +136,9 @@ xq_err_t xq_kafka_create_topics(rd_kafka_t *rk,
 
     rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, errstr, errstr_size);
     for (size_t i = 0; i < cnt && rc == XQ_OK; i++) {
-        if (!(nt[i] = rd_kafka_NewTopic_new(topics[i], partitions, -1, errstr, errstr_size)))
+        if (!(nt[i] = rd_kafka_NewTopic_new(topics[i], partitions, replication_factor, errstr,
+                                            errstr_size)) ||
+            !topic_configs(nt[i], configs, config_cnt, errstr, errstr_size))
             rc = XQ_EKAFKA;
     }
     if (rc == XQ_OK) {

@@ -19,7 +19,13 @@ typedef struct xq_kafka_cbs {
                          rd_kafka_topic_partition_list_t *parts,
                          void *opaque);
     void *opaque; /* passed to the callbacks; borrowed for the handle's life */
+    /** errors librdkafka reports asynchronously, instead of the default (which logs them:
+     *  call xq_kafka_log_error() to keep that) */
+    void (*error_cb)(rd_kafka_t *rk, int err, const char *reason, void *opaque);
 } xq_kafka_cbs_t;
+
+/** What xq_kafka_new()'s clients do with an asynchronous error by default: log it. */
+void xq_kafka_log_error(rd_kafka_t *rk, int err, const char *reason);
 
 /**
  * Creates a producer or consumer from "key=value" librdkafka properties
@@ -52,5 +58,21 @@ xq_err_t xq_kafka_create_topics(rd_kafka_t *rk,
                                 int timeout_ms,
                                 char *errstr,
                                 size_t errstr_size);
+
+/**
+ * xq_kafka_create_topics() with a replication factor (-1: the brokers'
+ * default.replication.factor) and topic configs ("min.insync.replicas=2")
+ * for every topic. An existing topic is left as it is.
+ */
+xq_err_t xq_kafka_create_topics_ex(rd_kafka_t *rk,
+                                   const char *const *topics,
+                                   size_t cnt,
+                                   int partitions,
+                                   int replication_factor,
+                                   const char *const *configs,
+                                   size_t config_cnt,
+                                   int timeout_ms,
+                                   char *errstr,
+                                   size_t errstr_size);
 
 #endif /* XQ_KAFKA_H */

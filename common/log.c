@@ -14,6 +14,7 @@
  */
 static xq_log_level_t log_level = XQ_LOG_INFO;
 static xq_log_format_t log_format = XQ_LOG_FORMAT_TEXT;
+static char log_worker_id[128];
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 static const char *const level_tags[] = {"DEBUG", "INFO", "WARN", "ERROR"};
@@ -28,6 +29,18 @@ xq_log_level_t xq_log_get_level(void) {
 
 void xq_log_set_format(xq_log_format_t format) {
     log_format = format;
+}
+
+void xq_log_set_worker_id(const char *id) {
+    snprintf(log_worker_id, sizeof(log_worker_id), "%s", id ? id : "");
+}
+
+int xq_log_format_parse(const char *name) {
+    if (strcmp(name, "text") == 0)
+        return XQ_LOG_FORMAT_TEXT;
+    if (strcmp(name, "json") == 0)
+        return XQ_LOG_FORMAT_JSON;
+    return -1;
 }
 
 int xq_log_level_parse(const char *name) {
@@ -54,41 +67,86 @@ static void append_json_str(char *line, size_t *n, size_t cap, const char *s) {
     }
 }
 
-void xq_log_impl(xq_log_level_t level, const char *comp, const char *fmt, ...) {
-    char line[2048], msg[1536], ts[32];
+/* Formats one line of @p msg into @p line (cap bytes); @returns its length, '\n' included. */
+static size_t format_line(char *line,
+                          size_t cap,
+                          xq_log_level_t level,
+                          const char *comp,
+                          const char *job,
+                          const char *msg) {
+    char ts[32];
     struct timespec now;
     struct tm tm;
-    va_list ap;
     size_t n;
     int k;
 
     clock_gettime(CLOCK_REALTIME, &now);
     gmtime_r(&now.tv_sec, &tm);
     strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-    va_start(ap, fmt);
+    if (log_format != XQ_LOG_FORMAT_JSON) {
+        k = snprintf(line, cap, "%s.%03ldZ %s %s %s", ts, now.tv_nsec / 1000000, level_tags[level],
+                     comp, msg);
+        n = k < 0 ? 0 : ((size_t)k >= cap - 1 ? cap - 2 : (size_t)k);
+        line[n++] = '\n';
+        return n;
+    }
+    /* room is kept at every step for the closing "}\n" and the fields after the message */
+    k = snprintf(line, cap, "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"component\":\"", ts,
+                 now.tv_nsec / 1000000, level_names[level]);
+    n = (size_t)k;
+    append_json_str(line, &n, cap - 400, comp);
+    n += (size_t)snprintf(line + n, cap - n, "\"");
+    if (log_worker_id[0]) {
+        n += (size_t)snprintf(line + n, cap - n, ",\"worker_id\":\"");
+        append_json_str(line, &n, cap - 280, log_worker_id);
+        line[n++] = '"';
+    }
+    if (job && job[0]) {
+        n += (size_t)snprintf(line + n, cap - n, ",\"job_id\":\"");
+        append_json_str(line, &n, cap - 260, job);
+        line[n++] = '"';
+    }
+    n += (size_t)snprintf(line + n, cap - n, ",\"message\":\"");
+    append_json_str(line, &n, cap - 4, msg);
+    line[n++] = '"';
+    line[n++] = '}';
+    line[n++] = '\n';
+    return n;
+}
+
+static void
+log_v(xq_log_level_t level, const char *comp, const char *job, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
+static void
+log_v(xq_log_level_t level, const char *comp, const char *job, const char *fmt, va_list ap) {
+    char line[2560], msg[1536];
+    size_t n;
+
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     if ((unsigned)level > XQ_LOG_ERROR)
         level = XQ_LOG_ERROR;
-
-    if (log_format == XQ_LOG_FORMAT_JSON) {
-        k = snprintf(line, sizeof(line), "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"comp\":\"", ts,
-                     now.tv_nsec / 1000000, level_names[level]);
-        n = (size_t)k;
-        append_json_str(line, &n, sizeof(line) - 16, comp);
-        n += (size_t)snprintf(line + n, sizeof(line) - n, "\",\"msg\":\"");
-        append_json_str(line, &n, sizeof(line) - 4, msg);
-        line[n++] = '"';
-        line[n++] = '}';
-    } else {
-        k = snprintf(line, sizeof(line), "%s.%03ldZ %s %s %s", ts, now.tv_nsec / 1000000,
-                     level_tags[level], comp, msg);
-        n = k < 0 ? 0 : ((size_t)k >= sizeof(line) - 1 ? sizeof(line) - 2 : (size_t)k);
-    }
-    line[n++] = '\n';
+    n = format_line(line, sizeof(line), level, comp ? comp : "-", job, msg);
     /* one write(2) so lines from librdkafka's threads never interleave */
     ssize_t w = write(STDERR_FILENO, line, n);
     (void)w;
+}
+
+void xq_log_impl(xq_log_level_t level, const char *comp, const char *fmt, ...) {
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_v(level, comp, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void xq_log_job_impl(
+    xq_log_level_t level, const char *comp, const char *job, const char *fmt, ...) {
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_v(level, comp, job, fmt, ap);
+    va_end(ap);
 }
 
 void xq_assert_fail(const char *file, int line, const char *expr) {

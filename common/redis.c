@@ -20,11 +20,13 @@ struct xq_redis {
     char host[256];
     int port;
     int timeout_ms;
-    redisContext *c;             /* NULL while disconnected */
-    long backoff_ms;             /* current reconnect delay; 0 after a success */
-    long long retry_at_ms;       /* no connection attempt before this (monotonic) */
-    uint64_t jitter;             /* xorshift state for the backoff jitter */
-    char errstr[XQ_ERRSTR_SIZE]; /* why the last connection failed or dropped */
+    redisContext *c;               /* NULL while disconnected */
+    long backoff_ms;               /* current reconnect delay; 0 after a success */
+    long long retry_at_ms;         /* no connection attempt before this (monotonic) */
+    uint64_t jitter;               /* xorshift state for the backoff jitter */
+    char errstr[XQ_ERRSTR_SIZE];   /* why the last connection failed or dropped */
+    char user[128], password[256]; /* AUTH after connecting, when password is set */
+    int db;                        /* SELECT after connecting, when not 0 */
 };
 
 static long long now_ms(void) {
@@ -102,6 +104,57 @@ static void disconnect(xq_redis_t *r, const char *why) {
            why, (long)(r->retry_at_ms - now_ms()));
 }
 
+/* One command of the connection's set-up; false (the reason in @p why) on an error reply. */
+static bool setup_command(xq_redis_t *r, int argc, const char **argv, char *why, size_t len) {
+    redisReply *rep = redisCommandArgv(r->c, argc, argv, NULL);
+    bool ok = rep && rep->type != REDIS_REPLY_ERROR;
+
+    if (!rep)
+        snprintf(why, len, "%s: %s", argv[0], r->c->errstr);
+    else if (!ok)
+        snprintf(why, len, "%s: %.*s", argv[0], (int)rep->len, rep->str);
+    if (rep)
+        freeReplyObject(rep);
+    return ok;
+}
+
+/* AUTH and SELECT on a new connection; a refusal drops it (and is retried with backoff). */
+static xq_err_t handshake(xq_redis_t *r, xq_error_t *err) {
+    char why[XQ_ERRSTR_SIZE], db[16];
+    const char *auth[] = {"AUTH", r->user, r->password}, *sel[] = {"SELECT", db};
+
+    snprintf(db, sizeof(db), "%d", r->db);
+    if ((r->password[0] && !(r->user[0] ? setup_command(r, 3, auth, why, sizeof(why))
+                                        : setup_command(r, 2, (const char *[]){"AUTH", r->password},
+                                                        why, sizeof(why)))) ||
+        (r->db && !setup_command(r, 2, sel, why, sizeof(why)))) {
+        disconnect(r, why);
+        return xq_error_set(err, XQ_EREDIS,
+                            r->db && strncmp(why, "AUTH", 4) ? "redis.db" : "redis.password",
+                            "redis %s:%d: %s", r->host, r->port, why);
+    }
+    return XQ_OK;
+}
+
+xq_err_t
+xq_redis_set_auth(xq_redis_t *r, const char *user, const char *password, int db, xq_error_t *err) {
+    if ((user && strlen(user) >= sizeof(r->user)) ||
+        (password && strlen(password) >= sizeof(r->password)))
+        return xq_error_set(err, XQ_EINVAL, "redis.password",
+                            "redis.user and redis.password take at most %zu and %zu bytes",
+                            sizeof(r->user) - 1, sizeof(r->password) - 1);
+    if (user && user[0] && !(password && password[0]))
+        return xq_error_set(err, XQ_EINVAL, "redis.user", "redis.user needs redis.password");
+    if (db < 0)
+        return xq_error_set(err, XQ_EINVAL, "redis.db", "%d is not a database number", db);
+    snprintf(r->user, sizeof(r->user), "%s", user ? user : "");
+    snprintf(r->password, sizeof(r->password), "%s", password ? password : "");
+    r->db = db;
+    if (r->c)
+        disconnect(r, "credentials changed");
+    return XQ_OK;
+}
+
 static xq_err_t ensure_connected(xq_redis_t *r, xq_error_t *err) {
     struct timeval tv = {r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000};
 
@@ -121,6 +174,8 @@ static xq_err_t ensure_connected(xq_redis_t *r, xq_error_t *err) {
     }
     redisSetTimeout(r->c, tv);
     redisEnableKeepAlive(r->c);
+    if (handshake(r, err) != XQ_OK)
+        return XQ_EREDIS;
     /* the backoff resets after a command succeeds, not here: a server that accepts
      * connections but hangs would otherwise be retried at full rate */
     return XQ_OK;

@@ -30,6 +30,17 @@ typedef struct xq_redis xq_redis_t; /* opaque */
  */
 xq_redis_t *xq_redis_new(const char *url, int timeout_ms, xq_error_t *err);
 
+/**
+ * Credentials and database for every connection of @p r (strings copied):
+ * AUTH [user] password (Redis 6 ACL users, or requirepass without @p user)
+ * when @p password is non-empty, then SELECT @p db when it is not 0. A
+ * refusal is an XQ_EREDIS error of the command that connects, naming the
+ * option. @returns XQ_EINVAL for a user without a password, too-long values
+ * or a negative @p db.
+ */
+xq_err_t
+xq_redis_set_auth(xq_redis_t *r, const char *user, const char *password, int db, xq_error_t *err);
+
 /** Closes the connection and frees @p r; NULL is a no-op. */
 void xq_redis_destroy(xq_redis_t *r);
 

@@ -28,8 +28,8 @@ BS="$(sed -n 's/^bootstrap.servers=//p' "$tmp/broker.out")"
 out="$(deploy/local/redis-up.sh)"
 eval "$out"
 quiet=(-X kafka.consumer.session.timeout.ms=6000 -X kafka.consumer.heartbeat.interval.ms=500)
-"$X" runner --model tests/data/onnx/mlp20.onnx --name mlp20 -b "$BS" \
-    -X session.timeout.ms=6000 -X heartbeat.interval.ms=500 >"$tmp/runner.log" 2>&1 &
+"$X" runner --model tests/data/onnx/mlp20.onnx --name mlp20 -b "$BS" "${quiet[@]}" \
+    >"$tmp/runner.log" 2>&1 &
 pids+=($!)
 "$X" worker -b "$BS" -X redis.url="$REDIS_URL" "${quiet[@]}" >"$tmp/worker.log" 2>&1 &
 pids+=($!)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "mem.h"
 #include "spec.h"
 #include "vertex.h"
@@ -91,4 +92,56 @@ bool xq_cli_parse_u64(const char *s, uint64_t *v) {
     errno = 0;
     *v = strtoull(s, &end, 10);
     return errno == 0 && end != s && *end == '\0' && s[0] != '-';
+}
+
+bool xq_cli_log_apply(const char *level, const char *format, xq_error_t *err) {
+    int l = level ? xq_log_level_parse(level) : (int)xq_log_get_level();
+    int f = format ? xq_log_format_parse(format) : 0;
+
+    if (l < 0) {
+        xq_error_set(err, XQ_EINVAL, "log.level", "\"%s\" is not one of debug, info, warn, error",
+                     level);
+        return false;
+    }
+    if (f < 0) {
+        xq_error_set(err, XQ_EINVAL, "log.format", "\"%s\" is not one of text, json", format);
+        return false;
+    }
+    xq_log_set_level((xq_log_level_t)l);
+    if (format)
+        xq_log_set_format((xq_log_format_t)f);
+    return true;
+}
+
+bool xq_cli_log_args(int *argc, char **argv, char *const *envp) {
+    const char *level = NULL, *format = NULL;
+    xq_error_t err;
+    int out = 1;
+
+    for (; envp && *envp; envp++) {
+        if (!strncmp(*envp, "EXPLAINQ_LOG_LEVEL=", 19))
+            level = *envp + 19;
+        else if (!strncmp(*envp, "EXPLAINQ_LOG_FORMAT=", 20))
+            format = *envp + 20;
+    }
+    for (int i = 1; i < *argc; i++) {
+        const char *v = i + 1 < *argc ? argv[i + 1] : "";
+
+        if (!strcmp(argv[i], "-X") && !strncmp(v, "log.level=", 10)) {
+            level = v + 10;
+            i++;
+        } else if (!strcmp(argv[i], "-X") && !strncmp(v, "log.format=", 11)) {
+            format = v + 11;
+            i++;
+        } else {
+            argv[out++] = argv[i];
+        }
+    }
+    *argc = out;
+    argv[out] = NULL;
+    if (!xq_cli_log_apply(level, format, &err)) {
+        fprintf(stderr, "explainq: %s: %s\n", err.field, err.msg);
+        return false;
+    }
+    return true;
 }

@@ -43,6 +43,18 @@ xq_cli_load_spec_parts(const char *cmd, const char *path, const char *meta, cons
 /** Reads a decimal unsigned integer, the whole of @p s; false on anything else or overflow. */
 bool xq_cli_parse_u64(const char *s, uint64_t *v);
 
+/**
+ * The log options every command takes: EXPLAINQ_LOG_LEVEL / EXPLAINQ_LOG_FORMAT
+ * from @p envp, then `-X log.level=L` / `-X log.format=F` arguments, which are
+ * taken out of @p argv (so a command passing -X on to librdkafka never sees
+ * them). Applies them to the process log. @returns false after printing a
+ * message naming the bad option.
+ */
+bool xq_cli_log_args(int *argc, char **argv, char *const *envp);
+
+/** Applies log.level=@p level and log.format=@p format; false with @p err naming the bad one. */
+bool xq_cli_log_apply(const char *level, const char *format, xq_error_t *err);
+
 /** Prints every error of @p errs as "path: message" lines on stderr. */
 void xq_cli_print_errors(const xq_errlist_t *errs);
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "config.h"
 #include "exbuild.h"
 #include "exindex.h"
 #include "json.h"
@@ -16,6 +17,8 @@
 #include "mp.h"
 #include "redis.h"
 #include "spec.h"
+
+extern char **environ;
 
 static const char index_usage[] =
     "usage: explainq index build --spec SPEC --model FILE|URL [--examples EX.jsonl] [options]\n"
@@ -34,7 +37,8 @@ static const char index_usage[] =
     "                         output is the embedding\n"
     "  -b, --brokers LIST     embed through the runners of model NAME over Kafka\n"
     "                         instead (they must serve latentSpaceSource: runner\n"
-    "                         --output); -X key=value sets librdkafka properties\n"
+    "                         --output); -X kafka.<prop>=value sets a librdkafka\n"
+    "                         property; -c FILE and EXPLAINQ_* as for every command\n"
     "  --reply-topic T        where runners answer (default explain.replies)\n"
     "  --backend NAME         onnx, xgboost, http or dense (default: by path/content)\n"
     "  --examples FILE        JSON lines (default: the spec's exampleGcsSource\n"
@@ -50,16 +54,21 @@ static const char index_usage[] =
 typedef struct opts {
     const char *spec, *model, *examples, *redis, *brokers;
     char bs[512];
-    const char *props[64];
+    const char *props[160];
     xq_kmodel_opts_t kopts;
     xq_model_opts_t mopts;
     xq_exbuild_opts_t build;
     size_t chunk_bytes;
 } opts_t;
 
-static int parse_args(int argc, char **argv, opts_t *o) {
+static int parse_args(int argc, char **argv, const xq_conf_t *conf, opts_t *o) {
     memset(o, 0, sizeof(*o));
-    o->redis = "127.0.0.1:6379";
+    o->redis = xq_conf_str(conf, "redis.url");
+    /* through the runners when the brokers are given on the command line (-b, -X or -c FILE;
+     * not by the environment, which a pod sets for every command) */
+    if (strcmp(xq_conf_source(conf, "bootstrap.servers"), "default") != 0 &&
+        strcmp(xq_conf_source(conf, "bootstrap.servers"), "env") != 0)
+        o->brokers = xq_conf_str(conf, "bootstrap.servers");
     o->chunk_bytes = 64u << 20;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -85,10 +94,6 @@ static int parse_args(int argc, char **argv, opts_t *o) {
             o->examples = v;
         } else if (!strcmp(a, "--redis")) {
             o->redis = v;
-        } else if (!strcmp(a, "-b") || !strcmp(a, "--brokers")) {
-            o->brokers = v;
-        } else if (!strcmp(a, "-X") && strchr(v, '=') && o->kopts.prop_cnt < 60) {
-            o->props[++o->kopts.prop_cnt] = v; /* props[0] is bootstrap.servers */
         } else if (!strcmp(a, "--reply-topic")) {
             o->kopts.reply_topic = v;
         } else if (!strcmp(a, "--id-field")) {
@@ -104,10 +109,8 @@ static int parse_args(int argc, char **argv, opts_t *o) {
             return -1;
         }
     }
-    snprintf(o->bs, sizeof(o->bs), "bootstrap.servers=%s", o->brokers ? o->brokers : "");
-    o->props[0] = o->bs;
+    o->kopts.prop_cnt = xq_cli_kafka_props(conf, "consumer", o->bs, sizeof(o->bs), o->props, 160);
     o->kopts.props = o->props;
-    o->kopts.prop_cnt++;
     if (!o->spec || !o->model) {
         fprintf(stderr, "explainq index build: --spec and --model are required\n\n%s", index_usage);
         return -1;
@@ -210,7 +213,7 @@ static const char *query_name(xq_index_query_t q) {
     return q == XQ_INDEX_FAST ? "FAST" : "PRECISE";
 }
 
-static int build(int argc, char **argv) {
+static int build(int argc, char **argv, const xq_conf_t *conf) {
     xq_spec_t *spec = NULL;
     xq_model_t *model = NULL;
     xq_exbuild_t *b = NULL;
@@ -225,7 +228,7 @@ static int build(int argc, char **argv) {
     int rc;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if ((rc = parse_args(argc, argv, &o)) <= 0) {
+    if ((rc = parse_args(argc, argv, conf, &o)) <= 0) {
         rc = rc == 0 ? XQ_EXIT_OK : XQ_EXIT_USAGE;
         goto out;
     }
@@ -261,7 +264,7 @@ static int build(int argc, char **argv) {
         fprintf(stderr, "explainq index build: %s: %s\n", err.field, err.msg);
         goto out;
     }
-    if (!(r = xq_redis_new(o.redis, 5000, &err)) || xq_redis_ping(r, &err) != XQ_OK) {
+    if (!(r = xq_cli_redis(conf, o.redis, 5000, &err)) || xq_redis_ping(r, &err) != XQ_OK) {
         fprintf(stderr, "explainq index build: redis %s: %s\n", o.redis, err.msg);
         rc = XQ_EXIT_RUNTIME;
         goto out;
@@ -315,8 +318,9 @@ out:
     return rc;
 }
 
-static int info(int argc, char **argv) {
-    const char *url = argc == 5 && strcmp(argv[3], "--redis") == 0 ? argv[4] : "127.0.0.1:6379";
+static int info(int argc, char **argv, const xq_conf_t *conf) {
+    const char *url =
+        argc == 5 && strcmp(argv[3], "--redis") == 0 ? argv[4] : xq_conf_str(conf, "redis.url");
     xq_exindex_t *x = NULL;
     xq_redis_t *r;
     xq_error_t err;
@@ -326,7 +330,8 @@ static int info(int argc, char **argv) {
         fputs(index_usage, stderr);
         return XQ_EXIT_USAGE;
     }
-    if ((r = xq_redis_new(url, 5000, &err)) && xq_exindex_get(r, argv[2], &x, &err) == XQ_OK) {
+    if ((r = xq_cli_redis(conf, url, 5000, &err)) &&
+        xq_exindex_get(r, argv[2], &x, &err) == XQ_OK) {
         printf("{\"id\":\"%s\",\"examples\":%zu,\"dimension\":%zu,\"metric\":\"%s\","
                "\"query\":\"%s\",\"neighborCount\":%u,\"crowdingTags\":%s}\n",
                argv[2], x->id_cnt, xq_index_dim(x->index), metric_name(xq_index_metric(x->index)),
@@ -342,14 +347,25 @@ static int info(int argc, char **argv) {
 }
 
 int xq_cmd_index(int argc, char **argv) {
-    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        fputs(index_usage, stdout);
-        return XQ_EXIT_OK;
+    xq_conf_t *conf;
+    int rc;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(index_usage, stdout);
+            return XQ_EXIT_OK;
+        }
     }
-    if (argc >= 2 && !strcmp(argv[1], "build"))
-        return build(argc, argv);
-    if (argc >= 3 && !strcmp(argv[1], "info"))
-        return info(argc, argv);
-    fputs(index_usage, stderr);
-    return XQ_EXIT_USAGE;
+    if (!(conf = xq_cli_config("index", &argc, argv, environ, &rc)))
+        return rc;
+    if (argc >= 2 && !strcmp(argv[1], "build")) {
+        rc = build(argc, argv, conf);
+    } else if (argc >= 3 && !strcmp(argv[1], "info")) {
+        rc = info(argc, argv, conf);
+    } else {
+        fputs(index_usage, stderr);
+        rc = XQ_EXIT_USAGE;
+    }
+    xq_conf_destroy(conf);
+    return rc;
 }

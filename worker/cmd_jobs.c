@@ -10,6 +10,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "cli.h"
+#include "config.h"
 #include "instances.h"
 #include "job.h"
 #include "json.h"
@@ -21,6 +22,8 @@
 #include "redis.h"
 #include "signals.h"
 #include "spec.h"
+
+extern char **environ;
 
 static long long now_ms(void) {
     struct timespec ts;
@@ -43,40 +46,27 @@ static void progress_bar(const char *what, size_t done, size_t total, bool final
         fprintf(stderr, "\r%s: %zu%s", what, done, final ? "\n" : "");
 }
 
-/* -b BROKERS, -X k=v: the Kafka properties of a CLI client. */
+/* The configuration of a CLI client (config.h): -c, EXPLAINQ_*, -X, -b. */
 typedef struct kopts {
-    char bs[512];
-    const char *props[64];
-    size_t cnt;
+    xq_conf_t *conf;
 } kopts_t;
 
-static bool kafka_arg(kopts_t *k, const char *a, const char *v) {
-    if (!strcmp(a, "-b") || !strcmp(a, "--brokers")) {
-        snprintf(k->bs, sizeof(k->bs), "bootstrap.servers=%s", v);
-        return true;
-    }
-    if (!strcmp(a, "-X") && strchr(v, '=') && k->cnt < 60) {
-        k->props[k->cnt++] = v;
-        return true;
-    }
-    return false;
-}
-
+/* The command's defaults (@p extra) first, then bootstrap.servers and kafka.*, so the user's
+ * settings win. */
 static rd_kafka_t *kafka_client_cbs(kopts_t *k,
                                     rd_kafka_type_t type,
                                     const char *const *extra,
                                     size_t extra_cnt,
                                     const xq_kafka_cbs_t *cbs) {
-    const char *props[80];
-    char errstr[512];
+    const char *props[180];
+    char errstr[512], bs[512];
     size_t n = 0;
     rd_kafka_t *rk;
 
-    props[n++] = k->bs[0] ? k->bs : "bootstrap.servers=127.0.0.1:9092";
     for (size_t i = 0; i < extra_cnt; i++)
         props[n++] = extra[i];
-    for (size_t i = 0; i < k->cnt; i++)
-        props[n++] = k->props[i];
+    n += xq_cli_kafka_props(k->conf, type == RD_KAFKA_CONSUMER ? "consumer" : "producer", bs,
+                            sizeof(bs), props + n, 160);
     if (!(rk = xq_kafka_new(type, props, n, cbs, errstr, sizeof(errstr))))
         fprintf(stderr, "explainq: kafka: %s\n", errstr);
     return rk;
@@ -85,6 +75,23 @@ static rd_kafka_t *kafka_client_cbs(kopts_t *k,
 static rd_kafka_t *
 kafka_client(kopts_t *k, rd_kafka_type_t type, const char *const *extra, size_t extra_cnt) {
     return kafka_client_cbs(k, type, extra, extra_cnt, NULL);
+}
+
+/* Runs @p run with the configuration parsed out of argv. */
+static int
+with_config(const char *cmd, int (*run)(int argc, char **argv, kopts_t *k), int argc, char **argv) {
+    kopts_t k;
+    int rc;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help"))
+            return run(argc, argv, NULL); /* the usage, before any configuration */
+    }
+    if (!(k.conf = xq_cli_config(cmd, &argc, argv, environ, &rc)))
+        return rc;
+    rc = run(argc, argv, &k);
+    xq_conf_destroy(k.conf);
+    return rc;
 }
 
 /* The jobs submit produced, and what their delivery reports said. */
@@ -128,9 +135,10 @@ static const char submit_usage[] =
     "For specs with examples, --index names the example index (default: the spec's\n"
     "latest) and the counts override neighborCount and limit neighbours per crowding tag.\n";
 
-int xq_cmd_submit(int argc, char **argv) {
+static int submit(int argc, char **argv, kopts_t *kp) {
     const char *model = NULL, *spec_path = NULL, *spec_id = NULL, *in_path = NULL, *jobs_out = NULL,
-               *topic = "explain.jobs", *index_id = NULL, *meta_path = NULL, *params_path = NULL;
+               *topic = kp ? xq_conf_str(kp->conf, "topic.jobs") : NULL, *index_id = NULL,
+               *meta_path = NULL, *params_path = NULL;
     xq_inst_opts_t iopts = {0};
     xq_inst_reader_t *reader = NULL;
     sent_list_t sent = {0};
@@ -141,7 +149,7 @@ int xq_cmd_submit(int argc, char **argv) {
     xq_buf_t insts, job;
     xq_spec_t *spec = NULL;
     xq_job_view_t v;
-    kopts_t k = {0};
+    kopts_t k = kp ? *kp : (kopts_t){0};
     FILE *in = NULL, *out = stdout;
     rd_kafka_t *p = NULL;
     uint64_t seed = 0;
@@ -181,7 +189,12 @@ int xq_cmd_submit(int argc, char **argv) {
             jobs_out = val;
         else if (!strcmp(a, "--topic"))
             topic = val;
-        else if (!strcmp(a, "--prefix"))
+        else if (!strcmp(a, "--prefix") && strlen(val) >= sizeof(prefix)) {
+            /* job ids are <prefix>-<6 digits>: a longer prefix would be cut, not refused */
+            fprintf(stderr, "explainq submit: --prefix: %zu characters; at most %zu\n", strlen(val),
+                    sizeof(prefix) - 1);
+            return XQ_EXIT_USAGE;
+        } else if (!strcmp(a, "--prefix"))
             snprintf(prefix, sizeof(prefix), "%s", val);
         else if (!strcmp(a, "--job-size") && atol(val) > 0)
             job_size = (size_t)strtoul(val, NULL, 10);
@@ -195,7 +208,7 @@ int xq_cmd_submit(int argc, char **argv) {
             neighbors = (uint32_t)atol(val);
         else if (!strcmp(a, "--crowding-count") && atol(val) > 0 && atol(val) <= 10000)
             crowding = (uint32_t)atol(val);
-        else if (!kafka_arg(&k, a, val)) {
+        else {
             fprintf(stderr, "explainq submit: bad option %s\n\n%s", a, submit_usage);
             return XQ_EXIT_USAGE;
         }
@@ -388,14 +401,19 @@ static void summarize(const char *job, size_t idx, const msgpack_object *ex) {
     fputc('\n', stderr);
 }
 
-int xq_cmd_collect(int argc, char **argv) {
-    const char *out_path = NULL, *jobs_path = NULL, *topic = "explain.results";
+int xq_cmd_submit(int argc, char **argv) {
+    return with_config("submit", submit, argc, argv);
+}
+
+static int collect(int argc, char **argv, kopts_t *kp) {
+    const char *out_path = NULL, *jobs_path = NULL,
+               *topic = kp ? xq_conf_str(kp->conf, "topic.results") : NULL;
     size_t count = 0, want = 0, have = 0, dups = 0, errors = 0, n_got = 0, cap_got = 0,
            inst_errors = 0;
     long timeout_s = 600;
     bool summary = false;
     got_t *got = NULL;
-    kopts_t k = {0};
+    kopts_t k = kp ? *kp : (kopts_t){0};
     FILE *out = stdout;
     rd_kafka_t *c = NULL;
     xq_parts_t *reasm = NULL;
@@ -430,7 +448,7 @@ int xq_cmd_collect(int argc, char **argv) {
             topic = val;
         else if (!strcmp(a, "--timeout"))
             timeout_s = strtol(val, NULL, 10);
-        else if (!kafka_arg(&k, a, val)) {
+        else {
             fprintf(stderr, "explainq collect: bad option %s\n\n%s", a, collect_usage);
             return XQ_EXIT_USAGE;
         }
@@ -638,24 +656,28 @@ out:
     return rc;
 }
 
+int xq_cmd_collect(int argc, char **argv) {
+    return with_config("collect", collect, argc, argv);
+}
+
 /* ==== status ==== */
 
-int xq_cmd_status(int argc, char **argv) {
-    const char *url = "127.0.0.1:6379", *job = NULL;
-    kopts_t k = {0};
+static int status(int argc, char **argv, kopts_t *kp) {
+    const char *url = NULL, *job = NULL;
+    kopts_t k = kp ? *kp : (kopts_t){0};
     xq_error_t err;
     int rc = XQ_EXIT_OK;
 
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help")) {
-            puts("usage: explainq status [--redis HOST:PORT] [-b BROKERS] [JOB]\n\n"
-                 "With JOB: its progress from Redis (explainq:job:<id>). Without: the consumer\n"
-                 "lag of the workers' group on explain.jobs.");
+            puts(
+                "usage: explainq status [--redis HOST:PORT] [-b BROKERS] [-c FILE] [-X key=value]\n"
+                "                       [--dump-config] [JOB]\n\n"
+                "With JOB: its progress from Redis (explainq:job:<id>; redis.url, redis.*).\n"
+                "Without: the consumer lag of the workers' group (group.id) on topic.jobs.");
             return XQ_EXIT_OK;
         } else if (!strcmp(argv[i], "--redis") && i + 1 < argc) {
             url = argv[++i];
-        } else if (i + 1 < argc && kafka_arg(&k, argv[i], argv[i + 1])) {
-            i++;
         } else if (argv[i][0] != '-') {
             job = argv[i];
         } else {
@@ -664,7 +686,7 @@ int xq_cmd_status(int argc, char **argv) {
         }
     }
     if (job) {
-        xq_redis_t *r = xq_redis_new(url, 2000, &err);
+        xq_redis_t *r = xq_cli_redis(k.conf, url, 2000, &err);
         char key[XQ_JOB_ID_SIZE + 16];
         xq_buf_t b;
 
@@ -685,8 +707,14 @@ int xq_cmd_status(int argc, char **argv) {
         return rc;
     }
     {
-        const char *extra[] = {"group.id=explainq-workers"};
-        rd_kafka_t *c = kafka_client(&k, RD_KAFKA_CONSUMER, extra, 1);
+        const char *topic = xq_conf_str(k.conf, "topic.jobs"),
+                   *group = xq_conf_str(k.conf, "group.id");
+        char gid[320];
+        const char *extra[] = {gid};
+        rd_kafka_t *c;
+
+        snprintf(gid, sizeof(gid), "group.id=%s", group);
+        c = kafka_client(&k, RD_KAFKA_CONSUMER, extra, 1);
         const struct rd_kafka_metadata *md = NULL;
         rd_kafka_topic_partition_list_t *parts;
         rd_kafka_topic_t *t;
@@ -694,27 +722,30 @@ int xq_cmd_status(int argc, char **argv) {
 
         if (!c)
             return XQ_EXIT_USAGE;
-        t = rd_kafka_topic_new(c, "explain.jobs", NULL);
+        t = rd_kafka_topic_new(c, topic, NULL);
         if (rd_kafka_metadata(c, 0, t, &md, 10000) || md->topic_cnt != 1 || md->topics[0].err) {
-            fprintf(stderr, "explainq status: no topic explain.jobs\n");
+            fprintf(stderr, "explainq status: no topic %s\n", topic);
             rc = XQ_EXIT_RUNTIME;
         } else {
             parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
             for (int i = 0; i < md->topics[0].partition_cnt; i++)
-                rd_kafka_topic_partition_list_add(parts, "explain.jobs",
-                                                  md->topics[0].partitions[i].id);
+                rd_kafka_topic_partition_list_add(parts, topic, md->topics[0].partitions[i].id);
             rd_kafka_committed(c, parts, 10000);
             for (int i = 0; i < parts->cnt; i++) {
                 int64_t lo = 0, hi = 0, pos = parts->elems[i].offset;
 
-                rd_kafka_query_watermark_offsets(c, "explain.jobs", parts->elems[i].partition, &lo,
-                                                 &hi, 10000);
-                printf("explain.jobs/%d: committed %lld, end %lld, lag %lld\n",
-                       (int)parts->elems[i].partition, (long long)pos, (long long)hi,
+                rd_kafka_query_watermark_offsets(c, topic, parts->elems[i].partition, &lo, &hi,
+                                                 10000);
+                char committed[32] = "none";
+
+                if (pos >= 0)
+                    snprintf(committed, sizeof(committed), "%lld", (long long)pos);
+                printf("%s/%d: committed %s, end %lld, lag %lld\n", topic,
+                       (int)parts->elems[i].partition, committed, (long long)hi,
                        (long long)(hi - (pos < 0 ? lo : pos)));
                 lag += hi - (pos < 0 ? lo : pos);
             }
-            printf("explain.jobs: %lld jobs waiting for the group explainq-workers\n", lag);
+            printf("%s: %lld jobs waiting for the group %s\n", topic, lag, group);
             rd_kafka_topic_partition_list_destroy(parts);
         }
         if (md)
@@ -723,6 +754,10 @@ int xq_cmd_status(int argc, char **argv) {
         rd_kafka_destroy(c);
     }
     return rc;
+}
+
+int xq_cmd_status(int argc, char **argv) {
+    return with_config("status", status, argc, argv);
 }
 
 /* ==== dev-broker ==== */

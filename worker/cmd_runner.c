@@ -5,19 +5,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <librdkafka/rdkafka.h>
 
 #include "cli.h"
 #include "codec.h"
+#include "config.h"
 #include "kafka.h"
 #include "log.h"
 #include "mem.h"
 #include "models/load.h"
 #include "models/remote.h"
+#include "obs.h"
 #include "signals.h"
 
-#define MAX_PROPS 64
+#define MAX_PROPS 160
+
+extern char **environ;
 
 static const char runner_usage[] =
     "usage: explainq runner --model FILE|URL --name NAME [options]\n"
@@ -33,8 +38,12 @@ static const char runner_usage[] =
     "  --backend NAME      onnx, xgboost, http or dense (default: by path/content)\n"
     "  --output NAME       the output tensor to serve (default: the model's first)\n"
     "  --fd-step H         finite-difference gradients for models without them\n"
-    "  -b, --brokers LIST  Kafka bootstrap servers (default 127.0.0.1:9092)\n"
-    "  -X key=value        a librdkafka property for both clients (repeatable)\n"
+    "  -b, --brokers LIST  Kafka bootstrap servers (bootstrap.servers)\n"
+    "  -c FILE             key=value configuration file (the worker's spelling)\n"
+    "  -X key=value        an option: kafka.<prop> (kafka.consumer.<prop>,\n"
+    "                      kafka.producer.<prop>) for librdkafka, metrics.port=N to serve\n"
+    "                      /metrics, /healthz and /readyz, log.level, log.format\n"
+    "  --dump-config       print every option, its value and where it came from\n"
     "  --max-elems N       largest tensor accepted, in elements (default 67108864)\n";
 
 typedef struct runner {
@@ -43,6 +52,7 @@ typedef struct runner {
     char topic[256];
     size_t max_elems;
     uint64_t served, failed;
+    xq_obs_t *obs; /* metrics and readiness (obs.h) */
     /* scratch reused across requests: no allocation per row */
     xq_buf_t reply;
     float *out;
@@ -76,8 +86,10 @@ static void rebalance_cb(rd_kafka_t *rk,
                          rd_kafka_topic_partition_list_t *parts,
                          void *opaque) {
     rd_kafka_error_t *error = NULL;
+    runner_t *r = opaque;
 
-    (void)opaque;
+    xq_obs_runner_assigned(r->obs,
+                           e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? parts->cnt : -parts->cnt);
     if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
         error = rd_kafka_incremental_assign(rk, parts);
     else
@@ -178,6 +190,7 @@ static void handle(runner_t *r, const rd_kafka_message_t *rkm) {
     long partition;
     char *end;
     rd_kafka_resp_err_t e;
+    struct timespec t0, t1;
 
     if (rkm->key && rkm->key_len < sizeof(key)) {
         memcpy(key, rkm->key, rkm->key_len);
@@ -197,6 +210,7 @@ static void handle(runner_t *r, const rd_kafka_message_t *rkm) {
     }
     r->reply.len = 0;
     memset(&req, 0, sizeof(req));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if (xq_remote_is_describe(rkm->payload, rkm->len, req.id, sizeof(req.id))) {
         /* a worker learning the model's tensors */
         xq_remote_describe_pack(r->model, req.id, &r->reply);
@@ -208,8 +222,16 @@ static void handle(runner_t *r, const rd_kafka_message_t *rkm) {
         r->reply.len = 0;
         xq_infer_error_pack(id, &err, &r->reply);
         r->failed++;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        xq_obs_runner_request(r->obs, false, 0,
+                              (double)(t1.tv_sec - t0.tv_sec) +
+                                  1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
     } else {
         r->served++;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        xq_obs_runner_request(r->obs, true, req.rows,
+                              (double)(t1.tv_sec - t0.tv_sec) +
+                                  1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
     }
     rid = req.id[0] ? req.id : key;
     e = rd_kafka_producev(
@@ -221,11 +243,35 @@ static void handle(runner_t *r, const rd_kafka_message_t *rkm) {
     xq_infer_req_fini(&req);
 }
 
-int xq_cmd_runner(int argc, char **argv) {
-    const char *model_path = NULL, *name = NULL, *brokers = "127.0.0.1:9092";
-    const char *props[MAX_PROPS];
-    size_t prop_cnt = 0;
+/* The runner's consumer (group explainq-runners-NAME) and reply producer; false after saying
+ * why. */
+static bool clients(runner_t *r, const xq_conf_t *conf, const char *name) {
     char bs[512], gid[320], errstr[512];
+    /* defaults first, the user's kafka.* after them, so the user's win */
+    const char *cprops[MAX_PROPS + 8] = {
+        gid, "enable.auto.commit=true", "enable.auto.offset.store=false",
+        "auto.offset.reset=earliest", "partition.assignment.strategy=cooperative-sticky"};
+    const char *pprops[MAX_PROPS + 8] = {"enable.idempotence=true", "linger.ms=1"};
+    const xq_kafka_cbs_t pcbs = {.dr_msg_cb = dr_cb, .opaque = r};
+    const xq_kafka_cbs_t ccbs = {.rebalance_cb = rebalance_cb, .opaque = r};
+    size_t n;
+
+    snprintf(gid, sizeof(gid), "group.id=explainq-runners-%s", name);
+    /* each client right after its properties: the next xq_cli_kafka_props() reuses them */
+    n = 5 + xq_cli_kafka_props(conf, "consumer", bs, sizeof(bs), cprops + 5, MAX_PROPS);
+    if ((r->consumer = xq_kafka_new(RD_KAFKA_CONSUMER, cprops, n, &ccbs, errstr, sizeof(errstr))))
+        n = 2 + xq_cli_kafka_props(conf, "producer", bs, sizeof(bs), pprops + 2, MAX_PROPS);
+    if (!r->consumer || !(r->producer = xq_kafka_new(RD_KAFKA_PRODUCER, pprops, n, &pcbs, errstr,
+                                                     sizeof(errstr)))) {
+        fprintf(stderr, "explainq runner: kafka: %s\n", errstr);
+        return false;
+    }
+    return true;
+}
+
+int xq_cmd_runner(int argc, char **argv) {
+    const char *model_path = NULL, *name = NULL;
+    xq_conf_t *conf = NULL;
     xq_model_opts_t mopts = {0};
     rd_kafka_topic_partition_list_t *subs;
     runner_t r;
@@ -235,15 +281,20 @@ int xq_cmd_runner(int argc, char **argv) {
     memset(&r, 0, sizeof(r));
     xq_buf_init(&r.reply);
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(runner_usage, stdout);
             return XQ_EXIT_OK;
         }
+    }
+    if (!(conf = xq_cli_config("runner", &argc, argv, environ, &rc)))
+        return rc;
+    rc = XQ_EXIT_USAGE;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
         if (!v) {
             fprintf(stderr, "explainq runner: %s needs a value\n", a);
-            return XQ_EXIT_USAGE;
+            goto out;
         }
         i++;
         if (!strcmp(a, "--model")) {
@@ -256,50 +307,31 @@ int xq_cmd_runner(int argc, char **argv) {
             mopts.output = v;
         } else if (!strcmp(a, "--fd-step")) {
             mopts.fd_step = strtod(v, NULL);
-        } else if (!strcmp(a, "-b") || !strcmp(a, "--brokers")) {
-            brokers = v;
-        } else if (!strcmp(a, "-X") && prop_cnt < MAX_PROPS - 8 && strchr(v, '=')) {
-            props[prop_cnt++] = v;
         } else if (!strcmp(a, "--max-elems")) {
             r.max_elems = (size_t)strtoull(v, NULL, 10);
         } else {
             fprintf(stderr, "explainq runner: bad option %s %s\n\n%s", a, v, runner_usage);
-            return XQ_EXIT_USAGE;
+            goto out;
         }
     }
     if (!model_path || !name || strlen(name) > 200) {
         fprintf(stderr, "explainq runner: --model and --name are required\n\n%s", runner_usage);
-        return XQ_EXIT_USAGE;
+        goto out;
     }
     if (xq_model_load(model_path, &mopts, &r.model, &err) != XQ_OK) {
         fprintf(stderr, "explainq runner: model %s: %s\n", model_path, err.msg);
-        return XQ_EXIT_USAGE;
+        goto out;
+    }
+    r.obs = xq_obs_new_runner();
+    if (!xq_obs_serve(r.obs, xq_conf_str(conf, "metrics.host"),
+                      (int)xq_conf_num(conf, "metrics.port"), &err)) {
+        fprintf(stderr, "explainq runner: metrics.port: %s\n", err.msg);
+        rc = XQ_EXIT_RUNTIME;
+        goto out;
     }
     snprintf(r.topic, sizeof(r.topic), "explain.infer.%s", name);
-    snprintf(bs, sizeof(bs), "bootstrap.servers=%s", brokers);
-    snprintf(gid, sizeof(gid), "group.id=explainq-runners-%s", name);
-    {
-        /* defaults first, the user's -X after them, so the user's win */
-        const char *cprops[MAX_PROPS + 8] = {bs,
-                                             gid,
-                                             "enable.auto.commit=true",
-                                             "enable.auto.offset.store=false",
-                                             "auto.offset.reset=earliest",
-                                             "partition.assignment.strategy=cooperative-sticky"};
-        const char *pprops[MAX_PROPS + 8] = {bs, "enable.idempotence=true", "linger.ms=1"};
-        const xq_kafka_cbs_t pcbs = {.dr_msg_cb = dr_cb, .opaque = &r};
-        const xq_kafka_cbs_t ccbs = {.rebalance_cb = rebalance_cb, .opaque = &r};
-
-        memcpy(cprops + 6, props, prop_cnt * sizeof(*props));
-        memcpy(pprops + 3, props, prop_cnt * sizeof(*props));
-        if (!(r.consumer = xq_kafka_new(RD_KAFKA_CONSUMER, cprops, 6 + prop_cnt, &ccbs, errstr,
-                                        sizeof(errstr))) ||
-            !(r.producer = xq_kafka_new(RD_KAFKA_PRODUCER, pprops, 3 + prop_cnt, &pcbs, errstr,
-                                        sizeof(errstr)))) {
-            fprintf(stderr, "explainq runner: kafka: %s\n", errstr);
-            goto out;
-        }
-    }
+    if (!clients(&r, conf, name))
+        goto out;
     rd_kafka_poll_set_consumer(r.consumer);
     subs = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(subs, r.topic, RD_KAFKA_PARTITION_UA);
@@ -307,8 +339,9 @@ int xq_cmd_runner(int argc, char **argv) {
     rd_kafka_topic_partition_list_destroy(subs);
     xq_signals_install();
     xq_log(XQ_LOG_INFO, "runner", "serving model=%s topic=%s output=%s brokers=%s", model_path,
-           r.topic, xq_model_output(r.model)->name, brokers);
+           r.topic, xq_model_output(r.model)->name, xq_conf_str(conf, "bootstrap.servers"));
     rc = XQ_EXIT_OK;
+    xq_metrics_set_ready(xq_obs_metrics(r.obs), true, ""); /* the model is loaded, subscribed */
     while (xq_run_flag) {
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(r.consumer, 100);
 
@@ -341,5 +374,7 @@ out:
     xq_free(r.out);
     xq_buf_fini(&r.reply);
     xq_model_destroy(r.model);
+    xq_obs_destroy(r.obs);
+    xq_conf_destroy(conf);
     return rc;
 }

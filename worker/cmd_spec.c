@@ -4,10 +4,13 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config.h"
 #include "json.h"
 #include "mem.h"
 #include "redis.h"
 #include "spec.h"
+
+extern char **environ;
 
 static const char spec_usage[] =
     "usage: explainq spec validate (FILE | --metadata M [--parameters P] | --parameters P)\n"
@@ -25,12 +28,14 @@ static const char spec_usage[] =
     "  id        prints the spec's id: the hex SHA-256 of its canonical msgpack\n"
     "            encoding, the same for any key order or spacing; exits 2 if invalid\n"
     "  put       stores the spec in Redis (explainq:spec:<id>) for jobs that name it\n"
-    "            by specId, and prints the id (--redis, default 127.0.0.1:6379)\n";
+    "            by specId, and prints the id (--redis, default redis.url); it takes\n"
+    "            the options of every command: -c FILE, EXPLAINQ_*, -X redis.password=...\n";
 
 int xq_cmd_spec(int argc, char **argv) {
-    const char *file = NULL, *meta = NULL, *params = NULL, *url = "127.0.0.1:6379";
+    const char *file = NULL, *meta = NULL, *params = NULL, *url = NULL;
     xq_spec_t *spec;
     xq_redis_t *r = NULL;
+    xq_conf_t *conf = NULL;
     xq_error_t err;
     xq_buf_t out;
     int rc = XQ_EXIT_OK;
@@ -44,6 +49,10 @@ int xq_cmd_spec(int argc, char **argv) {
         fputs(spec_usage, stderr);
         return XQ_EXIT_USAGE;
     }
+    /* put: redis.url, redis.password... from -c, EXPLAINQ_* and -X, as for every command */
+    if (strcmp(argv[1], "put") == 0 &&
+        !(conf = xq_cli_config("spec put", &argc, argv, environ, &rc)))
+        return rc;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -67,11 +76,14 @@ int xq_cmd_spec(int argc, char **argv) {
     }
     if (!file && !params && !meta)
         goto usage;
-    if (!(spec = xq_cli_load_spec_parts(NULL, file, meta, params)))
+    if (!(spec = xq_cli_load_spec_parts(NULL, file, meta, params))) {
+        xq_conf_destroy(conf);
         return XQ_EXIT_USAGE;
+    }
     xq_buf_init(&out);
     if (strcmp(argv[1], "put") == 0) {
-        if (!(r = xq_redis_new(url, 2000, &err)) || xq_redis_put_spec(r, spec, &err) != XQ_OK) {
+        if (!(r = xq_cli_redis(conf, url ? url : xq_conf_str(conf, "redis.url"), 2000, &err)) ||
+            xq_redis_put_spec(r, spec, &err) != XQ_OK) {
             fprintf(stderr, "explainq spec put: %s\n", err.msg);
             rc = XQ_EXIT_RUNTIME;
         } else {
@@ -89,8 +101,10 @@ int xq_cmd_spec(int argc, char **argv) {
     xq_buf_fini(&out);
     xq_redis_destroy(r);
     xq_spec_destroy(spec);
+    xq_conf_destroy(conf);
     return rc == XQ_EXIT_OK && fflush(stdout) != 0 ? XQ_EXIT_RUNTIME : rc;
 usage:
     fputs(spec_usage, stderr);
+    xq_conf_destroy(conf);
     return XQ_EXIT_USAGE;
 }

@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "codec.h"
 #include "conf.h"
+#include "config.h"
 #include "exindex.h"
 #include "idset.h"
 #include "job.h"
@@ -31,6 +32,7 @@
 #include "models/load.h"
 #include "models/remote.h"
 #include "mp.h"
+#include "obs.h"
 #include "offsets.h"
 #include "parts.h"
 #include "redis.h"
@@ -106,6 +108,15 @@ static const xq_conf_opt_t options[] = {
     {"models", "", 0, 0, 1,
      "models this worker evaluates itself, no runner: NAME=FILE[,NAME=FILE...] (any backend "
      "explainq runner takes; its first output)"},
+    {"log.level", "info", 0, 0, 1, "debug, info, warn or error"},
+    {"log.format", "text", 0, 0, 1, "text, or json: one JSON object per line"},
+    {"metrics.port", "0", 0, 65535, 0,
+     "serve /metrics, /healthz and /readyz on this port (0: off)"},
+    {"metrics.host", "0.0.0.0", 0, 0, 1, "address the metrics port binds"},
+    {"redis.user", "", 0, 0, 1, "Redis ACL user (with redis.password)"},
+    {"redis.password", "", 0, 0, 1, "Redis AUTH password"},
+    {"redis.db", "0", 0, 1e6, 0, "Redis database number (SELECT)"},
+    {"redis.tls", "false", 0, 0, 1, "TLS to Redis: not available with hiredis 0.14 (see README)"},
 };
 #define OPT_CNT (sizeof(options) / sizeof(options[0]))
 
@@ -276,6 +287,7 @@ typedef struct worker {
     size_t commit_jobs;
     size_t max_queued_instances, max_queued_bytes;
     long long commit_ms;
+    xq_obs_t *obs; /* metrics and readiness (obs.h) */
 } worker_t;
 
 static long long now_ms(void) {
@@ -302,6 +314,7 @@ static void fatal_error(worker_t *w, const char *what, rd_kafka_error_t *error) 
 static txn_rc_t txn_error(worker_t *w, const char *what, rd_kafka_error_t *error) {
     txn_rc_t rc = TXN_RETRY;
 
+    xq_obs_broker_error(w->obs);
     xq_log(XQ_LOG_WARN, "kafka", "%s: %s%s", what, rd_kafka_error_string(error),
            rd_kafka_error_is_fatal(error)             ? " (fatal: restarting the producer)"
            : rd_kafka_error_txn_requires_abort(error) ? " (aborting)"
@@ -537,6 +550,8 @@ static txn_rc_t txn_commit(worker_t *w) {
         quarantine_failed(w);
         rewind_to_committed(w);
     }
+    if (rc == TXN_OK || rc == TXN_ABORTED)
+        xq_obs_txn(w->obs, rc == TXN_OK);
     if (rc != TXN_RETRY) {
         w->in_txn = false;
         w->finished_since_commit = 0;
@@ -712,6 +727,7 @@ static void dead_letter(worker_t *w, const job_t *j, const xq_error_t *e) {
     snprintf(part, sizeof(part), "%d", (int)j->partition);
     snprintf(off, sizeof(off), "%lld", (long long)j->offset);
     snprintf(bytes, sizeof(bytes), "%zu", len);
+    xq_obs_dead_letter(w->obs, xq_err_wire(e->code));
     rd_kafka_header_add(h, "error.code", -1, xq_err_wire(e->code), -1);
     rd_kafka_header_add(h, "error.message", -1, e->msg, -1);
     rd_kafka_header_add(h, "error.field", -1, e->field, -1);
@@ -769,8 +785,9 @@ static void job_finish(worker_t *w, job_t *j) {
     if (j->failed) {
         xq_result_pack_error(j->id, &j->err, &j->result);
         w->jobs_failed++;
-        xq_log(XQ_LOG_WARN, "worker", "job failed id=%s field=%s: %s", j->id[0] ? j->id : "-",
-               j->err.field, j->err.msg);
+        xq_obs_job_failed(w->obs, xq_err_wire(j->err.code));
+        xq_log_job(XQ_LOG_WARN, "worker", j->id, "job failed id=%s field=%s: %s",
+                   j->id[0] ? j->id : "-", j->err.field, j->err.msg);
         return;
     }
     xq_mp_packer_init(&pk, &j->result);
@@ -807,6 +824,7 @@ static void job_finish(worker_t *w, job_t *j) {
     xq_mp_pack_str(&pk, "elapsedMs");
     msgpack_pack_int64(&pk, now_ms() - j->start_ms);
     w->jobs_done++;
+    xq_obs_job_done(w->obs, xq_method_name(j->spec->params.method), j->runs, j->n);
 }
 
 /*
@@ -825,7 +843,8 @@ static bool claim_id(worker_t *w, const job_t *j) {
     snprintf(where, sizeof(where), "%.200s:%d:%lld", w->source_topic, (int)j->partition,
              (long long)j->offset);
     if (!xq_idset_claim(w->seen, xq_rng_seed_from(j->id), xq_rng_seed_from(where))) {
-        xq_log(XQ_LOG_INFO, "worker", "job %s: answered before (a duplicate); skipped", j->id);
+        xq_log_job(XQ_LOG_INFO, "worker", j->id, "job %s: answered before (a duplicate); skipped",
+                   j->id);
         return false;
     }
     if (!w->redis)
@@ -837,8 +856,9 @@ static bool claim_id(worker_t *w, const job_t *j) {
                           &holder, &err) != XQ_OK ||
            !holder.len || (holder.len == strlen(where) && !memcmp(holder.data, where, holder.len));
     if (!mine)
-        xq_log(XQ_LOG_INFO, "worker", "job %s: answered before at %.*s (a duplicate); skipped",
-               j->id, (int)holder.len, (const char *)holder.data);
+        xq_log_job(XQ_LOG_INFO, "worker", j->id,
+                   "job %s: answered before at %.*s (a duplicate); skipped", j->id, (int)holder.len,
+                   (const char *)holder.data);
     xq_buf_fini(&holder);
     return mine;
 }
@@ -911,8 +931,8 @@ static void publish_job(worker_t *w, job_t *j) {
                  "the %s of %zu bytes could not be written to %s: %s",
                  j->failed ? "error result" : "result", j->result.len, result_topic(w, j),
                  rd_kafka_err2str(q->err));
-    xq_log(XQ_LOG_ERROR, "worker", "job %s (partition %d offset %lld): %s (attempt %d)",
-           j->id[0] ? j->id : "-", (int)j->partition, (long long)j->offset, qerr.msg, q->level);
+    xq_log_job(XQ_LOG_ERROR, "worker", j->id, "job %s (partition %d offset %lld): %s (attempt %d)",
+               j->id[0] ? j->id : "-", (int)j->partition, (long long)j->offset, qerr.msg, q->level);
     if (q->level == 1 && !j->dlq_only) {
         xq_buf_init(&eres);
         xq_result_pack_error(j->id, &qerr, &eres);
@@ -1144,6 +1164,8 @@ static void
 accept_bytes(worker_t *w, const void *job, size_t job_len, const rd_kafka_message_t *rkm) {
     job_t *j = xq_calloc(1, sizeof(*j));
     const void *raw = rkm->payload;
+
+    xq_obs_job_received(w->obs);
     size_t raw_len = rkm->len;
     int32_t partition = rkm->partition;
     int64_t offset = rkm->offset;
@@ -1388,6 +1410,7 @@ static void use_baseline_cache(worker_t *w, batch_t *b) {
         if ((hit[i] = baseline_get(w, b->model, b->keys[i], r->out_cnt)))
             hits++;
     }
+    xq_obs_baseline(w->obs, hits, baselines - hits);
     if (hits) {
         /* send the rest only: keys and map follow the rows sent */
         char(*keys)[XQ_SHA256_HEX_LEN + 1] = xq_calloc(r->cnt, sizeof(*keys));
@@ -1450,6 +1473,7 @@ static void batch_send(worker_t *w, batch_t *b) {
     w->buf.len = 0;
     xq_remote_pack_request(b->model->remote, b->corr, &req, &w->buf);
     send_request(w, b->model->name, b->corr, &w->buf);
+    xq_obs_rows_sent(w->obs, b->model->name, r->cnt);
     if (!b->sent)
         w->inflight_rows += b->rows.cnt;
     b->sent = true;
@@ -1718,6 +1742,8 @@ static void handle_reply(worker_t *w, const rd_kafka_message_t *rkm) {
             continue;
         *p = b->next;
         w->inflight_rows -= b->rows.cnt;
+        xq_obs_reply(w->obs, b->model->name, b->compact ? b->send.cnt : b->rows.cnt,
+                     now_ms() - b->sent_ms);
         batch_reply(w, b, &msg.data);
         batch_free(b);
         break;
@@ -1760,6 +1786,7 @@ static void check_timeouts(worker_t *w) {
         if (b->attempts <= retries) {
             xq_log(XQ_LOG_WARN, "worker", "request %s to model %s unanswered; sending again",
                    b->corr, b->model->name);
+            xq_obs_request_timeout(w->obs, b->model->name);
             batch_send(w, b);
             p = &b->next;
             continue;
@@ -1870,6 +1897,7 @@ static void rebalance_cb(rd_kafka_t *rk,
                     w->txn_dead = true; /* a new producer aborts it when it starts */
                 }
                 w->in_txn = w->committing = w->aborting = false;
+                xq_obs_txn(w->obs, false);
                 rewind_to_committed(w);
                 trc = TXN_ABORTED;
             }
@@ -1953,6 +1981,12 @@ static void renew_lease(worker_t *w) {
 }
 
 /* ==== Setup and the loop ==== */
+
+/* The job consumer's asynchronous errors: logged, and all brokers down makes it not ready. */
+static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+    xq_kafka_log_error(rk, err, reason);
+    xq_obs_kafka_error(((worker_t *)opaque)->obs, err);
+}
 
 static const char worker_usage[] =
     "usage: explainq worker [-c FILE] [-X key=value ...] [--input-format jobs|instances]\n"
@@ -2146,6 +2180,7 @@ int xq_cmd_worker(int argc, char **argv) {
     memset(&w, 0, sizeof(w));
     xq_buf_init(&w.buf);
     w.conf = xq_conf_new(options, OPT_CNT);
+    w.obs = xq_obs_new_worker();
     xq_errlist_init(&errs);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-c") && i + 1 < argc)
@@ -2191,6 +2226,11 @@ int xq_cmd_worker(int argc, char **argv) {
         xq_cli_print_errors(&errs);
         goto out;
     }
+    if (!xq_cli_log_apply(xq_conf_str(w.conf, "log.level"), xq_conf_str(w.conf, "log.format"),
+                          &err)) {
+        fprintf(stderr, "explainq worker: %s: %s\n", err.field, err.msg);
+        goto out;
+    }
     if (dump) {
         xq_conf_dump(w.conf, dump_line, NULL);
         rc = XQ_EXIT_OK;
@@ -2219,11 +2259,21 @@ int xq_cmd_worker(int argc, char **argv) {
         goto out;
     }
     gethostname(host, sizeof(host) - 1);
+    if (!xq_cli_check_id("worker.id", xq_conf_str(w.conf, "worker.id"), XQ_WORKER_ID_MAX, &err)) {
+        fprintf(stderr, "explainq worker: %s: %s\n", err.field, err.msg);
+        goto out;
+    }
     if (xq_conf_str(w.conf, "worker.id")[0])
         snprintf(w.id, sizeof(w.id), "%s", xq_conf_str(w.conf, "worker.id"));
     else
         snprintf(w.id, sizeof(w.id), "%.60s-%d", host, (int)getpid());
+    xq_log_set_worker_id(w.id);
     rc = XQ_EXIT_RUNTIME;
+    if (!xq_obs_serve(w.obs, xq_conf_str(w.conf, "metrics.host"),
+                      (int)xq_conf_num(w.conf, "metrics.port"), &err)) {
+        fprintf(stderr, "explainq worker: metrics.port: %s\n", err.msg);
+        goto out;
+    }
     w.excache = xq_exindex_cache_new((size_t)xq_conf_num(w.conf, "examples.cache.indexes"));
     w.seen = xq_idset_new((size_t)xq_conf_num(w.conf, "dedup.window"));
     w.offsets = xq_offsets_new();
@@ -2239,15 +2289,16 @@ int xq_cmd_worker(int argc, char **argv) {
         goto out;
     }
     if (xq_conf_str(w.conf, "redis.url")[0] &&
-        !(w.redis = xq_redis_new(xq_conf_str(w.conf, "redis.url"),
-                                 (int)xq_conf_num(w.conf, "redis.timeout.ms"), &err))) {
+        !(w.redis =
+              xq_cli_redis(w.conf, NULL, (int)xq_conf_num(w.conf, "redis.timeout.ms"), &err))) {
         fprintf(stderr, "explainq worker: %s: %s\n", err.field, err.msg);
         rc = XQ_EXIT_USAGE;
         goto out;
     }
     {
         /* STYLE B13: four clients, one thread */
-        const xq_kafka_cbs_t ccbs = {.rebalance_cb = rebalance_cb, .opaque = &w};
+        const xq_kafka_cbs_t ccbs = {
+            .rebalance_cb = rebalance_cb, .opaque = &w, .error_cb = kafka_error_cb};
         snprintf(gid, sizeof(gid), "group.id=%s", xq_conf_str(w.conf, "group.id"));
         snprintf(w.txnid, sizeof(w.txnid), "transactional.id=explainq-%s", w.id);
         const char *cforced[] = {gid, "enable.auto.commit=false", "isolation.level=read_committed",
@@ -2389,6 +2440,7 @@ int xq_cmd_worker(int argc, char **argv) {
             }
         }
         settle_txn(&w);
+        xq_obs_tick(w.obs, w.consumer, w.inflight_rows, xq_exindex_cache_loads(w.excache));
     }
     xq_log(XQ_LOG_INFO, "worker",
            "stopping done=%llu failed=%llu unfinished=%zu baseline_hits=%llu",
@@ -2465,5 +2517,6 @@ out:
     xq_errlist_fini(&errs);
     xq_buf_fini(&w.buf);
     xq_conf_destroy(w.conf);
+    xq_obs_destroy(w.obs);
     return rc;
 }

@@ -7,6 +7,8 @@
 
 #include "cli.h"
 
+extern char **environ;
+
 #define XQ_VERSION "0.1.0"
 
 static const char usage[] =
@@ -65,8 +67,21 @@ int main(int argc, char **argv) {
         return XQ_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].run(argc - 1, argv + 1);
+        int sub_argc = argc - 1;
+
+        if (strcmp(argv[1], commands[i].name) != 0)
+            continue;
+        {
+            /* -X log.level / log.format for every command; those with the option table
+             * (worker, runner, submit, collect, status, topics, index) read them from it */
+            char tok[80];
+
+            snprintf(tok, sizeof(tok), " %.60s ", argv[1]);
+            if (!strstr(" worker runner submit collect status topics index ", tok) &&
+                !xq_cli_log_args(&sub_argc, argv + 1, environ))
+                return XQ_EXIT_USAGE;
+        }
+        return commands[i].run(sub_argc, argv + 1);
     }
     fprintf(stderr, "explainq: unknown command '%s'\n\n%s", argv[1], usage);
     return XQ_EXIT_USAGE;

@@ -3,6 +3,9 @@
 # controller in one JVM) on 127.0.0.1 at free ports, and waits until it serves.
 # On success prints KAFKA_BOOTSTRAP=host:port and KAFKA_HOME_DIR=dir (stop it
 # with kafka-down.sh DIR); on failure prints the broker's log tail and exits 1.
+# KAFKA_SASL=1: clients connect with SASL_PLAINTEXT and SASL/PLAIN (user explainq,
+# password explainq-secret, also printed as KAFKA_SASL_USER / KAFKA_SASL_PASSWORD);
+# the brokers talk among themselves on a plaintext listener of their own.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 TOP="$(cd "$HERE/../.." && pwd)"
@@ -16,21 +19,34 @@ KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 command -v java >/dev/null || { echo "kafka-up: java is missing (make deps installs it)" >&2; exit 1; }
 
 start_once() {
-    local port cport
+    local port cport iport listeners advertised protomap extra=""
     port="$(free_port)"
     cport="$(free_port)"
     [ "$port" != "$cport" ] || cport=$((port + 1))
+    listeners="PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport"
+    advertised="PLAINTEXT://127.0.0.1:$port"
+    protomap="CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+    if [ -n "${KAFKA_SASL:-}" ]; then
+        iport="$(free_port)"
+        listeners="SASL_PLAINTEXT://127.0.0.1:$port,PLAINTEXT://127.0.0.1:$iport,CONTROLLER://127.0.0.1:$cport"
+        advertised="SASL_PLAINTEXT://127.0.0.1:$port,PLAINTEXT://127.0.0.1:$iport"
+        protomap="CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT"
+        extra="sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" password=\"admin-secret\" user_admin=\"admin-secret\" user_explainq=\"explainq-secret\";"
+    fi
     KAFKA_HOME_DIR="$(mktemp -d /tmp/explainq-kafka.XXXXXX)"
     mkdir -p "$KAFKA_HOME_DIR/data" "$KAFKA_HOME_DIR/logs"
     cat >"$KAFKA_HOME_DIR/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=$listeners
+advertised.listeners=$advertised
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=$protomap
+$extra
 log.dirs=$KAFKA_HOME_DIR/data
 offsets.topic.replication.factor=1
 transaction.state.log.replication.factor=1
@@ -85,6 +101,10 @@ PROPS
         if grep -q "Kafka Server started" "$KAFKA_HOME_DIR/logs/kafka.out" 2>/dev/null; then
             echo "KAFKA_BOOTSTRAP=127.0.0.1:$port"
             echo "KAFKA_HOME_DIR=$KAFKA_HOME_DIR"
+            if [ -n "${KAFKA_SASL:-}" ]; then
+                echo "KAFKA_SASL_USER=explainq"
+                echo "KAFKA_SASL_PASSWORD=explainq-secret"
+            fi
             return 0
         fi
         if ! kill -0 "$pid" 2>/dev/null; then

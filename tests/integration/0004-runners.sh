@@ -15,7 +15,8 @@ trap cleanup EXIT
 "$EXPLAINQ" topics create -b "$KAFKA_BOOTSTRAP" --partitions 4 "explain.infer.$NAME"
 for i in 1 2; do
     "$EXPLAINQ" runner --model "$MODEL" --name "$NAME" -b "$KAFKA_BOOTSTRAP" \
-        -X session.timeout.ms=6000 -X heartbeat.interval.ms=500 >"$tmp/runner$i.log" 2>&1 &
+        -X kafka.consumer.session.timeout.ms=6000 -X kafka.consumer.heartbeat.interval.ms=500 \
+        >"$tmp/runner$i.log" 2>&1 &
     pids+=($!)
 done
 # both runners hold partitions before the requests go out, so both serve some

@@ -26,7 +26,8 @@ trap cleanup EXIT
 
 start_runner() {
     "$X" runner --model tests/data/onnx/mlp20.onnx --name "$MODEL" -b "$B" \
-        -X session.timeout.ms=6000 -X heartbeat.interval.ms=500 >>"$tmp/runner$1.log" 2>&1 &
+        -X kafka.consumer.session.timeout.ms=6000 -X kafka.consumer.heartbeat.interval.ms=500 \
+        >>"$tmp/runner$1.log" 2>&1 &
     pid[runner$1]=$!
 }
 start_worker() { # $1: name, $2: redis url

@@ -31,7 +31,9 @@
     X(instances)     \
     X(vertex)        \
     X(batchjob)      \
-    X(picture)
+    X(picture)       \
+    X(metrics)       \
+    X(log)
 
 #define XQ_SUITE_DECL(name) Suite *name##_suite(void);
 XQ_SUITES(XQ_SUITE_DECL)

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# kafka-cluster-up.sh -- starts a real 3-node Apache Kafka cluster (KRaft: each node a
+# broker and one of three controller voters) on 127.0.0.1 at free ports, with the
+# settings of a production cluster: replication factor 3 everywhere (the offsets and
+# transaction logs too) and min.insync.replicas 2. Prints KAFKA_BOOTSTRAP (all three)
+# and KAFKA_CLUSTER_DIR. "$KAFKA_CLUSTER_DIR/node.sh start|kill N" starts node N again
+# (same ports and data) or SIGKILLs it; kafka-cluster-down.sh DIR stops all.
+# KAFKA_NODE_HEAP (default 384m) is each JVM's heap.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+TOP="$(cd "$HERE/../.." && pwd)"
+. "$HERE/lib.sh"
+KAFKA_VERSION="${KAFKA_VERSION:-3.9.1}"
+KAFKA_LIBS="${KAFKA_LIBS:-$TOP/.kafka/libs-$KAFKA_VERSION}"
+HEAP="${KAFKA_NODE_HEAP:-384m}"
+TIMEOUT="${KAFKA_START_TIMEOUT:-120}"
+
+"$HERE/kafka-fetch.sh"
+command -v java >/dev/null || { echo "kafka-cluster-up: java is missing (make deps installs it)" >&2; exit 1; }
+D="$(mktemp -d /tmp/explainq-kafka.XXXXXX)"
+declare -a P C
+for n in 1 2 3; do P[$n]="$(free_port)"; C[$n]="$(free_port)"; done
+voters="1@127.0.0.1:${C[1]},2@127.0.0.1:${C[2]},3@127.0.0.1:${C[3]}"
+for n in 1 2 3; do
+    mkdir -p "$D/node$n/data" "$D/node$n/logs"
+    cat >"$D/node$n/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=$n
+controller.quorum.voters=$voters
+listeners=PLAINTEXT://127.0.0.1:${P[$n]},CONTROLLER://127.0.0.1:${C[$n]}
+advertised.listeners=PLAINTEXT://127.0.0.1:${P[$n]}
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$D/node$n/data
+offsets.topic.replication.factor=3
+offsets.topic.num.partitions=3
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+transaction.state.log.num.partitions=3
+default.replication.factor=3
+min.insync.replicas=2
+group.initial.rebalance.delay.ms=0
+num.partitions=3
+auto.create.topics.enable=true
+delete.topic.enable=true
+num.network.threads=2
+num.io.threads=2
+num.recovery.threads.per.data.dir=1
+log.cleaner.dedupe.buffer.size=16777216
+PROPS
+    cat >"$D/node$n/log4j.properties" <<'PROPS'
+log4j.rootLogger=INFO, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.state.change.logger=WARN
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.org.apache.kafka.clients=WARN
+PROPS
+done
+# node.sh: start (again, same ports and data) or SIGKILL one node, by its recorded PID only
+cat >"$D/node.sh" <<NODE
+#!/usr/bin/env bash
+set -euo pipefail
+n="\${2:?usage: node.sh start|kill N}"
+d="$D/node\$n"
+case "\$1" in
+start)
+    opts=(-Xms128m -Xmx$HEAP -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:MaxDirectMemorySize=128m
+          -Djava.awt.headless=true -Djava.net.preferIPv4Stack=true
+          "-Dlog4j.configuration=file:\$d/log4j.properties" "-Dkafka.logs.dir=\$d/logs")
+    : >"\$d/logs/kafka.out"
+    setsid java "\${opts[@]}" -cp "$KAFKA_LIBS/*" kafka.Kafka "\$d/server.properties" \\
+        >"\$d/logs/kafka.out" 2>&1 </dev/null &
+    echo \$! >"\$d/kafka.pid" ;;
+kill)
+    kill -9 "\$(cat "\$d/kafka.pid")"
+    while kill -0 "\$(cat "\$d/kafka.pid")" 2>/dev/null; do sleep 0.1; done ;;
+*) echo "usage: node.sh start|kill N" >&2; exit 2 ;;
+esac
+NODE
+chmod +x "$D/node.sh"
+fail() {
+    echo "kafka-cluster-up: $1" >&2
+    for n in 1 2 3; do tail -n 20 "$D/node$n/logs/kafka.out" >&2 2>/dev/null || true; done
+    "$HERE/kafka-cluster-down.sh" "$D" >/dev/null 2>&1 || true
+    exit 1
+}
+for n in 1 2 3; do
+    java -cp "$KAFKA_LIBS/*" "-Dlog4j.configuration=file:$D/node$n/log4j.properties" \
+        kafka.tools.StorageTool format -t "${KAFKA_CLUSTER_ID:-MkU3OEVBNTcwNTJENDM2Qk}" \
+        -c "$D/node$n/server.properties" -g >"$D/node$n/logs/format.out" 2>&1 ||
+        fail "storage format of node $n failed"
+done
+for n in 1 2 3; do "$D/node.sh" start "$n"; done
+deadline=$((SECONDS + TIMEOUT))
+for n in 1 2 3; do
+    until grep -q "Kafka Server started" "$D/node$n/logs/kafka.out" 2>/dev/null; do
+        kill -0 "$(cat "$D/node$n/kafka.pid")" 2>/dev/null || fail "node $n exited during startup"
+        [ $SECONDS -lt $deadline ] || fail "node $n not ready after ${TIMEOUT}s"
+        sleep 0.5
+    done
+done
+echo "KAFKA_BOOTSTRAP=127.0.0.1:${P[1]},127.0.0.1:${P[2]},127.0.0.1:${P[3]}"
+echo "KAFKA_CLUSTER_DIR=$D"
