@@ -20,6 +20,10 @@ XQ_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -Icommon -I$(BUILD)/gen -MMD -MP
 XQ_CFLAGS    = -std=c11 $(WARN) $(OPT) -g -fno-omit-frame-pointer $(SAN) $(PKG_CFLAGS)
 # libfaiss.a is static and C++: it brings OpenMP and the C++ runtime along
 XQ_LDLIBS    = -lfaiss $(PKG_LIBS) -lgomp -lstdc++ -lm -lpthread
+# ONNX Runtime: not a Debian 12 package; deploy/ort-fetch.sh puts it in .deps/ (README)
+ORT_DIR     := $(abspath .deps/onnxruntime)
+XQ_CPPFLAGS += -isystem $(ORT_DIR)/include
+XQ_LDLIBS   += -L$(ORT_DIR)/lib -lonnxruntime -Wl,-rpath,$(ORT_DIR)/lib
 CXXSAN      ?= $(SAN)
 XQ_CXXFLAGS  = -std=c++17 -Wall -Wextra -Werror $(OPT) -g -fno-omit-frame-pointer $(CXXSAN)
 

@@ -10,7 +10,7 @@ PKGS=(build-essential pkg-config git
       libonnx-dev protobuf-c-compiler libprotobuf-c-dev libopenblas-dev libxgboost-dev
       libcurl4-openssl-dev libfaiss-dev libpng-dev libjpeg62-turbo-dev libmicrohttpd-dev
       check libsubunit-dev
-      redis-server redis-tools python3 bc
+      redis-server redis-tools python3 python3-venv curl bc
       default-jre-headless maven
       clang clang-format libclang-rt-14-dev)
 
@@ -40,6 +40,9 @@ if [ ${#missing[@]} -gt 0 ]; then
         "${missing[@]}" >&2
 fi
 
+# ONNX Runtime's library (PyPI wheel) and C header (Debian 13), pinned, into .deps/
+"$HERE/ort-fetch.sh"
+
 # the broker's jars are for the tests; the demo runs on the in-process dev broker
 [ -n "${XQ_DEPS_NO_KAFKA:-}" ] || "$HERE/local/kafka-fetch.sh"
 
@@ -47,5 +50,6 @@ for m in rdkafka hiredis msgpack jansson libcrypto libprotobuf-c openblas xgboos
     printf 'deps: %-10s %s\n' "$m" "$(pkg-config --modversion "$m")"
 done
 printf 'deps: %-10s %s\n' redis "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')"
+printf 'deps: %-10s %s\n' onnxruntime "$(cat "$HERE/../.deps/onnxruntime/VERSION")"
 printf 'deps: %-10s %s\n' java "$(java -version 2>&1 | head -n1)"
 printf 'deps: %-10s %s\n' kafka "$(ls "$HERE/../.kafka" 2>/dev/null | sed 's/libs-//' | tr '\n' ' ')"

@@ -9,6 +9,7 @@
 #include "models/dense.h"
 #include "models/http.h"
 #include "models/onnx.h"
+#include "models/ort.h"
 #include "models/xgboost.h"
 
 /* Models larger than this are not read whole into memory. */
@@ -66,9 +67,11 @@ xq_model_load(const char *path, const xq_model_opts_t *opts, xq_model_t **out, x
     if (backend && strcmp(backend, "http") == 0)
         return xq_http_model_new(path, opts->timeout_ms, out, err);
     if (backend && strcmp(backend, "dense") && strcmp(backend, "onnx") &&
-        strcmp(backend, "xgboost"))
+        strcmp(backend, "onnx-interp") && strcmp(backend, "xgboost"))
         return xq_error_set(err, XQ_EINVAL, "backend",
-                            "unknown model backend \"%s\" (onnx, xgboost, http, dense)", backend);
+                            "unknown model backend \"%s\" (onnx, onnx-interp, xgboost, http, "
+                            "dense)",
+                            backend);
     if ((backend && strcmp(backend, "xgboost") == 0) ||
         (!backend && (ends_with(path, ".ubj") || ends_with(path, ".model"))))
         return xq_xgboost_load(path, opts->fd_step, out, err);
@@ -81,8 +84,10 @@ xq_model_load(const char *path, const xq_model_opts_t *opts, xq_model_t **out, x
         rc = xq_xgboost_load(path, opts->fd_step, out, err);
     else if (backend && strcmp(backend, "dense") == 0)
         rc = xq_dense_load((const char *)b.data, b.len, out, err);
-    else
+    else if (backend && strcmp(backend, "onnx-interp") == 0)
         rc = xq_onnx_load(b.data, b.len, opts->output, out, err);
+    else
+        rc = xq_ort_load(path, b.data, b.len, opts->output, out, err);
 out:
     xq_buf_fini(&b);
     return rc;

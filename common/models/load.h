@@ -7,7 +7,9 @@
 
 /** How to open a model; every member may be left 0/NULL. */
 typedef struct xq_model_opts {
-    const char *backend; /* "onnx", "dense", "xgboost", "http"; NULL: by the path and content */
+    const char *backend; /* "onnx" (onnxruntime forward, interpreter gradients), "onnx-interp"
+                            (the interpreter alone), "dense", "xgboost", "http"; NULL: by the
+                            path and content */
     const char *output;  /* output tensor to explain (NULL: the model's first) */
     double fd_step;      /* > 0: finite-difference gradients for models without them */
     int timeout_ms;      /* http: per request (0: 30 s) */

@@ -320,13 +320,15 @@ START_TEST(test_onnx_load_errors) {
     xq_model_t *m = NULL;
     xq_error_t err;
 
-    ck_assert_int_eq(xq_model_load("tests/data/onnx/unsupported.onnx", NULL, &m, &err), XQ_EMODEL);
+    ck_assert_int_eq(xq_model_load("tests/data/onnx/unsupported.onnx",
+                                   &(xq_model_opts_t){.backend = "onnx-interp"}, &m, &err),
+                     XQ_EMODEL);
     ck_assert_ptr_nonnull(strstr(err.msg, "unsupported operator Erf (node the_erf)"));
     ck_assert_int_eq(xq_onnx_load(junk, sizeof(junk), NULL, &m, &err), XQ_EMODEL);
     ck_assert_int_eq(
         xq_model_load("tests/data/onnx/mlp20.onnx", &(xq_model_opts_t){.output = "nope"}, &m, &err),
         XQ_EMODEL);
-    ck_assert_ptr_nonnull(strstr(err.msg, "no batch-shaped output nope"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "output nope"));
     ck_assert_int_eq(xq_model_load("/nonexistent.onnx", NULL, &m, &err), XQ_EIO);
     ck_assert_int_eq(xq_model_load("x", &(xq_model_opts_t){.backend = "tensorflow"}, &m, &err),
                      XQ_EINVAL);

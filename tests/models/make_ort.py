@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Builds the small ONNX models that test the onnxruntime backend, with numpy references.
+
+Run by a developer (`make models-venv`, then `.venv/bin/python tests/models/make_ort.py`);
+the outputs are committed under tests/data/onnx/ort/ so CI needs no Python:
+  ext.onnx (+ ext.onnx.data)  an MLP 6 -> 8 -> 3 whose weights sit in an external data file,
+                              opset 18, ReduceMean with its axes as an input
+  fixed1.onnx                 the same MLP with its batch dimension fixed at 1
+  ml.onnx                     ai.onnx.ml: Scaler -> LinearRegressor (3 targets)
+  erf.onnx                    x -> Erf(x) * 2: onnxruntime runs it, the interpreter cannot
+  ref.json                    {"x": rows of 6, "mlp": outputs, "ml": outputs, "erf": outputs},
+                              every output computed here with numpy (float64, then float32)
+"""
+import json
+import math
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "..", "data", "onnx", "ort")
+rng = np.random.default_rng(20261206)
+
+W1 = rng.normal(size=(6, 8)).astype(np.float32) * 0.5
+B1 = rng.normal(size=(8,)).astype(np.float32) * 0.1
+W2 = rng.normal(size=(8, 3)).astype(np.float32) * 0.5
+B2 = rng.normal(size=(3,)).astype(np.float32) * 0.1
+X = rng.normal(size=(7, 6)).astype(np.float32)
+
+
+def mlp_graph(batch):
+    """x [batch, 6] -> tanh(x W1 + b1) -> [batch, 8]; y = (h W2 + b2) - mean over axis 1 of h."""
+    inits = [numpy_helper.from_array(W1, "w1"), numpy_helper.from_array(B1, "b1"),
+             numpy_helper.from_array(W2, "w2"), numpy_helper.from_array(B2, "b2"),
+             numpy_helper.from_array(np.array([1], np.int64), "axes")]
+    nodes = [helper.make_node("MatMul", ["x", "w1"], ["xw"]),
+             helper.make_node("Add", ["xw", "b1"], ["z"]),
+             helper.make_node("Tanh", ["z"], ["h"]),
+             helper.make_node("MatMul", ["h", "w2"], ["hw"]),
+             helper.make_node("Add", ["hw", "b2"], ["o"]),
+             helper.make_node("ReduceMean", ["h", "axes"], ["hm"], keepdims=1),
+             helper.make_node("Sub", ["o", "hm"], ["y"])]
+    g = helper.make_graph(nodes, "mlp",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 6])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, 3])],
+                          initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    return m
+
+
+def mlp_ref(x):
+    h = np.tanh(x.astype(np.float64) @ W1 + B1)
+    return (h @ W2 + B2) - h.mean(axis=1, keepdims=True)
+
+
+def ml_model():
+    offset = np.array([0.5, -1, 0, 2, 0.25, 1], np.float32)
+    scale = np.array([2, 0.5, 1, 1.5, 3, 0.25], np.float32)
+    coef = rng.normal(size=(3, 6)).astype(np.float32)
+    icpt = np.array([0.1, -0.2, 0.3], np.float32)
+    nodes = [helper.make_node("Scaler", ["x"], ["s"], domain="ai.onnx.ml",
+                              offset=offset.tolist(), scale=scale.tolist()),
+             helper.make_node("LinearRegressor", ["s"], ["y"], domain="ai.onnx.ml",
+                              coefficients=coef.reshape(-1).tolist(),
+                              intercepts=icpt.tolist(), targets=3)]
+    g = helper.make_graph(nodes, "ml",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 6])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
+                                            helper.make_opsetid("ai.onnx.ml", 1)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    s = (X.astype(np.float64) - offset) * scale
+    return m, s @ coef.T.astype(np.float64) + icpt
+
+
+def erf_model():
+    two = numpy_helper.from_array(np.array(2, np.float32), "two")
+    nodes = [helper.make_node("Erf", ["x"], ["e"], name="the_erf"),
+             helper.make_node("Mul", ["e", "two"], ["y"], name="the_mul")]
+    g = helper.make_graph(nodes, "erf",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 6])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 6])],
+                          initializer=[two])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    ref = 2 * np.vectorize(math.erf)(X.astype(np.float64))
+    return m, ref
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    ext = mlp_graph("N")
+    onnx.save(ext, os.path.join(OUT, "ext.onnx"), save_as_external_data=True,
+              all_tensors_to_one_file=True, location="ext.onnx.data", size_threshold=64)
+    onnx.save(mlp_graph(1), os.path.join(OUT, "fixed1.onnx"))
+    ml, ml_y = ml_model()
+    onnx.save(ml, os.path.join(OUT, "ml.onnx"))
+    erf, erf_y = erf_model()
+    onnx.save(erf, os.path.join(OUT, "erf.onnx"))
+    ref = {"x": X.tolist(), "mlp": mlp_ref(X).astype(np.float32).tolist(),
+           "ml": ml_y.astype(np.float32).tolist(), "erf": erf_y.astype(np.float32).tolist()}
+    with open(os.path.join(OUT, "ref.json"), "w") as f:
+        json.dump(ref, f)
+
+
+if __name__ == "__main__":
+    main()

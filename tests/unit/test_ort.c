@@ -1,0 +1,238 @@
+/*
+ * test_ort.c -- the onnxruntime backend: external data, a fixed batch of 1, the ai.onnx.ml
+ * domain and an operator only onnxruntime runs, each against numpy outputs written by
+ * tests/models/make_ort.py; gradients from the interpreter; what stays reproducible.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "helpers.h"
+#include "json.h"
+#include "mem.h"
+#include "models/load.h"
+#include "mp.h"
+#include "rng.h"
+#include "suites.h"
+
+#define DIR "tests/data/onnx/ort/"
+
+/* The rows of 2-d array @p key of ref.json, flattened (caller frees); *cnt values. */
+static float *ref(const char *key, size_t *cnt) {
+    FILE *f = fopen(DIR "ref.json", "rb");
+    msgpack_unpacked msg;
+    xq_buf_t text, mp;
+    xq_error_t err;
+    char chunk[4096];
+    float *out = NULL;
+    size_t n;
+
+    ck_assert_ptr_nonnull(f);
+    xq_buf_init(&text);
+    xq_buf_init(&mp);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        xq_buf_append(&text, chunk, n);
+    fclose(f);
+    ck_assert_int_eq(xq_json_to_msgpack((const char *)text.data, text.len, &mp, &err), XQ_OK);
+    t_unpack(&mp, &msg);
+    *cnt = 0;
+    for (uint32_t k = 0; k < msg.data.via.map.size; k++) {
+        const msgpack_object *v = &msg.data.via.map.ptr[k].val;
+
+        if (!xq_mp_str_eq(&msg.data.via.map.ptr[k].key, key))
+            continue;
+        out = xq_calloc(v->via.array.size * v->via.array.ptr[0].via.array.size, sizeof(float));
+        for (uint32_t r = 0; r < v->via.array.size; r++) {
+            for (uint32_t c = 0; c < v->via.array.ptr[r].via.array.size; c++) {
+                double d;
+
+                xq_mp_number(&v->via.array.ptr[r].via.array.ptr[c], &d);
+                out[(*cnt)++] = (float)d;
+            }
+        }
+    }
+    ck_assert_ptr_nonnull(out);
+    msgpack_unpacked_destroy(&msg);
+    xq_buf_fini(&text);
+    xq_buf_fini(&mp);
+    return out;
+}
+
+static xq_model_t *load(const char *path, const char *backend) {
+    xq_model_t *m = NULL;
+    xq_error_t err;
+
+    if (xq_model_load(path, &(xq_model_opts_t){.backend = backend}, &m, &err) != XQ_OK)
+        ck_abort_msg("%s: %s", path, err.msg);
+    return m;
+}
+
+/* Evaluates @p rows rows of the model's one input; gradients of output element 0 when @p gout. */
+static xq_err_t
+eval(xq_model_t *m, const float *x, size_t rows, float *out, float *gout, xq_error_t *err) {
+    const xq_tensor_desc_t *in = xq_model_input(m, 0);
+    const char *names[] = {in->name};
+    size_t elem[] = {in->elem_cnt};
+    const float *data[] = {x};
+    float *gouts[] = {gout};
+    int32_t *gi = xq_calloc(rows + 1, sizeof(*gi));
+    xq_batch_t b = {.rows = rows,
+                    .tensor_cnt = 1,
+                    .names = names,
+                    .elem_cnt = elem,
+                    .data = data,
+                    .grad = gout != NULL,
+                    .grad_index = gi,
+                    .out_cnt = xq_model_output(m)->elem_cnt,
+                    .out = out,
+                    .grad_out = gouts};
+    xq_err_t rc = xq_model_eval(m, &b, err);
+
+    xq_free(gi);
+    return rc;
+}
+
+/* @p m on ref.json's x equals ref.json's @p key within 1e-5 relative (1e-6 absolute floor). */
+static void check_against(xq_model_t *m, const char *key) {
+    size_t xn, yn;
+    float *x = ref("x", &xn), *want = ref(key, &yn), *got = xq_calloc(yn, sizeof(float));
+    xq_error_t err;
+
+    ck_assert_uint_eq(xq_model_input(m, 0)->elem_cnt, 6);
+    ck_assert_uint_eq(yn, 7 * xq_model_output(m)->elem_cnt);
+    if (eval(m, x, 7, got, NULL, &err) != XQ_OK)
+        ck_abort_msg("%s: %s", key, err.msg);
+    for (size_t i = 0; i < yn; i++)
+        ck_assert_msg(fabsf(got[i] - want[i]) <= 1e-5f * fabsf(want[i]) + 1e-6f,
+                      "%s[%zu]: %.9g, numpy %.9g", key, i, (double)got[i], (double)want[i]);
+    xq_free(x);
+    xq_free(want);
+    xq_free(got);
+}
+
+/* The weights in ext.onnx.data; opset 18's ReduceMean with its axes as an input. */
+START_TEST(test_ort_external_data) {
+    xq_model_t *m = load(DIR "ext.onnx", NULL);
+    float x[6] = {0}, y[3], g[6];
+    xq_error_t err;
+
+    check_against(m, "mlp");
+    /* the interpreter reads no external data yet: gradients are refused, saying what to do */
+    ck_assert_int_eq(eval(m, x, 1, y, g, &err), XQ_EMODEL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "sampledShapleyAttribution"));
+    xq_model_destroy(m);
+}
+
+END_TEST
+
+/* A batch fixed at 1 runs row by row. */
+START_TEST(test_ort_fixed_batch) {
+    xq_model_t *m = load(DIR "fixed1.onnx", NULL);
+
+    check_against(m, "mlp");
+    xq_model_destroy(m);
+}
+
+END_TEST
+
+START_TEST(test_ort_ml_domain) {
+    xq_model_t *m = load(DIR "ml.onnx", NULL);
+
+    check_against(m, "ml");
+    xq_model_destroy(m);
+}
+
+END_TEST
+
+/* Erf runs forward; a gradient request names the operator the interpreter lacks. */
+START_TEST(test_ort_forward_only_operator) {
+    xq_model_t *m = load(DIR "erf.onnx", NULL);
+    float x[6] = {0}, y[6], g[6];
+    xq_error_t err;
+
+    check_against(m, "erf");
+    ck_assert_int_eq(eval(m, x, 1, y, g, &err), XQ_EMODEL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "Erf"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "the_erf"));
+    xq_model_destroy(m);
+}
+
+END_TEST
+
+/* Random rows for @p m's input, N(0, 1) from a fixed stream. */
+static float *rows_for(xq_model_t *m, size_t rows) {
+    size_t n = rows * xq_model_input(m, 0)->elem_cnt;
+    float *x = xq_calloc(n, sizeof(float));
+    xq_rng_t r;
+
+    xq_rng_init(&r, 7, 1);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)xq_rng_normal(&r);
+    return x;
+}
+
+/*
+ * What survives onnxruntime: the same rows in the same batch give the same bits; other
+ * batchings of them agree within 1e-6 relative. Forward values agree with the interpreter
+ * within 1e-5 relative, and gradients are the interpreter's, bit for bit.
+ */
+START_TEST(test_ort_reproducible) {
+    static const char *const files[] = {"tests/data/onnx/mlp20.onnx", "tests/data/onnx/cnn.onnx"};
+    static const size_t steps[] = {1, 7, 64};
+    const size_t R = 200;
+
+    for (size_t f = 0; f < 2; f++) {
+        xq_model_t *m = load(files[f], NULL), *mi = load(files[f], "onnx-interp");
+        size_t E = xq_model_output(m)->elem_cnt, I = xq_model_input(m, 0)->elem_cnt;
+        float *x = rows_for(m, R), *a = xq_calloc(R * E, 4), *b = xq_calloc(R * E, 4);
+        float *gi = xq_calloc(R * I, 4), *go = xq_calloc(R * I, 4);
+        xq_error_t err;
+
+        ck_assert_int_eq(eval(m, x, R, a, NULL, &err), XQ_OK);
+        ck_assert_int_eq(eval(m, x, R, b, NULL, &err), XQ_OK);
+        ck_assert_int_eq(memcmp(a, b, R * E * sizeof(float)), 0);
+        for (size_t s = 0; s < 3; s++) {
+            for (size_t r = 0; r < R; r += steps[s])
+                ck_assert_int_eq(
+                    eval(m, x + r * I, R - r < steps[s] ? R - r : steps[s], b + r * E, NULL, &err),
+                    XQ_OK);
+            for (size_t i = 0; i < R * E; i++)
+                ck_assert_msg(fabsf(a[i] - b[i]) <= 1e-6f * fabsf(a[i]) + 1e-7f,
+                              "%s batch %zu [%zu]: %.9g vs %.9g", files[f], steps[s], i,
+                              (double)b[i], (double)a[i]);
+        }
+        ck_assert_int_eq(eval(mi, x, R, b, NULL, &err), XQ_OK);
+        for (size_t i = 0; i < R * E; i++)
+            ck_assert_msg(fabsf(a[i] - b[i]) <= 1e-5f * fabsf(a[i]) + 1e-6f,
+                          "%s interpreter [%zu]: %.9g vs %.9g", files[f], i, (double)b[i],
+                          (double)a[i]);
+        ck_assert_int_eq(eval(m, x, R, a, go, &err), XQ_OK);
+        ck_assert_int_eq(eval(mi, x, R, b, gi, &err), XQ_OK);
+        ck_assert_int_eq(memcmp(go, gi, R * I * sizeof(float)), 0);
+        xq_free(x);
+        xq_free(a);
+        xq_free(b);
+        xq_free(gi);
+        xq_free(go);
+        xq_model_destroy(m);
+        xq_model_destroy(mi);
+    }
+}
+
+END_TEST
+
+Suite *ort_suite(void) {
+    Suite *s = suite_create("ort");
+    TCase *tc = tcase_create("core");
+
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_ort_external_data);
+    tcase_add_test(tc, test_ort_fixed_batch);
+    tcase_add_test(tc, test_ort_ml_domain);
+    tcase_add_test(tc, test_ort_forward_only_operator);
+    tcase_add_test(tc, test_ort_reproducible);
+    suite_add_tcase(s, tc);
+    return s;
+}
