@@ -145,3 +145,9 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(ITEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
+
+# The Python packages of tests/models/make_*.py (pinned), in .venv/ (git ignores it).
+.PHONY: models-venv
+models-venv:
+	$(Q)[ -x .venv/bin/pip ] || python3 -m venv .venv
+	$(Q).venv/bin/pip install -q --disable-pip-version-check -r tests/models/requirements.txt

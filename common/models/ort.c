@@ -258,12 +258,12 @@ static xq_err_t ort_eval(void *impl, xq_batch_t *b, xq_error_t *err) {
     for (size_t i = 0; i < o->in_cnt && !interp; i++)
         interp = !data[i];
     if (interp && !o->interp)
-        return xq_error_set(err, XQ_EMODEL, "model",
-                            "%s needs explainq's interpreter, which cannot take this model: %s; "
-                            "use sampledShapleyAttribution, or serve the model from a runner of "
-                            "your own that returns gradients",
-                            b->grad ? "a gradient method" : "feeding intermediate tensors",
-                            o->why_no_grad);
+        return xq_error_set(err, XQ_EMODEL, "model", "%s: %s%s",
+                            b->grad ? "no gradients" : "no intermediate tensors", o->why_no_grad,
+                            strstr(o->why_no_grad, "Sampled Shapley")
+                                ? ""
+                                : "; Sampled Shapley works on this model, or serve it from a "
+                                  "runner of your own for gradients");
     if (interp)
         return xq_model_eval(o->interp, b, err);
     step = o->fixed_batch ? o->fixed_batch : b->rows;

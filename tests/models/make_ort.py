@@ -7,8 +7,10 @@ the outputs are committed under tests/data/onnx/ort/ so CI needs no Python:
                               opset 18, ReduceMean with its axes as an input
   fixed1.onnx                 the same MLP with its batch dimension fixed at 1
   ml.onnx                     ai.onnx.ml: Scaler -> LinearRegressor (3 targets)
-  erf.onnx                    x -> Erf(x) * 2: onnxruntime runs it, the interpreter cannot
-  ref.json                    {"x": rows of 6, "mlp": outputs, "ml": outputs, "erf": outputs},
+  erf.onnx                    x -> Erf(x) * 2
+  nograd.onnx                 x -> Sin -> Cos -> Sin: onnxruntime runs it, the interpreter
+                              lacks both operators (a gradient method is refused, naming them)
+  ref.json                    {"x": rows of 6, "mlp", "ml", "erf", "nograd": outputs},
                               every output computed here with numpy (float64, then float32)
 """
 import json
@@ -93,6 +95,19 @@ def erf_model():
     return m, ref
 
 
+def nograd_model():
+    nodes = [helper.make_node("Sin", ["x"], ["a"], name="sin_1"),
+             helper.make_node("Cos", ["a"], ["b"], name="cos_1"),
+             helper.make_node("Sin", ["b"], ["y"], name="sin_2")]
+    g = helper.make_graph(nodes, "nograd",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 6])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 6])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    return m, np.sin(np.cos(np.sin(X.astype(np.float64))))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     ext = mlp_graph("N")
@@ -103,7 +118,9 @@ def main():
     onnx.save(ml, os.path.join(OUT, "ml.onnx"))
     erf, erf_y = erf_model()
     onnx.save(erf, os.path.join(OUT, "erf.onnx"))
-    ref = {"x": X.tolist(), "mlp": mlp_ref(X).astype(np.float32).tolist(),
+    ng, ng_y = nograd_model()
+    onnx.save(ng, os.path.join(OUT, "nograd.onnx"))
+    ref = {"x": X.tolist(), "nograd": ng_y.astype(np.float32).tolist(), "mlp": mlp_ref(X).astype(np.float32).tolist(),
            "ml": ml_y.astype(np.float32).tolist(), "erf": erf_y.astype(np.float32).tolist()}
     with open(os.path.join(OUT, "ref.json"), "w") as f:
         json.dump(ref, f)
