@@ -1321,7 +1321,7 @@ static void backward(onnx_t *m, node_t *n) {
 
 /* A TensorProto into value @p v (float32 or int64). */
 static bool load_tensor(onnx_t *m, const Onnx__TensorProto *t, val_t *v) {
-    size_t dims[XQ_MAX_DIMS], cnt = 1;
+    size_t dims[XQ_MAX_DIMS] = {0}, cnt = 1;
     const uint8_t *raw = t->has_raw_data ? t->raw_data.data : NULL;
 
     if (t->n_dims > XQ_MAX_DIMS) {
@@ -1370,6 +1370,18 @@ static bool load_tensor(onnx_t *m, const Onnx__TensorProto *t, val_t *v) {
         else
             goto bad;
         break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: /* as int64 0/1, like a Cast's result */
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8:
+        xq_onnx_shape(v, DT_I64, t->n_dims, dims);
+        for (size_t i = 0; i < cnt; i++) {
+            if (raw && t->raw_data.len == cnt)
+                v->i[i] = raw[i];
+            else if (t->n_int32_data == cnt)
+                v->i[i] = t->int32_data[i];
+            else
+                goto bad;
+        }
+        break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT32:
         xq_onnx_shape(v, DT_I64, t->n_dims, dims);
         for (size_t i = 0; i < cnt; i++) {
@@ -1385,9 +1397,10 @@ static bool load_tensor(onnx_t *m, const Onnx__TensorProto *t, val_t *v) {
         }
         break;
     default:
-        snprintf(m->errbuf, sizeof(m->errbuf),
-                 "tensor %s has data type %d; float, double, int32 and int64 are supported",
-                 t->name ? t->name : "?", t->data_type);
+        snprintf(
+            m->errbuf, sizeof(m->errbuf),
+            "tensor %s has data type %d; float, double, int32, int64, uint8 and bool are supported",
+            t->name ? t->name : "?", t->data_type);
         return false;
     }
     v->is_const = true;

@@ -20,17 +20,50 @@
 #include "suites.h"
 
 static const char *const op_files[] = {
-    "gemm",         "gemm_transb", "matmul",
-    "add",          "sub",         "mul",
-    "div",          "relu",        "leakyrelu",
-    "sigmoid",      "tanh",        "softmax",
-    "softmax_last", "exp",         "log",
-    "clip",         "identity",    "flatten",
-    "reshape",      "transpose",   "squeeze",
-    "unsqueeze",    "concat",      "reducesum",
-    "reducemean",   "conv",        "conv_group_stride",
-    "maxpool",      "averagepool", "globalaveragepool",
-    "batchnorm",    "gather",
+    "gemm",
+    "gemm_transb",
+    "matmul",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "relu",
+    "leakyrelu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "softmax_last",
+    "exp",
+    "log",
+    "clip",
+    "identity",
+    "flatten",
+    "reshape",
+    "transpose",
+    "squeeze",
+    "unsqueeze",
+    "concat",
+    "reducesum",
+    "reducemean",
+    "conv",
+    "conv_group_stride",
+    "maxpool",
+    "averagepool",
+    "globalaveragepool",
+    "batchnorm",
+    "gather",
+    /* tests/models/make_ops_ort.py: onnxruntime's outputs */
+    "hardswish",
+    "hardsigmoid",
+    "softplus",
+    "erf",
+    "gelu",
+    "gelu_tanh",
+    "sqrt",
+    "pow",
+    "pow_base",
+    "cast",
+    "where",
 };
 #define OP_CNT (sizeof(op_files) / sizeof(op_files[0]))
 
@@ -204,7 +237,7 @@ START_TEST(test_onnx_operator) {
     eval(m, in, batch, false, NULL, out, NULL);
     for (size_t i = 0; i < out_cnt; i++)
         ck_assert_msg(fabsf(out[i] - want[i]) <= 1e-5f + 1e-4f * fabsf(want[i]),
-                      "%s: out[%zu] = %g, numpy %g", op_files[_i], i, (double)out[i],
+                      "%s: out[%zu] = %g, reference %g", op_files[_i], i, (double)out[i],
                       (double)want[i]);
     check_gradients(m, in, batch, op_files[_i]);
     xq_free(out);

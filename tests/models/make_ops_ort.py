@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Small models of the interpreter's newer operators, with onnxruntime's outputs as reference.
+
+Run by a developer (`make models-venv`, then `.venv/bin/python tests/models/make_ops_ort.py`);
+writes tests/data/onnx/ops/<name>.onnx and <name>.json = {"input": [...], "batch": N,
+"output": [...]} (the format of make_onnx.py), where the output is what onnxruntime (pinned in
+tests/models/requirements.txt) computes for the input. tests/unit/test_onnx.c checks the
+interpreter's forward pass against it and its gradients against central finite differences.
+Each model has one float input x whose first dimension is the batch.
+"""
+import json
+import os
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "..", "data", "onnx", "ops")
+rng = np.random.default_rng(20261207)
+
+
+def init(name, a):
+    return numpy_helper.from_array(np.asarray(a), name)
+
+
+def model(name, nodes, x_shape, inits=(), opset=18, x=None, y_rank=None):
+    """Builds, saves and runs a graph x -> ... -> y; writes the reference json.
+    y is declared [N, ?, ...] with y_rank dimensions (default: x's rank)."""
+    y_dims = ["N"] + ["d%d" % i for i in range(1, y_rank or len(x_shape))]
+    if x is None:
+        x = rng.normal(size=x_shape).astype(np.float32)
+    g = helper.make_graph(
+        nodes, name,
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N"] + list(x_shape[1:]))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_dims)],
+        initializer=list(inits))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8 if opset <= 18 else 9
+    onnx.checker.check_model(m)
+    path = os.path.join(OUT, name + ".onnx")
+    onnx.save(m, path)
+    y = ort.InferenceSession(path).run(None, {"x": x})[0].astype(np.float32)
+    with open(os.path.join(OUT, name + ".json"), "w") as f:
+        json.dump({"input": x.reshape(-1).tolist(), "batch": int(x_shape[0]),
+                   "output": y.reshape(-1).tolist()}, f)
+
+
+def node(op, ins, outs, **attrs):
+    return helper.make_node(op, ins, outs, **attrs)
+
+
+def elementwise():
+    # keep x away from the kinks of HardSwish (+-3) and HardSigmoid (alpha x + beta in {0, 1})
+    xw = (rng.normal(size=(3, 8)) * 2).astype(np.float32)
+    model("hardswish", [node("HardSwish", ["x"], ["y"])], (3, 8), opset=18, x=xw)
+    model("hardsigmoid", [node("HardSigmoid", ["x"], ["y"], alpha=0.3, beta=0.4)], (3, 8), x=xw)
+    model("softplus", [node("Softplus", ["x"], ["y"])], (3, 8), x=xw)
+    model("erf", [node("Erf", ["x"], ["y"])], (3, 8))
+    model("gelu", [node("Gelu", ["x"], ["y"])], (3, 8), opset=20, x=xw)
+    model("gelu_tanh", [node("Gelu", ["x"], ["y"], approximate="tanh")], (3, 8), opset=20, x=xw)
+    xpos = rng.uniform(0.5, 3, size=(3, 8)).astype(np.float32)
+    model("sqrt", [node("Sqrt", ["x"], ["y"])], (3, 8), x=xpos)
+    model("pow", [node("Pow", ["x", "p"], ["y"])], (3, 8), [init("p", np.float32(3))])
+    model("pow_base", [node("Pow", ["b", "x"], ["y"])], (3, 8), [init("b", np.float32(1.7))])
+    # x -> int64 -> float: integers carry no gradient; x + that
+    model("cast", [node("Cast", ["x"], ["d"], to=TensorProto.DOUBLE),
+                   node("Cast", ["d"], ["f"], to=TensorProto.FLOAT),
+                   node("Cast", ["x"], ["i"], to=TensorProto.INT64),
+                   node("Cast", ["i"], ["fi"], to=TensorProto.FLOAT),
+                   node("Mul", ["f", "fi"], ["y"])], (3, 8), x=xw)
+    # Where(Not(Equal(k, 0)), x, -x): k an int64 pattern broadcast over rows
+    k = np.array([1, 0, 2, 0, 0, 3, 1, 0], np.int64)
+    model("where", [node("Equal", ["k", "zero"], ["e"]),
+                    node("Not", ["e"], ["c"]),
+                    node("Neg", ["x"], ["nx"]),
+                    node("Where", ["c", "x", "nx"], ["y"])], (3, 8),
+          [init("k", k), init("zero", np.int64(0))])
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    elementwise()
+
+
+if __name__ == "__main__":
+    main()
