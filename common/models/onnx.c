@@ -109,6 +109,16 @@ float *xq_onnx_grad(val_t *v) {
     return v->g;
 }
 
+size_t *xq_onnx_scratch(node_t *n, size_t cnt) {
+    if (cnt > n->arg_cap) {
+        xq_free(n->arg);
+        n->arg = xq_malloc(cnt * sizeof(size_t) + 1);
+        n->arg_cap = cnt;
+    }
+    memset(n->arg, 0, cnt * sizeof(size_t));
+    return n->arg;
+}
+
 static void free_model(void *impl) {
     onnx_t *m = impl;
 
@@ -652,7 +662,8 @@ static void bwd_gather(onnx_t *m, node_t *n) {
 /* ---- Reductions ---- */
 
 /* Output shape of a reduction, and for each input element its output element. */
-static bool reduce_plan(onnx_t *m, node_t *n, const val_t *x, size_t *dims, size_t *nd, bool *red) {
+bool xq_onnx_reduce_plan(
+    onnx_t *m, node_t *n, const val_t *x, size_t *dims, size_t *nd, bool *red) {
     long axes[XQ_MAX_DIMS];
     size_t cnt = 0;
     bool from_input = IN(m, n, 1) != NULL; /* ReduceSum 13+, every Reduce* 18+ */
@@ -679,7 +690,7 @@ static bool reduce_plan(onnx_t *m, node_t *n, const val_t *x, size_t *dims, size
 }
 
 /* The reduction as a broadcast walk: input element ia maps to output element ib. */
-static void reduce_walk(const val_t *x, const bool *red, bc_t *bc) {
+void xq_onnx_reduce_walk(const val_t *x, const bool *red, bc_t *bc) {
     size_t s = 1;
 
     bc->ndim = x->ndim;
@@ -703,11 +714,11 @@ static bool fwd_reduce(onnx_t *m, node_t *n) {
     bool red[XQ_MAX_DIMS];
     bc_t bc;
 
-    if (!reduce_plan(m, n, x, dims, &nd, red))
+    if (!xq_onnx_reduce_plan(m, n, x, dims, &nd, red))
         return false;
     xq_onnx_shape(y, DT_F32, nd, dims);
     memset(y->f, 0, y->cnt * sizeof(float));
-    reduce_walk(x, red, &bc);
+    xq_onnx_reduce_walk(x, red, &bc);
     BC_LOOP(&bc, y->f[ib] += x->f[ia]);
     if (n->op == OP_REDUCEMEAN && y->cnt) {
         float k = (float)x->cnt / (float)y->cnt;
@@ -725,8 +736,8 @@ static void bwd_reduce(onnx_t *m, node_t *n) {
     bool red[XQ_MAX_DIMS];
     bc_t bc;
 
-    reduce_plan(m, n, x, dims, &nd, red);
-    reduce_walk(x, red, &bc);
+    xq_onnx_reduce_plan(m, n, x, dims, &nd, red);
+    xq_onnx_reduce_walk(x, red, &bc);
     BC_LOOP(&bc, gx[ia] += y->g[ib] * k);
 }
 
@@ -1499,8 +1510,14 @@ static bool read_node(onnx_t *m, const Onnx__NodeProto *np, node_t *n) {
     n->in_cnt = np->n_input;
     for (size_t i = 0; i < np->n_input; i++)
         n->in[i] = np->input[i][0] ? add_val(m, np->input[i]) : -1;
-    n->out_cnt = 1; /* extra outputs (Dropout's mask, BatchNorm's stats) are not computed */
-    n->out[0] = add_val(m, np->output[0]);
+    /* extra outputs (Dropout's mask, BatchNorm's stats) are not computed; Split's are */
+    n->out_cnt = ext && !strcmp(ext->name, "Split") ? np->n_output : 1;
+    if (n->out_cnt > MAX_IO) {
+        snprintf(m->errbuf, sizeof(m->errbuf), "node %s has more than %d outputs", n->name, MAX_IO);
+        return false;
+    }
+    for (size_t k = 0; k < n->out_cnt; k++)
+        n->out[k] = add_val(m, np->output[k]);
     /* defaults of the attributes */
     n->axis = n->op == OP_CONCAT || n->op == OP_GATHER ? 0 : 1;
     n->keepdims = 1;
@@ -1571,12 +1588,18 @@ static bool read_node(onnx_t *m, const Onnx__NodeProto *np, node_t *n) {
             n->to = (long)a->i;
         } else if (!strcmp(an, "approximate")) {
             n->mode = a->s.len == 4 && !memcmp(a->s.data, "tanh", 4);
+        } else if (!strcmp(an, "split")) {
+            read_ints(a, n->axes, &n->axes_cnt, XQ_MAX_DIMS); /* Split before opset 13 */
+            n->has_axes = true;
+        } else if (!strcmp(an, "mode") && a->s.len) {
+            n->mode = (long)a->s.data[0]; /* Pad: 'c'onstant, 'r'eflect, 'e'dge, 'w'rap */
         } else if (n->op == OP_EXT && !strcmp(an, "value") && a->t) {
             val_t tmp = {0}; /* ConstantOfShape: a one-element tensor */
 
             if (!load_tensor(m, a->t, &tmp))
                 return false;
             n->value = tmp.cnt != 1 ? 0 : tmp.dt == DT_F32 ? tmp.f[0] : (float)tmp.i[0];
+            n->to = tmp.dt == DT_F32 ? 1 : 7;
             xq_free(tmp.f);
             xq_free(tmp.i);
         } else if (n->op == OP_CONSTANT) {
@@ -1638,6 +1661,8 @@ static void mark(onnx_t *m, bool want_grad) {
             }
         }
         y->needs_grad = want_grad && ng && n->op != OP_SHAPE;
+        for (size_t o = 1; o < n->out_cnt; o++)
+            m->vals[n->out[o]].needs_grad = y->needs_grad;
     }
 }
 
@@ -1760,7 +1785,11 @@ static xq_err_t onnx_eval(void *impl, xq_batch_t *b, xq_error_t *err) {
         for (size_t k = m->node_cnt; k-- > 0;) {
             node_t *n = &m->nodes[k];
 
-            if (!n->skip && m->vals[n->out[0]].has_g && m->vals[n->out[0]].needs_grad)
+            bool has_g = false;
+
+            for (size_t o = 0; o < n->out_cnt; o++)
+                has_g |= m->vals[n->out[o]].has_g;
+            if (!n->skip && has_g && m->vals[n->out[0]].needs_grad)
                 backward(m, n);
         }
     }

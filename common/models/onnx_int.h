@@ -77,7 +77,7 @@ typedef struct node {
     char *name;
     int in[MAX_IO]; /* value indices; -1 for an omitted optional input */
     size_t in_cnt;
-    int out[2];
+    int out[MAX_IO];
     size_t out_cnt;
     /* attributes (the ones the operators above use) */
     long axis;
@@ -98,8 +98,8 @@ typedef struct node {
     float clip_min, clip_max;
     const struct xq_onnx_opdef *ext; /* OP_EXT: the operator's definition */
     long to;                         /* Cast: the ONNX data type */
-    long mode;                       /* Gelu: 1 for approximate="tanh" */
-    float value;                     /* ConstantOfShape: the fill value */
+    long mode;                       /* Gelu: 1 for approximate="tanh"; Pad: its first letter */
+    float value;                     /* ConstantOfShape: the fill value (type in to) */
     bool skip;                       /* its output is fed this pass */
     size_t *arg;                     /* MaxPool: the input index each output came from */
     size_t arg_cap;
@@ -190,5 +190,14 @@ bool xq_onnx_broadcast(const val_t *a, const val_t *b, bc_t *bc);
 
 /** Axes from input @p k (newer opsets) or the attribute (older). */
 bool xq_onnx_get_axes(onnx_t *m, node_t *n, size_t k, long *axes, size_t *cnt);
+
+/** @p cnt zeroed size_t of scratch owned by node @p n (valid until its next call). */
+size_t *xq_onnx_scratch(node_t *n, size_t cnt);
+
+/** A reduction's output shape (@p dims, @p nd) and reduced axes (@p red) for input @p x. */
+bool xq_onnx_reduce_plan(onnx_t *m, node_t *n, const val_t *x, size_t *dims, size_t *nd, bool *red);
+
+/** The reduction as a broadcast walk: input element ia maps to output element ib. */
+void xq_onnx_reduce_walk(const val_t *x, const bool *red, bc_t *bc);
 
 #endif /* XQ_MODELS_ONNX_INT_H */

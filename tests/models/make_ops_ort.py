@@ -79,9 +79,57 @@ def elementwise():
           [init("k", k), init("zero", np.int64(0))])
 
 
+def i64(*v):
+    return np.array(v, np.int64)
+
+
+def shapes():
+    model("slice", [node("Slice", ["x", "st", "en", "ax", "sp"], ["y"])], (3, 6, 5),
+          [init("st", i64(5, 1)), init("en", i64(0, 100)), init("ax", i64(1, -1)),
+           init("sp", i64(-2, 2))])
+    model("expand", [node("Unsqueeze", ["x", "ax"], ["u"]),
+                     node("Expand", ["u", "shp"], ["y"])], (2, 4), [init("ax", i64(1)),
+                                                                   init("shp", i64(1, 3, 1))],
+          y_rank=3)
+    model("tile", [node("Tile", ["x", "rep"], ["y"])], (2, 3, 2), [init("rep", i64(1, 2, 3))])
+    # x + float(range(0, 8)) + ConstantOfShape(shape of x, 0.5)
+    model("range", [node("Range", ["r0", "r1", "r2"], ["r"]),
+                    node("Cast", ["r"], ["rf"], to=TensorProto.FLOAT),
+                    node("Shape", ["x"], ["s"]),
+                    node("ConstantOfShape", ["s"], ["half"],
+                         value=helper.make_tensor("v", TensorProto.FLOAT, [1], [0.5])),
+                    node("Add", ["x", "rf"], ["xr"]),
+                    node("Add", ["xr", "half"], ["y"])], (3, 8),
+          [init("r0", np.int64(0)), init("r1", np.int64(8)), init("r2", np.int64(1))])
+    # indices [1, 5] expanded to [N, 5] with the batch from Shape(x)
+    model("gatherelements", [node("Shape", ["x"], ["s"]),
+                             node("Slice", ["s", "z", "one"], ["n"]),
+                             node("Concat", ["n", "five"], ["shp"], axis=0),
+                             node("Expand", ["idx", "shp"], ["ie"]),
+                             node("GatherElements", ["x", "ie"], ["y"], axis=1)], (3, 6),
+          [init("z", i64(0)), init("one", i64(1)), init("five", i64(5)),
+           init("idx", np.array([[4, 0, -1, 2, 4]], np.int64))])
+    model("reducemax", [node("ReduceMax", ["x", "ax"], ["y"], keepdims=0)], (3, 4, 5),
+          [init("ax", i64(2))], y_rank=2)
+    model("reducemean18", [node("ReduceMean", ["x", "ax"], ["y"], keepdims=1)], (3, 4, 5),
+          [init("ax", i64(1))])
+    model("layernorm", [node("LayerNormalization", ["x", "sc", "b"], ["y"], epsilon=1e-3)],
+          (3, 4, 6), [init("sc", rng.normal(size=6).astype(np.float32)),
+                      init("b", rng.normal(size=6).astype(np.float32))])
+    model("layernorm2", [node("LayerNormalization", ["x", "sc"], ["y"], axis=1)], (3, 2, 5),
+          [init("sc", rng.normal(size=(2, 5)).astype(np.float32))])
+    model("split", [node("Split", ["x", "sp"], ["a", "b", "c"], axis=1),
+                    node("Mul", ["a", "two"], ["a2"]),
+                    node("Concat", ["c", "a2", "b"], ["y"], axis=1)], (3, 7),
+          [init("sp", i64(2, 1, 4)), init("two", np.float32(2))])
+    model("split_equal", [node("Split", ["x"], ["a", "b"], axis=-1, num_outputs=2),
+                          node("Sub", ["b", "a"], ["y"])], (3, 2, 6))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     elementwise()
+    shapes()
 
 
 if __name__ == "__main__":

@@ -64,6 +64,17 @@ static const char *const op_files[] = {
     "pow_base",
     "cast",
     "where",
+    "slice",
+    "expand",
+    "tile",
+    "range",
+    "gatherelements",
+    "reducemax",
+    "reducemean18",
+    "layernorm",
+    "layernorm2",
+    "split",
+    "split_equal",
 };
 #define OP_CNT (sizeof(op_files) / sizeof(op_files[0]))
 
