@@ -508,6 +508,114 @@ static void bwd_split(onnx_t *m, node_t *n) {
     }
 }
 
+/* ---- Pad: constant, edge, reflect or wrap ---- */
+
+typedef struct pad {
+    long begin[XQ_MAX_DIMS];
+    size_t dims[XQ_MAX_DIMS];
+} pad_t;
+
+static bool pad_plan(onnx_t *m, node_t *n, const val_t *x, pad_t *p) {
+    long pads[2 * XQ_MAX_DIMS], axes[XQ_MAX_DIMS];
+    size_t np, na = x->ndim;
+
+    if (!ints_of(m, n, 1, pads, &np, 2 * XQ_MAX_DIMS))
+        return xq_onnx_fail(m, n, "pads must be an int64 input (opset 11+)");
+    if (IN(m, n, 3)) {
+        if (!ints_of(m, n, 3, axes, &na, XQ_MAX_DIMS))
+            return xq_onnx_fail(m, n, "axes must be int64");
+    } else {
+        for (size_t d = 0; d < x->ndim; d++)
+            axes[d] = (long)d;
+    }
+    if (np != 2 * na)
+        return xq_onnx_fail(m, n, "%zu pads for %zu axes", np, na);
+    for (size_t d = 0; d < x->ndim; d++) {
+        p->begin[d] = 0;
+        p->dims[d] = x->dims[d];
+    }
+    for (size_t k = 0; k < na; k++) {
+        long a = norm_axis(axes[k], x->ndim), size;
+
+        if (a < 0 || a >= (long)x->ndim)
+            return xq_onnx_fail(m, n, "axis %ld is out of range", axes[k]);
+        size = (long)x->dims[a] + pads[k] + pads[k + na];
+        if (size < 0 || (x->dims[a] == 0 && size > 0))
+            return xq_onnx_fail(m, n, "pads leave axis %ld with %ld elements", a, size);
+        p->begin[a] = pads[k];
+        p->dims[a] = (size_t)size;
+    }
+    return true;
+}
+
+/* The source coordinate of output coordinate @p i on an axis of @p dim, or -1 (the constant). */
+static long pad_source(long i, long begin, long dim, long mode) {
+    long j = i - begin;
+
+    if (j >= 0 && j < dim)
+        return j;
+    switch (mode) {
+    case 'e':
+        return j < 0 ? 0 : dim - 1;
+    case 'w':
+        return ((j % dim) + dim) % dim;
+    case 'r':
+        if (dim == 1)
+            return 0;
+        j = ((j % (2 * dim - 2)) + 2 * dim - 2) % (2 * dim - 2);
+        return j < dim ? j : 2 * dim - 2 - j;
+    default:
+        return -1;
+    }
+}
+
+/* Calls body with output element o and its source src (-1: the constant value). */
+#define PAD_LOOP(x, p, mode, cnt, ...)                                                           \
+    do {                                                                                         \
+        size_t ctr_[XQ_MAX_DIMS] = {0}, xs_[XQ_MAX_DIMS];                                        \
+        strides((x)->dims, (x)->ndim, xs_);                                                      \
+        for (size_t o = 0; o < (cnt); o++) {                                                     \
+            long src = 0;                                                                        \
+            for (size_t d_ = 0; d_ < (x)->ndim && src >= 0; d_++) {                              \
+                long j_ = pad_source((long)ctr_[d_], (p)->begin[d_], (long)(x)->dims[d_], mode); \
+                src = j_ < 0 ? -1 : src + j_ * (long)xs_[d_];                                    \
+            }                                                                                    \
+            __VA_ARGS__;                                                                         \
+            next_index(ctr_, (p)->dims, (x)->ndim);                                              \
+        }                                                                                        \
+    } while (0)
+
+static bool fwd_pad(onnx_t *m, node_t *n) {
+    val_t *x = IN(m, n, 0), *cv = IN(m, n, 2), *y = OUT(m, n);
+    long mode = n->mode ? n->mode : 'c';
+    double c = cv && cv->cnt ? scalar(cv) : 0;
+    pad_t p;
+
+    if (!x || !pad_plan(m, n, x, &p))
+        return x ? false : xq_onnx_fail(m, n, "needs an input");
+    if (mode != 'c' && mode != 'e' && mode != 'r' && mode != 'w')
+        return xq_onnx_fail(m, n, "mode must be constant, edge, reflect or wrap");
+    xq_onnx_shape(y, x->dt, x->ndim, p.dims);
+    if (x->dt == DT_F32)
+        PAD_LOOP(x, &p, mode, y->cnt, y->f[o] = src < 0 ? (float)c : x->f[src]);
+    else
+        PAD_LOOP(x, &p, mode, y->cnt, y->i[o] = src < 0 ? (int64_t)c : x->i[src]);
+    return true;
+}
+
+static void bwd_pad(onnx_t *m, node_t *n) {
+    val_t *x = IN(m, n, 0), *y = OUT(m, n);
+    float *gx = xq_onnx_grad(x);
+    long mode = n->mode ? n->mode : 'c';
+    pad_t p;
+
+    pad_plan(m, n, x, &p);
+    PAD_LOOP(x, &p, mode, y->cnt, {
+        if (src >= 0)
+            gx[src] += y->g[o];
+    });
+}
+
 /* ---- the table ---- */
 
 static const xq_onnx_opdef_t shape_ops[] = {
@@ -520,6 +628,7 @@ static const xq_onnx_opdef_t shape_ops[] = {
     {"ReduceMax", fwd_reduce_max, bwd_reduce_max, 1, 1, 0},
     {"LayerNormalization", fwd_layer_norm, bwd_layer_norm, 1, 1, -1},
     {"Split", fwd_split, bwd_split, 1, 1, 0},
+    {"Pad", fwd_pad, bwd_pad, 1, 1, 0},
 };
 
 const xq_onnx_opdef_t *xq_onnx_opdef_shape(const char *op_type) {

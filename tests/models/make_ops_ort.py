@@ -124,6 +124,12 @@ def shapes():
           [init("sp", i64(2, 1, 4)), init("two", np.float32(2))])
     model("split_equal", [node("Split", ["x"], ["a", "b"], axis=-1, num_outputs=2),
                           node("Sub", ["b", "a"], ["y"])], (3, 2, 6))
+    pads = i64(0, 1, 2, 0, 2, 1)
+    for mode in ("constant", "edge", "reflect"):
+        model("pad_" + mode, [node("Pad", ["x", "p", "v"], ["y"], mode=mode)], (2, 4, 5),
+              [init("p", pads), init("v", np.float32(0.25))])
+    model("pad_axes", [node("Pad", ["x", "p", "", "ax"], ["y"])], (2, 3, 4),
+          [init("p", i64(1, -1)), init("ax", i64(-1))])
 
 
 def main():

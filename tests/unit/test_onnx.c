@@ -75,6 +75,10 @@ static const char *const op_files[] = {
     "layernorm2",
     "split",
     "split_equal",
+    "pad_constant",
+    "pad_edge",
+    "pad_reflect",
+    "pad_axes",
 };
 #define OP_CNT (sizeof(op_files) / sizeof(op_files[0]))
 
