@@ -31,6 +31,7 @@ struct xq_model {
     xq_tensor_desc_t output;
     uint64_t fwd_rows;
     uint64_t grad_rows;
+    xq_image_layout_t image_layout;
 };
 
 static xq_tensor_desc_t *copy_descs(const xq_tensor_desc_t *d, size_t n) {
@@ -196,4 +197,12 @@ xq_model_label_key(const xq_model_t *m, size_t k, const char *const **names, siz
     *names = (const char *const *)m->labels[k].names;
     *cnt = m->labels[k].cnt;
     return m->labels[k].key;
+}
+
+void xq_model_set_image_layout(xq_model_t *m, xq_image_layout_t layout) {
+    m->image_layout = layout;
+}
+
+xq_image_layout_t xq_model_image_layout(const xq_model_t *m) {
+    return m->image_layout;
 }

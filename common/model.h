@@ -120,6 +120,19 @@ size_t xq_model_label_key_cnt(const xq_model_t *m);
 const char *
 xq_model_label_key(const xq_model_t *m, size_t k, const char *const **names, size_t *cnt);
 
+/** How a model's 3-d image inputs order their dimensions, when their shape cannot tell. */
+typedef enum xq_image_layout {
+    XQ_IMAGE_LAYOUT_AUTO = 0, /* by the shape; refused when [C,H,W] and [H,W,C] both fit */
+    XQ_IMAGE_LAYOUT_NCHW,     /* channels first: [C][H][W] per row */
+    XQ_IMAGE_LAYOUT_NHWC,     /* channels last: [H][W][C] per row, as pictures arrive */
+} xq_image_layout_t;
+
+/** Sets how the model's image inputs are laid out (default AUTO). */
+void xq_model_set_image_layout(xq_model_t *m, xq_image_layout_t layout);
+
+/** The model's image layout (see xq_model_set_image_layout()). */
+xq_image_layout_t xq_model_image_layout(const xq_model_t *m);
+
 /** Rows evaluated so far: forward-only rows and gradient rows. */
 void xq_model_rows_evaluated(const xq_model_t *m, uint64_t *fwd, uint64_t *grad);
 

@@ -29,7 +29,10 @@ static const char explain_usage[] =
     "  --spec FILE            ExplanationSpec, JSON or msgpack\n"
     "  --model FILE|URL       ONNX file, XGBoost model (.json/.ubj), a model server\n"
     "                         URL (KServe v2 or :predict), or explainq-dense-v1 JSON\n"
-    "  --backend NAME         onnx, xgboost, http or dense (default: by path/content)\n"
+    "  --backend NAME         onnx, onnx-interp, xgboost, http or dense (default: by\n"
+    "                         path/content)\n"
+    "  --image-layout L       nchw or nhwc: how image tensors order their dimensions\n"
+    "                         when their shape cannot tell (default: by the shape)\n"
     "  --fd-step H            finite-difference gradients (step H) for models that\n"
     "                         have none (xgboost), so IG can run on them\n"
     "  --instances FILE       instances, JSON lines\n"
@@ -91,6 +94,8 @@ static int parse_args(int argc, char **argv, opts_t *o) {
             o->model = v;
         } else if (strcmp(a, "--backend") == 0) {
             o->mopts.backend = v;
+        } else if (strcmp(a, "--image-layout") == 0) {
+            o->mopts.image_layout = v;
         } else if (strcmp(a, "--fd-step") == 0 && parse_double(v, &o->mopts.fd_step) &&
                    o->mopts.fd_step > 0) {
             continue;

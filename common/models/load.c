@@ -53,8 +53,30 @@ static bool is_dense_json(const xq_buf_t *b) {
     return false;
 }
 
+static xq_err_t
+load_backend(const char *path, const xq_model_opts_t *opts, xq_model_t **out, xq_error_t *err);
+
 xq_err_t
 xq_model_load(const char *path, const xq_model_opts_t *opts, xq_model_t **out, xq_error_t *err) {
+    xq_image_layout_t il = XQ_IMAGE_LAYOUT_AUTO;
+    xq_err_t rc;
+
+    if (opts && opts->image_layout) {
+        if (!strcmp(opts->image_layout, "nchw"))
+            il = XQ_IMAGE_LAYOUT_NCHW;
+        else if (!strcmp(opts->image_layout, "nhwc"))
+            il = XQ_IMAGE_LAYOUT_NHWC;
+        else
+            return xq_error_set(err, XQ_EINVAL, "image-layout",
+                                "image layout \"%s\" is not nchw or nhwc", opts->image_layout);
+    }
+    if ((rc = load_backend(path, opts, out, err)) == XQ_OK)
+        xq_model_set_image_layout(*out, il);
+    return rc;
+}
+
+static xq_err_t
+load_backend(const char *path, const xq_model_opts_t *opts, xq_model_t **out, xq_error_t *err) {
     static const xq_model_opts_t none = {0};
     const char *backend;
     xq_buf_t b;

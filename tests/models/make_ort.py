@@ -10,7 +10,11 @@ the outputs are committed under tests/data/onnx/ort/ so CI needs no Python:
   erf.onnx                    x -> Erf(x) * 2
   nograd.onnx                 x -> Sin -> Cos -> Sin: onnxruntime runs it, the interpreter
                               lacks both operators (a gradient method is refused, naming them)
-  ref.json                    {"x": rows of 6, "mlp", "ml", "erf", "nograd": outputs},
+  chw.onnx / hwc.onnx         y = sum(x * W) over an image [3, 4, 5] channels-first, and the
+                              same weights transposed for [4, 5, 3] channels-last
+  amb.onnx                    y = sum(x * V) over [3, 3, 3]: the shape cannot tell the order
+  ref.json                    {"x": rows of 6, "mlp", "ml", "erf", "nograd": outputs,
+                               "W": W as [3][4][5], "V": V as [3][3][3] (channels first)},
                               every output computed here with numpy (float64, then float32)
 """
 import json
@@ -108,6 +112,22 @@ def nograd_model():
     return m, np.sin(np.cos(np.sin(X.astype(np.float64))))
 
 
+def weighted_sum(name, w):
+    nodes = [helper.make_node("Mul", ["x", "w"], ["p"]),
+             helper.make_node("ReduceSum", ["p", "axes"], ["y"], keepdims=0)]
+    g = helper.make_graph(nodes, name,
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                         ["N"] + list(w.shape))],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N"])],
+                          initializer=[numpy_helper.from_array(w, "w"),
+                                       numpy_helper.from_array(np.array([1, 2, 3], np.int64),
+                                                               "axes")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(OUT, name + ".onnx"))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     ext = mlp_graph("N")
@@ -120,7 +140,13 @@ def main():
     onnx.save(erf, os.path.join(OUT, "erf.onnx"))
     ng, ng_y = nograd_model()
     onnx.save(ng, os.path.join(OUT, "nograd.onnx"))
-    ref = {"x": X.tolist(), "nograd": ng_y.astype(np.float32).tolist(), "mlp": mlp_ref(X).astype(np.float32).tolist(),
+    r2 = np.random.default_rng(7)
+    W = r2.normal(size=(3, 4, 5)).astype(np.float32)
+    V = r2.normal(size=(3, 3, 3)).astype(np.float32)
+    weighted_sum("chw", W)
+    weighted_sum("hwc", np.ascontiguousarray(W.transpose(1, 2, 0)))
+    weighted_sum("amb", V)
+    ref = {"W": W.tolist(), "V": V.tolist(), "x": X.tolist(), "nograd": ng_y.astype(np.float32).tolist(), "mlp": mlp_ref(X).astype(np.float32).tolist(),
            "ml": ml_y.astype(np.float32).tolist(), "erf": erf_y.astype(np.float32).tolist()}
     with open(os.path.join(OUT, "ref.json"), "w") as f:
         json.dump(ref, f)

@@ -9,6 +9,7 @@
 
 #include <check.h>
 
+#include "explain_helpers.h"
 #include "helpers.h"
 #include "json.h"
 #include "mem.h"
@@ -19,45 +20,48 @@
 
 #define DIR "tests/data/onnx/ort/"
 
-/* The rows of 2-d array @p key of ref.json, flattened (caller frees); *cnt values. */
+/* Appends the numbers of nested arrays @p v to @p b. */
+static void flatten(const msgpack_object *v, xq_buf_t *b) {
+    double d;
+
+    if (v->type == MSGPACK_OBJECT_ARRAY) {
+        for (uint32_t i = 0; i < v->via.array.size; i++)
+            flatten(&v->via.array.ptr[i], b);
+        return;
+    }
+    ck_assert(xq_mp_number(v, &d));
+    float f = (float)d;
+    xq_buf_append(b, &f, sizeof(f));
+}
+
+/* Array @p key of ref.json, flattened (caller frees); *cnt values. */
 static float *ref(const char *key, size_t *cnt) {
     FILE *f = fopen(DIR "ref.json", "rb");
     msgpack_unpacked msg;
-    xq_buf_t text, mp;
+    xq_buf_t text, mp, vals;
     xq_error_t err;
     char chunk[4096];
-    float *out = NULL;
     size_t n;
 
     ck_assert_ptr_nonnull(f);
     xq_buf_init(&text);
     xq_buf_init(&mp);
+    xq_buf_init(&vals);
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
         xq_buf_append(&text, chunk, n);
     fclose(f);
     ck_assert_int_eq(xq_json_to_msgpack((const char *)text.data, text.len, &mp, &err), XQ_OK);
     t_unpack(&mp, &msg);
-    *cnt = 0;
     for (uint32_t k = 0; k < msg.data.via.map.size; k++) {
-        const msgpack_object *v = &msg.data.via.map.ptr[k].val;
-
-        if (!xq_mp_str_eq(&msg.data.via.map.ptr[k].key, key))
-            continue;
-        out = xq_calloc(v->via.array.size * v->via.array.ptr[0].via.array.size, sizeof(float));
-        for (uint32_t r = 0; r < v->via.array.size; r++) {
-            for (uint32_t c = 0; c < v->via.array.ptr[r].via.array.size; c++) {
-                double d;
-
-                xq_mp_number(&v->via.array.ptr[r].via.array.ptr[c], &d);
-                out[(*cnt)++] = (float)d;
-            }
-        }
+        if (xq_mp_str_eq(&msg.data.via.map.ptr[k].key, key))
+            flatten(&msg.data.via.map.ptr[k].val, &vals);
     }
-    ck_assert_ptr_nonnull(out);
+    *cnt = vals.len / sizeof(float);
+    ck_assert_uint_gt(*cnt, 0);
     msgpack_unpacked_destroy(&msg);
     xq_buf_fini(&text);
     xq_buf_fini(&mp);
-    return out;
+    return (float *)xq_buf_detach(&vals, &n);
 }
 
 static xq_model_t *load(const char *path, const char *backend) {
@@ -240,6 +244,110 @@ START_TEST(test_ort_reproducible) {
 
 END_TEST
 
+/* JSON of an image [h][w][c] whose value at (y, x, ch) is img_value(y, x, ch). */
+static double img_value(size_t y, size_t x, size_t ch) {
+    return 0.1 * (double)(y * 7 + x * 3 + ch * 11 % 5) - 0.8;
+}
+
+static char *img_json(size_t h, size_t w, size_t c) {
+    xq_buf_t b;
+
+    xq_buf_init(&b);
+    xq_buf_append_str(&b, "[{'img': [");
+    for (size_t y = 0; y < h; y++) {
+        xq_buf_append_str(&b, y ? ", [" : "[");
+        for (size_t x = 0; x < w; x++) {
+            xq_buf_append_str(&b, x ? ", [" : "[");
+            for (size_t ch = 0; ch < c; ch++)
+                xq_buf_appendf(&b, "%s%.3f", ch ? ", " : "", img_value(y, x, ch));
+            xq_buf_append_str(&b, "]");
+        }
+        xq_buf_append_str(&b, "]");
+    }
+    xq_buf_append_str(&b, "]}]");
+    char *json = xq_strdup(xq_buf_cstr(&b));
+
+    xq_buf_fini(&b);
+    return json;
+}
+
+#define IMG_SPEC                                                                      \
+    "{'parameters': {'integratedGradientsAttribution': {'stepCount': 2}},"            \
+    " 'metadata': {'inputs': {'img': {'inputTensorName': 'x', 'modality': 'image'}}," \
+    " 'outputs': {'y': {}}}}"
+
+/*
+ * A picture [H][W][C] feeding a channels-first tensor [C, H, W] is transposed: the output is
+ * sum img[y][x][ch] W[ch][y][x], and each element's IG attribution (linear, zero baseline)
+ * is its own term, for the channels-first model and the same weights channels-last alike.
+ */
+START_TEST(test_ort_image_layout) {
+    static const char *const files[] = {DIR "chw.onnx", DIR "hwc.onnx"};
+    size_t wn;
+    float *W = ref("W", &wn); /* [3][4][5] channels first */
+    char *insts = img_json(4, 5, 3);
+    double want = 0;
+
+    ck_assert_uint_eq(wn, 60);
+    for (size_t y = 0; y < 4; y++)
+        for (size_t x = 0; x < 5; x++)
+            for (size_t ch = 0; ch < 3; ch++)
+                want += (double)(float)img_value(y, x, ch) * (double)W[(ch * 4 + y) * 5 + x];
+    for (size_t f = 0; f < 2; f++) {
+        xq_model_t *m = load(files[f], NULL);
+        texpl_t e;
+
+        t_explain(IMG_SPEC, m, insts, NULL, &e);
+        ck_assert_msg(e.res[0].rc == XQ_OK, "%s: %s", files[f], e.res[0].err.msg);
+        ck_assert_double_eq_tol(t_num(&e, 0, 0, "instanceOutputValue"), want, 1e-4);
+        for (size_t y = 0; y < 4; y++)
+            for (size_t x = 0; x < 5; x++)
+                for (size_t ch = 0; ch < 3; ch++)
+                    ck_assert_double_eq_tol(
+                        t_fa(&e, 0, 0, "img", (y * 5 + x) * 3 + ch),
+                        (double)(float)img_value(y, x, ch) * (double)W[(ch * 4 + y) * 5 + x], 1e-4);
+        t_explain_fini(&e);
+        xq_model_destroy(m);
+    }
+    xq_free(insts);
+    xq_free(W);
+}
+
+END_TEST
+
+/* [3, 3, 3] fits a 3x3 RGB picture both ways: refused, naming the tensor and the option. */
+START_TEST(test_ort_image_layout_ambiguous) {
+    size_t vn;
+    float *V = ref("V", &vn);
+    char *insts = img_json(3, 3, 3);
+    xq_model_t *m = load(DIR "amb.onnx", NULL);
+    xq_error_t err;
+    texpl_t e;
+    double want = 0;
+
+    t_explain(IMG_SPEC, m, insts, NULL, &e);
+    ck_assert_int_eq(e.res[0].rc, XQ_EMODEL);
+    ck_assert_ptr_nonnull(strstr(e.res[0].err.msg, "tensor x is [3, 3, 3]"));
+    ck_assert_ptr_nonnull(strstr(e.res[0].err.msg, "--image-layout nchw or nhwc"));
+    t_explain_fini(&e);
+    xq_model_destroy(m);
+    ck_assert_int_eq(
+        xq_model_load(DIR "amb.onnx", &(xq_model_opts_t){.image_layout = "nchw"}, &m, &err), XQ_OK);
+    for (size_t y = 0; y < 3; y++)
+        for (size_t x = 0; x < 3; x++)
+            for (size_t ch = 0; ch < 3; ch++)
+                want += (double)(float)img_value(y, x, ch) * (double)V[(ch * 3 + y) * 3 + x];
+    t_explain(IMG_SPEC, m, insts, NULL, &e);
+    ck_assert_int_eq(e.res[0].rc, XQ_OK);
+    ck_assert_double_eq_tol(t_num(&e, 0, 0, "instanceOutputValue"), want, 1e-4);
+    t_explain_fini(&e);
+    xq_model_destroy(m);
+    xq_free(insts);
+    xq_free(V);
+}
+
+END_TEST
+
 Suite *ort_suite(void) {
     Suite *s = suite_create("ort");
     TCase *tc = tcase_create("core");
@@ -251,6 +359,8 @@ Suite *ort_suite(void) {
     tcase_add_test(tc, test_ort_erf);
     tcase_add_test(tc, test_ort_forward_only_operators);
     tcase_add_test(tc, test_ort_reproducible);
+    tcase_add_test(tc, test_ort_image_layout);
+    tcase_add_test(tc, test_ort_image_layout_ambiguous);
     suite_add_tcase(s, tc);
     return s;
 }
