@@ -348,11 +348,15 @@ static xq_err_t assign_tensors(
         bool encoded;
         const xq_tensor_desc_t *d = xq_model_find(model, l->tensor_names[t], &encoded);
 
-        if (!d)
+        if (!d) {
+            char near[160];
+
+            xq_model_closest_names(model, l->tensor_names[t], near, sizeof(near));
             return xq_error_set(err, XQ_EMODEL, l->tensor_names[t],
                                 "instance %zu: the model has no input tensor %s (set "
-                                "inputTensorName in the metadata)",
-                                index, l->tensor_names[t]);
+                                "inputTensorName in the metadata); closest: %s",
+                                index, l->tensor_names[t], near);
+        }
         if (d->elem_cnt != l->elem_cnt[t]) {
             char who[160] = "", field[XQ_ERR_FIELD_SIZE];
             size_t off = 0, first = n, odd = n, odd_cnt = 0;

@@ -1,6 +1,7 @@
 /* model.c -- the model-evaluation interface: descriptors, checks and row accounting. */
 #include "model.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "mem.h"
@@ -205,4 +206,58 @@ void xq_model_set_image_layout(xq_model_t *m, xq_image_layout_t layout) {
 
 xq_image_layout_t xq_model_image_layout(const xq_model_t *m) {
     return m->image_layout;
+}
+
+/* Levenshtein distance of the first 63 bytes of @p a and @p b, case-insensitive. */
+static size_t edit_distance(const char *a, const char *b) {
+    size_t la = strnlen(a, 63), lb = strnlen(b, 63), row[64];
+
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j], ca = (unsigned char)a[i - 1], cb = (unsigned char)b[j - 1];
+            size_t best = diag + ((ca | 32) != (cb | 32));
+
+            best = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
+            best = up + 1 < best ? up + 1 : best;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+void xq_model_closest_names(const xq_model_t *m, const char *name, char *buf, size_t n) {
+    size_t total = m->input_cnt + m->encoded_cnt, picked[4], pick_cnt = 0, off = 0;
+
+    buf[0] = '\0';
+    while (pick_cnt < 4 && pick_cnt < total) {
+        size_t best = SIZE_MAX, best_d = SIZE_MAX;
+
+        for (size_t k = 0; k < total; k++) {
+            const char *c =
+                k < m->input_cnt ? m->inputs[k].name : m->encoded[k - m->input_cnt].name;
+            size_t d = edit_distance(name, c);
+            bool taken = false;
+
+            for (size_t p = 0; p < pick_cnt; p++)
+                taken |= picked[p] == k;
+            if (!taken && d < best_d) {
+                best = k;
+                best_d = d;
+            }
+        }
+        picked[pick_cnt++] = best;
+    }
+    for (size_t p = 0; p < pick_cnt && off < n; p++) {
+        const char *c = picked[p] < m->input_cnt ? m->inputs[picked[p]].name
+                                                 : m->encoded[picked[p] - m->input_cnt].name;
+        int w = snprintf(buf + off, n - off, "%s%s", p ? ", " : "", c);
+
+        off += w > 0 ? (size_t)w : 0;
+    }
 }

@@ -120,6 +120,12 @@ size_t xq_model_label_key_cnt(const xq_model_t *m);
 const char *
 xq_model_label_key(const xq_model_t *m, size_t k, const char *const **names, size_t *cnt);
 
+/**
+ * Writes to @p buf (of @p n bytes) up to 4 of the model's input and encoded tensor names
+ * closest to @p name (edit distance), ", "-separated, closest first.
+ */
+void xq_model_closest_names(const xq_model_t *m, const char *name, char *buf, size_t n);
+
 /** How a model's 3-d image inputs order their dimensions, when their shape cannot tell. */
 typedef enum xq_image_layout {
     XQ_IMAGE_LAYOUT_AUTO = 0, /* by the shape; refused when [C,H,W] and [H,W,C] both fit */

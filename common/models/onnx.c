@@ -1819,10 +1819,18 @@ static xq_err_t onnx_encode(void *impl,
     xq_err_t rc = XQ_OK;
 
     /* the raw instance is the model's (single) input; run and read the intermediate */
-    if (vi < 0 || m->input_cnt != 1 || m->in_desc[0].elem_cnt != raw_cnt)
+    if (vi < 0)
+        return xq_error_set(err, XQ_EMODEL, encoded, "the model has no tensor %s", encoded);
+    if (m->input_cnt != 1)
         return xq_error_set(err, XQ_EMODEL, encoded,
-                            "cannot encode %s: the model needs one input of %zu elements", encoded,
-                            raw_cnt);
+                            "cannot encode %s: the model has %zu inputs; encoding takes a model "
+                            "of one",
+                            encoded, m->input_cnt);
+    if (m->in_desc[0].elem_cnt != raw_cnt)
+        return xq_error_set(err, XQ_EMODEL, encoded,
+                            "cannot encode %s: the instance gives %zu elements; the model's input "
+                            "%s takes %zu",
+                            encoded, raw_cnt, m->in_desc[0].name, m->in_desc[0].elem_cnt);
     unfeed(m);
     feed(m, m->in_desc[0].name, raw, rows, raw_cnt, &m->in_desc[0], false);
     mark(m, false);

@@ -316,6 +316,7 @@ START_TEST(test_layout_metadata_mismatch) {
               " 'metadata': {'inputs': {'x': {'inputTensorName': 'nope'}}, 'outputs': {'y': {}}}}",
               m, "[{'x': [1, 2, 3, 4, 5, 6]}]", NULL, &e);
     ck_assert_ptr_nonnull(strstr(e.res[0].err.msg, "no input tensor nope"));
+    ck_assert_ptr_nonnull(strstr(e.res[0].err.msg, "closest: x"));
     t_explain_fini(&e);
     xq_model_destroy(m);
 }
