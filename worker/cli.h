@@ -48,6 +48,7 @@ int xq_cmd_collect(int argc, char **argv);
 int xq_cmd_status(int argc, char **argv);
 int xq_cmd_dev_broker(int argc, char **argv);
 int xq_cmd_index(int argc, char **argv);
+int xq_cmd_model(int argc, char **argv);
 int xq_cmd_render(int argc, char **argv);
 
 #endif /* XQ_WORKER_CLI_H */

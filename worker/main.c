@@ -27,6 +27,7 @@ static const char usage[] =
     "  status [JOB]         a job's progress, or the workers' consumer lag\n"
     "  index build|info     build an example index into Redis (--spec, --model, --examples)\n"
     "  render               write an image attribution's picture to a PNG file\n"
+    "  model info FILE|URL  a model's tensors, operators and whether gradients work\n"
     "  dev-broker           an in-process Kafka for trying explainq (not production)\n"
     "\n"
     "  explainq <command> --help   describes one command\n"
@@ -41,7 +42,7 @@ static const command_t commands[] = {
     {"spec", xq_cmd_spec},       {"explain", xq_cmd_explain}, {"runner", xq_cmd_runner},
     {"topics", xq_cmd_topics},   {"worker", xq_cmd_worker},   {"submit", xq_cmd_submit},
     {"collect", xq_cmd_collect}, {"status", xq_cmd_status},   {"dev-broker", xq_cmd_dev_broker},
-    {"index", xq_cmd_index},     {"render", xq_cmd_render},
+    {"index", xq_cmd_index},     {"render", xq_cmd_render},   {"model", xq_cmd_model},
 };
 
 int main(int argc, char **argv) {
