@@ -143,6 +143,7 @@ void xq_layout_destroy(xq_layout_t *l) {
     xq_free(l->tensor_off);
     xq_free(l->chw_c);
     xq_free(l->chw_hw);
+    xq_free(l->is_int);
     xq_free(l->x);
     xq_free(l->base);
     xq_free(l->sigma);
@@ -333,6 +334,7 @@ static xq_err_t assign_tensors(
     l->tensor_off = xq_calloc(n, sizeof(*l->tensor_off));
     l->chw_c = xq_calloc(n, sizeof(*l->chw_c));
     l->chw_hw = xq_calloc(n, sizeof(*l->chw_hw));
+    l->is_int = xq_calloc(n, sizeof(*l->is_int));
     for (size_t i = 0; i < n; i++) {
         size_t t;
 
@@ -382,6 +384,7 @@ static xq_err_t assign_tensors(
         }
         l->tensor_off[t] = l->elem_total;
         l->elem_total += l->elem_cnt[t];
+        l->is_int[t] = d->is_integer && !encoded;
         for (size_t i = 0; i < n; i++) {
             const feat_t *f = &fs[i];
             xq_err_t rc;

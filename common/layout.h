@@ -74,6 +74,7 @@ typedef struct xq_layout {
     size_t *chw_c;             /* per tensor: C > 1 when the tensor takes an [H][W][C] image
                                   channels-first ([C][H][W]; rows transpose), else 0 */
     size_t *chw_hw;            /* per tensor: H * W of that image */
+    bool *is_int;              /* per tensor: a model input of integers (ids): no gradients */
     size_t elem_total;         /* floats in one row */
     float *x;                  /* the instance, elem_total */
     size_t baseline_cnt;       /* >= 1 */

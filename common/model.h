@@ -17,6 +17,7 @@ typedef struct xq_tensor_desc {
     size_t ndim;              /* 0 for a scalar per row */
     size_t dims[XQ_MAX_DIMS]; /* per-row dimensions */
     size_t elem_cnt;          /* product of dims (1 for a scalar) */
+    bool is_integer;          /* the model takes integers here (token ids): no gradients */
 } xq_tensor_desc_t;
 
 /**

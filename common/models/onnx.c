@@ -1938,6 +1938,7 @@ xq_err_t xq_onnx_load(
                             ? DT_I64
                             : DT_F32;
         d->name = m->vals[v].name;
+        d->is_integer = m->vals[v].dt == DT_I64;
         d->ndim = tt->shape->n_dim - 1;
         d->elem_cnt = 1;
         for (size_t k = 1; k < tt->shape->n_dim; k++) {

@@ -350,6 +350,9 @@ static xq_err_t read_input(ort_t *o, size_t i, OrtAllocator *alloc, xq_error_t *
         }
         o->fixed_batch = (size_t)dims[0];
     }
+    d->is_integer = o->in_type[i] == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64 ||
+                    o->in_type[i] == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32 ||
+                    o->in_type[i] == ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL;
     d->ndim = nd - 1;
     d->elem_cnt = 1;
     for (size_t k = 1; k < nd; k++) {

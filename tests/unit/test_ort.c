@@ -348,6 +348,29 @@ START_TEST(test_ort_image_layout_ambiguous) {
 
 END_TEST
 
+/* IG on raw token ids would attribute nothing: refused, pointing at encodedTensorName. */
+START_TEST(test_ort_ig_on_token_ids) {
+    xq_model_t *m = load("tests/data/onnx/emb.onnx", NULL);
+    texpl_t e;
+
+    ck_assert(xq_model_input(m, 0)->is_integer);
+    t_explain("{'parameters': {'integratedGradientsAttribution': {'stepCount': 4}}}", m,
+              "[{'tokens': [1, 4, 4, 9, 0]}]", NULL, &e);
+    ck_assert_int_eq(e.res[0].rc, XQ_EINVAL);
+    ck_assert_str_eq(e.res[0].err.field, "tokens");
+    ck_assert_ptr_nonnull(strstr(e.res[0].err.msg, "gradients are zero"));
+    ck_assert_ptr_nonnull(strstr(e.res[0].err.msg, "encodedTensorName"));
+    t_explain_fini(&e);
+    /* Sampled Shapley needs no gradients */
+    t_explain("{'parameters': {'sampledShapleyAttribution': {'pathCount': 2}}}", m,
+              "[{'tokens': [1, 4, 4, 9, 0]}]", NULL, &e);
+    ck_assert_int_eq(e.res[0].rc, XQ_OK);
+    t_explain_fini(&e);
+    xq_model_destroy(m);
+}
+
+END_TEST
+
 Suite *ort_suite(void) {
     Suite *s = suite_create("ort");
     TCase *tc = tcase_create("core");
@@ -361,6 +384,7 @@ Suite *ort_suite(void) {
     tcase_add_test(tc, test_ort_reproducible);
     tcase_add_test(tc, test_ort_image_layout);
     tcase_add_test(tc, test_ort_image_layout_ambiguous);
+    tcase_add_test(tc, test_ort_ig_on_token_ids);
     suite_add_tcase(s, tc);
     return s;
 }
