@@ -33,6 +33,8 @@ struct xq_model {
     uint64_t fwd_rows;
     uint64_t grad_rows;
     xq_image_layout_t image_layout;
+    size_t row_bytes; /* activations of one forward row (0: unknown) */
+    size_t budget;    /* activation bytes per backend call */
 };
 
 static xq_tensor_desc_t *copy_descs(const xq_tensor_desc_t *d, size_t n) {
@@ -112,6 +114,47 @@ const xq_tensor_desc_t *xq_model_encoded(const xq_model_t *m, size_t i) {
     return i < m->encoded_cnt ? &m->encoded[i] : NULL;
 }
 
+/* Runs @p b through the backend in calls of at most the rows the activation budget allows. */
+static xq_err_t eval_bounded(xq_model_t *m, xq_batch_t *b, xq_error_t *err) {
+    size_t per = m->row_bytes * (b->grad ? 2 : 1), most, T = b->tensor_cnt;
+    const float **data;
+    float **gout;
+    xq_err_t rc = XQ_OK;
+
+    most = per ? m->budget / per : b->rows;
+    most = most ? most : 1;
+    if (b->rows <= most)
+        return m->ops->eval(m->impl, b, err);
+    data = xq_calloc(T + 1, sizeof(*data));
+    gout = xq_calloc(T + 1, sizeof(*gout));
+    for (size_t first = 0; first < b->rows && rc == XQ_OK; first += most) {
+        xq_batch_t c = *b;
+
+        c.rows = b->rows - first < most ? b->rows - first : most;
+        for (size_t t = 0; t < T; t++) {
+            data[t] = b->data[t] + first * b->elem_cnt[t];
+            gout[t] = b->grad ? b->grad_out[t] + first * b->elem_cnt[t] : NULL;
+        }
+        c.data = (const float *const *)data;
+        c.grad_out = b->grad ? (float *const *)gout : NULL;
+        c.grad_index = b->grad_index ? b->grad_index + first : NULL;
+        c.out = b->out + first * b->out_cnt;
+        rc = m->ops->eval(m->impl, &c, err);
+    }
+    xq_free(data);
+    xq_free(gout);
+    return rc;
+}
+
+void xq_model_set_row_bytes(xq_model_t *m, size_t row_bytes, size_t budget) {
+    m->row_bytes = row_bytes;
+    m->budget = budget ? budget : XQ_MODEL_ACTIVATION_BYTES;
+}
+
+size_t xq_model_row_bytes(const xq_model_t *m) {
+    return m->row_bytes;
+}
+
 xq_err_t xq_model_eval(xq_model_t *m, xq_batch_t *b, xq_error_t *err) {
     xq_err_t rc;
 
@@ -133,7 +176,7 @@ xq_err_t xq_model_eval(xq_model_t *m, xq_batch_t *b, xq_error_t *err) {
                             m->output.elem_cnt, b->out_cnt);
     if (!b->rows)
         return XQ_OK;
-    if ((rc = m->ops->eval(m->impl, b, err)) != XQ_OK)
+    if ((rc = eval_bounded(m, b, err)) != XQ_OK)
         return rc;
     if (b->grad)
         m->grad_rows += b->rows;

@@ -140,6 +140,20 @@ void xq_model_set_image_layout(xq_model_t *m, xq_image_layout_t layout);
 /** The model's image layout (see xq_model_set_image_layout()). */
 xq_image_layout_t xq_model_image_layout(const xq_model_t *m);
 
+/** Activation bytes one model call may hold, by default: calls of more rows are split. */
+#define XQ_MODEL_ACTIVATION_BYTES (256u << 20)
+
+/**
+ * Sets the bytes of activations one row needs in a forward pass (0: unknown, never split)
+ * and the budget per call (0: XQ_MODEL_ACTIVATION_BYTES). xq_model_eval() then runs at most
+ * budget / row bytes rows per backend call (half that with gradients, whose buffers double
+ * the activations), and at least one.
+ */
+void xq_model_set_row_bytes(xq_model_t *m, size_t row_bytes, size_t budget);
+
+/** The activation bytes of one row (0: unknown). */
+size_t xq_model_row_bytes(const xq_model_t *m);
+
 /** Rows evaluated so far: forward-only rows and gradient rows. */
 void xq_model_rows_evaluated(const xq_model_t *m, uint64_t *fwd, uint64_t *grad);
 

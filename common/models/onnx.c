@@ -1870,6 +1870,13 @@ static bool probe_shapes(onnx_t *m) {
     }
     xq_free(zeros);
     m->enc_desc = xq_calloc(m->val_cnt, sizeof(*m->enc_desc));
+    m->row_bytes = 0; /* every value that scales with the batch, per row */
+    for (size_t i = 0; i < m->val_cnt; i++) {
+        val_t *v = &m->vals[i];
+
+        if (!v->is_const && v->ndim >= 1 && v->dims[0] == 2 && v->cap)
+            m->row_bytes += v->cnt / 2 * (v->dt == DT_F32 ? sizeof(float) : sizeof(int64_t));
+    }
     for (size_t i = 0; i < m->val_cnt; i++) {
         val_t *v = &m->vals[i];
         xq_tensor_desc_t *d;
@@ -1992,6 +1999,7 @@ xq_err_t xq_onnx_load(
     m->out_desc = *od;
     *out =
         xq_model_new(&onnx_ops, m, m->in_desc, m->input_cnt, m->enc_desc, m->enc_cnt, &m->out_desc);
+    xq_model_set_row_bytes(*out, m->row_bytes, 0);
     m = NULL; /* owned by the model now */
     rc = XQ_OK;
 out:

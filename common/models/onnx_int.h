@@ -120,6 +120,7 @@ typedef struct onnx {
     xq_tensor_desc_t out_desc;
     xq_tensor_desc_t *enc_desc;
     size_t enc_cnt;
+    size_t row_bytes; /* activations of one row (every batch-shaped value) */
     char errbuf[256];
 } onnx_t;
 

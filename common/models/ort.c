@@ -494,6 +494,9 @@ xq_err_t xq_ort_load(const char *path,
             o->enc[i] = *xq_model_encoded(o->interp, i);
     }
     *out = xq_model_new(&ort_ops, o, o->in_desc, o->in_cnt, o->enc, o->enc_cnt, &o->out_desc);
+    /* the interpreter's count of activations bounds onnxruntime's (which reuses buffers) */
+    if (o->interp)
+        xq_model_set_row_bytes(*out, xq_model_row_bytes(o->interp), 0);
     o = NULL;
 out:
     ort_destroy(o);

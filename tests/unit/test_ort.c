@@ -371,6 +371,45 @@ START_TEST(test_ort_ig_on_token_ids) {
 
 END_TEST
 
+/*
+ * Memory-aware batching: a row's activations are every batch-shaped value of the graph, and a
+ * call over the budget is split into calls that fit, with the same results.
+ */
+START_TEST(test_ort_activation_budget) {
+    xq_model_t *m = load("tests/data/onnx/cnn.onnx", NULL);
+    size_t E = xq_model_input(m, 0)->elem_cnt, O = xq_model_output(m)->elem_cnt, want = E * 4;
+    const size_t R = 10;
+    float *x = rows_for(m, R), *a = xq_calloc(R * O, 4), *b = xq_calloc(R * O, 4);
+    float *ga = xq_calloc(R * E, 4), *gb = xq_calloc(R * E, 4);
+    uint64_t fwd0, grad0, fwd1, grad1;
+    xq_error_t err;
+
+    for (size_t i = 0; i < xq_model_encoded_cnt(m); i++)
+        want += xq_model_encoded(m, i)->elem_cnt * 4;
+    ck_assert_uint_eq(xq_model_row_bytes(m), want);
+    ck_assert_int_eq(eval(m, x, R, a, NULL, &err), XQ_OK);
+    ck_assert_int_eq(eval(m, x, R, a, ga, &err), XQ_OK);
+    /* a budget of 3 rows forward (1 with gradients): 4 and 10 backend calls, same values */
+    xq_model_set_row_bytes(m, want, 3 * want + 1);
+    xq_model_rows_evaluated(m, &fwd0, &grad0);
+    ck_assert_int_eq(eval(m, x, R, b, NULL, &err), XQ_OK);
+    for (size_t i = 0; i < R * O; i++)
+        ck_assert_float_eq_tol(a[i], b[i], 1e-6f * fabsf(a[i]) + 1e-7f);
+    ck_assert_int_eq(eval(m, x, R, b, gb, &err), XQ_OK);
+    ck_assert_int_eq(memcmp(ga, gb, R * E * sizeof(float)), 0);
+    xq_model_rows_evaluated(m, &fwd1, &grad1);
+    ck_assert_uint_eq(fwd1 - fwd0, R);
+    ck_assert_uint_eq(grad1 - grad0, R);
+    xq_free(x);
+    xq_free(a);
+    xq_free(b);
+    xq_free(ga);
+    xq_free(gb);
+    xq_model_destroy(m);
+}
+
+END_TEST
+
 Suite *ort_suite(void) {
     Suite *s = suite_create("ort");
     TCase *tc = tcase_create("core");
@@ -385,6 +424,7 @@ Suite *ort_suite(void) {
     tcase_add_test(tc, test_ort_image_layout);
     tcase_add_test(tc, test_ort_image_layout_ambiguous);
     tcase_add_test(tc, test_ort_ig_on_token_ids);
+    tcase_add_test(tc, test_ort_activation_budget);
     suite_add_tcase(s, tc);
     return s;
 }
