@@ -78,6 +78,8 @@ $(BUILD)/bench_%: $(BUILD)/tests/bench/bench_%.o $(BUILD)/libexplainq.a
 # Speed is measured here, never in tests: one line per benchmark.
 bench: deps $(BENCH_BINS) $(BUILD)/explainq
 	$(Q)for b in $(BENCH_BINS); do OPENBLAS_NUM_THREADS=1 $$b || exit 1; done
+	$(Q)if [ -x .venv/bin/python ]; then taskset -c 0 .venv/bin/python tests/bench/ort_compare.py; \
+	    else echo "bench: onnxruntime-py comparison skipped (make models-venv)"; fi
 	$(Q)OPENBLAS_NUM_THREADS=1 BUILD=$(BUILD) tests/bench/e2e.sh
 
 # The whole pipeline on the embedded dev broker: the README's first command.
