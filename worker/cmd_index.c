@@ -36,7 +36,9 @@ static const char index_usage[] =
     "                         instead (they must serve latentSpaceSource: runner\n"
     "                         --output); -X key=value sets librdkafka properties\n"
     "  --reply-topic T        where runners answer (default explain.replies)\n"
-    "  --backend NAME         onnx, xgboost, http or dense (default: by path/content)\n"
+    "  --backend NAME         onnx, onnx-interp, xgboost, http or dense (default: by\n"
+    "                         path/content)\n"
+    "  --image-layout L       nchw or nhwc, when an image tensor's shape cannot tell\n"
     "  --examples FILE        JSON lines (default: the spec's exampleGcsSource\n"
     "                         uris, which must be local paths or file:// URIs)\n"
     "  --redis HOST:PORT      where the index goes (default 127.0.0.1:6379)\n"
@@ -81,6 +83,8 @@ static int parse_args(int argc, char **argv, opts_t *o) {
             o->model = v;
         } else if (!strcmp(a, "--backend")) {
             o->mopts.backend = v;
+        } else if (!strcmp(a, "--image-layout")) {
+            o->mopts.image_layout = v;
         } else if (!strcmp(a, "--examples")) {
             o->examples = v;
         } else if (!strcmp(a, "--redis")) {
