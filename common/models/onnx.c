@@ -1440,8 +1440,8 @@ static op_t lookup_op(const Onnx__NodeProto *np, const xq_onnx_opdef_t **ext) {
         if (strcmp(np->op_type, op_names[op]) == 0)
             return (op_t)op;
     }
-    if (!(*ext = xq_onnx_opdef_ew(np->op_type)))
-        *ext = xq_onnx_opdef_shape(np->op_type);
+    if (!(*ext = xq_onnx_opdef_ew(np->op_type)) && !(*ext = xq_onnx_opdef_shape(np->op_type)))
+        *ext = xq_onnx_opdef_resize(np->op_type);
     return *ext ? OP_EXT : OP_CNT;
 }
 
@@ -1591,6 +1591,26 @@ static bool read_node(onnx_t *m, const Onnx__NodeProto *np, node_t *n) {
         } else if (!strcmp(an, "split")) {
             read_ints(a, n->axes, &n->axes_cnt, XQ_MAX_DIMS); /* Split before opset 13 */
             n->has_axes = true;
+        } else if (!strcmp(an, "coordinate_transformation_mode")) {
+            static const char *const ctms[] = {"half_pixel", "pytorch_half_pixel", "align_corners",
+                                               "asymmetric"};
+
+            n->ctm = 4;
+            for (int c = 0; c < 4; c++) {
+                if (a->s.len == strlen(ctms[c]) && !memcmp(a->s.data, ctms[c], a->s.len))
+                    n->ctm = c;
+            }
+        } else if (!strcmp(an, "nearest_mode")) {
+            static const char *const modes[] = {"round_prefer_floor", "round_prefer_ceil", "floor",
+                                                "ceil"};
+
+            for (int c = 0; c < 4; c++) {
+                if (a->s.len == strlen(modes[c]) && !memcmp(a->s.data, modes[c], a->s.len))
+                    n->nearest = c;
+            }
+        } else if (!strcmp(an, "antialias") && a->i) {
+            snprintf(m->errbuf, sizeof(m->errbuf), "node %s: antialias is not supported", n->name);
+            return false;
         } else if (!strcmp(an, "mode") && a->s.len) {
             n->mode = (long)a->s.data[0]; /* Pad: 'c'onstant, 'r'eflect, 'e'dge, 'w'rap */
         } else if (n->op == OP_EXT && !strcmp(an, "value") && a->t) {

@@ -100,6 +100,7 @@ typedef struct node {
     long to;                         /* Cast: the ONNX data type */
     long mode;                       /* Gelu: 1 for approximate="tanh"; Pad: its first letter */
     float value;                     /* ConstantOfShape: the fill value (type in to) */
+    int ctm, nearest;                /* Resize: coordinate_transformation_mode, nearest_mode */
     bool skip;                       /* its output is fed this pass */
     size_t *arg;                     /* MaxPool: the input index each output came from */
     size_t arg_cap;
@@ -162,6 +163,8 @@ typedef struct xq_onnx_opdef {
 const xq_onnx_opdef_t *xq_onnx_opdef_ew(const char *op_type);
 /** The same for onnx_ops_shape.c's table. */
 const xq_onnx_opdef_t *xq_onnx_opdef_shape(const char *op_type);
+/** The same for onnx_ops_resize.c's table. */
+const xq_onnx_opdef_t *xq_onnx_opdef_resize(const char *op_type);
 
 static inline val_t *IN(onnx_t *m, const node_t *n, size_t k) {
     return k < n->in_cnt && n->in[k] >= 0 ? &m->vals[n->in[k]] : NULL;

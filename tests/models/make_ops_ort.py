@@ -130,6 +130,21 @@ def shapes():
               [init("p", pads), init("v", np.float32(0.25))])
     model("pad_axes", [node("Pad", ["x", "p", "", "ax"], ["y"])], (2, 3, 4),
           [init("p", i64(1, -1)), init("ax", i64(-1))])
+    f32 = lambda *v: np.array(v, np.float32)
+    model("resize_nearest", [node("Resize", ["x", "", "s"], ["y"], mode="nearest",
+                                  coordinate_transformation_mode="asymmetric",
+                                  nearest_mode="floor")], (2, 2, 3, 4),
+          [init("s", f32(1, 1, 2, 1.5))])
+    model("resize_linear", [node("Resize", ["x", "", "", "sz"], ["y"], mode="linear")],
+          (2, 2, 4, 5), [init("sz", i64(2, 2, 7, 3))])
+    model("resize_align", [node("Resize", ["x", "", "s"], ["y"], mode="linear",
+                                coordinate_transformation_mode="align_corners")], (2, 1, 3, 4),
+          [init("s", f32(1, 1, 2, 2))])
+    model("resize_pytorch", [node("Resize", ["x", "", "s"], ["y"], mode="linear",
+                                  coordinate_transformation_mode="pytorch_half_pixel")],
+          (2, 1, 6, 4), [init("s", f32(1, 1, 0.5, 1.75))])
+    model("resize_round", [node("Resize", ["x", "", "", "sz"], ["y"], mode="nearest")],
+          (2, 1, 5, 4), [init("sz", i64(2, 1, 7, 3))])
 
 
 def main():

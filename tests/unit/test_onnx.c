@@ -79,6 +79,11 @@ static const char *const op_files[] = {
     "pad_edge",
     "pad_reflect",
     "pad_axes",
+    "resize_nearest",
+    "resize_linear",
+    "resize_align",
+    "resize_pytorch",
+    "resize_round",
 };
 #define OP_CNT (sizeof(op_files) / sizeof(op_files[0]))
 
