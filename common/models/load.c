@@ -106,9 +106,13 @@ load_backend(const char *path, const xq_model_opts_t *opts, xq_model_t **out, xq
         rc = xq_xgboost_load(path, opts->fd_step, out, err);
     else if (backend && strcmp(backend, "dense") == 0)
         rc = xq_dense_load((const char *)b.data, b.len, out, err);
-    else if (backend && strcmp(backend, "onnx-interp") == 0)
-        rc = xq_onnx_load(b.data, b.len, opts->output, out, err);
-    else
+    else if (backend && strcmp(backend, "onnx-interp") == 0) {
+        char dir[4096];
+        const char *slash = strrchr(path, '/');
+
+        snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+        rc = xq_onnx_load_dir(b.data, b.len, dir, opts->output, out, err);
+    } else
         rc = xq_ort_load(path, b.data, b.len, opts->output, out, err);
 out:
     xq_buf_fini(&b);

@@ -1331,9 +1331,9 @@ static void backward(onnx_t *m, node_t *n) {
 /* ==== Loading ==== */
 
 /* A TensorProto into value @p v (float32 or int64). */
-static bool load_tensor(onnx_t *m, const Onnx__TensorProto *t, val_t *v) {
+static bool load_tensor_bytes(
+    onnx_t *m, const Onnx__TensorProto *t, const uint8_t *raw, size_t raw_len, val_t *v) {
     size_t dims[XQ_MAX_DIMS] = {0}, cnt = 1;
-    const uint8_t *raw = t->has_raw_data ? t->raw_data.data : NULL;
 
     if (t->n_dims > XQ_MAX_DIMS) {
         snprintf(m->errbuf, sizeof(m->errbuf), "tensor %s has more than 8 dimensions", t->name);
@@ -1350,7 +1350,7 @@ static bool load_tensor(onnx_t *m, const Onnx__TensorProto *t, val_t *v) {
     switch (t->data_type) {
     case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
         xq_onnx_shape(v, DT_F32, t->n_dims, dims);
-        if (raw && t->raw_data.len == cnt * 4) {
+        if (raw && raw_len == cnt * 4) {
             memcpy(v->f, raw, cnt * 4); /* little-endian, as this machine */
         } else if (t->n_float_data == cnt) {
             memcpy(v->f, t->float_data, cnt * 4);
@@ -1363,7 +1363,7 @@ static bool load_tensor(onnx_t *m, const Onnx__TensorProto *t, val_t *v) {
         for (size_t i = 0; i < cnt; i++) {
             double d;
 
-            if (raw && t->raw_data.len == cnt * 8)
+            if (raw && raw_len == cnt * 8)
                 memcpy(&d, raw + 8 * i, 8);
             else if (t->n_double_data == cnt)
                 d = t->double_data[i];
@@ -1374,7 +1374,7 @@ static bool load_tensor(onnx_t *m, const Onnx__TensorProto *t, val_t *v) {
         break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
         xq_onnx_shape(v, DT_I64, t->n_dims, dims);
-        if (raw && t->raw_data.len == cnt * 8)
+        if (raw && raw_len == cnt * 8)
             memcpy(v->i, raw, cnt * 8);
         else if (t->n_int64_data == cnt)
             memcpy(v->i, t->int64_data, cnt * 8);
@@ -1385,7 +1385,7 @@ static bool load_tensor(onnx_t *m, const Onnx__TensorProto *t, val_t *v) {
     case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8:
         xq_onnx_shape(v, DT_I64, t->n_dims, dims);
         for (size_t i = 0; i < cnt; i++) {
-            if (raw && t->raw_data.len == cnt)
+            if (raw && raw_len == cnt)
                 v->i[i] = raw[i];
             else if (t->n_int32_data == cnt)
                 v->i[i] = t->int32_data[i];
@@ -1398,7 +1398,7 @@ static bool load_tensor(onnx_t *m, const Onnx__TensorProto *t, val_t *v) {
         for (size_t i = 0; i < cnt; i++) {
             int32_t x;
 
-            if (raw && t->raw_data.len == cnt * 4)
+            if (raw && raw_len == cnt * 4)
                 memcpy(&x, raw + 4 * i, 4);
             else if (t->n_int32_data == cnt)
                 x = t->int32_data[i];
@@ -1420,6 +1420,83 @@ bad:
     snprintf(m->errbuf, sizeof(m->errbuf), "tensor %s: data does not match its shape",
              t->name ? t->name : "?");
     return false;
+}
+
+/* Largest external data file section one tensor may take. */
+#define MAX_EXTERNAL (1ul << 31)
+
+/* Reads a tensor's bytes from its external data file (location, offset, length) into @p b. */
+static bool read_external(onnx_t *m, const Onnx__TensorProto *t, xq_buf_t *b) {
+    const char *loc = NULL;
+    unsigned long long off = 0, len = 0;
+    bool has_len = false;
+    char path[4096];
+    FILE *f;
+    int w;
+
+    for (size_t k = 0; k < t->n_external_data; k++) {
+        const Onnx__StringStringEntryProto *e = t->external_data[k];
+
+        if (!strcmp(e->key, "location"))
+            loc = e->value;
+        else if (!strcmp(e->key, "offset"))
+            off = strtoull(e->value, NULL, 10);
+        else if (!strcmp(e->key, "length")) {
+            len = strtoull(e->value, NULL, 10);
+            has_len = true;
+        }
+    }
+    if (!m->dir) {
+        snprintf(m->errbuf, sizeof(m->errbuf),
+                 "tensor %s: its data is in an external file, and the model was not read from "
+                 "a file",
+                 t->name);
+        return false;
+    }
+    if (!loc || !loc[0] || loc[0] == '/' || strstr(loc, "..")) {
+        snprintf(m->errbuf, sizeof(m->errbuf),
+                 "tensor %s: external data location must be a file beside the model", t->name);
+        return false;
+    }
+    w = snprintf(path, sizeof(path), "%s/%s", m->dir, loc);
+    if (w < 0 || (size_t)w >= sizeof(path) || !(f = fopen(path, "rb"))) {
+        snprintf(m->errbuf, sizeof(m->errbuf), "tensor %s: cannot open external data %s", t->name,
+                 loc);
+        return false;
+    }
+    if (!has_len && (fseek(f, 0, SEEK_END) != 0 || (len = (unsigned long long)ftell(f)) < off))
+        len = 0;
+    else if (!has_len)
+        len -= off;
+    if (len > MAX_EXTERNAL || fseek(f, (long)off, SEEK_SET) != 0) {
+        fclose(f);
+        snprintf(m->errbuf, sizeof(m->errbuf), "tensor %s: bad external data section", t->name);
+        return false;
+    }
+    xq_buf_reserve(b, (size_t)len);
+    b->len = fread(b->data, 1, (size_t)len, f);
+    fclose(f);
+    if (b->len != len) {
+        snprintf(m->errbuf, sizeof(m->errbuf), "tensor %s: external data %s is shorter than said",
+                 t->name, loc);
+        return false;
+    }
+    return true;
+}
+
+/* A TensorProto into value @p v, its data inline or in an external file. */
+static bool load_tensor(onnx_t *m, const Onnx__TensorProto *t, val_t *v) {
+    xq_buf_t b;
+    bool ok;
+
+    if (!t->has_data_location || t->data_location != ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+        return load_tensor_bytes(m, t, t->has_raw_data ? t->raw_data.data : NULL,
+                                 t->has_raw_data ? t->raw_data.len : 0, v);
+    xq_buf_init(&b);
+    ok = read_external(m, t, &b) &&
+         load_tensor_bytes(m, t, b.data ? b.data : (const uint8_t *)"", b.len, v);
+    xq_buf_fini(&b);
+    return ok;
 }
 
 static void read_ints(const Onnx__AttributeProto *a, long *dst, size_t *cnt, size_t max) {
@@ -1918,6 +1995,15 @@ static bool probe_shapes(onnx_t *m) {
 
 xq_err_t xq_onnx_load(
     const uint8_t *buf, size_t len, const char *output, xq_model_t **out, xq_error_t *err) {
+    return xq_onnx_load_dir(buf, len, NULL, output, out, err);
+}
+
+xq_err_t xq_onnx_load_dir(const uint8_t *buf,
+                          size_t len,
+                          const char *dir,
+                          const char *output,
+                          xq_model_t **out,
+                          xq_error_t *err) {
     Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
     onnx_t *m = xq_calloc(1, sizeof(*m));
     const Onnx__GraphProto *g;
@@ -1929,6 +2015,7 @@ xq_err_t xq_onnx_load(
         goto out;
     }
     g = mp->graph;
+    m->dir = dir;
     m->opset = 13;
     for (size_t i = 0; i < mp->n_opset_import; i++) {
         const Onnx__OperatorSetIdProto *os = mp->opset_import[i];
@@ -2017,6 +2104,7 @@ xq_err_t xq_onnx_load(
         goto out;
     }
     m->out_desc = *od;
+    m->dir = NULL; /* borrowed for the load only */
     *out =
         xq_model_new(&onnx_ops, m, m->in_desc, m->input_cnt, m->enc_desc, m->enc_cnt, &m->out_desc);
     xq_model_set_row_bytes(*out, m->row_bytes, 0);

@@ -40,6 +40,19 @@ xq_err_t
 xq_onnx_load(const uint8_t *buf, size_t len, const char *output, xq_model_t **out, xq_error_t *err);
 
 /**
+ * Like xq_onnx_load(), for a model read from a file in directory @p dir: tensors whose data
+ * sits in an external file (location, offset, length; the file beside the model, as
+ * torch.onnx.export writes m.onnx.data) are read from there. @p dir is used only during the
+ * call.
+ */
+xq_err_t xq_onnx_load_dir(const uint8_t *buf,
+                          size_t len,
+                          const char *dir,
+                          const char *output,
+                          xq_model_t **out,
+                          xq_error_t *err);
+
+/**
  * Describes the ONNX model in @p buf for people (explainq model info): each graph input and
  * output with its element type and shape, and each operator with its node count and whether
  * the interpreter differentiates it. Appends lines to @p out.

@@ -122,6 +122,7 @@ typedef struct onnx {
     xq_tensor_desc_t *enc_desc;
     size_t enc_cnt;
     size_t row_bytes; /* activations of one row (every batch-shaped value) */
+    const char *dir;  /* while loading: the model file's directory (external data), or NULL */
     char errbuf[256];
 } onnx_t;
 

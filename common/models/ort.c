@@ -440,8 +440,14 @@ xq_err_t xq_ort_load(const char *path,
                           base->GetVersionString(), ORT_API_VERSION);
         goto out;
     }
-    if (xq_onnx_load(buf, len, output, &o->interp, &ierr) != XQ_OK)
-        snprintf(o->why_no_grad, sizeof(o->why_no_grad), "%s", ierr.msg);
+    {
+        char dir[4096];
+        const char *slash = strrchr(path, '/');
+
+        snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+        if (xq_onnx_load_dir(buf, len, dir, output, &o->interp, &ierr) != XQ_OK)
+            snprintf(o->why_no_grad, sizeof(o->why_no_grad), "%s", ierr.msg);
+    }
     if ((rc = open_session(o, path, err)) != XQ_OK)
         goto out;
     if ((st = o->api->GetAllocatorWithDefaultOptions(&alloc)) ||
