@@ -759,3 +759,26 @@ out:
     xq_layout_destroy(l);
     return rc;
 }
+
+xq_err_t xq_layout_check_names(const xq_spec_t *spec, xq_model_t *model, xq_error_t *err) {
+    for (size_t i = 0; spec->meta.present && i < spec->meta.input_cnt; i++) {
+        const xq_input_meta_t *in = &spec->meta.inputs[i];
+        const char *names[2] = {in->input_tensor_name, in->encoded_tensor_name};
+        static const char *const keys[2] = {"inputTensorName", "encodedTensorName"};
+
+        for (size_t k = 0; k < 2; k++) {
+            char field[XQ_ERR_FIELD_SIZE], near[160];
+            bool encoded;
+
+            if (!names[k] || xq_model_find(model, names[k], &encoded))
+                continue;
+            snprintf(field, sizeof(field), "metadata.inputs.%s.%s", in->name, keys[k]);
+            xq_model_closest_names(model, names[k], near, sizeof(near));
+            return xq_error_set(err, XQ_EMODEL, field,
+                                "the model has no tensor %s; closest: %s (explainq model info "
+                                "lists them all)",
+                                names[k], near);
+        }
+    }
+    return XQ_OK;
+}

@@ -108,6 +108,15 @@ xq_err_t xq_layout_build(const xq_spec_t *spec,
                          xq_layout_t **out,
                          xq_error_t *err);
 
+/**
+ * Checks once, before any instance, that every inputTensorName and encodedTensorName of
+ * @p spec's metadata names a tensor of @p model (an input, or an intermediate tensor for
+ * encodedTensorName). The error names the metadata field and lists the closest real names.
+ *
+ * @returns XQ_OK, or XQ_EMODEL for the first unknown name.
+ */
+xq_err_t xq_layout_check_names(const xq_spec_t *spec, xq_model_t *model, xq_error_t *err);
+
 void xq_layout_destroy(xq_layout_t *l);
 
 /** true when @p a and @p b feed the same tensors with the same sizes (rows can share a batch). */

@@ -10,6 +10,7 @@
 #include "engine.h"
 #include "exindex.h"
 #include "json.h"
+#include "layout.h"
 #include "mem.h"
 #include "methods/examples.h"
 #include "models/load.h"
@@ -272,6 +273,10 @@ int xq_cmd_explain(int argc, char **argv) {
     if (xq_model_load(o.model, &o.mopts, &model, &err) != XQ_OK) {
         fprintf(stderr, "explainq explain: model %s: %s%s%s\n", o.model, err.field,
                 err.field[0] ? ": " : "", err.msg);
+        goto out;
+    }
+    if (xq_layout_check_names(spec, model, &err) != XQ_OK) {
+        fprintf(stderr, "explainq explain: %s: %s\n", err.field, err.msg);
         goto out;
     }
     if (spec->params.method == XQ_METHOD_EXAMPLES) {

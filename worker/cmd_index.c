@@ -11,6 +11,7 @@
 #include "exindex.h"
 #include "json.h"
 #include "kmodel.h"
+#include "layout.h"
 #include "mem.h"
 #include "models/load.h"
 #include "mp.h"
@@ -259,6 +260,10 @@ static int build(int argc, char **argv) {
                 "explainq index build: model %s: its runners serve output %s, not the "
                 "latentSpaceSource %s (run them with --output %s)\n",
                 o.model, xq_model_output(model)->name, o.mopts.output, o.mopts.output);
+        goto out;
+    }
+    if (xq_layout_check_names(spec, model, &err) != XQ_OK) {
+        fprintf(stderr, "explainq index build: %s: %s\n", err.field, err.msg);
         goto out;
     }
     if (xq_exbuild_new(spec, model, &o.build, &b, &err) != XQ_OK) {

@@ -474,7 +474,27 @@ xq_err_t xq_ort_load(const char *path,
         goto out;
     }
     if (!found) {
-        rc = xq_error_set(err, XQ_EMODEL, "output", "the model has no output %s", output);
+        char names[160] = "";
+        size_t cnt = 0, off = 0;
+
+        if ((st = o->api->SessionGetOutputCount(o->sess, &cnt)))
+            o->api->ReleaseStatus(st);
+        else {
+            for (size_t i = 0; i < cnt && off < sizeof(names); i++) {
+                char *name = NULL;
+
+                if ((st = o->api->SessionGetOutputName(o->sess, i, alloc, &name))) {
+                    o->api->ReleaseStatus(st);
+                    break;
+                }
+                off +=
+                    (size_t)snprintf(names + off, sizeof(names) - off, "%s%s", i ? ", " : "", name);
+                free_name(o, alloc, name);
+            }
+        }
+        rc = xq_error_set(err, XQ_EMODEL, "output",
+                          "the model has no output %s (outputTensorName); its outputs: %s", output,
+                          names);
         goto out;
     }
     {
