@@ -35,6 +35,7 @@ struct xq_model {
     xq_image_layout_t image_layout;
     size_t row_bytes; /* activations of one forward row (0: unknown) */
     size_t budget;    /* activation bytes per backend call */
+    size_t max_rows;  /* rows per backend call at most (0: no bound) */
 };
 
 static xq_tensor_desc_t *copy_descs(const xq_tensor_desc_t *d, size_t n) {
@@ -122,6 +123,7 @@ static xq_err_t eval_bounded(xq_model_t *m, xq_batch_t *b, xq_error_t *err) {
     xq_err_t rc = XQ_OK;
 
     most = per ? m->budget / per : b->rows;
+    most = m->max_rows && m->max_rows < most ? m->max_rows : most;
     most = most ? most : 1;
     if (b->rows <= most)
         return m->ops->eval(m->impl, b, err);
@@ -149,6 +151,10 @@ static xq_err_t eval_bounded(xq_model_t *m, xq_batch_t *b, xq_error_t *err) {
 void xq_model_set_row_bytes(xq_model_t *m, size_t row_bytes, size_t budget) {
     m->row_bytes = row_bytes;
     m->budget = budget ? budget : XQ_MODEL_ACTIVATION_BYTES;
+}
+
+void xq_model_set_max_rows(xq_model_t *m, size_t rows) {
+    m->max_rows = rows;
 }
 
 size_t xq_model_row_bytes(const xq_model_t *m) {

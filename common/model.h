@@ -151,6 +151,9 @@ xq_image_layout_t xq_model_image_layout(const xq_model_t *m);
  */
 void xq_model_set_row_bytes(xq_model_t *m, size_t row_bytes, size_t budget);
 
+/** At most @p rows rows per backend call (a model exported with a fixed batch; 0: no bound). */
+void xq_model_set_max_rows(xq_model_t *m, size_t rows);
+
 /** The activation bytes of one row (0: unknown). */
 size_t xq_model_row_bytes(const xq_model_t *m);
 

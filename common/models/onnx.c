@@ -1663,6 +1663,8 @@ static bool read_node(onnx_t *m, const Onnx__NodeProto *np, node_t *n) {
             }
         } else if (!strcmp(an, "to")) {
             n->to = (long)a->i;
+        } else if (!strcmp(an, "fmod")) {
+            n->mode = (long)a->i; /* Mod: 1 for C's fmod */
         } else if (!strcmp(an, "approximate")) {
             n->mode = a->s.len == 4 && !memcmp(a->s.data, "tanh", 4);
         } else if (!strcmp(an, "split")) {
@@ -1928,17 +1930,19 @@ static xq_err_t onnx_encode(void *impl,
                             "cannot encode %s: the instance gives %zu elements; the model's input "
                             "%s takes %zu",
                             encoded, raw_cnt, m->in_desc[0].name, m->in_desc[0].elem_cnt);
-    unfeed(m);
-    feed(m, m->in_desc[0].name, raw, rows, raw_cnt, &m->in_desc[0], false);
-    mark(m, false);
-    if (!run_forward(m))
-        rc = xq_error_set(err, XQ_EMODEL, encoded, "%s", m->errbuf);
-    else if (m->vals[vi].cnt != rows * out_cnt)
-        rc = xq_error_set(err, XQ_EMODEL, encoded, "%s has %zu values, not %zu", encoded,
-                          m->vals[vi].cnt, rows * out_cnt);
-    else
-        memcpy(out, m->vals[vi].f, rows * out_cnt * sizeof(float));
-    unfeed(m);
+    for (size_t r = 0, step = m->fixed_batch ? 1 : rows; r < rows && rc == XQ_OK; r += step) {
+        unfeed(m);
+        feed(m, m->in_desc[0].name, raw + r * raw_cnt, step, raw_cnt, &m->in_desc[0], false);
+        mark(m, false);
+        if (!run_forward(m))
+            rc = xq_error_set(err, XQ_EMODEL, encoded, "%s", m->errbuf);
+        else if (m->vals[vi].cnt != step * out_cnt)
+            rc = xq_error_set(err, XQ_EMODEL, encoded, "%s has %zu values, not %zu", encoded,
+                              m->vals[vi].cnt, step * out_cnt);
+        else
+            memcpy(out + r * out_cnt, m->vals[vi].f, step * out_cnt * sizeof(float));
+        unfeed(m);
+    }
     return rc;
 }
 
@@ -1951,14 +1955,14 @@ static const xq_model_ops_t onnx_ops = {
 /* Runs a batch of two rows of zeros to learn every intermediate tensor's per-row shape. */
 static bool probe_shapes(onnx_t *m) {
     float *zeros;
-    size_t most = 1;
+    size_t most = 1, rows = m->fixed_batch ? 1 : 2; /* 2 tells the batch from a fixed 1 */
 
     for (size_t i = 0; i < m->input_cnt; i++)
         most = m->in_desc[i].elem_cnt > most ? m->in_desc[i].elem_cnt : most;
-    zeros = xq_calloc(2 * most, sizeof(float));
+    zeros = xq_calloc(rows * most, sizeof(float));
     unfeed(m);
     for (size_t i = 0; i < m->input_cnt; i++)
-        feed(m, m->in_desc[i].name, zeros, 2, m->in_desc[i].elem_cnt, &m->in_desc[i], false);
+        feed(m, m->in_desc[i].name, zeros, rows, m->in_desc[i].elem_cnt, &m->in_desc[i], false);
     mark(m, false);
     if (!run_forward(m)) {
         xq_free(zeros);
@@ -1971,14 +1975,15 @@ static bool probe_shapes(onnx_t *m) {
     for (size_t i = 0; i < m->val_cnt; i++) {
         val_t *v = &m->vals[i];
 
-        if (!v->is_const && v->ndim >= 1 && v->dims[0] == 2 && v->cap)
-            m->row_bytes += v->cnt / 2 * (v->dt == DT_F32 ? sizeof(float) : sizeof(int64_t));
+        if (!v->is_const && v->ndim >= 1 && v->dims[0] == rows && v->cap)
+            m->row_bytes += v->cnt / rows * (v->dt == DT_F32 ? sizeof(float) : sizeof(int64_t));
     }
     for (size_t i = 0; i < m->val_cnt; i++) {
         val_t *v = &m->vals[i];
         xq_tensor_desc_t *d;
 
-        if (v->is_const || v->fed || v->dt != DT_F32 || v->ndim < 1 || v->dims[0] != 2 || !v->cap)
+        if (v->is_const || v->fed || v->dt != DT_F32 || v->ndim < 1 || v->dims[0] != rows ||
+            !v->cap)
             continue;
         d = &m->enc_desc[m->enc_cnt++];
         d->name = v->name;
@@ -2055,6 +2060,16 @@ xq_err_t xq_onnx_load_dir(const uint8_t *buf,
         d->is_integer = m->vals[v].dt == DT_I64;
         d->ndim = tt->shape->n_dim - 1;
         d->elem_cnt = 1;
+        if (tt->shape->dim[0]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+            tt->shape->dim[0]->dim_value != 1 && tt->shape->dim[0]->dim_value > 0) {
+            xq_error_set(err, XQ_EMODEL, vi->name,
+                         "input %s has a fixed batch of %lld; explainq's interpreter takes a "
+                         "dynamic batch or a batch of 1 (export with either)",
+                         vi->name, (long long)tt->shape->dim[0]->dim_value);
+            goto out;
+        }
+        if (tt->shape->dim[0]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
+            m->fixed_batch = true; /* exported with a batch of 1: run one row at a time */
         for (size_t k = 1; k < tt->shape->n_dim; k++) {
             const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[k];
 
@@ -2108,6 +2123,8 @@ xq_err_t xq_onnx_load_dir(const uint8_t *buf,
     *out =
         xq_model_new(&onnx_ops, m, m->in_desc, m->input_cnt, m->enc_desc, m->enc_cnt, &m->out_desc);
     xq_model_set_row_bytes(*out, m->row_bytes, 0);
+    if (m->fixed_batch)
+        xq_model_set_max_rows(*out, 1);
     m = NULL; /* owned by the model now */
     rc = XQ_OK;
 out:

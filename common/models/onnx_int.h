@@ -123,6 +123,7 @@ typedef struct onnx {
     size_t enc_cnt;
     size_t row_bytes; /* activations of one row (every batch-shaped value) */
     const char *dir;  /* while loading: the model file's directory (external data), or NULL */
+    bool fixed_batch; /* the graph was exported with a batch of 1: one row per pass */
     char errbuf[256];
 } onnx_t;
 

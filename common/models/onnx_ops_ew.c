@@ -185,6 +185,55 @@ static bool fwd_equal(onnx_t *m, node_t *n) {
     return true;
 }
 
+/* ---- Mod: integer (Python's sign) or fmod (C's) ---- */
+
+static double mod_quot(double a, double b, bool c_fmod) {
+    return c_fmod ? trunc(a / b) : floor(a / b);
+}
+
+static bool fwd_mod(onnx_t *m, node_t *n) {
+    val_t *a = IN(m, n, 0), *b = IN(m, n, 1), *y = OUT(m, n);
+    bool c_fmod = n->mode == 1;
+    bc_t bc;
+
+    if (!a || !b || a->dt != b->dt || !xq_onnx_broadcast(a, b, &bc))
+        return xq_onnx_fail(m, n, "needs two inputs of one type that broadcast");
+    xq_onnx_shape(y, a->dt, bc.ndim, bc.dims);
+    if (a->dt == DT_I64) {
+        BC_LOOP(&bc, {
+            int64_t p = a->i[ia], q = b->i[ib], r = q ? p % q : 0;
+
+            if (!c_fmod && r && (r < 0) != (q < 0))
+                r += q;
+            y->i[o] = r;
+        });
+        return true;
+    }
+    BC_LOOP(&bc, {
+        double p = (double)a->f[ia], q = (double)b->f[ib];
+
+        y->f[o] = (float)(p - q * mod_quot(p, q, c_fmod));
+    });
+    return true;
+}
+
+static void bwd_mod(onnx_t *m, node_t *n) {
+    val_t *a = IN(m, n, 0), *b = IN(m, n, 1), *y = OUT(m, n);
+    float *ga = a->needs_grad ? xq_onnx_grad(a) : NULL,
+          *gb = b->needs_grad ? xq_onnx_grad(b) : NULL;
+    bc_t bc;
+
+    if (y->dt != DT_F32)
+        return;
+    xq_onnx_broadcast(a, b, &bc);
+    BC_LOOP(&bc, {
+        if (ga)
+            ga[ia] += y->g[o];
+        if (gb)
+            gb[ib] -= y->g[o] * (float)mod_quot((double)a->f[ia], (double)b->f[ib], n->mode == 1);
+    });
+}
+
 /* ---- Where: three-way broadcasting ---- */
 
 /* The flat index into @p v (right-aligned, broadcast) of output position @p ctr of rank @p nd. */
@@ -274,6 +323,7 @@ static const xq_onnx_opdef_t ew_ops[] = {
     {"HardSwish", fwd_act, bwd_act, 1, 1, 1}, {"Cast", fwd_cast, bwd_cast, 1, 1, 1},
     {"Not", fwd_not, NULL, 1, 1, 1},          {"Pow", fwd_pow, bwd_pow, 1, 1, 1},
     {"Equal", fwd_equal, NULL, 1, 1, 1},      {"Where", fwd_where, bwd_where, 1, 1, 1},
+    {"Mod", fwd_mod, bwd_mod, 1, 1, 1},
 };
 
 const xq_onnx_opdef_t *xq_onnx_opdef_ew(const char *op_type) {

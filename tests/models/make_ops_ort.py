@@ -145,6 +145,13 @@ def shapes():
           (2, 1, 6, 4), [init("s", f32(1, 1, 0.5, 1.75))])
     model("resize_round", [node("Resize", ["x", "", "", "sz"], ["y"], mode="nearest")],
           (2, 1, 5, 4), [init("sz", i64(2, 1, 7, 3))])
+    # Mod: fmod on floats (x mod 0.7), and the integer form on a shape computation
+    model("mod", [node("Mod", ["x", "d"], ["y"], fmod=1)], (3, 8), [init("d", f32(0.7))])
+    model("mod_int", [node("Shape", ["x"], ["s"]),
+                      node("Mod", ["s", "k"], ["r"]),
+                      node("Cast", ["r"], ["rf"], to=TensorProto.FLOAT),
+                      node("ReduceSum", ["rf"], ["t"], keepdims=1),
+                      node("Mul", ["x", "t"], ["y"])], (3, 5, 4), [init("k", i64(-2, 3, 3))])
 
 
 def main():

@@ -84,6 +84,8 @@ static const char *const op_files[] = {
     "resize_align",
     "resize_pytorch",
     "resize_round",
+    "mod",
+    "mod_int",
 };
 #define OP_CNT (sizeof(op_files) / sizeof(op_files[0]))
 
