@@ -1774,7 +1774,7 @@ static bool run_forward(onnx_t *m) {
         for (size_t i = 0; i < n->in_cnt; i++) {
             val_t *x = IN(m, n, i);
 
-            if (x && !x->is_const && !x->fed && !x->cap)
+            if (x && !x->is_const && !x->fed && !x->f && !x->i)
                 return xq_onnx_fail(m, n, "input %s has no value (not fed, not computed)", x->name);
         }
         if (!forward(m, n))

@@ -152,6 +152,12 @@ def shapes():
                       node("Cast", ["r"], ["rf"], to=TensorProto.FLOAT),
                       node("ReduceSum", ["rf"], ["t"], keepdims=1),
                       node("Mul", ["x", "t"], ["y"])], (3, 5, 4), [init("k", i64(-2, 3, 3))])
+    # an empty tensor is a value too: Concat(Shape(x), Slice(Shape(x), 2, 2)) reshapes x
+    model("empty", [node("Shape", ["x"], ["s"]),
+                    node("Slice", ["s", "two", "two"], ["e"]),
+                    node("Concat", ["s", "e"], ["t"], axis=0),
+                    node("Reshape", ["x", "t"], ["r"]),
+                    node("Mul", ["r", "r"], ["y"])], (3, 6), [init("two", i64(2))])
 
 
 def main():

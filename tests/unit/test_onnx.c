@@ -86,6 +86,7 @@ static const char *const op_files[] = {
     "resize_round",
     "mod",
     "mod_int",
+    "empty",
 };
 #define OP_CNT (sizeof(op_files) / sizeof(op_files[0]))
 
