@@ -155,9 +155,13 @@ models-venv:
 	$(Q).venv/bin/pip install -q --disable-pip-version-check -r tests/models/requirements.txt
 
 # Today's exports of common models (torchvision, both torch.onnx exporters) explained and
-# checked against onnxruntime and Captum. Installs several GB into .venv-corpus/: not in `test`.
+# checked against onnxruntime and Captum, and tabular models (scikit-learn, LightGBM, XGBoost)
+# against their frameworks. Installs several GB into .venv-corpus/: not in `test`.
 .PHONY: corpus
 corpus: $(BUILD)/explainq
 	$(Q)[ -x .venv-corpus/bin/pip ] || python3 -m venv .venv-corpus
 	$(Q).venv-corpus/bin/pip install -q --disable-pip-version-check -r tests/corpus/requirements.txt
-	$(Q)BUILD=$(BUILD) OMP_NUM_THREADS=1 .venv-corpus/bin/python tests/corpus/run_corpus.py
+	$(Q)[ -x .venv-tabular/bin/pip ] || python3 -m venv .venv-tabular
+	$(Q).venv-tabular/bin/pip install -q --disable-pip-version-check -r tests/corpus/requirements-tabular.txt
+	$(Q)BUILD=$(BUILD) OMP_NUM_THREADS=1 .venv-corpus/bin/python tests/corpus/run_corpus.py && \
+	    BUILD=$(BUILD) OMP_NUM_THREADS=1 .venv-tabular/bin/python tests/corpus/run_tabular.py

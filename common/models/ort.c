@@ -131,6 +131,55 @@ static bool convert_out(ONNXTensorElementDataType t, const void *src, size_t n, 
 }
 
 /*
+ * Reads a sequence of @p run_rows maps {label: float} (ZipMap) as rows of floats in the
+ * maps' key order (sorted, as scikit-learn's classes_); @p out NULL learns the width.
+ */
+static xq_err_t
+read_maps(ort_t *o, OrtValue *y, size_t run_rows, size_t rows, float *out, xq_error_t *err) {
+    const OrtApi *api = o->api;
+    OrtAllocator *alloc = NULL;
+    size_t n = 0;
+    OrtStatus *st;
+    xq_err_t rc = XQ_OK;
+
+    if ((st = api->GetAllocatorWithDefaultOptions(&alloc)) || (st = api->GetValueCount(y, &n)))
+        return status_err(o, st, o->out_name, "reading the output", err);
+    if (n != run_rows)
+        return xq_error_set(err, XQ_EMODEL, o->out_name,
+                            "output %s is not a tensor, nor one map per row", o->out_name);
+    for (size_t r = 0; r < (out ? rows : 1) && rc == XQ_OK; r++) {
+        OrtValue *map = NULL, *vals = NULL;
+        OrtTensorTypeAndShapeInfo *info = NULL;
+        ONNXTensorElementDataType t;
+        size_t cnt = 0;
+        void *p;
+
+        if ((st = api->GetValue(y, (int)r, alloc, &map)) ||
+            (st = api->GetValue(map, 1, alloc, &vals)) ||
+            (st = api->GetTensorTypeAndShape(vals, &info)) ||
+            (st = api->GetTensorElementType(info, &t)) ||
+            (st = api->GetTensorShapeElementCount(info, &cnt)) ||
+            (st = api->GetTensorMutableData(vals, &p)))
+            rc = status_err(o, st, o->out_name, "reading the output's maps", err);
+        else if (!out) {
+            o->out_desc =
+                (xq_tensor_desc_t){.name = o->out_name, .ndim = 1, .dims = {cnt}, .elem_cnt = cnt};
+        } else if (cnt != o->out_desc.elem_cnt || !convert_out(t, p, cnt, out + r * cnt)) {
+            rc = xq_error_set(err, XQ_EMODEL, o->out_name,
+                              "output %s: a map of %zu numbers, %zu at load", o->out_name, cnt,
+                              o->out_desc.elem_cnt);
+        }
+        if (info)
+            api->ReleaseTensorTypeAndShapeInfo(info);
+        if (vals)
+            api->ReleaseValue(vals);
+        if (map)
+            api->ReleaseValue(map);
+    }
+    return rc;
+}
+
+/*
  * Runs @p rows rows (at most the fixed batch, if any) of every input in
  * @p data (float, in_desc order) and writes the output's values to @p out
  * (rows * out_desc.elem_cnt; NULL: learn the output's per-row shape instead).
@@ -180,13 +229,12 @@ run_chunk(ort_t *o, const float *const *data, size_t rows, float *out, xq_error_
         int64_t dims[XQ_MAX_DIMS + 1];
         int is_tensor = 0;
 
-        if ((st = api->IsTensor(y, &is_tensor)) || !is_tensor) {
-            if (st)
-                api->ReleaseStatus(st);
-            rc = xq_error_set(err, XQ_EMODEL, o->out_name,
-                              "output %s is not a tensor (a sequence or map: for skl2onnx "
-                              "classifiers, convert with options zipmap=False)",
-                              o->out_name);
+        if ((st = api->IsTensor(y, &is_tensor))) {
+            rc = status_err(o, st, o->out_name, "reading the output", err);
+            goto out;
+        }
+        if (!is_tensor) { /* skl2onnx's ZipMap: one {class: probability} map per row */
+            rc = read_maps(o, y, run_rows, rows, out, err);
             goto out;
         }
         if ((st = api->GetTensorTypeAndShape(y, &info)) ||
@@ -372,7 +420,27 @@ out:
     return rc;
 }
 
-/* Picks the output to explain: @p want, or the first; false when the graph has no such output. */
+/* Whether output @p i is a float or double tensor (a classifier's label is not). */
+static bool is_float_output(ort_t *o, size_t i) {
+    const OrtTensorTypeAndShapeInfo *tti = NULL;
+    ONNXTensorElementDataType t = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+    OrtTypeInfo *ti = NULL;
+    OrtStatus *st;
+
+    if ((st = o->api->SessionGetOutputTypeInfo(o->sess, i, &ti)) ||
+        (st = o->api->CastTypeInfoToTensorInfo(ti, &tti)) ||
+        (tti && (st = o->api->GetTensorElementType(tti, &t))))
+        o->api->ReleaseStatus(st);
+    if (ti)
+        o->api->ReleaseTypeInfo(ti);
+    return t == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || t == ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE;
+}
+
+/*
+ * Picks the output to explain: @p want, else the first float tensor (a classifier's
+ * probabilities rather than its label), else the second output (skl2onnx's ZipMap
+ * probabilities after the label), else the first.
+ */
 static xq_err_t
 pick_output(ort_t *o, const char *want, OrtAllocator *alloc, bool *found, xq_error_t *err) {
     size_t n = 0;
@@ -386,10 +454,19 @@ pick_output(ort_t *o, const char *want, OrtAllocator *alloc, bool *found, xq_err
 
         if ((st = o->api->SessionGetOutputName(o->sess, i, alloc, &name)))
             return status_err(o, st, "model", "reading the outputs", err);
-        if (!want || strcmp(want, name) == 0) {
+        if (want ? strcmp(want, name) == 0 : is_float_output(o, i)) {
             o->out_name = xq_strdup(name);
             *found = true;
         }
+        free_name(o, alloc, name);
+    }
+    if (!want && !*found && n) { /* no float output: a sequence of maps, or the first */
+        char *name = NULL;
+
+        if ((st = o->api->SessionGetOutputName(o->sess, n > 1 ? 1 : 0, alloc, &name)))
+            return status_err(o, st, "model", "reading the outputs", err);
+        o->out_name = xq_strdup(name);
+        *found = true;
         free_name(o, alloc, name);
     }
     return XQ_OK;
@@ -440,14 +517,6 @@ xq_err_t xq_ort_load(const char *path,
                           base->GetVersionString(), ORT_API_VERSION);
         goto out;
     }
-    {
-        char dir[4096];
-        const char *slash = strrchr(path, '/');
-
-        snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-        if (xq_onnx_load_dir(buf, len, dir, output, &o->interp, &ierr) != XQ_OK)
-            snprintf(o->why_no_grad, sizeof(o->why_no_grad), "%s", ierr.msg);
-    }
     if ((rc = open_session(o, path, err)) != XQ_OK)
         goto out;
     if ((st = o->api->GetAllocatorWithDefaultOptions(&alloc)) ||
@@ -468,6 +537,16 @@ xq_err_t xq_ort_load(const char *path,
     }
     if ((rc = pick_output(o, output, alloc, &found, err)) != XQ_OK)
         goto out;
+    {
+        /* the interpreter explains the same output (or the intermediate tensor asked for) */
+        char dir[4096];
+        const char *slash = strrchr(path, '/');
+
+        snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+        if (xq_onnx_load_dir(buf, len, dir, found ? o->out_name : output, &o->interp, &ierr) !=
+            XQ_OK)
+            snprintf(o->why_no_grad, sizeof(o->why_no_grad), "%s", ierr.msg);
+    }
     if (!found && o->interp) { /* an intermediate tensor: the interpreter does it all */
         *out = o->interp;
         o->interp = NULL;

@@ -11,6 +11,8 @@ build/corpus/. For every model it runs `explainq explain`:
     attributions must equal Captum's IntegratedGradients(method="gausslegendre") on the
     torch model within 1e-4 relative L1 -- or explainq must refuse the model for gradients
     with a message that lists the operators it lacks.
+(The tabular models are tests/corpus/run_tabular.py's, in a venv of their own: the
+converters pin other onnx versions than torch's exporter.)
 Prints one line per model and exporter and exits 1 if any check fails. Needs the packages
 of tests/corpus/requirements.txt (make corpus installs them into .venv-corpus/).
 """
