@@ -13,6 +13,8 @@ the outputs are committed under tests/data/onnx/ort/ so CI needs no Python:
   chw.onnx / hwc.onnx         y = sum(x * W) over an image [3, 4, 5] channels-first, and the
                               same weights transposed for [4, 5, 3] channels-last
   amb.onnx                    y = sum(x * V) over [3, 3, 3]: the shape cannot tell the order
+  zipmap.onnx                 ai.onnx.ml LinearClassifier (softmax) -> ZipMap, as skl2onnx
+                              writes classifiers: a label tensor, then one map per row
   ref.json                    {"x": rows of 6, "mlp", "ml", "erf", "nograd": outputs,
                                "W": W as [3][4][5], "V": V as [3][3][3] (channels first)},
                               every output computed here with numpy (float64, then float32)
@@ -128,9 +130,36 @@ def weighted_sum(name, w):
     onnx.save(m, os.path.join(OUT, name + ".onnx"))
 
 
+def zipmap_model():
+    coef = np.random.default_rng(9).normal(size=(2, 6)).astype(np.float32)
+    icpt = np.array([0.2, -0.1], np.float32)
+    nodes = [helper.make_node("LinearClassifier", ["x"], ["label", "scores"],
+                              domain="ai.onnx.ml", coefficients=coef.reshape(-1).tolist(),
+                              intercepts=icpt.tolist(), classlabels_ints=[0, 1],
+                              post_transform="SOFTMAX"),
+             helper.make_node("ZipMap", ["scores"], ["probabilities"], domain="ai.onnx.ml",
+                              classlabels_int64s=[0, 1])]
+    seq = helper.make_sequence_type_proto(
+        helper.make_map_type_proto(TensorProto.INT64, helper.make_tensor_type_proto(
+            TensorProto.FLOAT, [])))
+    g = helper.make_graph(nodes, "zipmap",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 6])],
+                          [helper.make_tensor_value_info("label", TensorProto.INT64, ["N"]),
+                           helper.make_value_info("probabilities", seq)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
+                                            helper.make_opsetid("ai.onnx.ml", 1)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    z = X.astype(np.float64) @ coef.T.astype(np.float64) + icpt
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return m, e / e.sum(axis=1, keepdims=True)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     ext = mlp_graph("N")
+    if os.path.exists(os.path.join(OUT, "ext.onnx.data")):  # onnx.save appends to it
+        os.remove(os.path.join(OUT, "ext.onnx.data"))
     onnx.save(ext, os.path.join(OUT, "ext.onnx"), save_as_external_data=True,
               all_tensors_to_one_file=True, location="ext.onnx.data", size_threshold=64)
     onnx.save(mlp_graph(1), os.path.join(OUT, "fixed1.onnx"))
@@ -146,7 +175,9 @@ def main():
     weighted_sum("chw", W)
     weighted_sum("hwc", np.ascontiguousarray(W.transpose(1, 2, 0)))
     weighted_sum("amb", V)
-    ref = {"W": W.tolist(), "V": V.tolist(), "x": X.tolist(), "nograd": ng_y.astype(np.float32).tolist(), "mlp": mlp_ref(X).astype(np.float32).tolist(),
+    zm, zm_y = zipmap_model()
+    onnx.save(zm, os.path.join(OUT, "zipmap.onnx"))
+    ref = {"zipmap": zm_y.astype(np.float32).tolist(), "W": W.tolist(), "V": V.tolist(), "x": X.tolist(), "nograd": ng_y.astype(np.float32).tolist(), "mlp": mlp_ref(X).astype(np.float32).tolist(),
            "ml": ml_y.astype(np.float32).tolist(), "erf": erf_y.astype(np.float32).tolist()}
     with open(os.path.join(OUT, "ref.json"), "w") as f:
         json.dump(ref, f)

@@ -148,6 +148,18 @@ START_TEST(test_ort_external_data) {
 
 END_TEST
 
+/* skl2onnx's classifiers: by default the probabilities (not the label), read from ZipMap. */
+START_TEST(test_ort_zipmap) {
+    xq_model_t *m = load(DIR "zipmap.onnx", NULL);
+
+    ck_assert_str_eq(xq_model_output(m)->name, "probabilities");
+    ck_assert_uint_eq(xq_model_output(m)->elem_cnt, 2);
+    check_against(m, "zipmap");
+    xq_model_destroy(m);
+}
+
+END_TEST
+
 /*
  * A batch fixed at 1 runs row by row, forward and in the interpreter (gradients): the same
  * gradients as the same network exported with a dynamic batch.
@@ -446,6 +458,7 @@ Suite *ort_suite(void) {
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_ort_external_data);
     tcase_add_test(tc, test_ort_fixed_batch);
+    tcase_add_test(tc, test_ort_zipmap);
     tcase_add_test(tc, test_ort_ml_domain);
     tcase_add_test(tc, test_ort_erf);
     tcase_add_test(tc, test_ort_forward_only_operators);
