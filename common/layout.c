@@ -385,6 +385,7 @@ static xq_err_t assign_tensors(
         l->tensor_off[t] = l->elem_total;
         l->elem_total += l->elem_cnt[t];
         l->is_int[t] = d->is_integer && !encoded;
+        l->has_encoded |= encoded;
         for (size_t i = 0; i < n; i++) {
             const feat_t *f = &fs[i];
             xq_err_t rc;

@@ -75,6 +75,7 @@ typedef struct xq_layout {
                                   channels-first ([C][H][W]; rows transpose), else 0 */
     size_t *chw_hw;            /* per tensor: H * W of that image */
     bool *is_int;              /* per tensor: a model input of integers (ids): no gradients */
+    bool has_encoded;          /* some feature feeds an encoded (embedding) tensor */
     size_t elem_total;         /* floats in one row */
     float *x;                  /* the instance, elem_total */
     size_t baseline_cnt;       /* >= 1 */

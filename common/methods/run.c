@@ -71,8 +71,11 @@ xq_run_t *xq_run_new(const xq_spec_t *spec,
                                xq_method_name(spec->params.method));
         return run;
     }
-    if (spec->params.method == XQ_METHOD_INTEGRATED_GRADIENTS ||
-        spec->params.method == XQ_METHOD_XRAI) {
+    /* ids with no embedding would get zeros; once ids are embedded, other integer inputs
+     * (attention masks) are auxiliary and get the zeros their gradients are */
+    if ((spec->params.method == XQ_METHOD_INTEGRATED_GRADIENTS ||
+         spec->params.method == XQ_METHOD_XRAI) &&
+        !layout->has_encoded) {
         for (size_t t = 0; t < layout->tensor_cnt; t++) {
             if (!layout->is_int[t])
                 continue;

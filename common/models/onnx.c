@@ -1905,6 +1905,41 @@ out:
     return rc;
 }
 
+static size_t max_input_elems(const onnx_t *m) {
+    size_t most = 1;
+
+    for (size_t i = 0; i < m->input_cnt; i++)
+        most = m->in_desc[i].elem_cnt > most ? m->in_desc[i].elem_cnt : most;
+    return most;
+}
+
+/* The one graph input value @p vi depends on (its index in in_desc), or SIZE_MAX. */
+static size_t encoder_input(const onnx_t *m, int vi) {
+    bool *need = xq_calloc(m->val_cnt, sizeof(bool));
+    size_t found = SIZE_MAX, cnt = 0;
+
+    need[vi] = true;
+    for (size_t k = m->node_cnt; k-- > 0;) {
+        const node_t *n = &m->nodes[k];
+        bool wanted = false;
+
+        for (size_t o = 0; o < n->out_cnt; o++)
+            wanted |= need[n->out[o]];
+        for (size_t i = 0; wanted && i < n->in_cnt; i++) {
+            if (n->in[i] >= 0)
+                need[n->in[i]] = true;
+        }
+    }
+    for (size_t i = 0; i < m->input_cnt; i++) {
+        if (need[m->inputs[i]]) {
+            found = i;
+            cnt++;
+        }
+    }
+    xq_free(need);
+    return cnt == 1 ? found : SIZE_MAX;
+}
+
 static xq_err_t onnx_encode(void *impl,
                             const char *encoded,
                             const float *raw,
@@ -1918,21 +1953,28 @@ static xq_err_t onnx_encode(void *impl,
     xq_err_t rc = XQ_OK;
 
     /* the raw instance is the model's (single) input; run and read the intermediate */
+    size_t src;
+    float *zeros;
+
     if (vi < 0)
         return xq_error_set(err, XQ_EMODEL, encoded, "the model has no tensor %s", encoded);
-    if (m->input_cnt != 1)
+    if ((src = encoder_input(m, vi)) == SIZE_MAX)
         return xq_error_set(err, XQ_EMODEL, encoded,
-                            "cannot encode %s: the model has %zu inputs; encoding takes a model "
-                            "of one",
-                            encoded, m->input_cnt);
-    if (m->in_desc[0].elem_cnt != raw_cnt)
+                            "cannot encode %s: it depends on %s inputs of the model, and "
+                            "encoding takes one",
+                            encoded, m->input_cnt ? "several" : "no");
+    if (m->in_desc[src].elem_cnt != raw_cnt)
         return xq_error_set(err, XQ_EMODEL, encoded,
                             "cannot encode %s: the instance gives %zu elements; the model's input "
                             "%s takes %zu",
-                            encoded, raw_cnt, m->in_desc[0].name, m->in_desc[0].elem_cnt);
+                            encoded, raw_cnt, m->in_desc[src].name, m->in_desc[src].elem_cnt);
+    zeros = xq_calloc(rows * max_input_elems(m) + 1, sizeof(float));
     for (size_t r = 0, step = m->fixed_batch ? 1 : rows; r < rows && rc == XQ_OK; r += step) {
         unfeed(m);
-        feed(m, m->in_desc[0].name, raw + r * raw_cnt, step, raw_cnt, &m->in_desc[0], false);
+        /* the other inputs do not reach the encoded tensor: zeros stand for them */
+        for (size_t i = 0; i < m->input_cnt; i++)
+            feed(m, m->in_desc[i].name, i == src ? raw + r * raw_cnt : zeros, step,
+                 m->in_desc[i].elem_cnt, &m->in_desc[i], false);
         mark(m, false);
         if (!run_forward(m))
             rc = xq_error_set(err, XQ_EMODEL, encoded, "%s", m->errbuf);
@@ -1943,6 +1985,7 @@ static xq_err_t onnx_encode(void *impl,
             memcpy(out + r * out_cnt, m->vals[vi].f, step * out_cnt * sizeof(float));
         unfeed(m);
     }
+    xq_free(zeros);
     return rc;
 }
 

@@ -11,6 +11,11 @@ build/corpus/. For every model it runs `explainq explain`:
     attributions must equal Captum's IntegratedGradients(method="gausslegendre") on the
     torch model within 1e-4 relative L1 -- or explainq must refuse the model for gradients
     with a message that lists the operators it lacks.
+Then a BERT-style encoder (transformers' BertForSequenceClassification from a small config,
+inputs input_ids and attention_mask), both exporters: Sampled Shapley over the tokens, its
+output equal to onnxruntime's; IG in the word-embedding space (input_ids with
+CONCAT_EMBEDDING and the exported word-embedding Gather as encodedTensorName, the mask held
+at 1 by its baseline) against Captum's IG on inputs_embeds within 1e-4 relative L1.
 (The tabular models are tests/corpus/run_tabular.py's, in a venv of their own: the
 converters pin other onnx versions than torch's exporter.)
 Prints one line per model and exporter and exits 1 if any check fails. Needs the packages
@@ -127,6 +132,75 @@ def check(name, exporter, model, path, img_chw):
     return line, ok
 
 
+def bert():
+    import transformers
+
+    cfg = transformers.BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
+                                  num_attention_heads=2, intermediate_size=64,
+                                  max_position_embeddings=64, num_labels=3)
+    torch.manual_seed(0)
+    m = transformers.BertForSequenceClassification(cfg).eval()
+    ids = torch.tensor([[1, 5, 7, 9, 11, 2, 3, 4]])
+    mask = torch.ones_like(ids)
+    inst = os.path.join(OUT, "bert.jsonl")
+    with open(inst, "w") as f:
+        f.write(json.dumps({"input_ids": ids[0].tolist(), "attention_mask": mask[0].tolist()}))
+    with torch.no_grad():
+        emb = m.bert.embeddings.word_embeddings(ids)
+        base = m.bert.embeddings.word_embeddings(torch.zeros_like(ids))  # [PAD]: zeros
+    ig = IntegratedGradients(lambda e: m(inputs_embeds=e, attention_mask=mask).logits)
+    theirs = ig.attribute(emb, baselines=base, target=1, n_steps=STEPS,
+                          method="gausslegendre")[0].sum(-1).detach().numpy()
+    results = []
+    for exporter, dynamo, enc in (("dynamo", True, "embedding"),
+                                  ("legacy", False,
+                                   "/bert/embeddings/word_embeddings/Gather_output_0")):
+        path = os.path.join(OUT, "bert_%s.onnx" % exporter)
+        for old in (path, path + ".data"):
+            if os.path.exists(old):
+                os.remove(old)
+        with torch.no_grad():
+            torch.onnx.export(m, (ids, mask), path, dynamo=dynamo,
+                              **({} if dynamo else {"input_names": ["input_ids",
+                                                                    "attention_mask"]}))
+        sess = ort.InferenceSession(path)
+        want = float(sess.run(None, {"input_ids": ids.numpy(),
+                                     "attention_mask": mask.numpy()})[0][0, 1])
+        line, ok = "%-20s %-8s" % ("bert_tiny", exporter), True
+        inputs = {"input_ids": {"inputTensorName": "input_ids"},
+                  "attention_mask": {"inputTensorName": "attention_mask", "inputBaselines": [1]}}
+        spec = os.path.join(OUT, "bert_shapley.json")
+        with open(spec, "w") as f:
+            json.dump({"parameters": {"sampledShapleyAttribution": {"pathCount": 2},
+                                      "outputIndices": [1]},
+                       "metadata": {"inputs": inputs, "outputs": {"logits": {}}}}, f)
+        rc, out, err = run(["explain", "--spec", spec, "--model", path, "--instances", inst])
+        if rc != 0:
+            results.append((line + " shapley FAILED: " + (out + err).strip()[:300], False))
+            continue
+        got = json.loads(out)["attributions"][0]["instanceOutputValue"]
+        rel = abs(got - want) / max(abs(want), 1e-12)
+        ok &= rel <= 1e-5
+        line += " output rel.err %.1e (%s)" % (rel, "ok" if rel <= 1e-5 else "FAIL")
+        inputs["input_ids"].update({"encoding": "CONCAT_EMBEDDING", "encodedTensorName": enc})
+        with open(spec, "w") as f:
+            json.dump({"parameters": {"integratedGradientsAttribution": {"stepCount": STEPS},
+                                      "outputIndices": [1]},
+                       "metadata": {"inputs": inputs, "outputs": {"logits": {}}}}, f)
+        rc, out, err = run(["explain", "--spec", spec, "--model", path, "--instances", inst])
+        res = json.loads(out) if out.strip() else {}
+        if rc != 0 or "error" in res:
+            results.append((line + " IG FAILED: " + (out + err).strip()[:300], False))
+            continue
+        ours = np.array(res["attributions"][0]["featureAttributions"]["input_ids"])
+        l1 = np.abs(ours - theirs).sum() / max(np.abs(theirs).sum(), 1e-12)
+        ok &= l1 <= 1e-4
+        line += " IG (embeddings) rel.L1 vs Captum %.1e (%s)" % (l1, "ok" if l1 <= 1e-4
+                                                                else "FAIL")
+        results.append((line, ok))
+    return results
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     rng = np.random.default_rng(1)
@@ -147,6 +221,9 @@ def main():
             line, ok = check(name, exporter, model, path, img)
             all_ok &= ok
             print(line, flush=True)
+    for line, ok in bert():
+        all_ok &= ok
+        print(line, flush=True)
     print("corpus: %s" % ("all checks hold" if all_ok else "SOME CHECKS FAILED"))
     return 0 if all_ok else 1
 

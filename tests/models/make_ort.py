@@ -13,6 +13,8 @@ the outputs are committed under tests/data/onnx/ort/ so CI needs no Python:
   chw.onnx / hwc.onnx         y = sum(x * W) over an image [3, 4, 5] channels-first, and the
                               same weights transposed for [4, 5, 3] channels-last
   amb.onnx                    y = sum(x * V) over [3, 3, 3]: the shape cannot tell the order
+  emb2.onnx                   two inputs, tokens (int64 [N, 4]) and mask (int64 [N, 4]):
+                              y = sum_j mask_j * (T[tokens_j] . w), T = "table" [10, 3]
   zipmap.onnx                 ai.onnx.ml LinearClassifier (softmax) -> ZipMap, as skl2onnx
                               writes classifiers: a label tensor, then one map per row
   ref.json                    {"x": rows of 6, "mlp", "ml", "erf", "nograd": outputs,
@@ -155,6 +157,27 @@ def zipmap_model():
     return m, e / e.sum(axis=1, keepdims=True)
 
 
+def emb2_model():
+    T = np.arange(30, dtype=np.float32).reshape(10, 3) / 10 - 1
+    w = np.array([0.5, -1.0, 2.0], np.float32)
+    nodes = [helper.make_node("Gather", ["table", "tokens"], ["emb"]),
+             helper.make_node("MatMul", ["emb", "w"], ["score"]),
+             helper.make_node("Cast", ["mask"], ["maskf"], to=TensorProto.FLOAT),
+             helper.make_node("Mul", ["score", "maskf"], ["ms"]),
+             helper.make_node("ReduceSum", ["ms", "axes"], ["y"], keepdims=1)]
+    g = helper.make_graph(nodes, "emb2",
+                          [helper.make_tensor_value_info("tokens", TensorProto.INT64, ["N", 4]),
+                           helper.make_tensor_value_info("mask", TensorProto.INT64, ["N", 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 1])],
+                          initializer=[numpy_helper.from_array(T, "table"),
+                                       numpy_helper.from_array(w, "w"),
+                                       numpy_helper.from_array(np.array([1], np.int64), "axes")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    return m, T, w
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     ext = mlp_graph("N")
@@ -175,9 +198,11 @@ def main():
     weighted_sum("chw", W)
     weighted_sum("hwc", np.ascontiguousarray(W.transpose(1, 2, 0)))
     weighted_sum("amb", V)
+    e2, T, w = emb2_model()
+    onnx.save(e2, os.path.join(OUT, "emb2.onnx"))
     zm, zm_y = zipmap_model()
     onnx.save(zm, os.path.join(OUT, "zipmap.onnx"))
-    ref = {"zipmap": zm_y.astype(np.float32).tolist(), "W": W.tolist(), "V": V.tolist(), "x": X.tolist(), "nograd": ng_y.astype(np.float32).tolist(), "mlp": mlp_ref(X).astype(np.float32).tolist(),
+    ref = {"emb2_tw": (T @ w).tolist(), "zipmap": zm_y.astype(np.float32).tolist(), "W": W.tolist(), "V": V.tolist(), "x": X.tolist(), "nograd": ng_y.astype(np.float32).tolist(), "mlp": mlp_ref(X).astype(np.float32).tolist(),
            "ml": ml_y.astype(np.float32).tolist(), "erf": erf_y.astype(np.float32).tolist()}
     with open(os.path.join(OUT, "ref.json"), "w") as f:
         json.dump(ref, f)

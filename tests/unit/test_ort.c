@@ -413,6 +413,36 @@ START_TEST(test_ort_ig_on_token_ids) {
 END_TEST
 
 /*
+ * Embedding IG on a model of two inputs: the encoder feeds the one input the embedding depends
+ * on (tokens); the mask, another integer input, is held at 1 by its baseline and gets zeros.
+ * y is linear in the embedding and the encoded baseline is zeros: token j's attribution is
+ * T[t_j] . w, exactly.
+ */
+START_TEST(test_ort_embedding_two_inputs) {
+    xq_model_t *m = load(DIR "emb2.onnx", NULL);
+    size_t tn;
+    float *tw = ref("emb2_tw", &tn); /* T . w per token id */
+    static const int toks[4] = {3, 7, 0, 9};
+    texpl_t e;
+
+    t_explain("{'parameters': {'integratedGradientsAttribution': {'stepCount': 4}},"
+              " 'metadata': {'inputs': {'tokens': {'encoding': 'CONCAT_EMBEDDING',"
+              "   'encodedTensorName': 'emb'}, 'mask': {'inputBaselines': [1]}},"
+              " 'outputs': {'y': {}}}}",
+              m, "[{'tokens': [3, 7, 0, 9], 'mask': [1, 1, 1, 1]}]", NULL, &e);
+    ck_assert_msg(e.res[0].rc == XQ_OK, "%s", e.res[0].err.msg);
+    for (size_t j = 0; j < 4; j++) {
+        ck_assert_double_eq_tol(t_fa(&e, 0, 0, "tokens", j), (double)tw[toks[j]], 1e-5);
+        ck_assert_double_eq_tol(t_fa(&e, 0, 0, "mask", j), 0, 1e-12);
+    }
+    t_explain_fini(&e);
+    xq_free(tw);
+    xq_model_destroy(m);
+}
+
+END_TEST
+
+/*
  * Memory-aware batching: a row's activations are every batch-shaped value of the graph, and a
  * call over the budget is split into calls that fit, with the same results.
  */
@@ -467,6 +497,7 @@ Suite *ort_suite(void) {
     tcase_add_test(tc, test_ort_image_layout_ambiguous);
     tcase_add_test(tc, test_ort_ig_on_token_ids);
     tcase_add_test(tc, test_ort_activation_budget);
+    tcase_add_test(tc, test_ort_embedding_two_inputs);
     suite_add_tcase(s, tc);
     return s;
 }
