@@ -1506,7 +1506,7 @@ static void read_ints(const Onnx__AttributeProto *a, long *dst, size_t *cnt, siz
 }
 
 /* Characters of the list of missing operators, so the advice after it fits an error message. */
-#define LIST_BUDGET 140
+#define LIST_BUDGET 158
 
 /* The interpreter's operator for @p np: a core one, OP_EXT with *ext set, or OP_CNT (none). */
 static op_t lookup_op(const Onnx__NodeProto *np, const xq_onnx_opdef_t **ext) {
@@ -1556,6 +1556,8 @@ static size_t list_unsupported(onnx_t *m, const Onnx__GraphProto *g) {
                      np->domain && np->domain[0] ? "." : "", np->op_type, cnt,
                      cnt > 1 ? "s, first" : "", np->name && np->name[0] ? np->name : np->output[0],
                      "");
+        if (w > 0 && len + (size_t)w + 16 >= LIST_BUDGET) /* no room for the nodes: the name */
+            w = snprintf(item, sizeof(item), "%s%s", shown ? ", " : "", np->op_type);
         if (w > 0 && len + (size_t)w + 16 < LIST_BUDGET) {
             memcpy(m->errbuf + len, item, (size_t)w + 1);
             len += (size_t)w;
@@ -2131,8 +2133,8 @@ xq_err_t xq_onnx_load_dir(const uint8_t *buf,
     }
     if (list_unsupported(m, g)) {
         xq_error_set(err, XQ_EMODEL, "model",
-                     "%s; Sampled Shapley works on this model (onnxruntime runs it), or serve "
-                     "it from a runner of your own for gradients",
+                     "%s; Sampled Shapley works (onnxruntime runs it), or serve it from your "
+                     "own runner for gradients",
                      m->errbuf);
         goto out;
     }
