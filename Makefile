@@ -165,3 +165,11 @@ corpus: $(BUILD)/explainq
 	$(Q).venv-tabular/bin/pip install -q --disable-pip-version-check -r tests/corpus/requirements-tabular.txt
 	$(Q)BUILD=$(BUILD) OMP_NUM_THREADS=1 .venv-corpus/bin/python tests/corpus/run_corpus.py && \
 	    BUILD=$(BUILD) OMP_NUM_THREADS=1 .venv-tabular/bin/python tests/corpus/run_tabular.py
+
+# explainq against Captum and SHAP on the same models and budgets, one core (needs make corpus).
+.PHONY: bench-frameworks
+bench-frameworks: $(BUILD)/explainq
+	$(Q)[ -x .venv-corpus/bin/python ] || { echo "bench-frameworks: run make corpus first"; exit 1; }
+	$(Q).venv-corpus/bin/pip install -q --disable-pip-version-check shap==0.46.0 pandas==2.2.3 numpy==1.26.4
+	$(Q)BUILD=$(BUILD) OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 taskset -c 0 \
+	    .venv-corpus/bin/python tests/bench/compare_frameworks.py
