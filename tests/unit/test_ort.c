@@ -14,6 +14,7 @@
 #include "json.h"
 #include "mem.h"
 #include "models/load.h"
+#include "models/remote.h"
 #include "mp.h"
 #include "rng.h"
 #include "suites.h"
@@ -402,6 +403,22 @@ START_TEST(test_ort_ig_on_token_ids) {
     ck_assert_ptr_nonnull(strstr(e.res[0].err.msg, "gradients are zero"));
     ck_assert_ptr_nonnull(strstr(e.res[0].err.msg, "encodedTensorName"));
     t_explain_fini(&e);
+    /* a runner's description carries it, so a worker refuses the same way */
+    {
+        xq_buf_t d;
+        msgpack_unpacked msg;
+        xq_model_t *r = NULL;
+        xq_error_t err;
+
+        xq_buf_init(&d);
+        xq_remote_describe_pack(m, "id", &d);
+        t_unpack(&d, &msg);
+        ck_assert_int_eq(xq_remote_model_new(xq_mp_map_get(&msg.data, "model"), &r, &err), XQ_OK);
+        ck_assert(xq_model_input(r, 0)->is_integer);
+        xq_model_destroy(r);
+        msgpack_unpacked_destroy(&msg);
+        xq_buf_fini(&d);
+    }
     /* Sampled Shapley needs no gradients */
     t_explain("{'parameters': {'sampledShapleyAttribution': {'pathCount': 2}}}", m,
               "[{'tokens': [1, 4, 4, 9, 0]}]", NULL, &e);
