@@ -200,6 +200,14 @@ bool xq_onnx_get_axes(onnx_t *m, node_t *n, size_t k, long *axes, size_t *cnt);
 /** @p cnt zeroed size_t of scratch owned by node @p n (valid until its next call). */
 size_t *xq_onnx_scratch(node_t *n, size_t cnt);
 
+struct Onnx__NodeProto;
+
+/**
+ * The interpreter's operator for node @p np: a core one, OP_EXT with *ext set, or OP_CNT
+ * when it has none.
+ */
+op_t xq_onnx_lookup_op(const struct Onnx__NodeProto *np, const xq_onnx_opdef_t **ext);
+
 /** A reduction's output shape (@p dims, @p nd) and reduced axes (@p red) for input @p x. */
 bool xq_onnx_reduce_plan(onnx_t *m, node_t *n, const val_t *x, size_t *dims, size_t *nd, bool *red);
 
