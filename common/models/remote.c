@@ -36,7 +36,11 @@ void xq_remote_describe_pack(const xq_model_t *m, const char *id, xq_buf_t *out)
     xq_mp_pack_str(&pk, "id");
     xq_mp_pack_str(&pk, id);
     xq_mp_pack_str(&pk, "model");
-    msgpack_pack_map(&pk, 4);
+    msgpack_pack_map(&pk, xq_model_image_layout(m) ? 5 : 4);
+    if (xq_model_image_layout(m)) { /* the runner's --image-layout, for the workers' layouts */
+        xq_mp_pack_str(&pk, "imageLayout");
+        xq_mp_pack_str(&pk, xq_model_image_layout(m) == XQ_IMAGE_LAYOUT_NCHW ? "nchw" : "nhwc");
+    }
     xq_mp_pack_str(&pk, "inputs");
     msgpack_pack_array(&pk, xq_model_input_cnt(m));
     for (size_t i = 0; i < xq_model_input_cnt(m); i++)
@@ -187,6 +191,14 @@ xq_err_t xq_remote_model_new(const msgpack_object *model, xq_model_t **out, xq_e
         r->enc[i].name = r->pool + (uintptr_t)r->enc[i].name;
     *out = xq_model_new(&remote_ops, r, r->in, r->in_cnt, r->enc, r->enc_cnt, &r->out);
     read_labels(*out, xq_mp_map_get(model, "labels"));
+    {
+        const msgpack_object *il = xq_mp_map_get(model, "imageLayout");
+
+        if (il && xq_mp_str_eq(il, "nchw"))
+            xq_model_set_image_layout(*out, XQ_IMAGE_LAYOUT_NCHW);
+        else if (il && xq_mp_str_eq(il, "nhwc"))
+            xq_model_set_image_layout(*out, XQ_IMAGE_LAYOUT_NHWC);
+    }
     return XQ_OK;
 bad:
     xq_buf_fini(&pool);

@@ -375,6 +375,21 @@ START_TEST(test_ort_image_layout_ambiguous) {
     xq_model_destroy(m);
     ck_assert_int_eq(
         xq_model_load(DIR "amb.onnx", &(xq_model_opts_t){.image_layout = "nchw"}, &m, &err), XQ_OK);
+    {
+        /* a runner passes it on: the workers' model description carries it */
+        xq_buf_t d;
+        msgpack_unpacked msg;
+        xq_model_t *r = NULL;
+
+        xq_buf_init(&d);
+        xq_remote_describe_pack(m, "id", &d);
+        t_unpack(&d, &msg);
+        ck_assert_int_eq(xq_remote_model_new(xq_mp_map_get(&msg.data, "model"), &r, &err), XQ_OK);
+        ck_assert_int_eq(xq_model_image_layout(r), XQ_IMAGE_LAYOUT_NCHW);
+        xq_model_destroy(r);
+        msgpack_unpacked_destroy(&msg);
+        xq_buf_fini(&d);
+    }
     for (size_t y = 0; y < 3; y++)
         for (size_t x = 0; x < 3; x++)
             for (size_t ch = 0; ch < 3; ch++)
