@@ -310,3 +310,26 @@ void xq_model_closest_names(const xq_model_t *m, const char *name, char *buf, si
         off += w > 0 ? (size_t)w : 0;
     }
 }
+
+bool xq_model_dims_lookup(const char *dims, const char *name, size_t *value) {
+    size_t n = strlen(name);
+
+    for (const char *p = dims; p && *p;) {
+        const char *eq = strchr(p, '='), *end = strchr(p, ',');
+
+        end = end ? end : p + strlen(p);
+        if (eq && eq < end && (size_t)(eq - p) == n && !strncmp(p, name, n)) {
+            unsigned long long v = 0;
+            const char *q = eq + 1;
+
+            for (; q < end && *q >= '0' && *q <= '9' && v < (1ull << 32); q++)
+                v = v * 10 + (unsigned long long)(*q - '0');
+            if (q != end || !v || v >= (1ull << 32))
+                return false;
+            *value = (size_t)v;
+            return true;
+        }
+        p = *end ? end + 1 : end;
+    }
+    return false;
+}

@@ -127,6 +127,14 @@ xq_model_label_key(const xq_model_t *m, size_t k, const char *const **names, siz
  */
 void xq_model_closest_names(const xq_model_t *m, const char *name, char *buf, size_t n);
 
+/**
+ * Looks dimension @p name up in @p dims, a list "name=value,name=value" (the --dims option:
+ * values for an input's named dynamic dimensions). NULL @p dims finds nothing.
+ *
+ * @returns true and the value (>= 1) in @p *value when @p dims gives it.
+ */
+bool xq_model_dims_lookup(const char *dims, const char *name, size_t *value);
+
 /** How a model's 3-d image inputs order their dimensions, when their shape cannot tell. */
 typedef enum xq_image_layout {
     XQ_IMAGE_LAYOUT_AUTO = 0, /* by the shape; refused when [C,H,W] and [H,W,C] both fit */

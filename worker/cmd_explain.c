@@ -34,6 +34,8 @@ static const char explain_usage[] =
     "                         path/content)\n"
     "  --image-layout L       nchw or nhwc: how image tensors order their dimensions\n"
     "                         when their shape cannot tell (default: by the shape)\n"
+    "  --dims N=V,...         values for inputs' named dynamic dimensions (ONNX),\n"
+    "                         e.g. seq=128: only the batch may vary\n"
     "  --fd-step H            finite-difference gradients (step H) for models that\n"
     "                         have none (xgboost), so IG can run on them\n"
     "  --instances FILE       instances, JSON lines\n"
@@ -97,6 +99,8 @@ static int parse_args(int argc, char **argv, opts_t *o) {
             o->mopts.backend = v;
         } else if (strcmp(a, "--image-layout") == 0) {
             o->mopts.image_layout = v;
+        } else if (strcmp(a, "--dims") == 0) {
+            o->mopts.dims = v;
         } else if (strcmp(a, "--fd-step") == 0 && parse_double(v, &o->mopts.fd_step) &&
                    o->mopts.fd_step > 0) {
             continue;

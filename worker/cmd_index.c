@@ -40,6 +40,7 @@ static const char index_usage[] =
     "  --backend NAME         onnx, onnx-interp, xgboost, http or dense (default: by\n"
     "                         path/content)\n"
     "  --image-layout L       nchw or nhwc, when an image tensor's shape cannot tell\n"
+    "  --dims N=V,...         values for inputs' named dynamic dimensions (ONNX)\n"
     "  --examples FILE        JSON lines (default: the spec's exampleGcsSource\n"
     "                         uris, which must be local paths or file:// URIs)\n"
     "  --redis HOST:PORT      where the index goes (default 127.0.0.1:6379)\n"
@@ -86,6 +87,8 @@ static int parse_args(int argc, char **argv, opts_t *o) {
             o->mopts.backend = v;
         } else if (!strcmp(a, "--image-layout")) {
             o->mopts.image_layout = v;
+        } else if (!strcmp(a, "--dims")) {
+            o->mopts.dims = v;
         } else if (!strcmp(a, "--examples")) {
             o->examples = v;
         } else if (!strcmp(a, "--redis")) {

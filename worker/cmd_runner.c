@@ -34,6 +34,7 @@ static const char runner_usage[] =
     "  --output NAME       the output tensor to serve (default: the model's first)\n"
     "  --image-layout L    nchw or nhwc, when an image tensor's shape cannot tell (passed\n"
     "                      on to the workers in the model's description)\n"
+    "  --dims N=V,...      values for inputs' named dynamic dimensions (ONNX), e.g. seq=128\n"
     "  --fd-step H         finite-difference gradients for models without them\n"
     "  -b, --brokers LIST  Kafka bootstrap servers (default 127.0.0.1:9092)\n"
     "  -X key=value        a librdkafka property for both clients (repeatable)\n"
@@ -258,6 +259,8 @@ int xq_cmd_runner(int argc, char **argv) {
             mopts.output = v;
         } else if (!strcmp(a, "--image-layout")) {
             mopts.image_layout = v;
+        } else if (!strcmp(a, "--dims")) {
+            mopts.dims = v;
         } else if (!strcmp(a, "--fd-step")) {
             mopts.fd_step = strtod(v, NULL);
         } else if (!strcmp(a, "-b") || !strcmp(a, "--brokers")) {

@@ -111,9 +111,9 @@ load_backend(const char *path, const xq_model_opts_t *opts, xq_model_t **out, xq
         const char *slash = strrchr(path, '/');
 
         snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-        rc = xq_onnx_load_dir(b.data, b.len, dir, opts->output, out, err);
+        rc = xq_onnx_load_dir(b.data, b.len, dir, opts->output, opts->dims, out, err);
     } else
-        rc = xq_ort_load(path, b.data, b.len, opts->output, out, err);
+        rc = xq_ort_load(path, b.data, b.len, opts->output, opts->dims, out, err);
 out:
     xq_buf_fini(&b);
     return rc;

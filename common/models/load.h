@@ -15,6 +15,8 @@ typedef struct xq_model_opts {
     int timeout_ms;           /* http: per request (0: 30 s) */
     const char *image_layout; /* "nchw" or "nhwc": how 3-d image inputs are ordered when
                                  their shape cannot tell (NULL: by the shape) */
+    const char *dims;         /* "seq=128,h=224": values for inputs' named dynamic dimensions
+                                 other than the batch (ONNX; NULL: none) */
 } xq_model_opts_t;
 
 /**

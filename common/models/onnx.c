@@ -2044,13 +2044,14 @@ static bool probe_shapes(onnx_t *m) {
 
 xq_err_t xq_onnx_load(
     const uint8_t *buf, size_t len, const char *output, xq_model_t **out, xq_error_t *err) {
-    return xq_onnx_load_dir(buf, len, NULL, output, out, err);
+    return xq_onnx_load_dir(buf, len, NULL, output, NULL, out, err);
 }
 
 xq_err_t xq_onnx_load_dir(const uint8_t *buf,
                           size_t len,
                           const char *dir,
                           const char *output,
+                          const char *dims,
                           xq_model_t **out,
                           xq_error_t *err) {
     Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
@@ -2117,12 +2118,26 @@ xq_err_t xq_onnx_load_dir(const uint8_t *buf,
         for (size_t k = 1; k < tt->shape->n_dim; k++) {
             const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[k];
 
+            size_t given;
+
+            if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
+                xq_model_dims_lookup(dims, dim->dim_param, &given)) {
+                d->dims[k - 1] = given;
+                d->elem_cnt *= given;
+                continue;
+            }
             if (dim->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE ||
                 dim->dim_value < 1) {
                 xq_error_set(err, XQ_EMODEL, vi->name,
-                             "input %s: dimension %zu must be fixed (only the first, the batch, "
-                             "may vary)",
-                             vi->name, k);
+                             "input %s: dimension %zu (%s) is not fixed; only the batch may vary: "
+                             "give it with --dims %s=N",
+                             vi->name, k,
+                             dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM
+                                 ? dim->dim_param
+                                 : "unnamed",
+                             dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM
+                                 ? dim->dim_param
+                                 : "NAME");
                 goto out;
             }
             d->dims[k - 1] = (size_t)dim->dim_value;

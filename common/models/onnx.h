@@ -43,12 +43,14 @@ xq_onnx_load(const uint8_t *buf, size_t len, const char *output, xq_model_t **ou
  * Like xq_onnx_load(), for a model read from a file in directory @p dir: tensors whose data
  * sits in an external file (location, offset, length; the file beside the model, as
  * torch.onnx.export writes m.onnx.data) are read from there. @p dir is used only during the
- * call.
+ * call. @p dims (may be NULL) gives values for inputs' named dynamic dimensions
+ * (xq_model_dims_lookup()).
  */
 xq_err_t xq_onnx_load_dir(const uint8_t *buf,
                           size_t len,
                           const char *dir,
                           const char *output,
+                          const char *dims,
                           xq_model_t **out,
                           xq_error_t *err);
 

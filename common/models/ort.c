@@ -28,6 +28,7 @@ typedef struct ort {
     void *scratch[MAX_INPUTS];
     size_t scratch_len[MAX_INPUTS];
     xq_tensor_desc_t *enc; /* the interpreter's encoded tensors, copied */
+    const char *dims;      /* while loading: values of named dynamic dimensions, or NULL */
     size_t enc_cnt;
 } ort_t;
 
@@ -357,6 +358,7 @@ static xq_err_t read_input(ort_t *o, size_t i, OrtAllocator *alloc, xq_error_t *
     const OrtTensorTypeAndShapeInfo *tti = NULL;
     xq_tensor_desc_t *d = &o->in_desc[i];
     int64_t dims[XQ_MAX_DIMS + 1];
+    const char *sym[XQ_MAX_DIMS + 1] = {0};
     size_t nd = 0;
     char *name = NULL;
     OrtStatus *st;
@@ -403,12 +405,21 @@ static xq_err_t read_input(ort_t *o, size_t i, OrtAllocator *alloc, xq_error_t *
                     o->in_type[i] == ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL;
     d->ndim = nd - 1;
     d->elem_cnt = 1;
+    if ((st = api->GetSymbolicDimensions(tti, sym, nd))) {
+        api->ReleaseStatus(st);
+        memset(sym, 0, sizeof(sym));
+    }
     for (size_t k = 1; k < nd; k++) {
+        size_t given;
+
+        if (dims[k] < 1 && sym[k] && sym[k][0] && xq_model_dims_lookup(o->dims, sym[k], &given))
+            dims[k] = (int64_t)given;
         if (dims[k] < 1) {
             rc = xq_error_set(err, XQ_EMODEL, d->name,
-                              "input %s: dimension %zu is not fixed (only the first, the batch, "
-                              "may vary); export the model with fixed sizes there",
-                              d->name, k);
+                              "input %s: dimension %zu (%s) is not fixed; only the batch may "
+                              "vary: give it with --dims %s=N",
+                              d->name, k, sym[k] && sym[k][0] ? sym[k] : "unnamed",
+                              sym[k] && sym[k][0] ? sym[k] : "NAME");
             goto out;
         }
         d->dims[k - 1] = (size_t)dims[k];
@@ -488,6 +499,23 @@ static xq_err_t open_session(ort_t *o, const char *path, xq_error_t *err) {
         rc = status_err(o, st, "model", "onnxruntime setup", err);
         goto out;
     }
+    for (const char *p = o->dims; p && *p;) { /* "name=value,..." for onnxruntime too */
+        const char *eq = strchr(p, '='), *end = strchr(p, ',');
+        char name[128];
+        size_t v;
+
+        end = end ? end : p + strlen(p);
+        if (eq && eq < end && (size_t)(eq - p) < sizeof(name)) {
+            memcpy(name, p, (size_t)(eq - p));
+            name[eq - p] = '\0';
+            if (xq_model_dims_lookup(o->dims, name, &v) &&
+                (st = api->AddFreeDimensionOverrideByName(so, name, (int64_t)v))) {
+                rc = status_err(o, st, "dims", "onnxruntime cannot fix the dimension", err);
+                goto out;
+            }
+        }
+        p = *end ? end + 1 : end;
+    }
     if ((st = api->CreateSession(o->env, path, so, &o->sess)))
         rc = status_err(o, st, "model", "onnxruntime cannot load the model", err);
 out:
@@ -500,6 +528,7 @@ xq_err_t xq_ort_load(const char *path,
                      const uint8_t *buf,
                      size_t len,
                      const char *output,
+                     const char *dims,
                      xq_model_t **out,
                      xq_error_t *err) {
     const OrtApiBase *base = OrtGetApiBase();
@@ -517,6 +546,7 @@ xq_err_t xq_ort_load(const char *path,
                           base->GetVersionString(), ORT_API_VERSION);
         goto out;
     }
+    o->dims = dims;
     if ((rc = open_session(o, path, err)) != XQ_OK)
         goto out;
     if ((st = o->api->GetAllocatorWithDefaultOptions(&alloc)) ||
@@ -543,8 +573,8 @@ xq_err_t xq_ort_load(const char *path,
         const char *slash = strrchr(path, '/');
 
         snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-        if (xq_onnx_load_dir(buf, len, dir, found ? o->out_name : output, &o->interp, &ierr) !=
-            XQ_OK)
+        if (xq_onnx_load_dir(buf, len, dir, found ? o->out_name : output, dims, &o->interp,
+                             &ierr) != XQ_OK)
             snprintf(o->why_no_grad, sizeof(o->why_no_grad), "%s", ierr.msg);
     }
     if (!found && o->interp) { /* an intermediate tensor: the interpreter does it all */

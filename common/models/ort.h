@@ -31,7 +31,8 @@
  * file's content, given to the interpreter for gradients. @p output names the
  * output to explain (NULL: the graph's first output); when it names an
  * intermediate tensor rather than a graph output, the interpreter evaluates
- * every row.
+ * every row. @p dims (may be NULL) gives values for inputs' named dynamic
+ * dimensions other than the batch ("seq=128"; xq_model_dims_lookup()).
  *
  * @returns XQ_OK and a new model in @p *out (free with xq_model_destroy()),
  *          or XQ_EMODEL naming what is wrong.
@@ -40,6 +41,7 @@ xq_err_t xq_ort_load(const char *path,
                      const uint8_t *buf,
                      size_t len,
                      const char *output,
+                     const char *dims,
                      xq_model_t **out,
                      xq_error_t *err);
 

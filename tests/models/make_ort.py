@@ -15,6 +15,7 @@ the outputs are committed under tests/data/onnx/ort/ so CI needs no Python:
   amb.onnx                    y = sum(x * V) over [3, 3, 3]: the shape cannot tell the order
   emb2.onnx                   two inputs, tokens (int64 [N, 4]) and mask (int64 [N, 4]):
                               y = sum_j mask_j * (T[tokens_j] . w), T = "table" [10, 3]
+  seq.onnx                    x [N, "seq"] (a named dynamic dimension) -> y = sum of x^2
   zipmap.onnx                 ai.onnx.ml LinearClassifier (softmax) -> ZipMap, as skl2onnx
                               writes classifiers: a label tensor, then one map per row
   ref.json                    {"x": rows of 6, "mlp", "ml", "erf", "nograd": outputs,
@@ -178,6 +179,19 @@ def emb2_model():
     return m, T, w
 
 
+def seq_model():
+    nodes = [helper.make_node("Mul", ["x", "x"], ["sq"]),
+             helper.make_node("ReduceSum", ["sq", "axes"], ["y"], keepdims=1)]
+    g = helper.make_graph(nodes, "seq",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "seq"])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 1])],
+                          initializer=[numpy_helper.from_array(np.array([1], np.int64), "axes")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    return m
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     ext = mlp_graph("N")
@@ -198,6 +212,7 @@ def main():
     weighted_sum("chw", W)
     weighted_sum("hwc", np.ascontiguousarray(W.transpose(1, 2, 0)))
     weighted_sum("amb", V)
+    onnx.save(seq_model(), os.path.join(OUT, "seq.onnx"))
     e2, T, w = emb2_model()
     onnx.save(e2, os.path.join(OUT, "emb2.onnx"))
     zm, zm_y = zipmap_model()

@@ -161,6 +161,27 @@ START_TEST(test_ort_zipmap) {
 
 END_TEST
 
+/* A named dynamic dimension other than the batch: refused, naming it, unless --dims gives it. */
+START_TEST(test_ort_named_dims) {
+    xq_model_t *m = NULL;
+    xq_error_t err;
+    float x[10] = {1, 2, 3, 4, 5, -1, 0, 2, 0.5f, 1}, y[2], g[10];
+
+    ck_assert_int_eq(xq_model_load(DIR "seq.onnx", NULL, &m, &err), XQ_EMODEL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "--dims seq=N"));
+    ck_assert_int_eq(
+        xq_model_load(DIR "seq.onnx", &(xq_model_opts_t){.dims = "h=3,seq=5"}, &m, &err), XQ_OK);
+    ck_assert_uint_eq(xq_model_input(m, 0)->elem_cnt, 5);
+    ck_assert_int_eq(eval(m, x, 2, y, g, &err), XQ_OK);
+    ck_assert_float_eq_tol(y[0], 55.0f, 1e-5f);
+    ck_assert_float_eq_tol(y[1], 6.25f, 1e-5f);
+    for (size_t i = 0; i < 10; i++)
+        ck_assert_float_eq_tol(g[i], 2 * x[i], 1e-5f); /* the interpreter takes it too */
+    xq_model_destroy(m);
+}
+
+END_TEST
+
 /*
  * A batch fixed at 1 runs row by row, forward and in the interpreter (gradients): the same
  * gradients as the same network exported with a dynamic batch.
@@ -521,6 +542,7 @@ Suite *ort_suite(void) {
     tcase_add_test(tc, test_ort_external_data);
     tcase_add_test(tc, test_ort_fixed_batch);
     tcase_add_test(tc, test_ort_zipmap);
+    tcase_add_test(tc, test_ort_named_dims);
     tcase_add_test(tc, test_ort_ml_domain);
     tcase_add_test(tc, test_ort_erf);
     tcase_add_test(tc, test_ort_forward_only_operators);
