@@ -20,6 +20,10 @@ XQ_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -Icommon -I$(BUILD)/gen -MMD -MP
 XQ_CFLAGS    = -std=c11 $(WARN) $(OPT) -g -fno-omit-frame-pointer $(SAN) $(PKG_CFLAGS)
 # libfaiss.a is static and C++: it brings OpenMP and the C++ runtime along
 XQ_LDLIBS    = -lfaiss $(PKG_LIBS) -lgomp -lstdc++ -lm -lpthread
+# ONNX Runtime: not a Debian 12 package; deploy/ort-fetch.sh puts it in .deps/ (README)
+ORT_DIR     := $(abspath .deps/onnxruntime)
+XQ_CPPFLAGS += -isystem $(ORT_DIR)/include
+XQ_LDLIBS   += -L$(ORT_DIR)/lib -lonnxruntime -Wl,-rpath,$(ORT_DIR)/lib
 CXXSAN      ?= $(SAN)
 XQ_CXXFLAGS  = -std=c++17 -Wall -Wextra -Werror $(OPT) -g -fno-omit-frame-pointer $(CXXSAN)
 
@@ -53,6 +57,7 @@ $(BUILD)/gen/onnx.pb-c.c $(BUILD)/gen/onnx.pb-c.h: $(ONNX_PROTO)
 $(BUILD)/gen/onnx.pb-c.o: $(BUILD)/gen/onnx.pb-c.c
 	$(Q)$(CC) -std=c11 $(OPT) -g $(SAN) -I$(BUILD)/gen $(PKG_CFLAGS) -w -c $< -o $@
 $(BUILD)/common/models/onnx.o $(BUILD)/common/models/onnx_ops.o $(BUILD)/tests/unit/test_onnx.o: $(BUILD)/gen/onnx.pb-c.h
+$(BUILD)/common/models/onnx_info.o: $(BUILD)/gen/onnx.pb-c.h
 
 $(BUILD)/libexplainq.a: $(LIB_OBJ)
 	$(Q)$(AR) rcs $@ $^
@@ -74,6 +79,8 @@ $(BUILD)/bench_%: $(BUILD)/tests/bench/bench_%.o $(BUILD)/libexplainq.a
 # Speed is measured here, never in tests: one line per benchmark.
 bench: deps $(BENCH_BINS) $(BUILD)/explainq
 	$(Q)for b in $(BENCH_BINS); do OPENBLAS_NUM_THREADS=1 $$b || exit 1; done
+	$(Q)if [ -x .venv/bin/python ]; then taskset -c 0 .venv/bin/python tests/bench/ort_compare.py; \
+	    else echo "bench: onnxruntime-py comparison skipped (make models-venv)"; fi
 	$(Q)OPENBLAS_NUM_THREADS=1 BUILD=$(BUILD) tests/bench/e2e.sh
 	$(Q)OPENBLAS_NUM_THREADS=1 BUILD=$(BUILD) tests/bench/backlog.sh
 	$(Q).venv/bin/python tests/bench/bench_torch_runner.py
@@ -81,7 +88,7 @@ bench: deps $(BENCH_BINS) $(BUILD)/explainq
 
 # The whole pipeline on the embedded dev broker: the README's first command.
 demo:
-	$(Q)XQ_DEPS_NO_KAFKA=1 XQ_DEPS_NO_PYTHON=1 deploy/deps.sh
+	$(Q)XQ_DEPS_NO_KAFKA=1 XQ_DEPS_NO_PYTHON=1 XQ_DEPS_NO_VENV=1 deploy/deps.sh
 	$(Q)$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) $(BUILD)/explainq
 	$(Q)BUILD=$(BUILD) deploy/demo.sh
 
@@ -168,3 +175,29 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(ITEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
+
+# The Python packages of tests/models/make_*.py (pinned), in .venv/ (git ignores it).
+.PHONY: models-venv
+models-venv:
+	$(Q)[ -x .venv/bin/pip ] || python3 -m venv .venv
+	$(Q).venv/bin/pip install -q --disable-pip-version-check -r tests/models/requirements.txt
+
+# Today's exports of common models (torchvision, both torch.onnx exporters) explained and
+# checked against onnxruntime and Captum, and tabular models (scikit-learn, LightGBM, XGBoost)
+# against their frameworks. Installs several GB into .venv-corpus/: not in `test`.
+.PHONY: corpus
+corpus: $(BUILD)/explainq
+	$(Q)[ -x .venv-corpus/bin/pip ] || python3 -m venv .venv-corpus
+	$(Q).venv-corpus/bin/pip install -q --disable-pip-version-check -r tests/corpus/requirements.txt
+	$(Q)[ -x .venv-tabular/bin/pip ] || python3 -m venv .venv-tabular
+	$(Q).venv-tabular/bin/pip install -q --disable-pip-version-check -r tests/corpus/requirements-tabular.txt
+	$(Q)BUILD=$(BUILD) OMP_NUM_THREADS=1 .venv-corpus/bin/python tests/corpus/run_corpus.py && \
+	    BUILD=$(BUILD) OMP_NUM_THREADS=1 .venv-tabular/bin/python tests/corpus/run_tabular.py
+
+# explainq against Captum and SHAP on the same models and budgets, one core (needs make corpus).
+.PHONY: bench-frameworks
+bench-frameworks: $(BUILD)/explainq
+	$(Q)[ -x .venv-corpus/bin/python ] || { echo "bench-frameworks: run make corpus first"; exit 1; }
+	$(Q).venv-corpus/bin/pip install -q --disable-pip-version-check shap==0.46.0 pandas==2.2.3 numpy==1.26.4
+	$(Q)BUILD=$(BUILD) OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 taskset -c 0 \
+	    .venv-corpus/bin/python tests/bench/compare_frameworks.py

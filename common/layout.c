@@ -167,6 +167,9 @@ void xq_layout_destroy(xq_layout_t *l) {
     xq_free(l->tensor_names);
     xq_free(l->elem_cnt);
     xq_free(l->tensor_off);
+    xq_free(l->chw_c);
+    xq_free(l->chw_hw);
+    xq_free(l->is_int);
     xq_free(l->x);
     xq_free(l->base);
     xq_free(l->sigma);
@@ -184,7 +187,8 @@ bool xq_layout_compatible(const xq_layout_t *a, const xq_layout_t *b) {
     if (a->tensor_cnt != b->tensor_cnt)
         return false;
     for (size_t t = 0; t < a->tensor_cnt; t++) {
-        if (a->elem_cnt[t] != b->elem_cnt[t] || strcmp(a->tensor_names[t], b->tensor_names[t]))
+        if (a->elem_cnt[t] != b->elem_cnt[t] || strcmp(a->tensor_names[t], b->tensor_names[t]) ||
+            a->chw_c[t] != b->chw_c[t] || a->chw_hw[t] != b->chw_hw[t])
             return false;
     }
     return true;
@@ -302,6 +306,52 @@ read_feature(feat_t *f, xq_model_t *model, bool missing_ok, size_t index, xq_err
 }
 
 /* Groups features by tensor (first appearance order) and checks sizes against the model. */
+/*
+ * An image feature alone on a 3-d tensor: channels-first ([C, H, W]) or last ([H, W, C], the
+ * picture's own order), by the shape, or by the model's image layout when both fit.
+ */
+static xq_err_t image_order(xq_layout_t *l,
+                            size_t t,
+                            const feat_t *f,
+                            const xq_tensor_desc_t *d,
+                            xq_model_t *model,
+                            size_t index,
+                            xq_error_t *err) {
+    size_t h = f->dims[0], w = f->dims[1], c = f->ndim == 3 ? f->dims[2] : 1;
+    bool last = d->dims[0] == h && d->dims[1] == w && d->dims[2] == c;
+    bool first = d->dims[0] == c && d->dims[1] == h && d->dims[2] == w;
+    xq_image_layout_t il = xq_model_image_layout(model);
+    char field[XQ_ERR_FIELD_SIZE];
+
+    if (c == 1 || d->ndim != 3)
+        return XQ_OK; /* one channel: both orders are the same bytes */
+    if (il == XQ_IMAGE_LAYOUT_NCHW   ? !first
+        : il == XQ_IMAGE_LAYOUT_NHWC ? !last
+                                     : !first && !last) {
+        feat_field(field, sizeof(field), index, f->name);
+        return xq_error_set(err, XQ_EMODEL, field,
+                            "instance %zu: image %s is [%zu][%zu][%zu]; tensor %s is [%zu, %zu, "
+                            "%zu], %s",
+                            index, f->name, h, w, c, l->tensor_names[t], d->dims[0], d->dims[1],
+                            d->dims[2],
+                            il ? "not in the image layout asked for (--image-layout)"
+                               : "neither [C, H, W] nor [H, W, C] of it");
+    }
+    if (il == XQ_IMAGE_LAYOUT_AUTO && first && last) {
+        feat_field(field, sizeof(field), index, f->name);
+        return xq_error_set(err, XQ_EMODEL, field,
+                            "instance %zu: tensor %s is [%zu, %zu, %zu]: channels-first and "
+                            "channels-last both fit image %s; say which with --image-layout "
+                            "nchw or nhwc",
+                            index, l->tensor_names[t], d->dims[0], d->dims[1], d->dims[2], f->name);
+    }
+    if (il == XQ_IMAGE_LAYOUT_NCHW || (il == XQ_IMAGE_LAYOUT_AUTO && first)) {
+        l->chw_c[t] = c;
+        l->chw_hw[t] = h * w;
+    }
+    return XQ_OK;
+}
+
 static xq_err_t assign_tensors(
     xq_layout_t *l, feat_t *fs, size_t n, xq_model_t *model, size_t index, xq_error_t *err) {
     size_t *fill;
@@ -309,6 +359,9 @@ static xq_err_t assign_tensors(
     l->tensor_names = xq_calloc(n, sizeof(*l->tensor_names));
     l->elem_cnt = xq_calloc(n, sizeof(*l->elem_cnt));
     l->tensor_off = xq_calloc(n, sizeof(*l->tensor_off));
+    l->chw_c = xq_calloc(n, sizeof(*l->chw_c));
+    l->chw_hw = xq_calloc(n, sizeof(*l->chw_hw));
+    l->is_int = xq_calloc(n, sizeof(*l->is_int));
     for (size_t i = 0; i < n; i++) {
         size_t t;
 
@@ -324,11 +377,15 @@ static xq_err_t assign_tensors(
         bool encoded;
         const xq_tensor_desc_t *d = xq_model_find(model, l->tensor_names[t], &encoded);
 
-        if (!d)
+        if (!d) {
+            char near[160];
+
+            xq_model_closest_names(model, l->tensor_names[t], near, sizeof(near));
             return xq_error_set(err, XQ_EMODEL, l->tensor_names[t],
                                 "instance %zu: the model has no input tensor %s (set "
-                                "inputTensorName in the metadata)",
-                                index, l->tensor_names[t]);
+                                "inputTensorName in the metadata); closest: %s",
+                                index, l->tensor_names[t], near);
+        }
         if (d->elem_cnt != l->elem_cnt[t]) {
             char who[160] = "", field[XQ_ERR_FIELD_SIZE];
             size_t off = 0, first = n, odd = n, odd_cnt = 0;
@@ -354,6 +411,19 @@ static xq_err_t assign_tensors(
         }
         l->tensor_off[t] = l->elem_total;
         l->elem_total += l->elem_cnt[t];
+        l->is_int[t] = d->is_integer && !encoded;
+        l->has_encoded |= encoded;
+        for (size_t i = 0; i < n; i++) {
+            const feat_t *f = &fs[i];
+            xq_err_t rc;
+
+            if (strcmp(f->tensor, l->tensor_names[t]) || f->len != l->elem_cnt[t] || !f->meta ||
+                f->meta->modality != XQ_MODALITY_IMAGE || is_embedding(f) ||
+                (f->ndim != 2 && f->ndim != 3))
+                continue;
+            if ((rc = image_order(l, t, f, d, model, index, err)) != XQ_OK)
+                return rc;
+        }
     }
     fill = xq_calloc(l->tensor_cnt, sizeof(*fill));
     for (size_t i = 0; i < n; i++) {
@@ -733,4 +803,27 @@ out:
     xq_free(fs);
     xq_layout_destroy(l);
     return rc;
+}
+
+xq_err_t xq_layout_check_names(const xq_spec_t *spec, xq_model_t *model, xq_error_t *err) {
+    for (size_t i = 0; spec->meta.present && i < spec->meta.input_cnt; i++) {
+        const xq_input_meta_t *in = &spec->meta.inputs[i];
+        const char *names[2] = {in->input_tensor_name, in->encoded_tensor_name};
+        static const char *const keys[2] = {"inputTensorName", "encodedTensorName"};
+
+        for (size_t k = 0; k < 2; k++) {
+            char field[XQ_ERR_FIELD_SIZE], near[160];
+            bool encoded;
+
+            if (!names[k] || xq_model_find(model, names[k], &encoded))
+                continue;
+            snprintf(field, sizeof(field), "metadata.inputs.%s.%s", in->name, keys[k]);
+            xq_model_closest_names(model, names[k], near, sizeof(near));
+            return xq_error_set(err, XQ_EMODEL, field,
+                                "the model has no tensor %s; closest: %s (explainq model info "
+                                "lists them all)",
+                                names[k], near);
+        }
+    }
+    return XQ_OK;
 }

@@ -26,7 +26,9 @@
  *   (the model encodes the raw value). Features that feed the same tensor are
  *   concatenated in metadata order.
  * - Elements are numbered globally: tensor t holds [tensor_off[t],
- *   tensor_off[t] + elem_cnt[t]) of a row of elem_total floats.
+ *   tensor_off[t] + elem_cnt[t]) of a row of elem_total floats, in the
+ *   instance's order; an image feeding a channels-first tensor ([C, H, W])
+ *   is transposed from its [H][W][C] only where rows meet the model (rows.h).
  * - A slot is one attribution value and one Shapley player: an element of
  *   an IDENTITY feature, an index of BAG_OF_FEATURES(_SPARSE)/INDICATOR, the
  *   whole vector of COMBINED_EMBEDDING, one row of CONCAT_EMBEDDING, or a
@@ -69,6 +71,11 @@ typedef struct xq_layout {
     const char **tensor_names; /* borrowed from the spec or model */
     size_t *elem_cnt;          /* per tensor */
     size_t *tensor_off;        /* per tensor: first global element */
+    size_t *chw_c;             /* per tensor: C > 1 when the tensor takes an [H][W][C] image
+                                  channels-first ([C][H][W]; rows transpose), else 0 */
+    size_t *chw_hw;            /* per tensor: H * W of that image */
+    bool *is_int;              /* per tensor: a model input of integers (ids): no gradients */
+    bool has_encoded;          /* some feature feeds an encoded (embedding) tensor */
     size_t elem_total;         /* floats in one row */
     float *x;                  /* the instance, elem_total */
     size_t baseline_cnt;       /* >= 1 */
@@ -101,6 +108,15 @@ xq_err_t xq_layout_build(const xq_spec_t *spec,
                          size_t index,
                          xq_layout_t **out,
                          xq_error_t *err);
+
+/**
+ * Checks once, before any instance, that every inputTensorName and encodedTensorName of
+ * @p spec's metadata names a tensor of @p model (an input, or an intermediate tensor for
+ * encodedTensorName). The error names the metadata field and lists the closest real names.
+ *
+ * @returns XQ_OK, or XQ_EMODEL for the first unknown name.
+ */
+xq_err_t xq_layout_check_names(const xq_spec_t *spec, xq_model_t *model, xq_error_t *err);
 
 void xq_layout_destroy(xq_layout_t *l);
 

@@ -1,6 +1,7 @@
 /* model.c -- the model-evaluation interface: descriptors, checks and row accounting. */
 #include "model.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "mem.h"
@@ -32,6 +33,10 @@ struct xq_model {
     uint64_t fwd_rows;
     uint64_t grad_rows;
     bool missing_ok; /* NaN inputs are missing values */
+    xq_image_layout_t image_layout;
+    size_t row_bytes; /* activations of one forward row (0: unknown) */
+    size_t budget;    /* activation bytes per backend call */
+    size_t max_rows;  /* rows per backend call at most (0: no bound) */
 };
 
 static xq_tensor_desc_t *copy_descs(const xq_tensor_desc_t *d, size_t n) {
@@ -111,6 +116,52 @@ const xq_tensor_desc_t *xq_model_encoded(const xq_model_t *m, size_t i) {
     return i < m->encoded_cnt ? &m->encoded[i] : NULL;
 }
 
+/* Runs @p b through the backend in calls of at most the rows the activation budget allows. */
+static xq_err_t eval_bounded(xq_model_t *m, xq_batch_t *b, xq_error_t *err) {
+    size_t per = m->row_bytes * (b->grad ? 2 : 1), most, T = b->tensor_cnt;
+    const float **data;
+    float **gout;
+    xq_err_t rc = XQ_OK;
+
+    most = per ? m->budget / per : b->rows;
+    most = m->max_rows && m->max_rows < most ? m->max_rows : most;
+    most = most ? most : 1;
+    if (b->rows <= most)
+        return m->ops->eval(m->impl, b, err);
+    data = xq_calloc(T + 1, sizeof(*data));
+    gout = xq_calloc(T + 1, sizeof(*gout));
+    for (size_t first = 0; first < b->rows && rc == XQ_OK; first += most) {
+        xq_batch_t c = *b;
+
+        c.rows = b->rows - first < most ? b->rows - first : most;
+        for (size_t t = 0; t < T; t++) {
+            data[t] = b->data[t] + first * b->elem_cnt[t];
+            gout[t] = b->grad ? b->grad_out[t] + first * b->elem_cnt[t] : NULL;
+        }
+        c.data = (const float *const *)data;
+        c.grad_out = b->grad ? (float *const *)gout : NULL;
+        c.grad_index = b->grad_index ? b->grad_index + first : NULL;
+        c.out = b->out + first * b->out_cnt;
+        rc = m->ops->eval(m->impl, &c, err);
+    }
+    xq_free(data);
+    xq_free(gout);
+    return rc;
+}
+
+void xq_model_set_row_bytes(xq_model_t *m, size_t row_bytes, size_t budget) {
+    m->row_bytes = row_bytes;
+    m->budget = budget ? budget : XQ_MODEL_ACTIVATION_BYTES;
+}
+
+void xq_model_set_max_rows(xq_model_t *m, size_t rows) {
+    m->max_rows = rows;
+}
+
+size_t xq_model_row_bytes(const xq_model_t *m) {
+    return m->row_bytes;
+}
+
 xq_err_t xq_model_eval(xq_model_t *m, xq_batch_t *b, xq_error_t *err) {
     xq_err_t rc;
 
@@ -132,7 +183,7 @@ xq_err_t xq_model_eval(xq_model_t *m, xq_batch_t *b, xq_error_t *err) {
                             m->output.elem_cnt, b->out_cnt);
     if (!b->rows)
         return XQ_OK;
-    if ((rc = m->ops->eval(m->impl, b, err)) != XQ_OK)
+    if ((rc = eval_bounded(m, b, err)) != XQ_OK)
         return rc;
     if (b->grad)
         m->grad_rows += b->rows;
@@ -205,4 +256,89 @@ void xq_model_set_missing_ok(xq_model_t *m, bool ok) {
 
 bool xq_model_missing_ok(const xq_model_t *m) {
     return m->missing_ok;
+}
+
+void xq_model_set_image_layout(xq_model_t *m, xq_image_layout_t layout) {
+    m->image_layout = layout;
+}
+
+xq_image_layout_t xq_model_image_layout(const xq_model_t *m) {
+    return m->image_layout;
+}
+
+/* Levenshtein distance of the first 63 bytes of @p a and @p b, case-insensitive. */
+static size_t edit_distance(const char *a, const char *b) {
+    size_t la = strnlen(a, 63), lb = strnlen(b, 63), row[64];
+
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j], ca = (unsigned char)a[i - 1], cb = (unsigned char)b[j - 1];
+            size_t best = diag + ((ca | 32) != (cb | 32));
+
+            best = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
+            best = up + 1 < best ? up + 1 : best;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+void xq_model_closest_names(const xq_model_t *m, const char *name, char *buf, size_t n) {
+    size_t total = m->input_cnt + m->encoded_cnt, picked[4], pick_cnt = 0, off = 0;
+
+    buf[0] = '\0';
+    while (pick_cnt < 4 && pick_cnt < total) {
+        size_t best = SIZE_MAX, best_d = SIZE_MAX;
+
+        for (size_t k = 0; k < total; k++) {
+            const char *c =
+                k < m->input_cnt ? m->inputs[k].name : m->encoded[k - m->input_cnt].name;
+            size_t d = edit_distance(name, c);
+            bool taken = false;
+
+            for (size_t p = 0; p < pick_cnt; p++)
+                taken |= picked[p] == k;
+            if (!taken && d < best_d) {
+                best = k;
+                best_d = d;
+            }
+        }
+        picked[pick_cnt++] = best;
+    }
+    for (size_t p = 0; p < pick_cnt && off < n; p++) {
+        const char *c = picked[p] < m->input_cnt ? m->inputs[picked[p]].name
+                                                 : m->encoded[picked[p] - m->input_cnt].name;
+        int w = snprintf(buf + off, n - off, "%s%s", p ? ", " : "", c);
+
+        off += w > 0 ? (size_t)w : 0;
+    }
+}
+
+bool xq_model_dims_lookup(const char *dims, const char *name, size_t *value) {
+    size_t n = strlen(name);
+
+    for (const char *p = dims; p && *p;) {
+        const char *eq = strchr(p, '='), *end = strchr(p, ',');
+
+        end = end ? end : p + strlen(p);
+        if (eq && eq < end && (size_t)(eq - p) == n && !strncmp(p, name, n)) {
+            unsigned long long v = 0;
+            const char *q = eq + 1;
+
+            for (; q < end && *q >= '0' && *q <= '9' && v < (1ull << 32); q++)
+                v = v * 10 + (unsigned long long)(*q - '0');
+            if (q != end || !v || v >= (1ull << 32))
+                return false;
+            *value = (size_t)v;
+            return true;
+        }
+        p = *end ? end + 1 : end;
+    }
+    return false;
 }

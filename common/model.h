@@ -17,6 +17,7 @@ typedef struct xq_tensor_desc {
     size_t ndim;              /* 0 for a scalar per row */
     size_t dims[XQ_MAX_DIMS]; /* per-row dimensions */
     size_t elem_cnt;          /* product of dims (1 for a scalar) */
+    bool is_integer;          /* the model takes integers here (token ids): no gradients */
 } xq_tensor_desc_t;
 
 /**
@@ -128,6 +129,50 @@ void xq_model_set_missing_ok(xq_model_t *m, bool ok);
 
 /** true when the model takes NaN as a missing value (see xq_model_set_missing_ok()). */
 bool xq_model_missing_ok(const xq_model_t *m);
+
+/**
+ * Writes to @p buf (of @p n bytes) up to 4 of the model's input and encoded tensor names
+ * closest to @p name (edit distance), ", "-separated, closest first.
+ */
+void xq_model_closest_names(const xq_model_t *m, const char *name, char *buf, size_t n);
+
+/**
+ * Looks dimension @p name up in @p dims, a list "name=value,name=value" (the --dims option:
+ * values for an input's named dynamic dimensions). NULL @p dims finds nothing.
+ *
+ * @returns true and the value (>= 1) in @p *value when @p dims gives it.
+ */
+bool xq_model_dims_lookup(const char *dims, const char *name, size_t *value);
+
+/** How a model's 3-d image inputs order their dimensions, when their shape cannot tell. */
+typedef enum xq_image_layout {
+    XQ_IMAGE_LAYOUT_AUTO = 0, /* by the shape; refused when [C,H,W] and [H,W,C] both fit */
+    XQ_IMAGE_LAYOUT_NCHW,     /* channels first: [C][H][W] per row */
+    XQ_IMAGE_LAYOUT_NHWC,     /* channels last: [H][W][C] per row, as pictures arrive */
+} xq_image_layout_t;
+
+/** Sets how the model's image inputs are laid out (default AUTO). */
+void xq_model_set_image_layout(xq_model_t *m, xq_image_layout_t layout);
+
+/** The model's image layout (see xq_model_set_image_layout()). */
+xq_image_layout_t xq_model_image_layout(const xq_model_t *m);
+
+/** Activation bytes one model call may hold, by default: calls of more rows are split. */
+#define XQ_MODEL_ACTIVATION_BYTES (256u << 20)
+
+/**
+ * Sets the bytes of activations one row needs in a forward pass (0: unknown, never split)
+ * and the budget per call (0: XQ_MODEL_ACTIVATION_BYTES). xq_model_eval() then runs at most
+ * budget / row bytes rows per backend call (half that with gradients, whose buffers double
+ * the activations), and at least one.
+ */
+void xq_model_set_row_bytes(xq_model_t *m, size_t row_bytes, size_t budget);
+
+/** At most @p rows rows per backend call (a model exported with a fixed batch; 0: no bound). */
+void xq_model_set_max_rows(xq_model_t *m, size_t rows);
+
+/** The activation bytes of one row (0: unknown). */
+size_t xq_model_row_bytes(const xq_model_t *m);
 
 /** Rows evaluated so far: forward-only rows and gradient rows. */
 void xq_model_rows_evaluated(const xq_model_t *m, uint64_t *fwd, uint64_t *grad);

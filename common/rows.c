@@ -21,6 +21,8 @@ void xq_rows_fini(xq_rows_t *r) {
     xq_free(r->names);
     xq_free(r->elem_cnt);
     xq_free(r->tensor_off);
+    xq_free(r->chw_c);
+    xq_free(r->chw_hw);
     xq_free(r->grad_index);
     xq_free(r->out);
     xq_free(r->baseline);
@@ -31,7 +33,8 @@ void xq_rows_reset(xq_rows_t *r, const xq_layout_t *l, size_t out_cnt, bool grad
     bool same = r->tensor_cnt == l->tensor_cnt && r->out_cnt == out_cnt;
 
     for (size_t t = 0; same && t < l->tensor_cnt; t++)
-        same = r->elem_cnt[t] == l->elem_cnt[t];
+        same = r->elem_cnt[t] == l->elem_cnt[t] && r->chw_c[t] == l->chw_c[t] &&
+               r->chw_hw[t] == l->chw_hw[t];
     if (!same) {
         /* another shape: drop the buffers, they are sized per tensor */
         xq_rows_fini(r);
@@ -46,6 +49,10 @@ void xq_rows_reset(xq_rows_t *r, const xq_layout_t *l, size_t out_cnt, bool grad
         r->view_gout = xq_calloc(l->tensor_cnt, sizeof(*r->view_gout));
         memcpy(r->elem_cnt, l->elem_cnt, l->tensor_cnt * sizeof(*r->elem_cnt));
         memcpy(r->tensor_off, l->tensor_off, l->tensor_cnt * sizeof(*r->tensor_off));
+        r->chw_c = xq_calloc(l->tensor_cnt, sizeof(*r->chw_c));
+        r->chw_hw = xq_calloc(l->tensor_cnt, sizeof(*r->chw_hw));
+        memcpy(r->chw_c, l->chw_c, l->tensor_cnt * sizeof(*r->chw_c));
+        memcpy(r->chw_hw, l->chw_hw, l->tensor_cnt * sizeof(*r->chw_hw));
         r->elem_total = l->elem_total;
         r->out_cnt = out_cnt;
     }
@@ -79,8 +86,19 @@ size_t xq_rows_add(xq_rows_t *r, const float *z, int32_t grad_index) {
             r->gout[t] = xq_reallocarray(NULL, r->cap, r->elem_cnt[t] * sizeof(float));
     }
     i = r->cnt++;
-    for (size_t t = 0; t < r->tensor_cnt; t++)
-        memcpy(r->in[t] + i * r->elem_cnt[t], z + r->tensor_off[t], r->elem_cnt[t] * sizeof(float));
+    for (size_t t = 0; t < r->tensor_cnt; t++) {
+        float *dst = r->in[t] + i * r->elem_cnt[t];
+        const float *src = z + r->tensor_off[t];
+        size_t c = r->chw_c[t], hw = r->chw_hw[t];
+
+        if (!c) {
+            memcpy(dst, src, r->elem_cnt[t] * sizeof(float));
+            continue;
+        }
+        for (size_t p = 0; p < hw; p++) /* [H][W][C] -> [C][H][W] */
+            for (size_t ch = 0; ch < c; ch++)
+                dst[ch * hw + p] = src[p * c + ch];
+    }
     r->grad_index[i] = grad_index;
     r->baseline[i] = 0;
     return i;
@@ -137,7 +155,16 @@ xq_err_t xq_rows_eval(xq_rows_t *r, xq_model_t *model, size_t chunk, xq_error_t 
 }
 
 void xq_rows_grad(const xq_rows_t *r, size_t i, float *dst) {
-    for (size_t t = 0; t < r->tensor_cnt; t++)
-        memcpy(dst + r->tensor_off[t], r->gout[t] + i * r->elem_cnt[t],
-               r->elem_cnt[t] * sizeof(float));
+    for (size_t t = 0; t < r->tensor_cnt; t++) {
+        const float *src = r->gout[t] + i * r->elem_cnt[t];
+        size_t c = r->chw_c[t], hw = r->chw_hw[t];
+
+        if (!c) {
+            memcpy(dst + r->tensor_off[t], src, r->elem_cnt[t] * sizeof(float));
+            continue;
+        }
+        for (size_t p = 0; p < hw; p++) /* [C][H][W] -> the instance's [H][W][C] */
+            for (size_t ch = 0; ch < c; ch++)
+                dst[r->tensor_off[t] + p * c + ch] = src[ch * hw + p];
+    }
 }

@@ -21,6 +21,7 @@ typedef struct xq_rows {
     const char **names; /* borrowed from the layout */
     size_t *elem_cnt;
     size_t *tensor_off;
+    size_t *chw_c, *chw_hw; /* per tensor: channels-first images (see xq_layout_t) */
     size_t elem_total;
     size_t out_cnt; /* output elements per row */
     bool grad;      /* these rows want gradients */

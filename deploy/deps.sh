@@ -10,7 +10,7 @@ PKGS=(build-essential pkg-config git
       libonnx-dev protobuf-c-compiler libprotobuf-c-dev libopenblas-dev libxgboost-dev
       libcurl4-openssl-dev libfaiss-dev libpng-dev libjpeg62-turbo-dev libmicrohttpd-dev
       check libsubunit-dev
-      redis-server redis-tools python3 python3-venv bc
+      redis-server redis-tools python3 python3-venv curl bc
       default-jre-headless maven
       clang clang-format libclang-rt-14-dev)
 # the Python package's runners, client and tests (worker/python); the demo does without them
@@ -43,6 +43,9 @@ if [ ${#missing[@]} -gt 0 ]; then
         "${missing[@]}" >&2
 fi
 
+# ONNX Runtime's library (PyPI wheel) and C header (Debian 13), pinned, into .deps/
+"$HERE/ort-fetch.sh"
+
 # the broker's jars are for the tests; the demo runs on the in-process dev broker
 [ -n "${XQ_DEPS_NO_KAFKA:-}" ] || "$HERE/local/kafka-fetch.sh"
 
@@ -63,6 +66,7 @@ for m in rdkafka hiredis msgpack jansson libcrypto libprotobuf-c openblas xgboos
     printf 'deps: %-10s %s\n' "$m" "$(pkg-config --modversion "$m")"
 done
 printf 'deps: %-10s %s\n' redis "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')"
+printf 'deps: %-10s %s\n' onnxruntime "$(cat "$HERE/../.deps/onnxruntime/VERSION")"
 printf 'deps: %-10s %s\n' java "$(java -version 2>&1 | head -n1)"
 [ -n "${XQ_DEPS_NO_PYTHON:-}" ] ||
     printf 'deps: %-10s %s\n' python "$("$HERE/../.venv/bin/python" -c 'import torch, captum, onnxruntime, confluent_kafka; print("torch", torch.__version__, "captum", captum.__version__, "onnxruntime", onnxruntime.__version__, "confluent-kafka", confluent_kafka.version()[0])')"

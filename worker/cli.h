@@ -69,6 +69,7 @@ int xq_cmd_collect(int argc, char **argv);
 int xq_cmd_status(int argc, char **argv);
 int xq_cmd_dev_broker(int argc, char **argv);
 int xq_cmd_index(int argc, char **argv);
+int xq_cmd_model(int argc, char **argv);
 int xq_cmd_render(int argc, char **argv);
 int xq_cmd_gateway(int argc, char **argv);
 int xq_cmd_batch(int argc, char **argv);

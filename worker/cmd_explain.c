@@ -11,6 +11,7 @@
 #include "exindex.h"
 #include "instances.h"
 #include "json.h"
+#include "layout.h"
 #include "mem.h"
 #include "methods/examples.h"
 #include "models/load.h"
@@ -34,7 +35,12 @@ static const char explain_usage[] =
     "  --parameters FILE      ExplanationParameters; with --metadata instead of --spec\n"
     "  --model FILE|URL       ONNX file, XGBoost model (.json/.ubj), a model server\n"
     "                         URL (KServe v2 or :predict), or explainq-dense-v1 JSON\n"
-    "  --backend NAME         onnx, xgboost, http or dense (default: by path/content)\n"
+    "  --backend NAME         onnx, onnx-interp, xgboost, http or dense (default: by\n"
+    "                         path/content)\n"
+    "  --image-layout L       nchw or nhwc: how image tensors order their dimensions\n"
+    "                         when their shape cannot tell (default: by the shape)\n"
+    "  --dims N=V,...         values for inputs' named dynamic dimensions (ONNX),\n"
+    "                         e.g. seq=128: only the batch may vary\n"
     "  --fd-step H            finite-difference gradients (step H) for models that\n"
     "                         have none (xgboost), so IG can run on them\n"
     "  --instances FILE       instances: JSON lines (objects, or bare arrays for a spec\n"
@@ -112,6 +118,10 @@ static int parse_args(int argc, char **argv, opts_t *o) {
             o->model = v;
         } else if (strcmp(a, "--backend") == 0) {
             o->mopts.backend = v;
+        } else if (strcmp(a, "--image-layout") == 0) {
+            o->mopts.image_layout = v;
+        } else if (strcmp(a, "--dims") == 0) {
+            o->mopts.dims = v;
         } else if (strcmp(a, "--fd-step") == 0 && parse_double(v, &o->mopts.fd_step) &&
                    o->mopts.fd_step > 0) {
             continue;
@@ -300,6 +310,10 @@ int xq_cmd_explain(int argc, char **argv) {
     if (xq_model_load(o.model, &o.mopts, &model, &err) != XQ_OK) {
         fprintf(stderr, "explainq explain: model %s: %s%s%s\n", o.model, err.field,
                 err.field[0] ? ": " : "", err.msg);
+        goto out;
+    }
+    if (xq_layout_check_names(spec, model, &err) != XQ_OK) {
+        fprintf(stderr, "explainq explain: %s: %s\n", err.field, err.msg);
         goto out;
     }
     if (spec->params.method == XQ_METHOD_EXAMPLES) {

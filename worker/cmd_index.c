@@ -12,6 +12,7 @@
 #include "exindex.h"
 #include "json.h"
 #include "kmodel.h"
+#include "layout.h"
 #include "mem.h"
 #include "models/load.h"
 #include "mp.h"
@@ -40,7 +41,10 @@ static const char index_usage[] =
     "                         --output); -X kafka.<prop>=value sets a librdkafka\n"
     "                         property; -c FILE and EXPLAINQ_* as for every command\n"
     "  --reply-topic T        where runners answer (default explain.replies)\n"
-    "  --backend NAME         onnx, xgboost, http or dense (default: by path/content)\n"
+    "  --backend NAME         onnx, onnx-interp, xgboost, http or dense (default: by\n"
+    "                         path/content)\n"
+    "  --image-layout L       nchw or nhwc, when an image tensor's shape cannot tell\n"
+    "  --dims N=V,...         values for inputs' named dynamic dimensions (ONNX)\n"
     "  --examples FILE        JSON lines (default: the spec's exampleGcsSource\n"
     "                         uris, which must be local paths or file:// URIs)\n"
     "  --redis HOST:PORT      where the index goes (default 127.0.0.1:6379)\n"
@@ -90,6 +94,10 @@ static int parse_args(int argc, char **argv, const xq_conf_t *conf, opts_t *o) {
             o->model = v;
         } else if (!strcmp(a, "--backend")) {
             o->mopts.backend = v;
+        } else if (!strcmp(a, "--image-layout")) {
+            o->mopts.image_layout = v;
+        } else if (!strcmp(a, "--dims")) {
+            o->mopts.dims = v;
         } else if (!strcmp(a, "--examples")) {
             o->examples = v;
         } else if (!strcmp(a, "--redis")) {
@@ -258,6 +266,10 @@ static int build(int argc, char **argv, const xq_conf_t *conf) {
                 "explainq index build: model %s: its runners serve output %s, not the "
                 "latentSpaceSource %s (run them with --output %s)\n",
                 o.model, xq_model_output(model)->name, o.mopts.output, o.mopts.output);
+        goto out;
+    }
+    if (xq_layout_check_names(spec, model, &err) != XQ_OK) {
+        fprintf(stderr, "explainq index build: %s: %s\n", err.field, err.msg);
         goto out;
     }
     if (xq_exbuild_new(spec, model, &o.build, &b, &err) != XQ_OK) {

@@ -37,6 +37,9 @@ static const char runner_usage[] =
     "  --name NAME         the model's name in topic names\n"
     "  --backend NAME      onnx, xgboost, http or dense (default: by path/content)\n"
     "  --output NAME       the output tensor to serve (default: the model's first)\n"
+    "  --image-layout L    nchw or nhwc, when an image tensor's shape cannot tell (passed\n"
+    "                      on to the workers in the model's description)\n"
+    "  --dims N=V,...      values for inputs' named dynamic dimensions (ONNX), e.g. seq=128\n"
     "  --fd-step H         finite-difference gradients for models without them\n"
     "  -b, --brokers LIST  Kafka bootstrap servers (bootstrap.servers)\n"
     "  -c FILE             key=value configuration file (the worker's spelling)\n"
@@ -305,6 +308,10 @@ int xq_cmd_runner(int argc, char **argv) {
             mopts.backend = v;
         } else if (!strcmp(a, "--output")) {
             mopts.output = v;
+        } else if (!strcmp(a, "--image-layout")) {
+            mopts.image_layout = v;
+        } else if (!strcmp(a, "--dims")) {
+            mopts.dims = v;
         } else if (!strcmp(a, "--fd-step")) {
             mopts.fd_step = strtod(v, NULL);
         } else if (!strcmp(a, "--max-elems")) {

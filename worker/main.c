@@ -31,6 +31,7 @@ static const char usage[] =
     "  render               write an image attribution's picture to a PNG file\n"
     "  gateway              Vertex AI's REST prediction API (:explain, :predict) over workers\n"
     "  batch                run a Vertex BatchPredictionJob file on local files\n"
+    "  model info FILE|URL  a model's tensors, operators and whether gradients work\n"
     "  dev-broker           an in-process Kafka for trying explainq (not production)\n"
     "\n"
     "  explainq <command> --help   describes one command\n"
@@ -46,7 +47,7 @@ static const command_t commands[] = {
     {"topics", xq_cmd_topics},   {"worker", xq_cmd_worker},   {"submit", xq_cmd_submit},
     {"collect", xq_cmd_collect}, {"status", xq_cmd_status},   {"dev-broker", xq_cmd_dev_broker},
     {"index", xq_cmd_index},     {"render", xq_cmd_render},   {"gateway", xq_cmd_gateway},
-    {"batch", xq_cmd_batch},
+    {"batch", xq_cmd_batch},     {"model", xq_cmd_model},
 };
 
 int main(int argc, char **argv) {

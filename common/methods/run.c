@@ -74,6 +74,23 @@ xq_run_t *xq_run_new(const xq_spec_t *spec,
                                xq_method_name(spec->params.method));
         return run;
     }
+    /* ids with no embedding would get zeros; once ids are embedded, other integer inputs
+     * (attention masks) are auxiliary and get the zeros their gradients are */
+    if ((spec->params.method == XQ_METHOD_INTEGRATED_GRADIENTS ||
+         spec->params.method == XQ_METHOD_XRAI) &&
+        !layout->has_encoded) {
+        for (size_t t = 0; t < layout->tensor_cnt; t++) {
+            if (!layout->is_int[t])
+                continue;
+            ctx->rc = xq_error_set(
+                &ctx->err, XQ_EINVAL, layout->tensor_names[t],
+                "the model takes integers (token ids) in %s, whose gradients are zero: give the "
+                "feature an embedding encoding with encodedTensorName (explainq model info lists "
+                "the tensors), or use sampledShapleyAttribution",
+                layout->tensor_names[t]);
+            return run;
+        }
+    }
     run->st = run->ops->create(ctx);
     return run;
 }

@@ -9,6 +9,7 @@
 #include "models/dense.h"
 #include "models/http.h"
 #include "models/onnx.h"
+#include "models/ort.h"
 #include "models/xgboost.h"
 
 /* Models larger than this are not read whole into memory. */
@@ -52,8 +53,30 @@ static bool is_dense_json(const xq_buf_t *b) {
     return false;
 }
 
+static xq_err_t
+load_backend(const char *path, const xq_model_opts_t *opts, xq_model_t **out, xq_error_t *err);
+
 xq_err_t
 xq_model_load(const char *path, const xq_model_opts_t *opts, xq_model_t **out, xq_error_t *err) {
+    xq_image_layout_t il = XQ_IMAGE_LAYOUT_AUTO;
+    xq_err_t rc;
+
+    if (opts && opts->image_layout) {
+        if (!strcmp(opts->image_layout, "nchw"))
+            il = XQ_IMAGE_LAYOUT_NCHW;
+        else if (!strcmp(opts->image_layout, "nhwc"))
+            il = XQ_IMAGE_LAYOUT_NHWC;
+        else
+            return xq_error_set(err, XQ_EINVAL, "image-layout",
+                                "image layout \"%s\" is not nchw or nhwc", opts->image_layout);
+    }
+    if ((rc = load_backend(path, opts, out, err)) == XQ_OK)
+        xq_model_set_image_layout(*out, il);
+    return rc;
+}
+
+static xq_err_t
+load_backend(const char *path, const xq_model_opts_t *opts, xq_model_t **out, xq_error_t *err) {
     static const xq_model_opts_t none = {0};
     const char *backend;
     xq_buf_t b;
@@ -66,9 +89,11 @@ xq_model_load(const char *path, const xq_model_opts_t *opts, xq_model_t **out, x
     if (backend && strcmp(backend, "http") == 0)
         return xq_http_model_new(path, opts->timeout_ms, out, err);
     if (backend && strcmp(backend, "dense") && strcmp(backend, "onnx") &&
-        strcmp(backend, "xgboost"))
+        strcmp(backend, "onnx-interp") && strcmp(backend, "xgboost"))
         return xq_error_set(err, XQ_EINVAL, "backend",
-                            "unknown model backend \"%s\" (onnx, xgboost, http, dense)", backend);
+                            "unknown model backend \"%s\" (onnx, onnx-interp, xgboost, http, "
+                            "dense)",
+                            backend);
     if ((backend && strcmp(backend, "xgboost") == 0) ||
         (!backend && (ends_with(path, ".ubj") || ends_with(path, ".model"))))
         return xq_xgboost_load(path, opts->fd_step, out, err);
@@ -81,8 +106,14 @@ xq_model_load(const char *path, const xq_model_opts_t *opts, xq_model_t **out, x
         rc = xq_xgboost_load(path, opts->fd_step, out, err);
     else if (backend && strcmp(backend, "dense") == 0)
         rc = xq_dense_load((const char *)b.data, b.len, out, err);
-    else
-        rc = xq_onnx_load(b.data, b.len, opts->output, out, err);
+    else if (backend && strcmp(backend, "onnx-interp") == 0) {
+        char dir[4096];
+        const char *slash = strrchr(path, '/');
+
+        snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+        rc = xq_onnx_load_dir(b.data, b.len, dir, opts->output, opts->dims, out, err);
+    } else
+        rc = xq_ort_load(path, b.data, b.len, opts->output, opts->dims, out, err);
 out:
     xq_buf_fini(&b);
     return rc;

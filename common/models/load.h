@@ -7,10 +7,16 @@
 
 /** How to open a model; every member may be left 0/NULL. */
 typedef struct xq_model_opts {
-    const char *backend; /* "onnx", "dense", "xgboost", "http"; NULL: by the path and content */
-    const char *output;  /* output tensor to explain (NULL: the model's first) */
-    double fd_step;      /* > 0: finite-difference gradients for models without them */
-    int timeout_ms;      /* http: per request (0: 30 s) */
+    const char *backend;      /* "onnx" (onnxruntime forward, interpreter gradients), "onnx-interp"
+                                 (the interpreter alone), "dense", "xgboost", "http"; NULL: by the
+                                 path and content */
+    const char *output;       /* output tensor to explain (NULL: the model's first) */
+    double fd_step;           /* > 0: finite-difference gradients for models without them */
+    int timeout_ms;           /* http: per request (0: 30 s) */
+    const char *image_layout; /* "nchw" or "nhwc": how 3-d image inputs are ordered when
+                                 their shape cannot tell (NULL: by the shape) */
+    const char *dims;         /* "seq=128,h=224": values for inputs' named dynamic dimensions
+                                 other than the batch (ONNX; NULL: none) */
 } xq_model_opts_t;
 
 /**

@@ -11,67 +11,10 @@
 
 #include "log.h"
 #include "mem.h"
+#include "models/onnx_int.h"
 #include "onnx.pb-c.h"
 
-/* ==== Values and nodes ==== */
-
-typedef enum dt {
-    DT_F32 = 0,
-    DT_I64 = 1,
-} dt_t;
-
-typedef struct val {
-    char *name;
-    dt_t dt;
-    size_t ndim;
-    size_t dims[XQ_MAX_DIMS];
-    size_t cnt;
-    float *f;   /* DT_F32 data */
-    int64_t *i; /* DT_I64 data */
-    size_t cap; /* elements allocated in f or i */
-    float *g;   /* gradient, cnt floats, while has_g */
-    size_t gcap;
-    bool is_const;   /* an initializer or a Constant's output: the same for every batch */
-    bool fed;        /* set from the batch this pass */
-    bool needs_grad; /* depends on a fed float tensor this pass */
-    bool has_g;
-} val_t;
-
-typedef enum op {
-    OP_GEMM,
-    OP_MATMUL,
-    OP_ADD,
-    OP_SUB,
-    OP_MUL,
-    OP_DIV,
-    OP_RELU,
-    OP_LEAKYRELU,
-    OP_SIGMOID,
-    OP_TANH,
-    OP_SOFTMAX,
-    OP_EXP,
-    OP_LOG,
-    OP_CLIP,
-    OP_IDENTITY,
-    OP_CONSTANT,
-    OP_FLATTEN,
-    OP_RESHAPE,
-    OP_TRANSPOSE,
-    OP_SQUEEZE,
-    OP_UNSQUEEZE,
-    OP_CONCAT,
-    OP_GATHER,
-    OP_REDUCESUM,
-    OP_REDUCEMEAN,
-    OP_CONV,
-    OP_MAXPOOL,
-    OP_AVGPOOL,
-    OP_GAP,
-    OP_BATCHNORM,
-    OP_SHAPE,
-    OP_DROPOUT,
-    OP_CNT
-} op_t;
+/* ==== Operator names (the types are in onnx_int.h) ==== */
 
 static const char *const op_names[OP_CNT] = {"Gemm",
                                              "MatMul",
@@ -106,55 +49,6 @@ static const char *const op_names[OP_CNT] = {"Gemm",
                                              "Shape",
                                              "Dropout"};
 
-#define MAX_IO 8
-
-typedef struct node {
-    op_t op;
-    char *name;
-    int in[MAX_IO]; /* value indices; -1 for an omitted optional input */
-    size_t in_cnt;
-    int out[2];
-    size_t out_cnt;
-    /* attributes (the ones the operators above use) */
-    long axis;
-    bool has_axis;
-    long keepdims;
-    long noop_empty;
-    float alpha, beta;
-    long trans_a, trans_b;
-    long perm[XQ_MAX_DIMS];
-    size_t perm_cnt;
-    long axes[XQ_MAX_DIMS];
-    size_t axes_cnt;
-    bool has_axes;
-    long kernel[2], strides[2], pads[4], dilations[2];
-    long group;
-    long count_include_pad;
-    float epsilon;
-    float clip_min, clip_max;
-    bool skip;   /* its output is fed this pass */
-    size_t *arg; /* MaxPool: the input index each output came from */
-    size_t arg_cap;
-    float *col; /* Conv: im2col scratch */
-    size_t col_cap;
-} node_t;
-
-typedef struct onnx {
-    val_t *vals;
-    size_t val_cnt, val_cap;
-    node_t *nodes;
-    size_t node_cnt;
-    int *inputs; /* graph inputs that are not initializers */
-    size_t input_cnt;
-    int output;
-    long opset;
-    xq_tensor_desc_t *in_desc;
-    xq_tensor_desc_t out_desc;
-    xq_tensor_desc_t *enc_desc;
-    size_t enc_cnt;
-    char errbuf[256];
-} onnx_t;
-
 static int find_val(const onnx_t *m, const char *name) {
     for (size_t i = 0; i < m->val_cnt; i++) {
         if (strcmp(m->vals[i].name, name) == 0)
@@ -178,7 +72,7 @@ static int add_val(onnx_t *m, const char *name) {
 }
 
 /* Sets a value's shape and makes room for its data. */
-static void shape(val_t *v, dt_t dt, size_t ndim, const size_t *dims) {
+void xq_onnx_shape(val_t *v, dt_t dt, size_t ndim, const size_t *dims) {
     size_t cnt = 1;
 
     v->dt = dt;
@@ -202,7 +96,7 @@ static void shape(val_t *v, dt_t dt, size_t ndim, const size_t *dims) {
 }
 
 /* The gradient buffer of @p v, zeroed on first use in a pass. */
-static float *grad(val_t *v) {
+float *xq_onnx_grad(val_t *v) {
     if (!v->has_g) {
         if (v->cnt > v->gcap) {
             xq_free(v->g);
@@ -213,6 +107,16 @@ static float *grad(val_t *v) {
         v->has_g = true;
     }
     return v->g;
+}
+
+size_t *xq_onnx_scratch(node_t *n, size_t cnt) {
+    if (cnt > n->arg_cap) {
+        xq_free(n->arg);
+        n->arg = xq_malloc(cnt * sizeof(size_t) + 1);
+        n->arg_cap = cnt;
+    }
+    memset(n->arg, 0, cnt * sizeof(size_t));
+    return n->arg;
 }
 
 static void free_model(void *impl) {
@@ -241,41 +145,21 @@ static void free_model(void *impl) {
 
 /* ==== Operators: forward and backward ==== */
 
-static bool fail(onnx_t *m, const node_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static bool fail(onnx_t *m, const node_t *n, const char *fmt, ...) {
+bool xq_onnx_fail(onnx_t *m, const node_t *n, const char *fmt, ...) {
     char msg[200];
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    snprintf(m->errbuf, sizeof(m->errbuf), "%s node %s: %s", op_names[n->op],
-             n->name ? n->name : "?", msg);
+    snprintf(m->errbuf, sizeof(m->errbuf), "%s node %s: %s",
+             n->op == OP_EXT ? n->ext->name : op_names[n->op], n->name ? n->name : "?", msg);
     return false;
-}
-
-static val_t *IN(onnx_t *m, const node_t *n, size_t k) {
-    return k < n->in_cnt && n->in[k] >= 0 ? &m->vals[n->in[k]] : NULL;
-}
-
-static val_t *OUT(onnx_t *m, const node_t *n) {
-    return &m->vals[n->out[0]];
-}
-
-/* Normalizes a possibly negative axis against rank @p r. */
-static long norm_axis(long a, size_t r) {
-    return a < 0 ? a + (long)r : a;
 }
 
 /* ---- broadcasting binary operators ---- */
 
-typedef struct bc {
-    size_t ndim, dims[XQ_MAX_DIMS], sa[XQ_MAX_DIMS], sb[XQ_MAX_DIMS], cnt;
-} bc_t;
-
-static bool broadcast(const val_t *a, const val_t *b, bc_t *bc) {
+bool xq_onnx_broadcast(const val_t *a, const val_t *b, bc_t *bc) {
     size_t nd = a->ndim > b->ndim ? a->ndim : b->ndim, stra = 1, strb = 1;
 
     bc->ndim = nd;
@@ -296,35 +180,15 @@ static bool broadcast(const val_t *a, const val_t *b, bc_t *bc) {
     return true;
 }
 
-/* Walks the broadcast output: calls body(o, ia, ib) for every output element. */
-#define BC_LOOP(bc, ...)                                \
-    do {                                                \
-        size_t ctr_[XQ_MAX_DIMS] = {0}, ia = 0, ib = 0; \
-        for (size_t o = 0; o < (bc)->cnt; o++) {        \
-            (void)ia; /* not every body reads both */   \
-            (void)ib;                                   \
-            __VA_ARGS__;                                \
-            for (size_t d_ = (bc)->ndim; d_-- > 0;) {   \
-                ia += (bc)->sa[d_];                     \
-                ib += (bc)->sb[d_];                     \
-                if (++ctr_[d_] < (bc)->dims[d_])        \
-                    break;                              \
-                ia -= (bc)->sa[d_] * (bc)->dims[d_];    \
-                ib -= (bc)->sb[d_] * (bc)->dims[d_];    \
-                ctr_[d_] = 0;                           \
-            }                                           \
-        }                                               \
-    } while (0)
-
 static bool fwd_binary(onnx_t *m, node_t *n) {
     val_t *a = IN(m, n, 0), *b = IN(m, n, 1), *y = OUT(m, n);
     bc_t bc;
 
-    if (!a || !b || !broadcast(a, b, &bc))
-        return fail(m, n, "inputs do not broadcast");
+    if (!a || !b || !xq_onnx_broadcast(a, b, &bc))
+        return xq_onnx_fail(m, n, "inputs do not broadcast");
     if (a->dt != b->dt)
-        return fail(m, n, "inputs of different types");
-    shape(y, a->dt, bc.ndim, bc.dims);
+        return xq_onnx_fail(m, n, "inputs of different types");
+    xq_onnx_shape(y, a->dt, bc.ndim, bc.dims);
     if (a->dt == DT_I64) {
         BC_LOOP(&bc, {
             int64_t p = a->i[ia], q = b->i[ib];
@@ -354,11 +218,12 @@ static bool fwd_binary(onnx_t *m, node_t *n) {
 
 static void bwd_binary(onnx_t *m, node_t *n) {
     val_t *a = IN(m, n, 0), *b = IN(m, n, 1), *y = OUT(m, n);
-    float *ga = a->needs_grad ? grad(a) : NULL, *gb = b->needs_grad ? grad(b) : NULL;
+    float *ga = a->needs_grad ? xq_onnx_grad(a) : NULL,
+          *gb = b->needs_grad ? xq_onnx_grad(b) : NULL;
     const float *g = y->g;
     bc_t bc;
 
-    broadcast(a, b, &bc);
+    xq_onnx_broadcast(a, b, &bc);
     BC_LOOP(&bc, {
         float p = a->f[ia], q = b->f[ib], go = g[o];
         switch (n->op) {
@@ -397,7 +262,7 @@ static bool fwd_unary(onnx_t *m, node_t *n) {
     float lo = n->clip_min, hi = n->clip_max;
 
     if (!x || x->dt != DT_F32)
-        return fail(m, n, "needs a float input");
+        return xq_onnx_fail(m, n, "needs a float input");
     if (n->op == OP_CLIP) {
         /* opset 11+: min and max are optional inputs */
         val_t *vmin = IN(m, n, 1), *vmax = IN(m, n, 2);
@@ -409,7 +274,7 @@ static bool fwd_unary(onnx_t *m, node_t *n) {
         n->clip_min = lo;
         n->clip_max = hi;
     }
-    shape(y, DT_F32, x->ndim, x->dims);
+    xq_onnx_shape(y, DT_F32, x->ndim, x->dims);
     for (size_t i = 0; i < x->cnt; i++) {
         float v = x->f[i];
 
@@ -445,7 +310,7 @@ static bool fwd_unary(onnx_t *m, node_t *n) {
 
 static void bwd_unary(onnx_t *m, node_t *n) {
     val_t *x = IN(m, n, 0), *y = OUT(m, n);
-    float *gx = grad(x);
+    float *gx = xq_onnx_grad(x);
 
     for (size_t i = 0; i < x->cnt; i++) {
         float v = x->f[i], o = y->f[i], d;
@@ -489,8 +354,8 @@ static bool fwd_reshape_to(onnx_t *m, node_t *n, size_t ndim, const size_t *dims
     for (size_t d = 0; d < ndim; d++)
         cnt *= dims[d];
     if (cnt != x->cnt)
-        return fail(m, n, "cannot reshape %zu elements into %zu", x->cnt, cnt);
-    shape(y, x->dt, ndim, dims);
+        return xq_onnx_fail(m, n, "cannot reshape %zu elements into %zu", x->cnt, cnt);
+    xq_onnx_shape(y, x->dt, ndim, dims);
     if (x->dt == DT_F32)
         memcpy(y->f, x->f, cnt * sizeof(float));
     else
@@ -500,19 +365,19 @@ static bool fwd_reshape_to(onnx_t *m, node_t *n, size_t ndim, const size_t *dims
 
 static void bwd_passthrough(onnx_t *m, node_t *n) {
     val_t *x = IN(m, n, 0), *y = OUT(m, n);
-    float *gx = grad(x);
+    float *gx = xq_onnx_grad(x);
 
     for (size_t i = 0; i < x->cnt; i++)
         gx[i] += y->g[i];
 }
 
 /* Axes from the attribute (older opsets) or from input @p k (newer). */
-static bool get_axes(onnx_t *m, node_t *n, size_t k, long *axes, size_t *cnt) {
+bool xq_onnx_get_axes(onnx_t *m, node_t *n, size_t k, long *axes, size_t *cnt) {
     val_t *a = IN(m, n, k);
 
     if (a) {
         if (a->dt != DT_I64 || a->cnt > XQ_MAX_DIMS)
-            return fail(m, n, "axes must be int64");
+            return xq_onnx_fail(m, n, "axes must be int64");
         for (size_t i = 0; i < a->cnt; i++)
             axes[i] = (long)a->i[i];
         *cnt = a->cnt;
@@ -548,7 +413,7 @@ static bool fwd_shape_op(onnx_t *m, node_t *n) {
         size_t known = 1;
 
         if (!s || s->dt != DT_I64 || s->cnt > XQ_MAX_DIMS)
-            return fail(m, n, "needs an int64 shape input");
+            return xq_onnx_fail(m, n, "needs an int64 shape input");
         for (size_t d = 0; d < s->cnt; d++) {
             int64_t v = s->i[d];
 
@@ -558,7 +423,7 @@ static bool fwd_shape_op(onnx_t *m, node_t *n) {
             } else if (v == 0 && !n->noop_empty) {
                 dims[d] = d < x->ndim ? x->dims[d] : 1;
             } else if (v < 0) {
-                return fail(m, n, "bad shape entry %lld", (long long)v);
+                return xq_onnx_fail(m, n, "bad shape entry %lld", (long long)v);
             } else {
                 dims[d] = (size_t)v;
             }
@@ -570,7 +435,7 @@ static bool fwd_shape_op(onnx_t *m, node_t *n) {
         return fwd_reshape_to(m, n, s->cnt, dims);
     }
     case OP_SQUEEZE:
-        if (!get_axes(m, n, 1, axes, &cnt))
+        if (!xq_onnx_get_axes(m, n, 1, axes, &cnt))
             return false;
         for (size_t d = 0; d < x->ndim; d++) {
             bool drop = false;
@@ -586,11 +451,11 @@ static bool fwd_shape_op(onnx_t *m, node_t *n) {
     case OP_UNSQUEEZE: {
         size_t out_nd, src = 0;
 
-        if (!get_axes(m, n, 1, axes, &cnt))
+        if (!xq_onnx_get_axes(m, n, 1, axes, &cnt))
             return false;
         out_nd = x->ndim + cnt;
         if (out_nd > XQ_MAX_DIMS)
-            return fail(m, n, "too many dimensions");
+            return xq_onnx_fail(m, n, "too many dimensions");
         for (size_t d = 0; d < out_nd; d++) {
             bool ins = false;
 
@@ -601,7 +466,7 @@ static bool fwd_shape_op(onnx_t *m, node_t *n) {
         return fwd_reshape_to(m, n, out_nd, dims);
     }
     default:
-        return fail(m, n, "not a shape operator");
+        return xq_onnx_fail(m, n, "not a shape operator");
     }
 }
 
@@ -609,7 +474,7 @@ static bool fwd_shape(onnx_t *m, node_t *n) {
     val_t *x = IN(m, n, 0), *y = OUT(m, n);
     size_t d = x->ndim;
 
-    shape(y, DT_I64, 1, &d);
+    xq_onnx_shape(y, DT_I64, 1, &d);
     for (size_t k = 0; k < x->ndim; k++)
         y->i[k] = (int64_t)x->dims[k];
     return true;
@@ -635,10 +500,10 @@ static bool fwd_transpose(onnx_t *m, node_t *n) {
     for (size_t d = 0; d < x->ndim; d++)
         perm[d] = n->perm_cnt ? n->perm[d] : (long)(x->ndim - 1 - d);
     if (n->perm_cnt && n->perm_cnt != x->ndim)
-        return fail(m, n, "perm has %zu entries for rank %zu", n->perm_cnt, x->ndim);
+        return xq_onnx_fail(m, n, "perm has %zu entries for rank %zu", n->perm_cnt, x->ndim);
     for (size_t d = 0; d < x->ndim; d++)
         dims[d] = x->dims[perm[d]];
-    shape(y, x->dt, x->ndim, dims);
+    xq_onnx_shape(y, x->dt, x->ndim, dims);
     transpose_index(x, perm, st);
     for (size_t d = 0; d < x->ndim; d++)
         ost[d] = st[perm[d]];
@@ -662,7 +527,7 @@ static bool fwd_transpose(onnx_t *m, node_t *n) {
 
 static void bwd_transpose(onnx_t *m, node_t *n) {
     val_t *x = IN(m, n, 0), *y = OUT(m, n);
-    float *gx = grad(x);
+    float *gx = xq_onnx_grad(x);
     size_t st[XQ_MAX_DIMS];
     bc_t bc = {.ndim = x->ndim, .cnt = x->cnt};
 
@@ -688,14 +553,14 @@ static bool fwd_concat(onnx_t *m, node_t *n) {
         val_t *x = IN(m, n, k);
 
         if (x->ndim != x0->ndim || x->dt != x0->dt)
-            return fail(m, n, "inputs differ in rank or type");
+            return xq_onnx_fail(m, n, "inputs differ in rank or type");
         dims[ax] += x->dims[ax];
     }
     for (long d = 0; d < ax; d++)
         outer *= dims[d];
     for (size_t d = (size_t)ax + 1; d < x0->ndim; d++)
         inner *= dims[d];
-    shape(y, x0->dt, x0->ndim, dims);
+    xq_onnx_shape(y, x0->dt, x0->ndim, dims);
     for (size_t k = 0; k < n->in_cnt; k++) {
         val_t *x = IN(m, n, k);
         size_t blk = x->dims[ax] * inner;
@@ -725,7 +590,7 @@ static void bwd_concat(onnx_t *m, node_t *n) {
         size_t blk = x->dims[ax] * inner;
 
         if (x->needs_grad) {
-            float *gx = grad(x);
+            float *gx = xq_onnx_grad(x);
 
             for (size_t o = 0; o < outer; o++)
                 for (size_t e = 0; e < blk; e++)
@@ -743,9 +608,9 @@ static bool fwd_gather(onnx_t *m, node_t *n) {
     size_t dims[XQ_MAX_DIMS], nd = 0, outer = 1, inner = 1, nidx = ix->cnt;
 
     if (ix->dt != DT_I64)
-        return fail(m, n, "indices must be integers");
+        return xq_onnx_fail(m, n, "indices must be integers");
     if (x->ndim + ix->ndim - 1 > XQ_MAX_DIMS)
-        return fail(m, n, "too many dimensions");
+        return xq_onnx_fail(m, n, "too many dimensions");
     for (long d = 0; d < ax; d++) {
         dims[nd++] = x->dims[d];
         outer *= x->dims[d];
@@ -756,14 +621,14 @@ static bool fwd_gather(onnx_t *m, node_t *n) {
         dims[nd++] = x->dims[d];
         inner *= x->dims[d];
     }
-    shape(y, x->dt, nd, dims);
+    xq_onnx_shape(y, x->dt, nd, dims);
     for (size_t o = 0; o < outer; o++) {
         for (size_t k = 0; k < nidx; k++) {
             int64_t j = ix->i[k] < 0 ? ix->i[k] + (int64_t)x->dims[ax] : ix->i[k];
 
             if (j < 0 || j >= (int64_t)x->dims[ax])
-                return fail(m, n, "index %lld is outside [0, %zu)", (long long)ix->i[k],
-                            x->dims[ax]);
+                return xq_onnx_fail(m, n, "index %lld is outside [0, %zu)", (long long)ix->i[k],
+                                    x->dims[ax]);
             if (x->dt == DT_F32)
                 memcpy(y->f + (o * nidx + k) * inner, x->f + (o * x->dims[ax] + (size_t)j) * inner,
                        inner * sizeof(float));
@@ -779,7 +644,7 @@ static void bwd_gather(onnx_t *m, node_t *n) {
     val_t *x = IN(m, n, 0), *ix = IN(m, n, 1), *y = OUT(m, n);
     long ax = norm_axis(n->axis, x->ndim);
     size_t outer = 1, inner = 1, nidx = ix->cnt;
-    float *gx = grad(x);
+    float *gx = xq_onnx_grad(x);
 
     for (long d = 0; d < ax; d++)
         outer *= x->dims[d];
@@ -797,12 +662,13 @@ static void bwd_gather(onnx_t *m, node_t *n) {
 /* ---- Reductions ---- */
 
 /* Output shape of a reduction, and for each input element its output element. */
-static bool reduce_plan(onnx_t *m, node_t *n, const val_t *x, size_t *dims, size_t *nd, bool *red) {
+bool xq_onnx_reduce_plan(
+    onnx_t *m, node_t *n, const val_t *x, size_t *dims, size_t *nd, bool *red) {
     long axes[XQ_MAX_DIMS];
     size_t cnt = 0;
-    bool from_input = n->op == OP_REDUCESUM && IN(m, n, 1);
+    bool from_input = IN(m, n, 1) != NULL; /* ReduceSum 13+, every Reduce* 18+ */
 
-    if (!get_axes(m, n, from_input ? 1 : MAX_IO, axes, &cnt))
+    if (!xq_onnx_get_axes(m, n, from_input ? 1 : MAX_IO, axes, &cnt))
         return false;
     for (size_t d = 0; d < x->ndim; d++)
         red[d] = cnt == 0 && !(from_input && n->noop_empty);
@@ -810,7 +676,7 @@ static bool reduce_plan(onnx_t *m, node_t *n, const val_t *x, size_t *dims, size
         long a = norm_axis(axes[k], x->ndim);
 
         if (a < 0 || a >= (long)x->ndim)
-            return fail(m, n, "axis %ld is out of range", axes[k]);
+            return xq_onnx_fail(m, n, "axis %ld is out of range", axes[k]);
         red[a] = true;
     }
     *nd = 0;
@@ -824,7 +690,7 @@ static bool reduce_plan(onnx_t *m, node_t *n, const val_t *x, size_t *dims, size
 }
 
 /* The reduction as a broadcast walk: input element ia maps to output element ib. */
-static void reduce_walk(const val_t *x, const bool *red, bc_t *bc) {
+void xq_onnx_reduce_walk(const val_t *x, const bool *red, bc_t *bc) {
     size_t s = 1;
 
     bc->ndim = x->ndim;
@@ -848,11 +714,11 @@ static bool fwd_reduce(onnx_t *m, node_t *n) {
     bool red[XQ_MAX_DIMS];
     bc_t bc;
 
-    if (!reduce_plan(m, n, x, dims, &nd, red))
+    if (!xq_onnx_reduce_plan(m, n, x, dims, &nd, red))
         return false;
-    shape(y, DT_F32, nd, dims);
+    xq_onnx_shape(y, DT_F32, nd, dims);
     memset(y->f, 0, y->cnt * sizeof(float));
-    reduce_walk(x, red, &bc);
+    xq_onnx_reduce_walk(x, red, &bc);
     BC_LOOP(&bc, y->f[ib] += x->f[ia]);
     if (n->op == OP_REDUCEMEAN && y->cnt) {
         float k = (float)x->cnt / (float)y->cnt;
@@ -865,13 +731,13 @@ static bool fwd_reduce(onnx_t *m, node_t *n) {
 
 static void bwd_reduce(onnx_t *m, node_t *n) {
     val_t *x = IN(m, n, 0), *y = OUT(m, n);
-    float *gx = grad(x), k = n->op == OP_REDUCEMEAN ? (float)y->cnt / (float)x->cnt : 1;
+    float *gx = xq_onnx_grad(x), k = n->op == OP_REDUCEMEAN ? (float)y->cnt / (float)x->cnt : 1;
     size_t dims[XQ_MAX_DIMS], nd;
     bool red[XQ_MAX_DIMS];
     bc_t bc;
 
-    reduce_plan(m, n, x, dims, &nd, red);
-    reduce_walk(x, red, &bc);
+    xq_onnx_reduce_plan(m, n, x, dims, &nd, red);
+    xq_onnx_reduce_walk(x, red, &bc);
     BC_LOOP(&bc, gx[ia] += y->g[ib] * k);
 }
 
@@ -896,7 +762,7 @@ static bool fwd_softmax(onnx_t *m, node_t *n) {
     val_t *x = IN(m, n, 0), *y = OUT(m, n);
     size_t outer, len, inner;
 
-    shape(y, DT_F32, x->ndim, x->dims);
+    xq_onnx_shape(y, DT_F32, x->ndim, x->dims);
     softmax_split(m, n, x, &outer, &len, &inner);
     for (size_t o = 0; o < outer; o++)
         for (size_t i = 0; i < inner; i++) {
@@ -916,7 +782,7 @@ static bool fwd_softmax(onnx_t *m, node_t *n) {
 
 static void bwd_softmax(onnx_t *m, node_t *n) {
     val_t *x = IN(m, n, 0), *y = OUT(m, n);
-    float *gx = grad(x);
+    float *gx = xq_onnx_grad(x);
     size_t outer, len, inner;
 
     softmax_split(m, n, x, &outer, &len, &inner);
@@ -987,23 +853,23 @@ static bool fwd_gemm(onnx_t *m, node_t *n) {
     size_t M, K, N, Kb, dims[2];
 
     if (a->ndim != 2 || b->ndim != 2 || a->dt != DT_F32 || b->dt != DT_F32)
-        return fail(m, n, "needs two float matrices");
+        return xq_onnx_fail(m, n, "needs two float matrices");
     M = n->trans_a ? a->dims[1] : a->dims[0];
     K = n->trans_a ? a->dims[0] : a->dims[1];
     Kb = n->trans_b ? b->dims[1] : b->dims[0];
     N = n->trans_b ? b->dims[0] : b->dims[1];
     if (K != Kb)
-        return fail(m, n, "inner dimensions %zu and %zu differ", K, Kb);
+        return xq_onnx_fail(m, n, "inner dimensions %zu and %zu differ", K, Kb);
     dims[0] = M;
     dims[1] = N;
-    shape(y, DT_F32, 2, dims);
+    xq_onnx_shape(y, DT_F32, 2, dims);
     gemm_rows(n->trans_a, n->trans_b, M, N, K, n->alpha, a->f, a->dims[1], b->f, b->dims[1], 0.0f,
               y->f, N);
     if (c && n->beta != 0) {
         bc_t bc;
 
-        if (!broadcast(y, c, &bc) || bc.cnt != y->cnt)
-            return fail(m, n, "C does not broadcast to [%zu, %zu]", M, N);
+        if (!xq_onnx_broadcast(y, c, &bc) || bc.cnt != y->cnt)
+            return xq_onnx_fail(m, n, "C does not broadcast to [%zu, %zu]", M, N);
         BC_LOOP(&bc, y->f[o] += n->beta * c->f[ib]);
     }
     return true;
@@ -1016,7 +882,7 @@ static void bwd_gemm(onnx_t *m, node_t *n) {
     int lda = (int)a->dims[1], ldb = (int)b->dims[1];
 
     if (a->needs_grad) {
-        float *ga = grad(a);
+        float *ga = xq_onnx_grad(a);
 
         if (!n->trans_a) /* dA = alpha dY op(B)^T: [M,N] x [N,K], row by row */
             gemm_rows(false, !n->trans_b, (size_t)M, (size_t)K, (size_t)N, n->alpha, y->g,
@@ -1026,7 +892,7 @@ static void bwd_gemm(onnx_t *m, node_t *n) {
                         n->alpha, b->f, ldb, y->g, N, 1.0f, ga, lda);
     }
     if (b->needs_grad) {
-        float *gb = grad(b);
+        float *gb = xq_onnx_grad(b);
 
         if (!n->trans_b) /* dB = alpha op(A)^T dY: [K,M] x [M,N] */
             cblas_sgemm(CblasRowMajor, n->trans_a ? CblasNoTrans : CblasTrans, CblasNoTrans, K, N,
@@ -1036,10 +902,10 @@ static void bwd_gemm(onnx_t *m, node_t *n) {
                         n->alpha, y->g, N, a->f, lda, 1.0f, gb, ldb);
     }
     if (c && c->needs_grad && n->beta != 0) {
-        float *gc = grad(c);
+        float *gc = xq_onnx_grad(c);
         bc_t bc;
 
-        broadcast(y, c, &bc);
+        xq_onnx_broadcast(y, c, &bc);
         BC_LOOP(&bc, gc[ib] += n->beta * y->g[o]);
     }
 }
@@ -1067,7 +933,7 @@ static bool mm_plan(const val_t *a, const val_t *b, mm_t *p) {
     bb.ndim = bn > 2 ? bn - 2 : 0;
     memcpy(ab.dims, a->dims, ab.ndim * sizeof(size_t));
     memcpy(bb.dims, b->dims, bb.ndim * sizeof(size_t));
-    if (!broadcast(&ab, &bb, &p->bc))
+    if (!xq_onnx_broadcast(&ab, &bb, &p->bc))
         return false;
     p->batch = p->bc.cnt;
     p->ndim = 0;
@@ -1085,8 +951,8 @@ static bool fwd_matmul(onnx_t *m, node_t *n) {
     mm_t p;
 
     if (a->dt != DT_F32 || b->dt != DT_F32 || !mm_plan(a, b, &p))
-        return fail(m, n, "operands do not multiply");
-    shape(y, DT_F32, p.ndim, p.dims);
+        return xq_onnx_fail(m, n, "operands do not multiply");
+    xq_onnx_shape(y, DT_F32, p.ndim, p.dims);
     BC_LOOP(&p.bc, gemm_rows(false, false, p.n, p.m, p.k, 1.0f, a->f + ia * p.n * p.k, p.k,
                              b->f + ib * p.k * p.m, p.m, 0.0f, y->f + o * p.n * p.m, p.m));
     return true;
@@ -1094,7 +960,8 @@ static bool fwd_matmul(onnx_t *m, node_t *n) {
 
 static void bwd_matmul(onnx_t *m, node_t *n) {
     val_t *a = IN(m, n, 0), *b = IN(m, n, 1), *y = OUT(m, n);
-    float *ga = a->needs_grad ? grad(a) : NULL, *gb = b->needs_grad ? grad(b) : NULL;
+    float *ga = a->needs_grad ? xq_onnx_grad(a) : NULL,
+          *gb = b->needs_grad ? xq_onnx_grad(b) : NULL;
     mm_t p;
 
     mm_plan(a, b, &p);
@@ -1120,7 +987,7 @@ static bool conv_plan(onnx_t *m, node_t *n, const val_t *x, const val_t *w, conv
     long eh, ew;
 
     if (x->ndim != 4 || w->ndim != 4)
-        return fail(m, n, "only 2-D convolutions ([N, C, H, W]) are supported");
+        return xq_onnx_fail(m, n, "only 2-D convolutions ([N, C, H, W]) are supported");
     p->N = x->dims[0];
     p->C = x->dims[1];
     p->H = x->dims[2];
@@ -1130,13 +997,14 @@ static bool conv_plan(onnx_t *m, node_t *n, const val_t *x, const val_t *w, conv
     p->kw = w->dims[3];
     p->G = (size_t)(n->group > 0 ? n->group : 1);
     if (p->C % p->G || p->M % p->G || w->dims[1] != p->C / p->G)
-        return fail(m, n, "channels %zu, filters %zu and group %zu do not fit", p->C, p->M, p->G);
+        return xq_onnx_fail(m, n, "channels %zu, filters %zu and group %zu do not fit", p->C, p->M,
+                            p->G);
     p->Cg = p->C / p->G;
     p->Mg = p->M / p->G;
     eh = n->dilations[0] * ((long)p->kh - 1) + 1;
     ew = n->dilations[1] * ((long)p->kw - 1) + 1;
     if ((long)p->H + n->pads[0] + n->pads[2] < eh || (long)p->W + n->pads[1] + n->pads[3] < ew)
-        return fail(m, n, "kernel larger than the padded input");
+        return xq_onnx_fail(m, n, "kernel larger than the padded input");
     p->OH = (size_t)(((long)p->H + n->pads[0] + n->pads[2] - eh) / n->strides[0] + 1);
     p->OW = (size_t)(((long)p->W + n->pads[1] + n->pads[3] - ew) / n->strides[1] + 1);
     return true;
@@ -1212,7 +1080,7 @@ static bool fwd_conv(onnx_t *m, node_t *n) {
     dims[1] = p.M;
     dims[2] = p.OH;
     dims[3] = p.OW;
-    shape(y, DT_F32, 4, dims);
+    xq_onnx_shape(y, DT_F32, 4, dims);
     col = conv_col(n, &p);
     for (size_t b = 0; b < p.N; b++)
         for (size_t g = 0; g < p.G; g++) {
@@ -1232,7 +1100,7 @@ static bool fwd_conv(onnx_t *m, node_t *n) {
 
 static void bwd_conv(onnx_t *m, node_t *n) {
     val_t *x = IN(m, n, 0), *w = IN(m, n, 1), *y = OUT(m, n);
-    float *gx = grad(x), *col;
+    float *gx = xq_onnx_grad(x), *col;
     conv_t p;
 
     conv_plan(m, n, x, w, &p);
@@ -1252,7 +1120,7 @@ static void bwd_conv(onnx_t *m, node_t *n) {
 
 static bool pool_plan(onnx_t *m, node_t *n, const val_t *x, conv_t *p) {
     if (x->ndim != 4)
-        return fail(m, n, "only 2-D pooling ([N, C, H, W]) is supported");
+        return xq_onnx_fail(m, n, "only 2-D pooling ([N, C, H, W]) is supported");
     p->N = x->dims[0];
     p->C = x->dims[1];
     p->H = x->dims[2];
@@ -1266,7 +1134,7 @@ static bool pool_plan(onnx_t *m, node_t *n, const val_t *x, conv_t *p) {
     p->kh = (size_t)n->kernel[0];
     p->kw = (size_t)n->kernel[1];
     if (!p->kh || !p->kw)
-        return fail(m, n, "kernel_shape is required");
+        return xq_onnx_fail(m, n, "kernel_shape is required");
     p->OH = (size_t)(((long)p->H + n->pads[0] + n->pads[2] - (long)p->kh) / n->strides[0] + 1);
     p->OW = (size_t)(((long)p->W + n->pads[1] + n->pads[3] - (long)p->kw) / n->strides[1] + 1);
     return true;
@@ -1283,7 +1151,7 @@ static bool fwd_pool(onnx_t *m, node_t *n) {
     dims[1] = p.C;
     dims[2] = p.OH;
     dims[3] = p.OW;
-    shape(y, DT_F32, 4, dims);
+    xq_onnx_shape(y, DT_F32, 4, dims);
     if (n->op == OP_MAXPOOL && y->cnt > n->arg_cap) {
         xq_free(n->arg);
         n->arg = xq_malloc(y->cnt * sizeof(size_t));
@@ -1329,7 +1197,7 @@ static bool fwd_pool(onnx_t *m, node_t *n) {
 
 static void bwd_pool(onnx_t *m, node_t *n) {
     val_t *x = IN(m, n, 0), *y = OUT(m, n);
-    float *gx = grad(x);
+    float *gx = xq_onnx_grad(x);
     conv_t p;
 
     pool_plan(m, n, x, &p);
@@ -1373,13 +1241,13 @@ static bool fwd_batchnorm(onnx_t *m, node_t *n) {
     size_t C, inner = 1;
 
     if (x->ndim < 2 || !sc || !b || !mu || !var)
-        return fail(m, n, "needs X, scale, B, mean and var");
+        return xq_onnx_fail(m, n, "needs X, scale, B, mean and var");
     C = x->dims[1];
     if (sc->cnt != C || b->cnt != C || mu->cnt != C || var->cnt != C)
-        return fail(m, n, "parameters must have %zu channels", C);
+        return xq_onnx_fail(m, n, "parameters must have %zu channels", C);
     for (size_t d = 2; d < x->ndim; d++)
         inner *= x->dims[d];
-    shape(y, DT_F32, x->ndim, x->dims);
+    xq_onnx_shape(y, DT_F32, x->ndim, x->dims);
     for (size_t i = 0; i < x->cnt; i++) {
         size_t c = (i / inner) % C;
 
@@ -1391,7 +1259,7 @@ static bool fwd_batchnorm(onnx_t *m, node_t *n) {
 static void bwd_batchnorm(onnx_t *m, node_t *n) {
     val_t *x = IN(m, n, 0), *sc = IN(m, n, 1), *var = IN(m, n, 4), *y = OUT(m, n);
     size_t C = x->dims[1], inner = 1;
-    float *gx = grad(x);
+    float *gx = xq_onnx_grad(x);
 
     for (size_t d = 2; d < x->ndim; d++)
         inner *= x->dims[d];
@@ -1450,20 +1318,22 @@ static const struct {
 };
 
 static bool forward(onnx_t *m, node_t *n) {
-    return op_impl[n->op].fwd(m, n);
+    return n->op == OP_EXT ? n->ext->fwd(m, n) : op_impl[n->op].fwd(m, n);
 }
 
 static void backward(onnx_t *m, node_t *n) {
-    if (op_impl[n->op].bwd)
-        op_impl[n->op].bwd(m, n);
+    void (*bwd)(onnx_t *, node_t *) = n->op == OP_EXT ? n->ext->bwd : op_impl[n->op].bwd;
+
+    if (bwd)
+        bwd(m, n);
 }
 
 /* ==== Loading ==== */
 
 /* A TensorProto into value @p v (float32 or int64). */
-static bool load_tensor(onnx_t *m, const Onnx__TensorProto *t, val_t *v) {
-    size_t dims[XQ_MAX_DIMS], cnt = 1;
-    const uint8_t *raw = t->has_raw_data ? t->raw_data.data : NULL;
+static bool load_tensor_bytes(
+    onnx_t *m, const Onnx__TensorProto *t, const uint8_t *raw, size_t raw_len, val_t *v) {
+    size_t dims[XQ_MAX_DIMS] = {0}, cnt = 1;
 
     if (t->n_dims > XQ_MAX_DIMS) {
         snprintf(m->errbuf, sizeof(m->errbuf), "tensor %s has more than 8 dimensions", t->name);
@@ -1479,8 +1349,8 @@ static bool load_tensor(onnx_t *m, const Onnx__TensorProto *t, val_t *v) {
     }
     switch (t->data_type) {
     case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
-        shape(v, DT_F32, t->n_dims, dims);
-        if (raw && t->raw_data.len == cnt * 4) {
+        xq_onnx_shape(v, DT_F32, t->n_dims, dims);
+        if (raw && raw_len == cnt * 4) {
             memcpy(v->f, raw, cnt * 4); /* little-endian, as this machine */
         } else if (t->n_float_data == cnt) {
             memcpy(v->f, t->float_data, cnt * 4);
@@ -1489,11 +1359,11 @@ static bool load_tensor(onnx_t *m, const Onnx__TensorProto *t, val_t *v) {
         }
         break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE:
-        shape(v, DT_F32, t->n_dims, dims);
+        xq_onnx_shape(v, DT_F32, t->n_dims, dims);
         for (size_t i = 0; i < cnt; i++) {
             double d;
 
-            if (raw && t->raw_data.len == cnt * 8)
+            if (raw && raw_len == cnt * 8)
                 memcpy(&d, raw + 8 * i, 8);
             else if (t->n_double_data == cnt)
                 d = t->double_data[i];
@@ -1503,20 +1373,32 @@ static bool load_tensor(onnx_t *m, const Onnx__TensorProto *t, val_t *v) {
         }
         break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
-        shape(v, DT_I64, t->n_dims, dims);
-        if (raw && t->raw_data.len == cnt * 8)
+        xq_onnx_shape(v, DT_I64, t->n_dims, dims);
+        if (raw && raw_len == cnt * 8)
             memcpy(v->i, raw, cnt * 8);
         else if (t->n_int64_data == cnt)
             memcpy(v->i, t->int64_data, cnt * 8);
         else
             goto bad;
         break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: /* as int64 0/1, like a Cast's result */
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8:
+        xq_onnx_shape(v, DT_I64, t->n_dims, dims);
+        for (size_t i = 0; i < cnt; i++) {
+            if (raw && raw_len == cnt)
+                v->i[i] = raw[i];
+            else if (t->n_int32_data == cnt)
+                v->i[i] = t->int32_data[i];
+            else
+                goto bad;
+        }
+        break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT32:
-        shape(v, DT_I64, t->n_dims, dims);
+        xq_onnx_shape(v, DT_I64, t->n_dims, dims);
         for (size_t i = 0; i < cnt; i++) {
             int32_t x;
 
-            if (raw && t->raw_data.len == cnt * 4)
+            if (raw && raw_len == cnt * 4)
                 memcpy(&x, raw + 4 * i, 4);
             else if (t->n_int32_data == cnt)
                 x = t->int32_data[i];
@@ -1526,9 +1408,10 @@ static bool load_tensor(onnx_t *m, const Onnx__TensorProto *t, val_t *v) {
         }
         break;
     default:
-        snprintf(m->errbuf, sizeof(m->errbuf),
-                 "tensor %s has data type %d; float, double, int32 and int64 are supported",
-                 t->name ? t->name : "?", t->data_type);
+        snprintf(
+            m->errbuf, sizeof(m->errbuf),
+            "tensor %s has data type %d; float, double, int32, int64, uint8 and bool are supported",
+            t->name ? t->name : "?", t->data_type);
         return false;
     }
     v->is_const = true;
@@ -1539,29 +1422,164 @@ bad:
     return false;
 }
 
+/* Largest external data file section one tensor may take. */
+#define MAX_EXTERNAL (1ul << 31)
+
+/* Reads a tensor's bytes from its external data file (location, offset, length) into @p b. */
+static bool read_external(onnx_t *m, const Onnx__TensorProto *t, xq_buf_t *b) {
+    const char *loc = NULL;
+    unsigned long long off = 0, len = 0;
+    bool has_len = false;
+    char path[4096];
+    FILE *f;
+    int w;
+
+    for (size_t k = 0; k < t->n_external_data; k++) {
+        const Onnx__StringStringEntryProto *e = t->external_data[k];
+
+        if (!strcmp(e->key, "location"))
+            loc = e->value;
+        else if (!strcmp(e->key, "offset"))
+            off = strtoull(e->value, NULL, 10);
+        else if (!strcmp(e->key, "length")) {
+            len = strtoull(e->value, NULL, 10);
+            has_len = true;
+        }
+    }
+    if (!m->dir) {
+        snprintf(m->errbuf, sizeof(m->errbuf),
+                 "tensor %s: its data is in an external file, and the model was not read from "
+                 "a file",
+                 t->name);
+        return false;
+    }
+    if (!loc || !loc[0] || loc[0] == '/' || strstr(loc, "..")) {
+        snprintf(m->errbuf, sizeof(m->errbuf),
+                 "tensor %s: external data location must be a file beside the model", t->name);
+        return false;
+    }
+    w = snprintf(path, sizeof(path), "%s/%s", m->dir, loc);
+    if (w < 0 || (size_t)w >= sizeof(path) || !(f = fopen(path, "rb"))) {
+        snprintf(m->errbuf, sizeof(m->errbuf), "tensor %s: cannot open external data %s", t->name,
+                 loc);
+        return false;
+    }
+    if (!has_len && (fseek(f, 0, SEEK_END) != 0 || (len = (unsigned long long)ftell(f)) < off))
+        len = 0;
+    else if (!has_len)
+        len -= off;
+    if (len > MAX_EXTERNAL || fseek(f, (long)off, SEEK_SET) != 0) {
+        fclose(f);
+        snprintf(m->errbuf, sizeof(m->errbuf), "tensor %s: bad external data section", t->name);
+        return false;
+    }
+    xq_buf_reserve(b, (size_t)len);
+    b->len = fread(b->data, 1, (size_t)len, f);
+    fclose(f);
+    if (b->len != len) {
+        snprintf(m->errbuf, sizeof(m->errbuf), "tensor %s: external data %s is shorter than said",
+                 t->name, loc);
+        return false;
+    }
+    return true;
+}
+
+/* A TensorProto into value @p v, its data inline or in an external file. */
+static bool load_tensor(onnx_t *m, const Onnx__TensorProto *t, val_t *v) {
+    xq_buf_t b;
+    bool ok;
+
+    if (!t->has_data_location || t->data_location != ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+        return load_tensor_bytes(m, t, t->has_raw_data ? t->raw_data.data : NULL,
+                                 t->has_raw_data ? t->raw_data.len : 0, v);
+    xq_buf_init(&b);
+    ok = read_external(m, t, &b) &&
+         load_tensor_bytes(m, t, b.data ? b.data : (const uint8_t *)"", b.len, v);
+    xq_buf_fini(&b);
+    return ok;
+}
+
 static void read_ints(const Onnx__AttributeProto *a, long *dst, size_t *cnt, size_t max) {
     *cnt = a->n_ints < max ? a->n_ints : max;
     for (size_t i = 0; i < *cnt; i++)
         dst[i] = (long)a->ints[i];
 }
 
-static bool read_node(onnx_t *m, const Onnx__NodeProto *np, node_t *n) {
-    size_t cnt;
-    int op;
+/* Characters of the list of missing operators, so the advice after it fits an error message. */
+#define LIST_BUDGET 158
 
-    for (op = 0; op < OP_CNT; op++) {
+op_t xq_onnx_lookup_op(const Onnx__NodeProto *np, const xq_onnx_opdef_t **ext) {
+    *ext = NULL;
+    if (np->domain && np->domain[0] && strcmp(np->domain, "ai.onnx") != 0)
+        return OP_CNT;
+    for (int op = 0; op < OP_EXT; op++) {
         if (strcmp(np->op_type, op_names[op]) == 0)
-            break;
+            return (op_t)op;
     }
+    if (!(*ext = xq_onnx_opdef_ew(np->op_type)) && !(*ext = xq_onnx_opdef_shape(np->op_type)))
+        *ext = xq_onnx_opdef_resize(np->op_type);
+    return *ext ? OP_EXT : OP_CNT;
+}
+
+/*
+ * Lists, in m->errbuf, every operator of @p g the interpreter lacks, each with its node count
+ * and first node; returns how many operators. Past the buffer: "and N more".
+ */
+static size_t list_unsupported(onnx_t *m, const Onnx__GraphProto *g) {
+    size_t kinds = 0, shown = 0, len;
+    const xq_onnx_opdef_t *ext;
+
+    len = (size_t)snprintf(m->errbuf, sizeof(m->errbuf), "explainq's interpreter lacks ");
+    for (size_t i = 0; i < g->n_node; i++) {
+        const Onnx__NodeProto *np = g->node[i];
+        size_t cnt = 0;
+        bool seen = false;
+        char item[128];
+        int w;
+
+        if (xq_onnx_lookup_op(np, &ext) != OP_CNT)
+            continue;
+        for (size_t k = 0; k < g->n_node && !seen; k++) {
+            if (strcmp(g->node[k]->op_type, np->op_type) == 0 &&
+                strcmp(g->node[k]->domain ? g->node[k]->domain : "",
+                       np->domain ? np->domain : "") == 0) {
+                seen = k < i;
+                cnt++;
+            }
+        }
+        if (seen)
+            continue;
+        kinds++;
+        w = snprintf(item, sizeof(item), "%s%s%s%s (%zu node%s: %s%s)", shown ? ", " : "",
+                     np->domain && np->domain[0] ? np->domain : "",
+                     np->domain && np->domain[0] ? "." : "", np->op_type, cnt,
+                     cnt > 1 ? "s, first" : "", np->name && np->name[0] ? np->name : np->output[0],
+                     "");
+        if (w > 0 && len + (size_t)w + 16 >= LIST_BUDGET) /* no room for the nodes: the name */
+            w = snprintf(item, sizeof(item), "%s%s", shown ? ", " : "", np->op_type);
+        if (w > 0 && len + (size_t)w + 16 < LIST_BUDGET) {
+            memcpy(m->errbuf + len, item, (size_t)w + 1);
+            len += (size_t)w;
+            shown++;
+        }
+    }
+    if (kinds > shown)
+        snprintf(m->errbuf + len, sizeof(m->errbuf) - len, " and %zu more", kinds - shown);
+    return kinds;
+}
+
+static bool read_node(onnx_t *m, const Onnx__NodeProto *np, node_t *n) {
+    const xq_onnx_opdef_t *ext;
+    op_t op = xq_onnx_lookup_op(np, &ext);
+    size_t cnt;
+
     n->name = xq_strdup(np->name && np->name[0] ? np->name : np->output[0]);
-    if (op == OP_CNT || (np->domain && np->domain[0] && strcmp(np->domain, "ai.onnx") != 0)) {
-        snprintf(
-            m->errbuf, sizeof(m->errbuf),
-            "unsupported operator %s%s%s (node %s); the README lists the operators explainq runs",
-            np->domain && np->domain[0] ? np->domain : "", np->domain && np->domain[0] ? "." : "",
-            np->op_type, n->name);
+    if (op == OP_CNT) {
+        snprintf(m->errbuf, sizeof(m->errbuf), "unsupported operator %s (node %s)", np->op_type,
+                 n->name);
         return false;
     }
+    n->ext = ext;
     n->op = (op_t)op;
     if (np->n_input > MAX_IO || np->n_output < 1) {
         snprintf(m->errbuf, sizeof(m->errbuf), "node %s has too many inputs", n->name);
@@ -1570,13 +1588,24 @@ static bool read_node(onnx_t *m, const Onnx__NodeProto *np, node_t *n) {
     n->in_cnt = np->n_input;
     for (size_t i = 0; i < np->n_input; i++)
         n->in[i] = np->input[i][0] ? add_val(m, np->input[i]) : -1;
-    n->out_cnt = 1; /* extra outputs (Dropout's mask, BatchNorm's stats) are not computed */
-    n->out[0] = add_val(m, np->output[0]);
+    /* extra outputs (Dropout's mask, BatchNorm's stats) are not computed; Split's are */
+    n->out_cnt = ext && !strcmp(ext->name, "Split") ? np->n_output : 1;
+    if (n->out_cnt > MAX_IO) {
+        snprintf(m->errbuf, sizeof(m->errbuf), "node %s has more than %d outputs", n->name, MAX_IO);
+        return false;
+    }
+    for (size_t k = 0; k < n->out_cnt; k++)
+        n->out[k] = add_val(m, np->output[k]);
     /* defaults of the attributes */
     n->axis = n->op == OP_CONCAT || n->op == OP_GATHER ? 0 : 1;
     n->keepdims = 1;
     n->alpha = n->op == OP_LEAKYRELU ? 0.01f : 1.0f;
     n->beta = 1.0f;
+    if (ext) {
+        n->alpha = ext->alpha;
+        n->beta = ext->beta;
+        n->axis = ext->axis;
+    }
     n->strides[0] = n->strides[1] = 1;
     n->dilations[0] = n->dilations[1] = 1;
     n->group = 1;
@@ -1633,6 +1662,46 @@ static bool read_node(onnx_t *m, const Onnx__NodeProto *np, node_t *n) {
                          n->name, (int)a->s.len, (const char *)a->s.data);
                 return false;
             }
+        } else if (!strcmp(an, "to")) {
+            n->to = (long)a->i;
+        } else if (!strcmp(an, "fmod")) {
+            n->mode = (long)a->i; /* Mod: 1 for C's fmod */
+        } else if (!strcmp(an, "approximate")) {
+            n->mode = a->s.len == 4 && !memcmp(a->s.data, "tanh", 4);
+        } else if (!strcmp(an, "split")) {
+            read_ints(a, n->axes, &n->axes_cnt, XQ_MAX_DIMS); /* Split before opset 13 */
+            n->has_axes = true;
+        } else if (!strcmp(an, "coordinate_transformation_mode")) {
+            static const char *const ctms[] = {"half_pixel", "pytorch_half_pixel", "align_corners",
+                                               "asymmetric"};
+
+            n->ctm = 4;
+            for (int c = 0; c < 4; c++) {
+                if (a->s.len == strlen(ctms[c]) && !memcmp(a->s.data, ctms[c], a->s.len))
+                    n->ctm = c;
+            }
+        } else if (!strcmp(an, "nearest_mode")) {
+            static const char *const modes[] = {"round_prefer_floor", "round_prefer_ceil", "floor",
+                                                "ceil"};
+
+            for (int c = 0; c < 4; c++) {
+                if (a->s.len == strlen(modes[c]) && !memcmp(a->s.data, modes[c], a->s.len))
+                    n->nearest = c;
+            }
+        } else if (!strcmp(an, "antialias") && a->i) {
+            snprintf(m->errbuf, sizeof(m->errbuf), "node %s: antialias is not supported", n->name);
+            return false;
+        } else if (!strcmp(an, "mode") && a->s.len) {
+            n->mode = (long)a->s.data[0]; /* Pad: 'c'onstant, 'r'eflect, 'e'dge, 'w'rap */
+        } else if (n->op == OP_EXT && !strcmp(an, "value") && a->t) {
+            val_t tmp = {0}; /* ConstantOfShape: a one-element tensor */
+
+            if (!load_tensor(m, a->t, &tmp))
+                return false;
+            n->value = tmp.cnt != 1 ? 0 : tmp.dt == DT_F32 ? tmp.f[0] : (float)tmp.i[0];
+            n->to = tmp.dt == DT_F32 ? 1 : 7;
+            xq_free(tmp.f);
+            xq_free(tmp.i);
         } else if (n->op == OP_CONSTANT) {
             val_t *v = &m->vals[n->out[0]];
 
@@ -1642,7 +1711,7 @@ static bool read_node(onnx_t *m, const Onnx__NodeProto *np, node_t *n) {
             } else if (!strcmp(an, "value_float") || !strcmp(an, "value_floats")) {
                 size_t one = a->n_floats, nd = !strcmp(an, "value_floats");
 
-                shape(v, DT_F32, nd, &one);
+                xq_onnx_shape(v, DT_F32, nd, &one);
                 if (nd)
                     memcpy(v->f, a->floats, one * sizeof(float));
                 else
@@ -1650,7 +1719,7 @@ static bool read_node(onnx_t *m, const Onnx__NodeProto *np, node_t *n) {
             } else if (!strcmp(an, "value_int") || !strcmp(an, "value_ints")) {
                 size_t one = a->n_ints, nd = !strcmp(an, "value_ints");
 
-                shape(v, DT_I64, nd, &one);
+                xq_onnx_shape(v, DT_I64, nd, &one);
                 if (nd)
                     memcpy(v->i, a->ints, one * sizeof(int64_t));
                 else
@@ -1692,6 +1761,8 @@ static void mark(onnx_t *m, bool want_grad) {
             }
         }
         y->needs_grad = want_grad && ng && n->op != OP_SHAPE;
+        for (size_t o = 1; o < n->out_cnt; o++)
+            m->vals[n->out[o]].needs_grad = y->needs_grad;
     }
 }
 
@@ -1704,8 +1775,8 @@ static bool run_forward(onnx_t *m) {
         for (size_t i = 0; i < n->in_cnt; i++) {
             val_t *x = IN(m, n, i);
 
-            if (x && !x->is_const && !x->fed && !x->cap)
-                return fail(m, n, "input %s has no value (not fed, not computed)", x->name);
+            if (x && !x->is_const && !x->fed && !x->f && !x->i)
+                return xq_onnx_fail(m, n, "input %s has no value (not fed, not computed)", x->name);
         }
         if (!forward(m, n))
             return false;
@@ -1733,7 +1804,7 @@ static int feed(onnx_t *m,
     if (v->dt == DT_I64 && !v->cap) {
         /* a graph input declared integer keeps its type: ids arrive as floats */
     }
-    shape(v, v->dt, desc->ndim + 1, dims);
+    xq_onnx_shape(v, v->dt, desc->ndim + 1, dims);
     if (v->dt == DT_I64) {
         for (size_t i = 0; i < rows * per_row; i++)
             v->i[i] = (int64_t)lrintf(data[i]);
@@ -1799,7 +1870,7 @@ static xq_err_t onnx_eval(void *impl, xq_batch_t *b, xq_error_t *err) {
         goto out;
     /* seed: d out[r, grad_index[r]] per row; rows never mix, so one pass serves them all */
     if (y->needs_grad) {
-        float *g = grad(y);
+        float *g = xq_onnx_grad(y);
 
         for (size_t r = 0; r < b->rows; r++) {
             if (b->grad_index[r] < 0 || (size_t)b->grad_index[r] >= b->out_cnt) {
@@ -1814,7 +1885,11 @@ static xq_err_t onnx_eval(void *impl, xq_batch_t *b, xq_error_t *err) {
         for (size_t k = m->node_cnt; k-- > 0;) {
             node_t *n = &m->nodes[k];
 
-            if (!n->skip && m->vals[n->out[0]].has_g && m->vals[n->out[0]].needs_grad)
+            bool has_g = false;
+
+            for (size_t o = 0; o < n->out_cnt; o++)
+                has_g |= m->vals[n->out[o]].has_g;
+            if (!n->skip && has_g && m->vals[n->out[0]].needs_grad)
                 backward(m, n);
         }
     }
@@ -1831,6 +1906,41 @@ out:
     return rc;
 }
 
+static size_t max_input_elems(const onnx_t *m) {
+    size_t most = 1;
+
+    for (size_t i = 0; i < m->input_cnt; i++)
+        most = m->in_desc[i].elem_cnt > most ? m->in_desc[i].elem_cnt : most;
+    return most;
+}
+
+/* The one graph input value @p vi depends on (its index in in_desc), or SIZE_MAX. */
+static size_t encoder_input(const onnx_t *m, int vi) {
+    bool *need = xq_calloc(m->val_cnt, sizeof(bool));
+    size_t found = SIZE_MAX, cnt = 0;
+
+    need[vi] = true;
+    for (size_t k = m->node_cnt; k-- > 0;) {
+        const node_t *n = &m->nodes[k];
+        bool wanted = false;
+
+        for (size_t o = 0; o < n->out_cnt; o++)
+            wanted |= need[n->out[o]];
+        for (size_t i = 0; wanted && i < n->in_cnt; i++) {
+            if (n->in[i] >= 0)
+                need[n->in[i]] = true;
+        }
+    }
+    for (size_t i = 0; i < m->input_cnt; i++) {
+        if (need[m->inputs[i]]) {
+            found = i;
+            cnt++;
+        }
+    }
+    xq_free(need);
+    return cnt == 1 ? found : SIZE_MAX;
+}
+
 static xq_err_t onnx_encode(void *impl,
                             const char *encoded,
                             const float *raw,
@@ -1844,21 +1954,39 @@ static xq_err_t onnx_encode(void *impl,
     xq_err_t rc = XQ_OK;
 
     /* the raw instance is the model's (single) input; run and read the intermediate */
-    if (vi < 0 || m->input_cnt != 1 || m->in_desc[0].elem_cnt != raw_cnt)
+    size_t src;
+    float *zeros;
+
+    if (vi < 0)
+        return xq_error_set(err, XQ_EMODEL, encoded, "the model has no tensor %s", encoded);
+    if ((src = encoder_input(m, vi)) == SIZE_MAX)
         return xq_error_set(err, XQ_EMODEL, encoded,
-                            "cannot encode %s: the model needs one input of %zu elements", encoded,
-                            raw_cnt);
-    unfeed(m);
-    feed(m, m->in_desc[0].name, raw, rows, raw_cnt, &m->in_desc[0], false);
-    mark(m, false);
-    if (!run_forward(m))
-        rc = xq_error_set(err, XQ_EMODEL, encoded, "%s", m->errbuf);
-    else if (m->vals[vi].cnt != rows * out_cnt)
-        rc = xq_error_set(err, XQ_EMODEL, encoded, "%s has %zu values, not %zu", encoded,
-                          m->vals[vi].cnt, rows * out_cnt);
-    else
-        memcpy(out, m->vals[vi].f, rows * out_cnt * sizeof(float));
-    unfeed(m);
+                            "cannot encode %s: it depends on %s inputs of the model, and "
+                            "encoding takes one",
+                            encoded, m->input_cnt ? "several" : "no");
+    if (m->in_desc[src].elem_cnt != raw_cnt)
+        return xq_error_set(err, XQ_EMODEL, encoded,
+                            "cannot encode %s: the instance gives %zu elements; the model's input "
+                            "%s takes %zu",
+                            encoded, raw_cnt, m->in_desc[src].name, m->in_desc[src].elem_cnt);
+    zeros = xq_calloc(rows * max_input_elems(m) + 1, sizeof(float));
+    for (size_t r = 0, step = m->fixed_batch ? 1 : rows; r < rows && rc == XQ_OK; r += step) {
+        unfeed(m);
+        /* the other inputs do not reach the encoded tensor: zeros stand for them */
+        for (size_t i = 0; i < m->input_cnt; i++)
+            feed(m, m->in_desc[i].name, i == src ? raw + r * raw_cnt : zeros, step,
+                 m->in_desc[i].elem_cnt, &m->in_desc[i], false);
+        mark(m, false);
+        if (!run_forward(m))
+            rc = xq_error_set(err, XQ_EMODEL, encoded, "%s", m->errbuf);
+        else if (m->vals[vi].cnt != step * out_cnt)
+            rc = xq_error_set(err, XQ_EMODEL, encoded, "%s has %zu values, not %zu", encoded,
+                              m->vals[vi].cnt, step * out_cnt);
+        else
+            memcpy(out + r * out_cnt, m->vals[vi].f, step * out_cnt * sizeof(float));
+        unfeed(m);
+    }
+    xq_free(zeros);
     return rc;
 }
 
@@ -1871,14 +1999,14 @@ static const xq_model_ops_t onnx_ops = {
 /* Runs a batch of two rows of zeros to learn every intermediate tensor's per-row shape. */
 static bool probe_shapes(onnx_t *m) {
     float *zeros;
-    size_t most = 1;
+    size_t most = 1, rows = m->fixed_batch ? 1 : 2; /* 2 tells the batch from a fixed 1 */
 
     for (size_t i = 0; i < m->input_cnt; i++)
         most = m->in_desc[i].elem_cnt > most ? m->in_desc[i].elem_cnt : most;
-    zeros = xq_calloc(2 * most, sizeof(float));
+    zeros = xq_calloc(rows * most, sizeof(float));
     unfeed(m);
     for (size_t i = 0; i < m->input_cnt; i++)
-        feed(m, m->in_desc[i].name, zeros, 2, m->in_desc[i].elem_cnt, &m->in_desc[i], false);
+        feed(m, m->in_desc[i].name, zeros, rows, m->in_desc[i].elem_cnt, &m->in_desc[i], false);
     mark(m, false);
     if (!run_forward(m)) {
         xq_free(zeros);
@@ -1887,11 +2015,19 @@ static bool probe_shapes(onnx_t *m) {
     }
     xq_free(zeros);
     m->enc_desc = xq_calloc(m->val_cnt, sizeof(*m->enc_desc));
+    m->row_bytes = 0; /* every value that scales with the batch, per row */
+    for (size_t i = 0; i < m->val_cnt; i++) {
+        val_t *v = &m->vals[i];
+
+        if (!v->is_const && v->ndim >= 1 && v->dims[0] == rows && v->cap)
+            m->row_bytes += v->cnt / rows * (v->dt == DT_F32 ? sizeof(float) : sizeof(int64_t));
+    }
     for (size_t i = 0; i < m->val_cnt; i++) {
         val_t *v = &m->vals[i];
         xq_tensor_desc_t *d;
 
-        if (v->is_const || v->fed || v->dt != DT_F32 || v->ndim < 1 || v->dims[0] != 2 || !v->cap)
+        if (v->is_const || v->fed || v->dt != DT_F32 || v->ndim < 1 || v->dims[0] != rows ||
+            !v->cap)
             continue;
         d = &m->enc_desc[m->enc_cnt++];
         d->name = v->name;
@@ -1908,6 +2044,16 @@ static bool probe_shapes(onnx_t *m) {
 
 xq_err_t xq_onnx_load(
     const uint8_t *buf, size_t len, const char *output, xq_model_t **out, xq_error_t *err) {
+    return xq_onnx_load_dir(buf, len, NULL, output, NULL, out, err);
+}
+
+xq_err_t xq_onnx_load_dir(const uint8_t *buf,
+                          size_t len,
+                          const char *dir,
+                          const char *output,
+                          const char *dims,
+                          xq_model_t **out,
+                          xq_error_t *err) {
     Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
     onnx_t *m = xq_calloc(1, sizeof(*m));
     const Onnx__GraphProto *g;
@@ -1919,6 +2065,7 @@ xq_err_t xq_onnx_load(
         goto out;
     }
     g = mp->graph;
+    m->dir = dir;
     m->opset = 13;
     for (size_t i = 0; i < mp->n_opset_import; i++) {
         const Onnx__OperatorSetIdProto *os = mp->opset_import[i];
@@ -1955,23 +2102,55 @@ xq_err_t xq_onnx_load(
                             ? DT_I64
                             : DT_F32;
         d->name = m->vals[v].name;
+        d->is_integer = m->vals[v].dt == DT_I64;
         d->ndim = tt->shape->n_dim - 1;
         d->elem_cnt = 1;
+        if (tt->shape->dim[0]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+            tt->shape->dim[0]->dim_value != 1 && tt->shape->dim[0]->dim_value > 0) {
+            xq_error_set(err, XQ_EMODEL, vi->name,
+                         "input %s has a fixed batch of %lld; explainq's interpreter takes a "
+                         "dynamic batch or a batch of 1 (export with either)",
+                         vi->name, (long long)tt->shape->dim[0]->dim_value);
+            goto out;
+        }
+        if (tt->shape->dim[0]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
+            m->fixed_batch = true; /* exported with a batch of 1: run one row at a time */
         for (size_t k = 1; k < tt->shape->n_dim; k++) {
             const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[k];
 
+            size_t given;
+
+            if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
+                xq_model_dims_lookup(dims, dim->dim_param, &given)) {
+                d->dims[k - 1] = given;
+                d->elem_cnt *= given;
+                continue;
+            }
             if (dim->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE ||
                 dim->dim_value < 1) {
                 xq_error_set(err, XQ_EMODEL, vi->name,
-                             "input %s: dimension %zu must be fixed (only the first, the batch, "
-                             "may vary)",
-                             vi->name, k);
+                             "input %s: dimension %zu (%s) is not fixed; only the batch may vary: "
+                             "give it with --dims %s=N",
+                             vi->name, k,
+                             dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM
+                                 ? dim->dim_param
+                                 : "unnamed",
+                             dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM
+                                 ? dim->dim_param
+                                 : "NAME");
                 goto out;
             }
             d->dims[k - 1] = (size_t)dim->dim_value;
             d->elem_cnt *= d->dims[k - 1];
         }
         m->inputs[m->input_cnt++] = v;
+    }
+    if (list_unsupported(m, g)) {
+        xq_error_set(err, XQ_EMODEL, "model",
+                     "%s; Sampled Shapley works (onnxruntime runs it), or serve it from your "
+                     "own runner for gradients",
+                     m->errbuf);
+        goto out;
     }
     m->nodes = xq_calloc(g->n_node + 1, sizeof(*m->nodes));
     for (size_t i = 0; i < g->n_node; i++) {
@@ -1999,8 +2178,12 @@ xq_err_t xq_onnx_load(
         goto out;
     }
     m->out_desc = *od;
+    m->dir = NULL; /* borrowed for the load only */
     *out =
         xq_model_new(&onnx_ops, m, m->in_desc, m->input_cnt, m->enc_desc, m->enc_cnt, &m->out_desc);
+    xq_model_set_row_bytes(*out, m->row_bytes, 0);
+    if (m->fixed_batch)
+        xq_model_set_max_rows(*out, 1);
     m = NULL; /* owned by the model now */
     rc = XQ_OK;
 out:

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "mem.h"
 #include "model.h"
 
 /*
@@ -37,5 +38,29 @@
  */
 xq_err_t
 xq_onnx_load(const uint8_t *buf, size_t len, const char *output, xq_model_t **out, xq_error_t *err);
+
+/**
+ * Like xq_onnx_load(), for a model read from a file in directory @p dir: tensors whose data
+ * sits in an external file (location, offset, length; the file beside the model, as
+ * torch.onnx.export writes m.onnx.data) are read from there. @p dir is used only during the
+ * call. @p dims (may be NULL) gives values for inputs' named dynamic dimensions
+ * (xq_model_dims_lookup()).
+ */
+xq_err_t xq_onnx_load_dir(const uint8_t *buf,
+                          size_t len,
+                          const char *dir,
+                          const char *output,
+                          const char *dims,
+                          xq_model_t **out,
+                          xq_error_t *err);
+
+/**
+ * Describes the ONNX model in @p buf for people (explainq model info): each graph input and
+ * output with its element type and shape, and each operator with its node count and whether
+ * the interpreter differentiates it. Appends lines to @p out.
+ *
+ * @returns XQ_OK, or XQ_EMODEL when @p buf is no ONNX model.
+ */
+xq_err_t xq_onnx_info(const uint8_t *buf, size_t len, xq_buf_t *out, xq_error_t *err);
 
 #endif /* XQ_MODELS_ONNX_H */

@@ -27,13 +27,17 @@ typedef struct remote {
 } remote_t;
 
 static void pack_desc(msgpack_packer *pk, const xq_tensor_desc_t *d) {
-    msgpack_pack_map(pk, 2);
+    msgpack_pack_map(pk, d->is_integer ? 3 : 2);
     xq_mp_pack_str(pk, "name");
     xq_mp_pack_str(pk, d->name);
     xq_mp_pack_str(pk, "shape");
     msgpack_pack_array(pk, d->ndim);
     for (size_t i = 0; i < d->ndim; i++)
         msgpack_pack_uint64(pk, d->dims[i]);
+    if (d->is_integer) { /* token ids: workers refuse IG on them without an embedding */
+        xq_mp_pack_str(pk, "integer");
+        msgpack_pack_true(pk);
+    }
 }
 
 void xq_remote_describe_pack(const xq_model_t *m, const char *id, xq_buf_t *out) {
@@ -44,12 +48,16 @@ void xq_remote_describe_pack(const xq_model_t *m, const char *id, xq_buf_t *out)
     xq_mp_pack_str(&pk, "id");
     xq_mp_pack_str(&pk, id);
     xq_mp_pack_str(&pk, "model");
-    msgpack_pack_map(&pk, 5);
+    msgpack_pack_map(&pk, xq_model_image_layout(m) ? 6 : 5);
     xq_mp_pack_str(&pk, "missing"); /* NaN inputs are missing values */
     if (xq_model_missing_ok(m))
         msgpack_pack_true(&pk);
     else
         msgpack_pack_false(&pk);
+    if (xq_model_image_layout(m)) { /* the runner's --image-layout, for the workers' layouts */
+        xq_mp_pack_str(&pk, "imageLayout");
+        xq_mp_pack_str(&pk, xq_model_image_layout(m) == XQ_IMAGE_LAYOUT_NCHW ? "nchw" : "nhwc");
+    }
     xq_mp_pack_str(&pk, "inputs");
     msgpack_pack_array(&pk, xq_model_input_cnt(m));
     for (size_t i = 0; i < xq_model_input_cnt(m); i++)
@@ -222,6 +230,7 @@ static void read_labels(xq_model_t *m, const msgpack_object *labels) {
 /* Reads a {"name", "shape"} into @p d, its name appended to @p pool (offset in d->name). */
 static bool read_desc(const msgpack_object *o, xq_tensor_desc_t *d, xq_buf_t *pool) {
     const msgpack_object *n = xq_mp_map_get(o, "name"), *s = xq_mp_map_get(o, "shape");
+    const msgpack_object *integer = xq_mp_map_get(o, "integer");
 
     if (!n || n->type != MSGPACK_OBJECT_STR || !n->via.str.size || !s ||
         s->type != MSGPACK_OBJECT_ARRAY || s->via.array.size > XQ_MAX_DIMS)
@@ -229,6 +238,7 @@ static bool read_desc(const msgpack_object *o, xq_tensor_desc_t *d, xq_buf_t *po
     d->name = (const char *)(uintptr_t)pool->len;
     xq_buf_append(pool, n->via.str.ptr, n->via.str.size);
     xq_buf_append(pool, "", 1);
+    d->is_integer = integer && integer->type == MSGPACK_OBJECT_BOOLEAN && integer->via.boolean;
     d->ndim = s->via.array.size;
     d->elem_cnt = 1;
     for (size_t i = 0; i < d->ndim; i++) {
@@ -288,9 +298,14 @@ xq_err_t xq_remote_model_new(const msgpack_object *model, xq_model_t **out, xq_e
     read_labels(*out, xq_mp_map_get(model, "labels"));
     {
         const msgpack_object *miss = xq_mp_map_get(model, "missing");
+        const msgpack_object *il = xq_mp_map_get(model, "imageLayout");
 
         xq_model_set_missing_ok(*out,
                                 miss && miss->type == MSGPACK_OBJECT_BOOLEAN && miss->via.boolean);
+        if (il && xq_mp_str_eq(il, "nchw"))
+            xq_model_set_image_layout(*out, XQ_IMAGE_LAYOUT_NCHW);
+        else if (il && xq_mp_str_eq(il, "nhwc"))
+            xq_model_set_image_layout(*out, XQ_IMAGE_LAYOUT_NHWC);
     }
     return XQ_OK;
 bad:

@@ -2,6 +2,7 @@
 #include "models/xgboost.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #pragma GCC diagnostic push
@@ -10,6 +11,10 @@
 #pragma GCC diagnostic pop
 
 #include "mem.h"
+#include "models/xgb_compat.h"
+
+/* Model files larger than this are not read. */
+#define XGB_MAX_FILE (512u << 20)
 
 typedef struct xgb {
     BoosterHandle h;
@@ -99,16 +104,43 @@ static xq_err_t xgb_eval(void *impl, xq_batch_t *b, xq_error_t *err) {
     return XQ_OK;
 }
 
+/* The model file's bytes (for the base_score check); binary .model files too. */
+static xq_err_t read_model(const char *path, xq_buf_t *b, xq_error_t *err) {
+    FILE *f = fopen(path, "rb");
+    size_t n;
+
+    if (!f)
+        return xq_error_set(err, XQ_EIO, "model", "cannot read %s", path);
+    do {
+        xq_buf_reserve(b, 1 << 16);
+        n = fread(b->data + b->len, 1, 1 << 16, f);
+        b->len += n;
+    } while (n > 0 && b->len <= XGB_MAX_FILE);
+    fclose(f);
+    if (b->len > XGB_MAX_FILE)
+        return xq_error_set(err, XQ_EIO, "model", "cannot read %s: file too large", path);
+    return XQ_OK;
+}
+
 static const xq_model_ops_t xgb_ops = {.eval = xgb_eval, .destroy = xgb_free};
 
 xq_err_t xq_xgboost_load(const char *path, double fd_step, xq_model_t **out, xq_error_t *err) {
     xgb_t *m = xq_calloc(1, sizeof(*m));
+    bool fixed = false;
+    xq_buf_t file;
     bst_ulong nf = 0;
     float *zeros = NULL, one[1024];
     xq_err_t rc = XQ_EMODEL;
 
+    xq_buf_init(&file);
     m->fd_step = fd_step;
-    if (XGBoosterCreate(NULL, 0, &m->h) != 0 || XGBoosterLoadModel(m->h, path) != 0 ||
+    if ((rc = read_model(path, &file, err)) != XQ_OK ||
+        (rc = xq_xgb_fix_base_score(&file, &fixed, err)) != XQ_OK)
+        goto out;
+    rc = XQ_EMODEL;
+    if (XGBoosterCreate(NULL, 0, &m->h) != 0 ||
+        (fixed ? XGBoosterLoadModelFromBuffer(m->h, file.data, (bst_ulong)file.len)
+               : XGBoosterLoadModel(m->h, path)) != 0 ||
         XGBoosterGetNumFeature(m->h, &nf) != 0) {
         xq_error_set(err, XQ_EMODEL, "model", "xgboost cannot load %s: %s", path,
                      XGBGetLastError());
@@ -149,6 +181,7 @@ xq_err_t xq_xgboost_load(const char *path, double fd_step, xq_model_t **out, xq_
     m = NULL;                            /* owned by the model now */
     rc = XQ_OK;
 out:
+    xq_buf_fini(&file);
     xq_free(zeros);
     xgb_free(m);
     return rc;

@@ -1,7 +1,10 @@
 /*
  * bench_models.c -- `make bench`: model rows per second through the model
- * backends, forward and forward+gradient, at batch sizes 1, 64 and 1024.
- * Each line: "bench model=... batch=... mode=...: X ns/row, Y rows/s".
+ * backends, forward and forward+gradient, at batch sizes 1, 64 and 1024, on one core:
+ * engine=onnx is onnxruntime for forward rows and the interpreter for gradients (the
+ * default), engine=interp the interpreter alone. tests/bench/ort_compare.py prints the same
+ * lines for onnxruntime's own Python API (engine=onnxruntime-py) to set beside them.
+ * Each line: "bench model=... engine=... batch=... mode=...: X ns/row, Y rows/s".
  */
 #include <math.h>
 #include <stdio.h>
@@ -20,7 +23,8 @@ static double now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static void bench(const char *path, const char *label, size_t batch, bool grad) {
+static void
+bench(const char *path, const char *label, const char *backend, size_t batch, bool grad) {
     xq_model_t *m = NULL;
     xq_error_t err;
     const xq_tensor_desc_t *in, *od;
@@ -29,7 +33,7 @@ static void bench(const char *path, const char *label, size_t batch, bool grad) 
     size_t rows = 0;
     double t0, dt;
 
-    if (xq_model_load(path, NULL, &m, &err) != XQ_OK) {
+    if (xq_model_load(path, &(xq_model_opts_t){.backend = backend}, &m, &err) != XQ_OK) {
         fprintf(stderr, "bench: %s: %s\n", path, err.msg);
         exit(1);
     }
@@ -67,7 +71,8 @@ static void bench(const char *path, const char *label, size_t batch, bool grad) 
             rows += batch;
         } while ((dt = now() - t0) < 0.4);
     }
-    printf("bench model=%-5s batch=%-4zu mode=%-12s %10.0f ns/row %12.0f rows/s\n", label, batch,
+    printf("bench model=%-5s engine=%-14s batch=%-4zu mode=%-12s %10.0f ns/row %12.0f rows/s\n",
+           label, strcmp(backend, "onnx") ? "interp" : "onnx", batch,
            grad ? "forward+grad" : "forward", dt * 1e9 / (double)rows, (double)rows / dt);
     xq_free(x);
     xq_free(y);
@@ -78,13 +83,15 @@ static void bench(const char *path, const char *label, size_t batch, bool grad) 
 
 int main(void) {
     static const size_t batches[] = {1, 64, 1024};
+    static const char *const models[][2] = {{"tests/data/onnx/mlp20.onnx", "mlp"},
+                                            {"tests/data/onnx/cnn.onnx", "cnn"}};
+    static const char *const backends[] = {"onnx", "onnx-interp"};
 
     xq_log_set_level(XQ_LOG_WARN);
-    for (int g = 0; g < 2; g++)
-        for (size_t b = 0; b < 3; b++)
-            bench("tests/data/onnx/mlp20.onnx", "mlp", batches[b], g);
-    for (int g = 0; g < 2; g++)
-        for (size_t b = 0; b < 3; b++)
-            bench("tests/data/onnx/cnn.onnx", "cnn", batches[b], g);
+    for (size_t k = 0; k < 2; k++)
+        for (int g = 0; g < 2; g++)
+            for (size_t e = 0; e < (g ? 1 : 2); e++) /* gradients: the interpreter either way */
+                for (size_t b = 0; b < 3; b++)
+                    bench(models[k][0], models[k][1], backends[e], batches[b], g);
     return 0;
 }

@@ -9,7 +9,6 @@ committed under tests/data/onnx/ so that CI needs no Python:
   mlp20.onnx       the same network as tests/data/models/mlp20.json (dense backend)
   cnn.onnx         a small CNN: Conv, BatchNorm, Relu, MaxPool, grouped Conv, GAP, Gemm, Softmax
   emb.onnx         token ids -> Gather (embedding, tensor "emb") -> ReduceMean -> Gemm -> Sigmoid
-  unsupported.onnx one Erf node, which explainq does not run (a load-time error)
 """
 import json
 import os
@@ -236,16 +235,7 @@ def emb():
     save(helper.make_model(g), os.path.join(OUT, "emb.onnx"))
 
 
-def unsupported():
-    node = helper.make_node("Erf", ["x"], ["y"], name="the_erf")
-    g = helper.make_graph([node], "unsupported",
-                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2])])
-    save(helper.make_model(g), os.path.join(OUT, "unsupported.onnx"))
-
-
 if __name__ == "__main__":
-    unsupported()
     ops()
     t1()
     mlp20()

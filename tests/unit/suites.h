@@ -18,6 +18,7 @@
     X(outputs)       \
     X(engine)        \
     X(onnx)          \
+    X(ort)           \
     X(xgboost)       \
     X(codec)         \
     X(conf)          \

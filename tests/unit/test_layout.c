@@ -7,6 +7,7 @@
 
 #include "explain_helpers.h"
 #include "helpers.h"
+#include "layout.h"
 #include "spec_helpers.h"
 #include "suites.h"
 #include "testmodels.h"
@@ -370,6 +371,21 @@ START_TEST(test_layout_metadata_mismatch) {
               " 'metadata': {'inputs': {'x': {'inputTensorName': 'nope'}}, 'outputs': {'y': {}}}}",
               m, "[{'x': [1, 2, 3, 4, 5, 6]}]", NULL, &e);
     ck_assert_ptr_nonnull(strstr(e.res[0].err.msg, "no input tensor nope"));
+    ck_assert_ptr_nonnull(strstr(e.res[0].err.msg, "closest: x"));
+    {
+        /* ... checked once before any instance, naming the metadata field */
+        char *json = t_dq(
+            "{'parameters': {'sampledShapleyAttribution': {'pathCount': 2}},"
+            " 'metadata': {'inputs': {'x': {'inputTensorName': 'nope'}}, 'outputs': {'y': {}}}}");
+        xq_spec_t *spec = t_spec_ok(json);
+        xq_error_t err;
+
+        ck_assert_int_eq(xq_layout_check_names(spec, m, &err), XQ_EMODEL);
+        ck_assert_str_eq(err.field, "metadata.inputs.x.inputTensorName");
+        ck_assert_ptr_nonnull(strstr(err.msg, "no tensor nope; closest: x"));
+        xq_spec_destroy(spec);
+        xq_free(json);
+    }
     t_explain_fini(&e);
     xq_model_destroy(m);
 }

@@ -1,0 +1,217 @@
+/* onnx_int.h -- the ONNX interpreter's internals, shared by onnx.c and the operator files
+ * (onnx_ops_*.c); not an interface for anything else. */
+#ifndef XQ_MODELS_ONNX_INT_H
+#define XQ_MODELS_ONNX_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+/* ==== Values and nodes ==== */
+
+typedef enum dt {
+    DT_F32 = 0,
+    DT_I64 = 1,
+} dt_t;
+
+typedef struct val {
+    char *name;
+    dt_t dt;
+    size_t ndim;
+    size_t dims[XQ_MAX_DIMS];
+    size_t cnt;
+    float *f;   /* DT_F32 data */
+    int64_t *i; /* DT_I64 data */
+    size_t cap; /* elements allocated in f or i */
+    float *g;   /* gradient, cnt floats, while has_g */
+    size_t gcap;
+    bool is_const;   /* an initializer or a Constant's output: the same for every batch */
+    bool fed;        /* set from the batch this pass */
+    bool needs_grad; /* depends on a fed float tensor this pass */
+    bool has_g;
+} val_t;
+
+typedef enum op {
+    OP_GEMM,
+    OP_MATMUL,
+    OP_ADD,
+    OP_SUB,
+    OP_MUL,
+    OP_DIV,
+    OP_RELU,
+    OP_LEAKYRELU,
+    OP_SIGMOID,
+    OP_TANH,
+    OP_SOFTMAX,
+    OP_EXP,
+    OP_LOG,
+    OP_CLIP,
+    OP_IDENTITY,
+    OP_CONSTANT,
+    OP_FLATTEN,
+    OP_RESHAPE,
+    OP_TRANSPOSE,
+    OP_SQUEEZE,
+    OP_UNSQUEEZE,
+    OP_CONCAT,
+    OP_GATHER,
+    OP_REDUCESUM,
+    OP_REDUCEMEAN,
+    OP_CONV,
+    OP_MAXPOOL,
+    OP_AVGPOOL,
+    OP_GAP,
+    OP_BATCHNORM,
+    OP_SHAPE,
+    OP_DROPOUT,
+    OP_EXT, /* an operator of an onnx_ops_*.c table: node_t.ext */
+    OP_CNT
+} op_t;
+
+#define MAX_IO 8
+
+typedef struct node {
+    op_t op;
+    char *name;
+    int in[MAX_IO]; /* value indices; -1 for an omitted optional input */
+    size_t in_cnt;
+    int out[MAX_IO];
+    size_t out_cnt;
+    /* attributes (the ones the operators above use) */
+    long axis;
+    bool has_axis;
+    long keepdims;
+    long noop_empty;
+    float alpha, beta;
+    long trans_a, trans_b;
+    long perm[XQ_MAX_DIMS];
+    size_t perm_cnt;
+    long axes[XQ_MAX_DIMS];
+    size_t axes_cnt;
+    bool has_axes;
+    long kernel[2], strides[2], pads[4], dilations[2];
+    long group;
+    long count_include_pad;
+    float epsilon;
+    float clip_min, clip_max;
+    const struct xq_onnx_opdef *ext; /* OP_EXT: the operator's definition */
+    long to;                         /* Cast: the ONNX data type */
+    long mode;                       /* Gelu: 1 for approximate="tanh"; Pad: its first letter */
+    float value;                     /* ConstantOfShape: the fill value (type in to) */
+    int ctm, nearest;                /* Resize: coordinate_transformation_mode, nearest_mode */
+    bool skip;                       /* its output is fed this pass */
+    size_t *arg;                     /* MaxPool: the input index each output came from */
+    size_t arg_cap;
+    float *col; /* Conv: im2col scratch */
+    size_t col_cap;
+} node_t;
+
+typedef struct onnx {
+    val_t *vals;
+    size_t val_cnt, val_cap;
+    node_t *nodes;
+    size_t node_cnt;
+    int *inputs; /* graph inputs that are not initializers */
+    size_t input_cnt;
+    int output;
+    long opset;
+    xq_tensor_desc_t *in_desc;
+    xq_tensor_desc_t out_desc;
+    xq_tensor_desc_t *enc_desc;
+    size_t enc_cnt;
+    size_t row_bytes; /* activations of one row (every batch-shaped value) */
+    const char *dir;  /* while loading: the model file's directory (external data), or NULL */
+    bool fixed_batch; /* the graph was exported with a batch of 1: one row per pass */
+    char errbuf[256];
+} onnx_t;
+
+typedef struct bc {
+    size_t ndim, dims[XQ_MAX_DIMS], sa[XQ_MAX_DIMS], sb[XQ_MAX_DIMS], cnt;
+} bc_t;
+
+/* Walks the broadcast output: calls body(o, ia, ib) for every output element. */
+#define BC_LOOP(bc, ...)                                \
+    do {                                                \
+        size_t ctr_[XQ_MAX_DIMS] = {0}, ia = 0, ib = 0; \
+        for (size_t o = 0; o < (bc)->cnt; o++) {        \
+            (void)ia; /* not every body reads both */   \
+            (void)ib;                                   \
+            __VA_ARGS__;                                \
+            for (size_t d_ = (bc)->ndim; d_-- > 0;) {   \
+                ia += (bc)->sa[d_];                     \
+                ib += (bc)->sb[d_];                     \
+                if (++ctr_[d_] < (bc)->dims[d_])        \
+                    break;                              \
+                ia -= (bc)->sa[d_] * (bc)->dims[d_];    \
+                ib -= (bc)->sb[d_] * (bc)->dims[d_];    \
+                ctr_[d_] = 0;                           \
+            }                                           \
+        }                                               \
+    } while (0)
+
+/* An operator defined in an onnx_ops_*.c file: its forward, its backward (NULL: nothing
+ * flows back) and the defaults of the attributes it reads. */
+typedef struct xq_onnx_opdef {
+    const char *name;
+    bool (*fwd)(onnx_t *m, node_t *n);
+    void (*bwd)(onnx_t *m, node_t *n);
+    float alpha, beta; /* defaults of attributes alpha and beta */
+    long axis;         /* default of attribute axis */
+} xq_onnx_opdef_t;
+
+/** The operator named @p op_type (domain ai.onnx) of onnx_ops_ew.c's table, or NULL. */
+const xq_onnx_opdef_t *xq_onnx_opdef_ew(const char *op_type);
+/** The same for onnx_ops_shape.c's table. */
+const xq_onnx_opdef_t *xq_onnx_opdef_shape(const char *op_type);
+/** The same for onnx_ops_resize.c's table. */
+const xq_onnx_opdef_t *xq_onnx_opdef_resize(const char *op_type);
+
+static inline val_t *IN(onnx_t *m, const node_t *n, size_t k) {
+    return k < n->in_cnt && n->in[k] >= 0 ? &m->vals[n->in[k]] : NULL;
+}
+
+static inline val_t *OUT(onnx_t *m, const node_t *n) {
+    return &m->vals[n->out[0]];
+}
+
+/* Normalizes a possibly negative axis against rank @p r. */
+static inline long norm_axis(long a, size_t r) {
+    return a < 0 ? a + (long)r : a;
+}
+
+/** Sets a value's type and shape, making room for its data. */
+void xq_onnx_shape(val_t *v, dt_t dt, size_t ndim, const size_t *dims);
+
+/** The gradient buffer of @p v, zeroed on first use in a pass. */
+float *xq_onnx_grad(val_t *v);
+
+/** Writes "Op node name: message" to m->errbuf; returns false. */
+bool xq_onnx_fail(onnx_t *m, const node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/** Numpy broadcasting of @p a and @p b into @p bc; false when they do not broadcast. */
+bool xq_onnx_broadcast(const val_t *a, const val_t *b, bc_t *bc);
+
+/** Axes from input @p k (newer opsets) or the attribute (older). */
+bool xq_onnx_get_axes(onnx_t *m, node_t *n, size_t k, long *axes, size_t *cnt);
+
+/** @p cnt zeroed size_t of scratch owned by node @p n (valid until its next call). */
+size_t *xq_onnx_scratch(node_t *n, size_t cnt);
+
+struct Onnx__NodeProto;
+
+/**
+ * The interpreter's operator for node @p np: a core one, OP_EXT with *ext set, or OP_CNT
+ * when it has none.
+ */
+op_t xq_onnx_lookup_op(const struct Onnx__NodeProto *np, const xq_onnx_opdef_t **ext);
+
+/** A reduction's output shape (@p dims, @p nd) and reduced axes (@p red) for input @p x. */
+bool xq_onnx_reduce_plan(onnx_t *m, node_t *n, const val_t *x, size_t *dims, size_t *nd, bool *red);
+
+/** The reduction as a broadcast walk: input element ia maps to output element ib. */
+void xq_onnx_reduce_walk(const val_t *x, const bool *red, bc_t *bc);
+
+#endif /* XQ_MODELS_ONNX_INT_H */
