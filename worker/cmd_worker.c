@@ -231,10 +231,15 @@ typedef struct pubrec {
 typedef struct quarantine {
     int32_t partition;
     int64_t offset;
-    int level; /* 0: unused; 1: error result; 2: dead letter only; 3+: nothing writable */
+    int level;     /* 0: as it is; 1: error result; 2: dead letter only; 3+: nothing writable */
+    int transient; /* failures that may pass (a broker down): redone as it is, up to a bound */
+    bool used;
     bool custom_topic;
     rd_kafka_resp_err_t err;
 } quarantine_t;
+
+/* Failures after which a job is redone as it is, at most this often, before it answers less. */
+#define TRANSIENT_REDOS 5
 
 typedef enum txn_rc {
     TXN_OK,      /* committed */
@@ -382,6 +387,23 @@ static rd_kafka_topic_partition_list_t *committable(worker_t *w,
     return pos;
 }
 
+/* Kafka's errors of a produce that trying again cannot mend. */
+static bool permanent(rd_kafka_resp_err_t e) {
+    switch (e) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* The jobs whose messages failed in the aborted transaction answer with less next time. */
 static void quarantine_failed(worker_t *w) {
     const pubrec_t *last = NULL; /* a job's messages are contiguous: one step per job */
@@ -394,18 +416,22 @@ static void quarantine_failed(worker_t *w) {
             continue;
         last = r;
         for (size_t k = 0; k < QUARANTINE && !q; k++) {
-            if (w->quarantine[k].level && w->quarantine[k].partition == r->partition &&
+            if (w->quarantine[k].used && w->quarantine[k].partition == r->partition &&
                 w->quarantine[k].offset == r->offset)
                 q = &w->quarantine[k];
         }
         if (!q) {
             q = &w->quarantine[w->quarantine_next];
             w->quarantine_next = (w->quarantine_next + 1) % QUARANTINE;
-            *q = (quarantine_t){.partition = r->partition, .offset = r->offset};
+            *q = (quarantine_t){.partition = r->partition, .offset = r->offset, .used = true};
         }
-        q->level++;
         q->custom_topic = r->custom_topic;
         q->err = r->err;
+        /* a broker down or a leader moving passes: the job is redone as it is; what cannot
+         * pass (too large, no such topic, not allowed) answers with less at once */
+        if (!permanent(r->err) && ++q->transient < TRANSIENT_REDOS)
+            continue;
+        q->level++;
     }
 }
 
