@@ -1,4 +1,4 @@
-# explainq -- plain GNU make; the only build entry point (STYLE.md B10).
+# explainq -- plain GNU make; the only build entry point (CONTRIBUTING.md "Building").
 CC      ?= cc
 CXX     ?= c++
 OPT     ?= -O2
@@ -44,7 +44,7 @@ $(BUILD)/%.o: %.c
 $(BUILD)/%.o: %.cc
 	@mkdir -p $(@D)
 	$(Q)$(CXX) -Icommon -MMD -MP $(XQ_CXXFLAGS) $(CXXFLAGS) -c $< -o $@
-# -Wdouble-promotion for our code only: Check's float macros trip it (STYLE B10)
+# -Wdouble-promotion for our code only: Check's float macros trip it (CONTRIBUTING.md "Building")
 $(BUILD)/common/%.o $(BUILD)/worker/%.o: XQ_CFLAGS += -Wdouble-promotion
 $(BUILD)/tests/%.o: XQ_CFLAGS += $(shell pkg-config --cflags $(TPKGS) 2>/dev/null)
 

@@ -1,4 +1,5 @@
-/* codec.h -- the inference protocol's messages (DESIGN §2.4): requests to runners, their replies.
+/* codec.h -- the inference protocol's messages (docs/design.md §2.4): requests to runners, their
+ * replies.
  */
 #ifndef XQ_CODEC_H
 #define XQ_CODEC_H

@@ -6,7 +6,7 @@
 
 /*
  * X(name, value, wire code, default message). The wire code is what a result's
- * error.code carries (DESIGN §2.2); it never changes once released.
+ * error.code carries (docs/design.md §7); it never changes once released.
  */
 #define XQ_ERR_MAP(X)                                           \
     X(OK, 0, "ok", "success")                                   \

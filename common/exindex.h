@@ -1,6 +1,6 @@
 /*
  * exindex.h -- an example-index preset: the index, the example ids, and the
- * default neighbour count, as bytes and in Redis (DESIGN §3,
+ * default neighbour count, as bytes and in Redis (docs/design.md §3,
  * explainq:index:<id>, chunked when large).
  */
 #ifndef XQ_EXINDEX_H

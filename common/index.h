@@ -8,7 +8,7 @@
 #include "err.h"
 #include "mem.h"
 
-/** How distance is measured (DESIGN §4 "Examples": IMAGE and TEXT cosine, TABULAR L2). */
+/** How distance is measured (docs/design.md §4 "Examples": IMAGE and TEXT cosine, TABULAR L2). */
 typedef enum xq_index_metric {
     XQ_INDEX_SQUARED_L2 = 0, /* ||q - x||^2 */
     XQ_INDEX_COSINE = 1,     /* 1 - cos(q, x), vectors L2-normalized on the way in */

@@ -1,4 +1,4 @@
-/* job.h -- explain jobs and their results on the wire (DESIGN §2.1-2.3). */
+/* job.h -- explain jobs and their results on the wire (docs/design.md §2.1-2.3). */
 #ifndef XQ_JOB_H
 #define XQ_JOB_H
 
@@ -36,7 +36,7 @@ typedef struct xq_job_msg {
 } xq_job_msg_t;
 
 /**
- * Decodes job @p buf, checking every field of DESIGN §2.1 and the limit
+ * Decodes job @p buf, checking every field of docs/design.md §2.1 and the limit
  * @p max_instances. The objects point into @p buf: keep it as long as @p job.
  * On failure @p job->id holds the id if it could be read. Call
  * xq_job_msg_fini() either way.

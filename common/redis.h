@@ -12,7 +12,7 @@
 
 typedef struct xq_redis xq_redis_t; /* opaque */
 
-/** Key prefix of cached specs (DESIGN §3): explainq:spec:<id>. */
+/** Key prefix of cached specs (docs/design.md §3): explainq:spec:<id>. */
 #define XQ_REDIS_SPEC_PREFIX "explainq:spec:"
 
 /** Largest value xq_redis_get() accepts; a larger one is an error, not an allocation. */

@@ -1,5 +1,5 @@
-/* tensor.h -- the wire tensor {"dtype", "shape", "data": <bin, little-endian, row-major>} (DESIGN
- * §2). */
+/* tensor.h -- the wire tensor {"dtype", "shape", "data": <bin, little-endian, row-major>}
+ * (docs/design.md §2). */
 #ifndef XQ_TENSOR_H
 #define XQ_TENSOR_H
 

@@ -58,17 +58,18 @@ void xq_viz_scale(const double *g, size_t n, double upper, double lower, double 
     for (size_t i = 0; i < n; i++) {
         if (m > e)
             t[i] = fmin(1, fmax(0, (g[i] - e) / (m - e)));
-        else /* m == e would divide by zero (§6.2): show exactly what reaches it */
+        else /* m == e would divide by zero (docs/design.md §4 "Visualization"): show exactly what
+                reaches it */
             t[i] = g[i] >= m && g[i] > 0;
     }
 }
 
-/* The red ramp R[i] of §6.3. */
+/* The red ramp R[i] of docs/design.md §4 "Visualization". */
 static double red(int i) {
     return i == 0 ? 0 : i == 1 ? 255.0 * 129 / 512 : i == 255 ? 255 : 255.0 * (i + 256) / 512;
 }
 
-/* The green ramp G[i] of §6.3. */
+/* The green ramp G[i] of docs/design.md §4 "Visualization". */
 static double green(int i) {
     return i == 0 ? 0 : i == 1 ? green(2) / 2 : i == 255 ? 255 : 255 * (0.3 + 0.7 * i / 254.0);
 }
@@ -166,9 +167,9 @@ static int by_size_desc(const void *x, const void *y) {
 }
 
 /*
- * OUTLINES (§6.2 step 5): binarize, fill holes, keep the largest 8-connected
- * components holding 90% of the pixels (at most 3), draw their 1-pixel
- * borders at full strength and shade their insides at half.
+ * OUTLINES (docs/design.md §4 "Visualization", OUTLINES): binarize, fill holes, keep the largest
+ * 8-connected components holding 90% of the pixels (at most 3), draw their 1-pixel borders at full
+ * strength and shade their insides at half.
  */
 static void outlines(double *t, size_t h, size_t w) {
     size_t n = h * w, ncomp = 0, *stack = xq_malloc(n * sizeof(size_t));

@@ -1,4 +1,5 @@
-/* viz.h -- pictures of image attributions per InputMetadata.visualization (algorithms.md §6). */
+/* viz.h -- pictures of image attributions per InputMetadata.visualization (docs/design.md §4
+ * "Visualization"). */
 #ifndef XQ_VIZ_H
 #define XQ_VIZ_H
 
@@ -11,9 +12,9 @@
 #include "spec.h"
 
 /**
- * The cumulative-mass threshold T(p) of §6.2 over @p n values @p g >= 0:
- * the value at which the largest values, summed in descending order, first
- * reach p% of their total (p = 100: the smallest value).
+ * The cumulative-mass threshold T(p) of docs/design.md §4 "Visualization" over @p n values @p g >=
+ * 0: the value at which the largest values, summed in descending order, first reach p% of their
+ * total (p = 100: the smallest value).
  */
 double xq_viz_threshold(const double *g, size_t n, double p);
 

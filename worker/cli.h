@@ -8,7 +8,7 @@
 
 #include "err.h"
 
-/* Exit codes (STYLE B4.9). */
+/* Exit codes (CONTRIBUTING.md "Errors"). */
 #define XQ_EXIT_OK      0
 #define XQ_EXIT_RUNTIME 1
 #define XQ_EXIT_USAGE   2

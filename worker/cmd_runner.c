@@ -1,5 +1,5 @@
-/* cmd_runner.c -- `explainq runner`: evaluates inference requests from Kafka and replies (DESIGN
- * §2.4). */
+/* cmd_runner.c -- `explainq runner`: evaluates inference requests from Kafka and replies
+ * (docs/design.md §2.4). */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>

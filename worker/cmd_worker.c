@@ -2,7 +2,7 @@
  * cmd_worker.c -- `explainq worker`: consumes explain jobs, plans their model
  * rows, coalesces the rows of many jobs into inference requests for the
  * runners, reduces the replies, and publishes results and the job offsets in
- * one Kafka transaction (DESIGN §1-§3, STYLE B13).
+ * one Kafka transaction (docs/design.md §1-§3 and §5, docs/internals.md).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -175,7 +175,7 @@ typedef struct model_ent {
     bool failed;
     xq_error_t err;
     /* outputs at baselines, by content: shared by all its jobs, and through Redis by all
-     * workers (DESIGN §3); a small ring, as a spec has few baselines */
+     * workers (docs/design.md §3); a small ring, as a spec has few baselines */
     char cache_key[64][XQ_SHA256_HEX_LEN + 1];
     float *cache_out[64];
     size_t cache_next;
@@ -739,7 +739,7 @@ static void produce_txn(worker_t *w,
 }
 
 /*
- * DESIGN §2.3: the raw message with its key, and what went wrong in its
+ * docs/design.md §2.3: the raw message with its key, and what went wrong in its
  * headers. A message over dlq.max.bytes keeps its first dlq.max.bytes; the
  * headers give its size.
  */
@@ -2322,7 +2322,7 @@ int xq_cmd_worker(int argc, char **argv) {
         goto out;
     }
     {
-        /* STYLE B13: four clients, one thread */
+        /* four clients, one thread (docs/internals.md) */
         const xq_kafka_cbs_t ccbs = {
             .rebalance_cb = rebalance_cb, .opaque = &w, .error_cb = kafka_error_cb};
         snprintf(gid, sizeof(gid), "group.id=%s", xq_conf_str(w.conf, "group.id"));

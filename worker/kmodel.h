@@ -18,7 +18,7 @@ typedef struct xq_kmodel_opts {
 
 /**
  * Opens model @p name: asks its runners (topic explain.infer.<name>) to
- * describe it, then evaluates batches by the inference protocol (DESIGN
+ * describe it, then evaluates batches by the inference protocol (docs/design.md
  * §2.4), one request at a time. Forward rows only.
  *
  * @returns XQ_OK and a new model in @p *out (free with xq_model_destroy()),

@@ -4,7 +4,7 @@
 
 #include <signal.h>
 
-/** 1 while the daemon should run; the handlers only clear it (STYLE B13). */
+/** 1 while the daemon should run; the handlers only clear it (docs/internals.md). */
 extern volatile sig_atomic_t xq_run_flag;
 
 /** Installs the handlers for SIGTERM and SIGINT. */

@@ -1,4 +1,5 @@
-/* blur.h -- Gaussian blur of an image over height and width (the blur baseline, DESIGN §4). */
+/* blur.h -- Gaussian blur of an image over height and width (the blur baseline, docs/design.md §4).
+ */
 #ifndef XQ_METHODS_BLUR_H
 #define XQ_METHODS_BLUR_H
 

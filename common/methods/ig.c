@@ -155,7 +155,7 @@ static void *ig_create(xq_run_ctx_t *ctx) {
     s->xb = xq_malloc(s->B * s->E * sizeof(float));
     memcpy(s->xb, l->base, s->B * s->E * sizeof(float));
     if (p->blur.has_sigma) {
-        /* DESIGN §4: an image input's baseline becomes its blur; the path runs from it */
+        /* docs/design.md §4: an image input's baseline becomes its blur; the path runs from it */
         for (size_t b = 0; b < s->B; b++) {
             for (size_t i = 0; i < l->image_cnt; i++) {
                 const xq_image_t *im = &l->images[i];

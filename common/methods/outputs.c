@@ -1,4 +1,4 @@
-/* outputs.c -- output selection and display names (DESIGN §4 "Outputs"). */
+/* outputs.c -- output selection and display names (docs/design.md §4 "Outputs"). */
 #include "methods/outputs.h"
 
 #include <stdio.h>

@@ -29,7 +29,7 @@ typedef struct xq_attribution {
     double instance_output; /* instanceOutputValue */
     double baseline_output; /* baselineOutputValue (mean over baselines) */
     bool has_error;         /* approximationError is defined */
-    double approx_error;    /* approximationError (DESIGN §4) */
+    double approx_error;    /* approximationError (docs/design.md §4) */
     double *values;         /* one value per layout slot (owned) */
 } xq_attribution_t;
 
@@ -112,7 +112,7 @@ bool xq_run_failed_alone(const xq_run_t *run);
 const xq_explanation_t *xq_run_explanation(const xq_run_t *run);
 
 /**
- * Packs the explanation as the result format's per-instance map (DESIGN
+ * Packs the explanation as the result format's per-instance map (docs/design.md
  * §2.2): {"attributions": [Attribution...]} with featureAttributions shaped
  * like the instance, plus "adaptive" when a target error was set; for
  * examples {"neighbors": [{"neighborId", "neighborDistance"}...]}.
@@ -154,7 +154,8 @@ typedef struct xq_method_ops {
 /** Allocates @p cnt attributions of the layout's slot count into ctx->expl. */
 void xq_run_alloc_attrs(xq_run_ctx_t *ctx, size_t cnt);
 
-/** The relative sum-to-difference error of DESIGN §4 (absolute under a 1e-12 difference). */
+/** The relative sum-to-difference error of docs/design.md §4 (absolute under a 1e-12 difference).
+ */
 double xq_run_sum_error(double sum, double diff);
 
 #endif /* XQ_METHODS_RUN_H */

@@ -8,7 +8,7 @@
 
 #include "err.h"
 
-/* XRAI's constants (reference/algorithms.md §5.1). */
+/* XRAI's constants (docs/design.md §4 "XRAI"). */
 #define XQ_XRAI_SIZE      224 /* images are segmented at 224 x 224 */
 #define XQ_XRAI_SIGMA     0.8
 #define XQ_XRAI_MIN_SIZE  150

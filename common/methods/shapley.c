@@ -225,7 +225,7 @@ static void compute(shapley_t *s) {
         if (s->exact) {
             at->approx_error = 0; /* every order was walked: no sampling error */
         } else if (at->has_error) {
-            /* relative standard error; absolute when F(x) and F(x') coincide (DESIGN §4) */
+            /* relative standard error; absolute when F(x) and F(x') coincide (docs/design.md §4) */
             double se = sqrt(var / (double)s->P), d = fabs(fx - fb);
 
             at->approx_error = d < 1e-12 ? se : se / d;

@@ -36,15 +36,23 @@ t0=$(date +%s.%N)
 t1=$(date +%s.%N)
 inproc=$(echo "$N / ($t1 - $t0)" | bc -l)
 
-run() { # $1: workers
-    local w=$1 tag="b$1$$" jobs="bench_jobs_$1_$$" res="bench_results_$1_$$" wpids=() rpids=()
+# bytes the brokers hold for the inference requests and replies so far
+infer_bytes() { du -scb "$KAFKA_HOME_DIR"/data/explain.infer.* "$KAFKA_HOME_DIR"/data/explain.replies-* 2>/dev/null | tail -n 1 | cut -f1; }
+
+run() { # $1: workers, $2: "local" for a worker that evaluates the model itself
+    local w=$1 tag="b$1${2:-}$$" jobs="bench_jobs_$1${2:-}_$$" res="bench_results_$1${2:-}_$$" wpids=() rpids=()
+    local local_opt=()
     "$X" topics create -b "$B" --partitions 8 "$jobs" "$res" "explain.infer.mlp$tag" >/dev/null
+    [ "${2:-}" = local ] && local_opt=(-X "models=mlp$tag=$MODEL")
     for i in $(seq 1 "$w"); do
-        "$X" runner --model "$MODEL" --name "mlp$tag" -b "$B" >/dev/null 2>&1 &
-        pids+=($!)
-        rpids+=($!)
+        if [ "${2:-}" != local ]; then
+            "$X" runner --model "$MODEL" --name "mlp$tag" -b "$B" >/dev/null 2>&1 &
+            pids+=($!)
+            rpids+=($!)
+        fi
         "$X" worker -b "$B" -X topic.jobs="$jobs" -X topic.results="$res" -X redis.url="$REDIS_URL" \
-            -X group.id="bench$tag" -X worker.id="bench$tag-$i" ${BENCH_WORKER_OPTS:-} >"$tmp/w$i.log" 2>&1 &
+            -X group.id="bench$tag" -X worker.id="bench$tag-$i" "${local_opt[@]}" \
+            ${BENCH_WORKER_OPTS:-} >"$tmp/w$i.log" 2>&1 &
         pids+=($!)
         wpids+=($!)
     done
@@ -53,8 +61,9 @@ run() { # $1: workers
     "$X" submit -b "$B" --topic "$jobs" --model "mlp$tag" --spec "$SPEC" --instances "$tmp/warm.jsonl" \
         --prefix "warm$tag" --jobs-out "$tmp/warm.jobs" 2>/dev/null
     "$X" collect -b "$B" --topic "$res" --jobs "$tmp/warm.jobs" --out /dev/null --timeout 120 2>/dev/null
-    local c0=0 c1=0
+    local c0=0 c1=0 b0 b1
     for p in "${wpids[@]}"; do c0=$((c0 + $(cpu_ticks "$p"))); done
+    b0=$(infer_bytes)
     local s0 s1
     s0=$(date +%s.%N)
     "$X" submit -b "$B" --topic "$jobs" --model "mlp$tag" --spec "$SPEC" --instances "$tmp/in.jsonl" \
@@ -62,11 +71,16 @@ run() { # $1: workers
     "$X" collect -b "$B" --topic "$res" --jobs "$tmp/run.jobs" --out "$tmp/out.jsonl" --timeout 600 2>/dev/null
     s1=$(date +%s.%N)
     for p in "${wpids[@]}"; do c1=$((c1 + $(cpu_ticks "$p"))); done
-    local rate ns_row
+    b1=$(infer_bytes)
+    local rate ns_row what
     rate=$(echo "$N / ($s1 - $s0)" | bc -l)
     ns_row=$(echo "($c1 - $c0) * 1000000000 / $(getconf CLK_TCK) / ($N * $ROWS_PER)" | bc -l)
-    printf "| kafka, %d worker%s + %d runner%s | %8.0f | %5.0f | %5.2f |\n" "$w" "$([ "$w" -gt 1 ] && echo s)" \
-        "$w" "$([ "$w" -gt 1 ] && echo s)" "$rate" "$ns_row" "$(echo "$rate / $inproc" | bc -l)"
+    local sfx=""
+    [ "$w" -eq 1 ] || sfx=s
+    what="$w worker$sfx + $w runner$sfx"
+    [ "${2:-}" != local ] || what="$w worker$sfx, local model"
+    printf "| kafka, %s | %8.0f | %5.0f | %5.2f | %7.0f |\n" "$what" "$rate" "$ns_row" \
+        "$(echo "$rate / $inproc" | bc -l)" "$(echo "($b1 - $b0) / $N" | bc -l)"
     # stopped and reaped before the next run, so it measures alone
     for p in "${wpids[@]}" "${rpids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${wpids[@]}" "${rpids[@]}"; do wait "$p" 2>/dev/null || true; done
@@ -74,8 +88,9 @@ run() { # $1: workers
 
 echo
 echo "end to end, $N instances, Sampled Shapley (10 paths) on a 20-feature MLP, $ROWS_PER rows each:"
-echo "| path | explanations/s | worker CPU ns/model row | ratio to in-process |"
-echo "|---|---|---|---|"
-printf "| explainq explain (in-process) | %8.0f | | 1.00 |\n" "$inproc"
+echo "| path | explanations/s | worker CPU ns/model row | ratio to in-process | inference bytes/instance |"
+echo "|---|---|---|---|---|"
+printf "| explainq explain (in-process) | %8.0f | | 1.00 | |\n" "$inproc"
 run 1
+run 1 local
 run 2

@@ -5,7 +5,7 @@ Run once by a developer (needs `pip install onnx numpy`); the outputs are
 committed under tests/data/onnx/ so that CI needs no Python:
   ops/<name>.onnx  one operator each, with ops/<name>.json = {"inputs": {name: [...]},
                    "output": [...]} computed here with numpy, independently of explainq
-  t1.onnx          reference/algorithms.md T1: x1 x2 + 2 x3 + x1 x2 x3
+  t1.onnx          docs/design.md §4.1 T1: x1 x2 + 2 x3 + x1 x2 x3
   mlp20.onnx       the same network as tests/data/models/mlp20.json (dense backend)
   cnn.onnx         a small CNN: Conv, BatchNorm, Relu, MaxPool, grouped Conv, GAP, Gemm, Softmax
   emb.onnx         token ids -> Gather (embedding, tensor "emb") -> ReduceMean -> Gemm -> Sigmoid

@@ -84,7 +84,8 @@ static xq_engine_result_t explain_one(
     return res;
 }
 
-/* presets and nearestNeighborSearchConfig map to the metric and index kind DESIGN §4 names. */
+/* presets and nearestNeighborSearchConfig map to the metric and index kind docs/design.md §4 names.
+ */
 START_TEST(test_examples_config) {
     static const struct {
         const char *examples; /* the examples map's config member */

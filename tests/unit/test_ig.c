@@ -1,4 +1,4 @@
-/* test_ig.c -- Integrated Gradients against closed forms (reference/algorithms.md §2, T1-T3). */
+/* test_ig.c -- Integrated Gradients against closed forms (docs/design.md §4 and §4.1 T1-T3). */
 #include <math.h>
 #include <string.h>
 
@@ -26,7 +26,7 @@ static xq_model_t *t1_model(void) {
 }
 
 START_TEST(test_ig_gauss_legendre_nodes) {
-    /* reference/algorithms.md §2.2, numpy leggauss mapped to [0, 1] */
+    /* docs/design.md §4 "Integrated Gradients", numpy leggauss mapped to [0, 1] */
     double a[3], w[3];
 
     xq_gauss_legendre(1, a, w);
@@ -183,7 +183,8 @@ START_TEST(test_ig_linear_exact) {
 
 END_TEST
 
-/* DESIGN §4: 1 + B forward rows, outputs * B * stepCount * noisySampleCount gradient rows. */
+/* docs/design.md §4: 1 + B forward rows, outputs * B * stepCount * noisySampleCount gradient rows.
+ */
 START_TEST(test_ig_row_counts) {
     tfun_t f = {
         .in_cnt = 2, .out_cnt = 3, .f = t_linear_f, .df = t_linear_df, .w = {1, 2, 3, 4, 5, 6}};

@@ -1,4 +1,4 @@
-/* test_outputs.c -- outputIndices, topK, argmax and display names (DESIGN §4 "Outputs"). */
+/* test_outputs.c -- outputIndices, topK, argmax and display names (docs/design.md §4 "Outputs"). */
 #include <string.h>
 
 #include <check.h>

@@ -72,7 +72,7 @@ static void run_with_perms(const char *spec_json,
     xq_free(ij);
 }
 
-/* reference/algorithms.md T1: the marginal vector of each of the six orders. */
+/* docs/design.md §4.1 T1: the marginal vector of each of the six orders. */
 START_TEST(test_shapley_t1_permutation_table) {
     static const uint32_t perms[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
                                          {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};

@@ -1,5 +1,5 @@
-/* test_xrai.c -- XRAI's invariants (algorithms.md T4), segmentation of known regions, pictures
- * (T5 thresholds, T6 colour tables), and PNG/base64 round trips. */
+/* test_xrai.c -- XRAI's invariants (docs/design.md §4.1 T4), segmentation of known regions,
+ * pictures (T5 thresholds, T6 colour tables), and PNG/base64 round trips. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
