@@ -45,6 +45,7 @@ static const xq_conf_opt_t options[] = {
     {"max.queued.instances", "", 0, 0, 1, WORKER_ONLY},
     {"max.request.bytes", "", 0, 0, 1, WORKER_ONLY},
     {"max.tensor.elements", "", 0, 0, 1, WORKER_ONLY},
+    {"models", "", 0, 0, 1, WORKER_ONLY},
     {"redis.timeout.ms", "", 0, 0, 1, WORKER_ONLY},
     {"redis.wait.ms", "", 0, 0, 1, WORKER_ONLY},
     {"replies.partitions", "", 0, 0, 1, WORKER_ONLY},
@@ -56,6 +57,7 @@ static const xq_conf_opt_t options[] = {
     {"stream.index.id", "", 0, 0, 1, WORKER_ONLY},
     {"stream.model", "", 0, 0, 1, WORKER_ONLY},
     {"stream.spec.id", "", 0, 0, 1, WORKER_ONLY},
+    {"viz.format", "", 0, 0, 1, WORKER_ONLY},
     {"worker.id", "", 0, 0, 1, WORKER_ONLY},
     {"xrai.algorithm", "", 0, 0, 1, WORKER_ONLY},
 };

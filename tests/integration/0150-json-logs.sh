@@ -33,8 +33,10 @@ printf '{"f00": 1}\n' >"$tmp/bad.jsonl"
     --prefix "good$T" --jobs-out "$tmp/jobs" -X log.format=json 2>"$tmp/submit.err"
 "$X" submit -b "$B" --topic "$JOBS" --model "$MODEL" --spec "$SPEC" --instances "$tmp/bad.jsonl" \
     --prefix "bad$T" -X log.format=json 2>>"$tmp/submit.err" >>"$tmp/jobs"
+rc=0 # collect exits 1: the bad job failed, on purpose
 EXPLAINQ_LOG_FORMAT=json "$X" collect -b "$B" --topic "$RES" --jobs "$tmp/jobs" --out "$tmp/out" \
-    --timeout 120 2>"$tmp/collect.err"
+    --timeout 120 2>"$tmp/collect.err" || rc=$?
+[ "$rc" -eq 1 ]
 grep -c '"attributions"' "$tmp/out" | grep -qx 5
 grep -q '"id":"bad'"$T"'-000000","error"' "$tmp/out"
 kill -TERM "${pid[worker]}" "${pid[runner]}"
