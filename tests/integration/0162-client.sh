@@ -21,8 +21,8 @@ trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "
 # two runners share the model's partitions (cooperative-sticky, explainq-runners-sk$T)
 for i in 1 2; do
     PYTHONPATH="$D" "$RUNNER" callable skmodel:predict_proba --input features:4 \
-        --output-name probs --name "sk$T" -b "$B" -X session.timeout.ms=6000 \
-        -X heartbeat.interval.ms=500 >"$D/runner$i.log" 2>&1 &
+        --output-name probs --name "sk$T" -b "$B" -X kafka.consumer.session.timeout.ms=6000 \
+        -X kafka.consumer.heartbeat.interval.ms=500 >"$D/runner$i.log" 2>&1 &
     pids+=($!)
     rpids+=($!)
 done

@@ -22,7 +22,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", required=True, help="the model's name in topic names")
     p.add_argument("-b", "--brokers", default="127.0.0.1:9092", help="Kafka bootstrap servers")
     p.add_argument("-X", dest="props", action="append", default=[], metavar="key=value",
-                   help="a librdkafka property for both clients (repeatable)")
+                   help="a librdkafka property, spelled as for every explainq command: "
+                        "kafka.<prop> (kafka.consumer.<prop>, kafka.producer.<prop>); "
+                        "a bare librdkafka name is taken too (repeatable)")
     p.add_argument("--max-elems", type=int, default=0,
                    help="largest tensor accepted, in elements (default 67108864)")
     p.add_argument("--labels", help="JSON file {displayNameMappingKey: [class names]}")
@@ -101,16 +103,33 @@ def build_model(a):
     return FunctionModel(func, inputs, output_name=a.output_name, labels=labels)
 
 
+def parse_props(items) -> dict:
+    """-X key=value pairs as librdkafka properties. `kafka.<prop>` is how every explainq
+    command spells them (the consumer and producer forms too: both clients get them here);
+    a bare librdkafka name is taken as it is. Raises ValueError naming a malformed pair."""
+    props = {}
+    for kv in items:
+        k, sep, v = kv.partition("=")
+        if not sep or not k:
+            raise ValueError(f"-X {kv}: expected key=value")
+        for prefix in ("kafka.consumer.", "kafka.producer.", "kafka."):
+            if k.startswith(prefix):
+                k = k[len(prefix):]
+                break
+        if not k:
+            raise ValueError(f"-X {kv}: no property after the kafka. prefix")
+        props[k] = v
+    return props
+
+
 def main(argv=None) -> int:
     a = _parser().parse_args(argv)
     setup_logging()
-    props = {}
-    for kv in a.props:
-        k, sep, v = kv.partition("=")
-        if not sep or not k:
-            print(f"explainq-runner: -X {kv}: expected key=value", file=sys.stderr)
-            return 2
-        props[k] = v
+    try:
+        props = parse_props(a.props)
+    except ValueError as e:
+        print(f"explainq-runner: {e}", file=sys.stderr)
+        return 2
     try:
         model = build_model(a)
     except (ValueError, ImportError, AttributeError, OSError, RuntimeError) as e:

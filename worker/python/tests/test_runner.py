@@ -200,3 +200,20 @@ def test_model_exception_is_an_error_reply():
     assert m["error"] == {"code": "model_error", "field": "model",
                           "message": "RuntimeError: kaboom"}
     assert h.failed == 1
+
+
+def test_kafka_props_spelled_as_every_command():
+    from explainq.cli import parse_props
+
+    props = parse_props(["kafka.security.protocol=SASL_PLAINTEXT",
+                         "kafka.consumer.session.timeout.ms=6000",
+                         "kafka.producer.linger.ms=5", "heartbeat.interval.ms=500"])
+    assert props == {"security.protocol": "SASL_PLAINTEXT", "session.timeout.ms": "6000",
+                     "linger.ms": "5", "heartbeat.interval.ms": "500"}
+    for bad in ("kafka.", "novalue", "=x"):
+        try:
+            parse_props([bad])
+        except ValueError as e:
+            assert bad in str(e)
+        else:
+            raise AssertionError(f"{bad} was taken")
