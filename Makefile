@@ -79,7 +79,7 @@ $(BUILD)/bench_%: $(BUILD)/tests/bench/bench_%.o $(BUILD)/libexplainq.a
 # Speed is measured here, never in tests: one line per benchmark.
 bench: deps $(BENCH_BINS) $(BUILD)/explainq
 	$(Q)for b in $(BENCH_BINS); do OPENBLAS_NUM_THREADS=1 $$b || exit 1; done
-	$(Q)if [ -x .venv/bin/python ]; then taskset -c 0 .venv/bin/python tests/bench/ort_compare.py; \
+	$(Q)if [ -x .venv-models/bin/python ]; then taskset -c 0 .venv-models/bin/python tests/bench/ort_compare.py; \
 	    else echo "bench: onnxruntime-py comparison skipped (make models-venv)"; fi
 	$(Q)OPENBLAS_NUM_THREADS=1 BUILD=$(BUILD) tests/bench/e2e.sh
 	$(Q)OPENBLAS_NUM_THREADS=1 BUILD=$(BUILD) tests/bench/backlog.sh
@@ -176,11 +176,11 @@ clean:
 
 -include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(ITEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
 
-# The Python packages of tests/models/make_*.py (pinned), in .venv/ (git ignores it).
+# The Python packages of tests/models/make_*.py (pinned), in .venv-models/ (git ignores it).
 .PHONY: models-venv
 models-venv:
-	$(Q)[ -x .venv/bin/pip ] || python3 -m venv .venv
-	$(Q).venv/bin/pip install -q --disable-pip-version-check -r tests/models/requirements.txt
+	$(Q)[ -x .venv-models/bin/pip ] || python3 -m venv .venv-models
+	$(Q).venv-models/bin/pip install -q --disable-pip-version-check -r tests/models/requirements.txt
 
 # Today's exports of common models (torchvision, both torch.onnx exporters) explained and
 # checked against onnxruntime and Captum, and tabular models (scikit-learn, LightGBM, XGBoost)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Small models of the interpreter's newer operators, with onnxruntime's outputs as reference.
 
-Run by a developer (`make models-venv`, then `.venv/bin/python tests/models/make_ops_ort.py`);
+Run by a developer (`make models-venv`, then `.venv-models/bin/python tests/models/make_ops_ort.py`);
 writes tests/data/onnx/ops/<name>.onnx and <name>.json = {"input": [...], "batch": N,
 "output": [...]} (the format of make_onnx.py), where the output is what onnxruntime (pinned in
 tests/models/requirements.txt) computes for the input. tests/unit/test_onnx.c checks the

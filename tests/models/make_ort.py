@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds the small ONNX models that test the onnxruntime backend, with numpy references.
 
-Run by a developer (`make models-venv`, then `.venv/bin/python tests/models/make_ort.py`);
+Run by a developer (`make models-venv`, then `.venv-models/bin/python tests/models/make_ort.py`);
 the outputs are committed under tests/data/onnx/ort/ so CI needs no Python:
   ext.onnx (+ ext.onnx.data)  an MLP 6 -> 8 -> 3 whose weights sit in an external data file,
                               opset 18, ReduceMean with its axes as an input

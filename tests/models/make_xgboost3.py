@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """XGBoost model files as today's xgboost writes them, with its own predictions.
 
-Run by a developer (`make models-venv`, then `.venv/bin/python tests/models/make_xgboost3.py`;
+Run by a developer (`make models-venv`, then `.venv-models/bin/python tests/models/make_xgboost3.py`;
 xgboost-cpu is pinned in tests/models/requirements.txt); writes tests/data/xgboost/:
   binary.json / .ubj    binary:logistic, 6 features, 20 trees of depth 3
                         (base_score is estimated and written as a vector, "[6.2E-1]")
