@@ -56,7 +56,7 @@ $(BUILD)/gen/onnx.pb-c.c $(BUILD)/gen/onnx.pb-c.h: $(ONNX_PROTO)
 # generated code: our warning set is not its contract
 $(BUILD)/gen/onnx.pb-c.o: $(BUILD)/gen/onnx.pb-c.c
 	$(Q)$(CC) -std=c11 $(OPT) -g $(SAN) -I$(BUILD)/gen $(PKG_CFLAGS) -w -c $< -o $@
-$(BUILD)/common/models/onnx.o $(BUILD)/common/models/onnx_ops.o $(BUILD)/tests/unit/test_onnx.o: $(BUILD)/gen/onnx.pb-c.h
+$(BUILD)/common/models/onnx.o $(BUILD)/common/models/onnx_load.o $(BUILD)/tests/unit/test_onnx.o: $(BUILD)/gen/onnx.pb-c.h
 $(BUILD)/common/models/onnx_info.o: $(BUILD)/gen/onnx.pb-c.h
 
 $(BUILD)/libexplainq.a: $(LIB_OBJ)

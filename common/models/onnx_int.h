@@ -214,4 +214,34 @@ bool xq_onnx_reduce_plan(onnx_t *m, node_t *n, const val_t *x, size_t *dims, siz
 /** The reduction as a broadcast walk: input element ia maps to output element ib. */
 void xq_onnx_reduce_walk(const val_t *x, const bool *red, bc_t *bc);
 
+/* ---- the interpreter's parts (onnx.c, onnx_ops_core.c, onnx_ops_linalg.c, onnx_load.c) ---- */
+
+/** The ONNX name of core operator @p op ("?" past OP_CNT). */
+const char *xq_onnx_op_name(op_t op);
+int xq_onnx_add_val(onnx_t *m, const char *name);
+bool xq_onnx_read_node(onnx_t *m, const struct Onnx__NodeProto *np, node_t *n);
+struct Onnx__TensorProto;
+struct Onnx__GraphProto;
+bool xq_onnx_load_tensor(onnx_t *m, const struct Onnx__TensorProto *t, val_t *v);
+size_t xq_onnx_list_unsupported(onnx_t *m, const struct Onnx__GraphProto *g);
+bool xq_onnx_fwd_binary(onnx_t *m, node_t *n);
+void xq_onnx_bwd_transpose(onnx_t *m, node_t *n);
+bool xq_onnx_fwd_reduce(onnx_t *m, node_t *n);
+bool xq_onnx_fwd_concat(onnx_t *m, node_t *n);
+void xq_onnx_bwd_passthrough(onnx_t *m, node_t *n);
+void xq_onnx_bwd_unary(onnx_t *m, node_t *n);
+void xq_onnx_bwd_softmax(onnx_t *m, node_t *n);
+bool xq_onnx_fwd_shape(onnx_t *m, node_t *n);
+bool xq_onnx_fwd_unary(onnx_t *m, node_t *n);
+bool xq_onnx_fwd_shape_op(onnx_t *m, node_t *n);
+void xq_onnx_bwd_gather(onnx_t *m, node_t *n);
+bool xq_onnx_fwd_gather(onnx_t *m, node_t *n);
+void xq_onnx_bwd_reduce(onnx_t *m, node_t *n);
+bool xq_onnx_fwd_transpose(onnx_t *m, node_t *n);
+void xq_onnx_bwd_binary(onnx_t *m, node_t *n);
+void xq_onnx_bwd_concat(onnx_t *m, node_t *n);
+bool xq_onnx_fwd_softmax(onnx_t *m, node_t *n);
+void xq_onnx_backward(onnx_t *m, node_t *n);
+bool xq_onnx_forward(onnx_t *m, node_t *n);
+
 #endif /* XQ_MODELS_ONNX_INT_H */

@@ -1,0 +1,539 @@
+/* onnx_ops_linalg.c -- the interpreter's Gemm, MatMul, convolutions, pooling, batch norm and
+ * constants, and the table that dispatches every core operator. */
+#include <cblas.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "mem.h"
+#include "models/onnx_int.h"
+
+/*
+ * C = alpha op(A) op(B) + beta C, row-major, each row of C summed over k in one
+ * fixed order. Here M counts the batch's rows, and OpenBLAS picks its kernels
+ * (and so its summation order) by the matrix sizes: a row's result would change
+ * with the rows batched beside it, and the same instance explained in-process
+ * and over Kafka would differ in the last bits. Rows never mix here. (Conv keeps
+ * OpenBLAS: its matrices are per sample, the same whatever the batch.)
+ */
+static void gemm_rows(bool ta,
+                      bool tb,
+                      size_t M,
+                      size_t N,
+                      size_t K,
+                      float alpha,
+                      const float *A,
+                      size_t lda,
+                      const float *B,
+                      size_t ldb,
+                      float beta,
+                      float *C,
+                      size_t ldc) {
+    for (size_t m = 0; m < M; m++) {
+        float *c = C + m * ldc;
+
+        for (size_t n = 0; n < N; n++)
+            c[n] = beta == 0 ? 0.0f : beta * c[n];
+        if (tb) {
+            for (size_t n = 0; n < N; n++) {
+                const float *b = B + n * ldb;
+                float acc = 0;
+
+                for (size_t k = 0; k < K; k++)
+                    acc += (ta ? A[k * lda + m] : A[m * lda + k]) * b[k];
+                c[n] += alpha * acc;
+            }
+        } else {
+            for (size_t k = 0; k < K; k++) {
+                const float a = alpha * (ta ? A[k * lda + m] : A[m * lda + k]);
+                const float *b = B + k * ldb;
+
+                for (size_t n = 0; n < N; n++)
+                    c[n] += a * b[n];
+            }
+        }
+    }
+}
+
+static bool fwd_gemm(onnx_t *m, node_t *n) {
+    val_t *a = IN(m, n, 0), *b = IN(m, n, 1), *c = IN(m, n, 2), *y = OUT(m, n);
+    size_t M, K, N, Kb, dims[2];
+
+    if (a->ndim != 2 || b->ndim != 2 || a->dt != DT_F32 || b->dt != DT_F32)
+        return xq_onnx_fail(m, n, "needs two float matrices");
+    M = n->trans_a ? a->dims[1] : a->dims[0];
+    K = n->trans_a ? a->dims[0] : a->dims[1];
+    Kb = n->trans_b ? b->dims[1] : b->dims[0];
+    N = n->trans_b ? b->dims[0] : b->dims[1];
+    if (K != Kb)
+        return xq_onnx_fail(m, n, "inner dimensions %zu and %zu differ", K, Kb);
+    dims[0] = M;
+    dims[1] = N;
+    xq_onnx_shape(y, DT_F32, 2, dims);
+    gemm_rows(n->trans_a, n->trans_b, M, N, K, n->alpha, a->f, a->dims[1], b->f, b->dims[1], 0.0f,
+              y->f, N);
+    if (c && n->beta != 0) {
+        bc_t bc;
+
+        if (!xq_onnx_broadcast(y, c, &bc) || bc.cnt != y->cnt)
+            return xq_onnx_fail(m, n, "C does not broadcast to [%zu, %zu]", M, N);
+        BC_LOOP(&bc, y->f[o] += n->beta * c->f[ib]);
+    }
+    return true;
+}
+
+static void bwd_gemm(onnx_t *m, node_t *n) {
+    val_t *a = IN(m, n, 0), *b = IN(m, n, 1), *c = IN(m, n, 2), *y = OUT(m, n);
+    int M = (int)y->dims[0], N = (int)y->dims[1];
+    int K = (int)(n->trans_a ? a->dims[0] : a->dims[1]);
+    int lda = (int)a->dims[1], ldb = (int)b->dims[1];
+
+    if (a->needs_grad) {
+        float *ga = xq_onnx_grad(a);
+
+        if (!n->trans_a) /* dA = alpha dY op(B)^T: [M,N] x [N,K], row by row */
+            gemm_rows(false, !n->trans_b, (size_t)M, (size_t)K, (size_t)N, n->alpha, y->g,
+                      (size_t)N, b->f, (size_t)ldb, 1.0f, ga, (size_t)lda);
+        else /* dA = alpha op(B) dY^T: [K,N] x [N,M] */
+            cblas_sgemm(CblasRowMajor, n->trans_b ? CblasTrans : CblasNoTrans, CblasTrans, K, M, N,
+                        n->alpha, b->f, ldb, y->g, N, 1.0f, ga, lda);
+    }
+    if (b->needs_grad) {
+        float *gb = xq_onnx_grad(b);
+
+        if (!n->trans_b) /* dB = alpha op(A)^T dY: [K,M] x [M,N] */
+            cblas_sgemm(CblasRowMajor, n->trans_a ? CblasNoTrans : CblasTrans, CblasNoTrans, K, N,
+                        M, n->alpha, a->f, lda, y->g, N, 1.0f, gb, ldb);
+        else /* dB = alpha dY^T op(A): [N,M] x [M,K] */
+            cblas_sgemm(CblasRowMajor, CblasTrans, n->trans_a ? CblasTrans : CblasNoTrans, N, K, M,
+                        n->alpha, y->g, N, a->f, lda, 1.0f, gb, ldb);
+    }
+    if (c && c->needs_grad && n->beta != 0) {
+        float *gc = xq_onnx_grad(c);
+        bc_t bc;
+
+        xq_onnx_broadcast(y, c, &bc);
+        BC_LOOP(&bc, gc[ib] += n->beta * y->g[o]);
+    }
+}
+
+/* MatMul as numpy: [..., n, k] x [..., k, m] with broadcast batch dimensions; 1-D operands
+ * promoted. */
+typedef struct mm {
+    size_t n, k, m, batch;
+    size_t ndim, dims[XQ_MAX_DIMS];
+    bc_t bc; /* over the batch dimensions: offsets of A's and B's matrices */
+} mm_t;
+
+static bool mm_plan(const val_t *a, const val_t *b, mm_t *p) {
+    val_t ab = {0}, bb = {0};
+    size_t an = a->ndim, bn = b->ndim;
+
+    if (!an || !bn)
+        return false;
+    p->n = an >= 2 ? a->dims[an - 2] : 1;
+    p->k = a->dims[an - 1];
+    if ((bn >= 2 ? b->dims[bn - 2] : b->dims[0]) != p->k)
+        return false;
+    p->m = bn >= 2 ? b->dims[bn - 1] : 1;
+    ab.ndim = an > 2 ? an - 2 : 0;
+    bb.ndim = bn > 2 ? bn - 2 : 0;
+    memcpy(ab.dims, a->dims, ab.ndim * sizeof(size_t));
+    memcpy(bb.dims, b->dims, bb.ndim * sizeof(size_t));
+    if (!xq_onnx_broadcast(&ab, &bb, &p->bc))
+        return false;
+    p->batch = p->bc.cnt;
+    p->ndim = 0;
+    for (size_t d = 0; d < p->bc.ndim; d++)
+        p->dims[p->ndim++] = p->bc.dims[d];
+    if (an >= 2)
+        p->dims[p->ndim++] = p->n;
+    if (bn >= 2)
+        p->dims[p->ndim++] = p->m;
+    return true;
+}
+
+static bool fwd_matmul(onnx_t *m, node_t *n) {
+    val_t *a = IN(m, n, 0), *b = IN(m, n, 1), *y = OUT(m, n);
+    mm_t p;
+
+    if (a->dt != DT_F32 || b->dt != DT_F32 || !mm_plan(a, b, &p))
+        return xq_onnx_fail(m, n, "operands do not multiply");
+    xq_onnx_shape(y, DT_F32, p.ndim, p.dims);
+    BC_LOOP(&p.bc, gemm_rows(false, false, p.n, p.m, p.k, 1.0f, a->f + ia * p.n * p.k, p.k,
+                             b->f + ib * p.k * p.m, p.m, 0.0f, y->f + o * p.n * p.m, p.m));
+    return true;
+}
+
+static void bwd_matmul(onnx_t *m, node_t *n) {
+    val_t *a = IN(m, n, 0), *b = IN(m, n, 1), *y = OUT(m, n);
+    float *ga = a->needs_grad ? xq_onnx_grad(a) : NULL,
+          *gb = b->needs_grad ? xq_onnx_grad(b) : NULL;
+    mm_t p;
+
+    mm_plan(a, b, &p);
+    BC_LOOP(&p.bc, {
+        const float *g = y->g + o * p.n * p.m;
+        if (ga) /* dA += dY B^T, row by row */
+            gemm_rows(false, true, p.n, p.k, p.m, 1.0f, g, p.m, b->f + ib * p.k * p.m, p.m, 1.0f,
+                      ga + ia * p.n * p.k, p.k);
+        if (gb) /* dB += A^T dY */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)p.k, (int)p.m, (int)p.n, 1.0f,
+                        a->f + ia * p.n * p.k, (int)p.k, g, (int)p.m, 1.0f, gb + ib * p.k * p.m,
+                        (int)p.m);
+    });
+}
+
+/* ---- Conv (2-D), via im2col and OpenBLAS ---- */
+
+typedef struct conv {
+    size_t N, C, H, W, M, kh, kw, OH, OW, G, Cg, Mg;
+} conv_t;
+
+static bool conv_plan(onnx_t *m, node_t *n, const val_t *x, const val_t *w, conv_t *p) {
+    long eh, ew;
+
+    if (x->ndim != 4 || w->ndim != 4)
+        return xq_onnx_fail(m, n, "only 2-D convolutions ([N, C, H, W]) are supported");
+    p->N = x->dims[0];
+    p->C = x->dims[1];
+    p->H = x->dims[2];
+    p->W = x->dims[3];
+    p->M = w->dims[0];
+    p->kh = w->dims[2];
+    p->kw = w->dims[3];
+    p->G = (size_t)(n->group > 0 ? n->group : 1);
+    if (p->C % p->G || p->M % p->G || w->dims[1] != p->C / p->G)
+        return xq_onnx_fail(m, n, "channels %zu, filters %zu and group %zu do not fit", p->C, p->M,
+                            p->G);
+    p->Cg = p->C / p->G;
+    p->Mg = p->M / p->G;
+    eh = n->dilations[0] * ((long)p->kh - 1) + 1;
+    ew = n->dilations[1] * ((long)p->kw - 1) + 1;
+    if ((long)p->H + n->pads[0] + n->pads[2] < eh || (long)p->W + n->pads[1] + n->pads[3] < ew)
+        return xq_onnx_fail(m, n, "kernel larger than the padded input");
+    p->OH = (size_t)(((long)p->H + n->pads[0] + n->pads[2] - eh) / n->strides[0] + 1);
+    p->OW = (size_t)(((long)p->W + n->pads[1] + n->pads[3] - ew) / n->strides[1] + 1);
+    return true;
+}
+
+/* col[(c, i, j), (oy, ox)] = x[c, oy*s - pad + i*dil, ox*s - pad + j*dil] (0 outside) */
+static void im2col(const node_t *n, const conv_t *p, const float *x, float *col) {
+    size_t L = p->OH * p->OW;
+
+    for (size_t c = 0; c < p->Cg; c++)
+        for (size_t i = 0; i < p->kh; i++)
+            for (size_t j = 0; j < p->kw; j++) {
+                float *row = col + ((c * p->kh + i) * p->kw + j) * L;
+
+                for (size_t oy = 0; oy < p->OH; oy++) {
+                    long iy = (long)oy * n->strides[0] - n->pads[0] + (long)i * n->dilations[0];
+
+                    for (size_t ox = 0; ox < p->OW; ox++) {
+                        long ix = (long)ox * n->strides[1] - n->pads[1] + (long)j * n->dilations[1];
+
+                        row[oy * p->OW + ox] =
+                            iy >= 0 && iy < (long)p->H && ix >= 0 && ix < (long)p->W
+                                ? x[(c * p->H + (size_t)iy) * p->W + (size_t)ix]
+                                : 0.0f;
+                    }
+                }
+            }
+}
+
+static void col2im(const node_t *n, const conv_t *p, const float *col, float *gx) {
+    size_t L = p->OH * p->OW;
+
+    for (size_t c = 0; c < p->Cg; c++)
+        for (size_t i = 0; i < p->kh; i++)
+            for (size_t j = 0; j < p->kw; j++) {
+                const float *row = col + ((c * p->kh + i) * p->kw + j) * L;
+
+                for (size_t oy = 0; oy < p->OH; oy++) {
+                    long iy = (long)oy * n->strides[0] - n->pads[0] + (long)i * n->dilations[0];
+
+                    if (iy < 0 || iy >= (long)p->H)
+                        continue;
+                    for (size_t ox = 0; ox < p->OW; ox++) {
+                        long ix = (long)ox * n->strides[1] - n->pads[1] + (long)j * n->dilations[1];
+
+                        if (ix >= 0 && ix < (long)p->W)
+                            gx[(c * p->H + (size_t)iy) * p->W + (size_t)ix] += row[oy * p->OW + ox];
+                    }
+                }
+            }
+}
+
+static float *conv_col(node_t *n, const conv_t *p) {
+    size_t need = p->Cg * p->kh * p->kw * p->OH * p->OW;
+
+    if (need > n->col_cap) {
+        xq_free(n->col);
+        n->col = xq_malloc(need * sizeof(float));
+        n->col_cap = need;
+    }
+    return n->col;
+}
+
+static bool fwd_conv(onnx_t *m, node_t *n) {
+    val_t *x = IN(m, n, 0), *w = IN(m, n, 1), *bias = IN(m, n, 2), *y = OUT(m, n);
+    size_t dims[4];
+    conv_t p;
+    float *col;
+
+    if (!conv_plan(m, n, x, w, &p))
+        return false;
+    dims[0] = p.N;
+    dims[1] = p.M;
+    dims[2] = p.OH;
+    dims[3] = p.OW;
+    xq_onnx_shape(y, DT_F32, 4, dims);
+    col = conv_col(n, &p);
+    for (size_t b = 0; b < p.N; b++)
+        for (size_t g = 0; g < p.G; g++) {
+            float *out = y->f + (b * p.M + g * p.Mg) * p.OH * p.OW;
+
+            im2col(n, &p, x->f + (b * p.C + g * p.Cg) * p.H * p.W, col);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)p.Mg, (int)(p.OH * p.OW),
+                        (int)(p.Cg * p.kh * p.kw), 1.0f, w->f + g * p.Mg * p.Cg * p.kh * p.kw,
+                        (int)(p.Cg * p.kh * p.kw), col, (int)(p.OH * p.OW), 0.0f, out,
+                        (int)(p.OH * p.OW));
+            for (size_t mo = 0; bias && mo < p.Mg; mo++)
+                for (size_t l = 0; l < p.OH * p.OW; l++)
+                    out[mo * p.OH * p.OW + l] += bias->f[g * p.Mg + mo];
+        }
+    return true;
+}
+
+static void bwd_conv(onnx_t *m, node_t *n) {
+    val_t *x = IN(m, n, 0), *w = IN(m, n, 1), *y = OUT(m, n);
+    float *gx = xq_onnx_grad(x), *col;
+    conv_t p;
+
+    conv_plan(m, n, x, w, &p);
+    col = conv_col(n, &p);
+    for (size_t b = 0; b < p.N; b++)
+        for (size_t g = 0; g < p.G; g++) {
+            /* dcol = W_g^T dY_g, then scattered back onto the input */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(p.Cg * p.kh * p.kw),
+                        (int)(p.OH * p.OW), (int)p.Mg, 1.0f, w->f + g * p.Mg * p.Cg * p.kh * p.kw,
+                        (int)(p.Cg * p.kh * p.kw), y->g + (b * p.M + g * p.Mg) * p.OH * p.OW,
+                        (int)(p.OH * p.OW), 0.0f, col, (int)(p.OH * p.OW));
+            col2im(n, &p, col, gx + (b * p.C + g * p.Cg) * p.H * p.W);
+        }
+}
+
+/* ---- Pooling ---- */
+
+static bool pool_plan(onnx_t *m, node_t *n, const val_t *x, conv_t *p) {
+    if (x->ndim != 4)
+        return xq_onnx_fail(m, n, "only 2-D pooling ([N, C, H, W]) is supported");
+    p->N = x->dims[0];
+    p->C = x->dims[1];
+    p->H = x->dims[2];
+    p->W = x->dims[3];
+    if (n->op == OP_GAP) {
+        p->kh = p->H;
+        p->kw = p->W;
+        p->OH = p->OW = 1;
+        return true;
+    }
+    p->kh = (size_t)n->kernel[0];
+    p->kw = (size_t)n->kernel[1];
+    if (!p->kh || !p->kw)
+        return xq_onnx_fail(m, n, "kernel_shape is required");
+    p->OH = (size_t)(((long)p->H + n->pads[0] + n->pads[2] - (long)p->kh) / n->strides[0] + 1);
+    p->OW = (size_t)(((long)p->W + n->pads[1] + n->pads[3] - (long)p->kw) / n->strides[1] + 1);
+    return true;
+}
+
+static bool fwd_pool(onnx_t *m, node_t *n) {
+    val_t *x = IN(m, n, 0), *y = OUT(m, n);
+    size_t dims[4];
+    conv_t p;
+
+    if (!pool_plan(m, n, x, &p))
+        return false;
+    dims[0] = p.N;
+    dims[1] = p.C;
+    dims[2] = p.OH;
+    dims[3] = p.OW;
+    xq_onnx_shape(y, DT_F32, 4, dims);
+    if (n->op == OP_MAXPOOL && y->cnt > n->arg_cap) {
+        xq_free(n->arg);
+        n->arg = xq_malloc(y->cnt * sizeof(size_t));
+        n->arg_cap = y->cnt;
+    }
+    for (size_t bc = 0; bc < p.N * p.C; bc++)
+        for (size_t oy = 0; oy < p.OH; oy++)
+            for (size_t ox = 0; ox < p.OW; ox++) {
+                size_t o = (bc * p.OH + oy) * p.OW + ox, cnt = 0, best = 0;
+                float acc = n->op == OP_MAXPOOL ? -INFINITY : 0;
+                long y0 = n->op == OP_GAP ? 0 : (long)oy * n->strides[0] - n->pads[0];
+                long x0 = n->op == OP_GAP ? 0 : (long)ox * n->strides[1] - n->pads[1];
+
+                for (size_t i = 0; i < p.kh; i++)
+                    for (size_t j = 0; j < p.kw; j++) {
+                        long iy = y0 + (long)i, ix = x0 + (long)j;
+                        size_t at;
+
+                        if (iy < 0 || iy >= (long)p.H || ix < 0 || ix >= (long)p.W)
+                            continue;
+                        at = (bc * p.H + (size_t)iy) * p.W + (size_t)ix;
+                        cnt++;
+                        if (n->op == OP_MAXPOOL) {
+                            if (x->f[at] > acc) {
+                                acc = x->f[at];
+                                best = at;
+                            }
+                        } else {
+                            acc += x->f[at];
+                        }
+                    }
+                if (n->op == OP_MAXPOOL) {
+                    n->arg[o] = best;
+                } else {
+                    size_t div = n->op == OP_AVGPOOL && n->count_include_pad ? p.kh * p.kw : cnt;
+
+                    acc /= (float)(div ? div : 1);
+                }
+                y->f[o] = acc;
+            }
+    return true;
+}
+
+static void bwd_pool(onnx_t *m, node_t *n) {
+    val_t *x = IN(m, n, 0), *y = OUT(m, n);
+    float *gx = xq_onnx_grad(x);
+    conv_t p;
+
+    pool_plan(m, n, x, &p);
+    for (size_t bc = 0; bc < p.N * p.C; bc++)
+        for (size_t oy = 0; oy < p.OH; oy++)
+            for (size_t ox = 0; ox < p.OW; ox++) {
+                size_t o = (bc * p.OH + oy) * p.OW + ox, cnt = 0;
+                long y0 = n->op == OP_GAP ? 0 : (long)oy * n->strides[0] - n->pads[0];
+                long x0 = n->op == OP_GAP ? 0 : (long)ox * n->strides[1] - n->pads[1];
+
+                if (n->op == OP_MAXPOOL) {
+                    gx[n->arg[o]] += y->g[o];
+                    continue;
+                }
+                for (int pass = 0; pass < 2; pass++) {
+                    for (size_t i = 0; i < p.kh; i++)
+                        for (size_t j = 0; j < p.kw; j++) {
+                            long iy = y0 + (long)i, ix = x0 + (long)j;
+
+                            if (iy < 0 || iy >= (long)p.H || ix < 0 || ix >= (long)p.W)
+                                continue;
+                            if (pass == 0) {
+                                cnt++;
+                            } else {
+                                size_t div =
+                                    n->op == OP_AVGPOOL && n->count_include_pad ? p.kh * p.kw : cnt;
+
+                                gx[(bc * p.H + (size_t)iy) * p.W + (size_t)ix] +=
+                                    y->g[o] / (float)div;
+                            }
+                        }
+                }
+            }
+}
+
+/* ---- BatchNormalization (inference) ---- */
+
+static bool fwd_batchnorm(onnx_t *m, node_t *n) {
+    val_t *x = IN(m, n, 0), *sc = IN(m, n, 1), *b = IN(m, n, 2), *mu = IN(m, n, 3),
+          *var = IN(m, n, 4), *y = OUT(m, n);
+    size_t C, inner = 1;
+
+    if (x->ndim < 2 || !sc || !b || !mu || !var)
+        return xq_onnx_fail(m, n, "needs X, scale, B, mean and var");
+    C = x->dims[1];
+    if (sc->cnt != C || b->cnt != C || mu->cnt != C || var->cnt != C)
+        return xq_onnx_fail(m, n, "parameters must have %zu channels", C);
+    for (size_t d = 2; d < x->ndim; d++)
+        inner *= x->dims[d];
+    xq_onnx_shape(y, DT_F32, x->ndim, x->dims);
+    for (size_t i = 0; i < x->cnt; i++) {
+        size_t c = (i / inner) % C;
+
+        y->f[i] = sc->f[c] * (x->f[i] - mu->f[c]) / sqrtf(var->f[c] + n->epsilon) + b->f[c];
+    }
+    return true;
+}
+
+static void bwd_batchnorm(onnx_t *m, node_t *n) {
+    val_t *x = IN(m, n, 0), *sc = IN(m, n, 1), *var = IN(m, n, 4), *y = OUT(m, n);
+    size_t C = x->dims[1], inner = 1;
+    float *gx = xq_onnx_grad(x);
+
+    for (size_t d = 2; d < x->ndim; d++)
+        inner *= x->dims[d];
+    for (size_t i = 0; i < x->cnt; i++) {
+        size_t c = (i / inner) % C;
+
+        gx[i] += y->g[i] * sc->f[c] / sqrtf(var->f[c] + n->epsilon);
+    }
+}
+
+/* ---- dispatch ---- */
+
+static bool fwd_constant(onnx_t *m, node_t *n) {
+    (void)m;
+    (void)n;
+    return true; /* its value was set at load time */
+}
+
+/* Forward and backward of each operator; no backward: nothing flows back (Shape, Constant). */
+static const struct {
+    bool (*fwd)(onnx_t *m, node_t *n);
+    void (*bwd)(onnx_t *m, node_t *n);
+} op_impl[OP_CNT] = {
+    [OP_GEMM] = {fwd_gemm, bwd_gemm},
+    [OP_MATMUL] = {fwd_matmul, bwd_matmul},
+    [OP_ADD] = {xq_onnx_fwd_binary, xq_onnx_bwd_binary},
+    [OP_SUB] = {xq_onnx_fwd_binary, xq_onnx_bwd_binary},
+    [OP_MUL] = {xq_onnx_fwd_binary, xq_onnx_bwd_binary},
+    [OP_DIV] = {xq_onnx_fwd_binary, xq_onnx_bwd_binary},
+    [OP_RELU] = {xq_onnx_fwd_unary, xq_onnx_bwd_unary},
+    [OP_LEAKYRELU] = {xq_onnx_fwd_unary, xq_onnx_bwd_unary},
+    [OP_SIGMOID] = {xq_onnx_fwd_unary, xq_onnx_bwd_unary},
+    [OP_TANH] = {xq_onnx_fwd_unary, xq_onnx_bwd_unary},
+    [OP_SOFTMAX] = {xq_onnx_fwd_softmax, xq_onnx_bwd_softmax},
+    [OP_EXP] = {xq_onnx_fwd_unary, xq_onnx_bwd_unary},
+    [OP_LOG] = {xq_onnx_fwd_unary, xq_onnx_bwd_unary},
+    [OP_CLIP] = {xq_onnx_fwd_unary, xq_onnx_bwd_unary},
+    [OP_IDENTITY] = {xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough},
+    [OP_CONSTANT] = {fwd_constant, NULL},
+    [OP_FLATTEN] = {xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough},
+    [OP_RESHAPE] = {xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough},
+    [OP_TRANSPOSE] = {xq_onnx_fwd_transpose, xq_onnx_bwd_transpose},
+    [OP_SQUEEZE] = {xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough},
+    [OP_UNSQUEEZE] = {xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough},
+    [OP_CONCAT] = {xq_onnx_fwd_concat, xq_onnx_bwd_concat},
+    [OP_GATHER] = {xq_onnx_fwd_gather, xq_onnx_bwd_gather},
+    [OP_REDUCESUM] = {xq_onnx_fwd_reduce, xq_onnx_bwd_reduce},
+    [OP_REDUCEMEAN] = {xq_onnx_fwd_reduce, xq_onnx_bwd_reduce},
+    [OP_CONV] = {fwd_conv, bwd_conv},
+    [OP_MAXPOOL] = {fwd_pool, bwd_pool},
+    [OP_AVGPOOL] = {fwd_pool, bwd_pool},
+    [OP_GAP] = {fwd_pool, bwd_pool},
+    [OP_BATCHNORM] = {fwd_batchnorm, bwd_batchnorm},
+    [OP_SHAPE] = {xq_onnx_fwd_shape, NULL},
+    [OP_DROPOUT] = {xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough},
+};
+
+bool xq_onnx_forward(onnx_t *m, node_t *n) {
+    return n->op == OP_EXT ? n->ext->fwd(m, n) : op_impl[n->op].fwd(m, n);
+}
+
+void xq_onnx_backward(onnx_t *m, node_t *n) {
+    void (*bwd)(onnx_t *, node_t *) = n->op == OP_EXT ? n->ext->bwd : op_impl[n->op].bwd;
+
+    if (bwd)
+        bwd(m, n);
+}
