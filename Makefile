@@ -109,6 +109,9 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory pytest
 	$(Q)echo "tests: TensorFlow runner skipped (large; make test-tf installs tensorflow-cpu and tests it)"
 	$(Q)$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) CC=clang BUILD=build/clang all  # both compilers stay warning-free
+	$(Q)$(MAKE) --no-print-directory lint
+	$(Q)$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) asan  # the unit tests under ASan + UBSan
+	$(Q)$(MAKE) --no-print-directory FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) fuzz  # a short run of each fuzzer
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/explainq $(ITEST_BINS)
 	$(Q)$(MAKE) --no-print-directory docs-check
 	$(Q)BUILD=$(BUILD) tests/integration/run.sh
@@ -157,6 +160,7 @@ lint:
 
 # Coverage-guided fuzzing of the parsers (clang + libFuzzer); FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60
+TEST_FUZZ_SECONDS ?= 5
 FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 # The FAISS bridge keeps the C++ compiler FAISS's headers were written for (clang
 # lacks GCC's omp.h), uninstrumented: the fuzzed parsers never reach it.
