@@ -34,30 +34,15 @@ controller.listener.names=CONTROLLER
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=$D/node$n/data
 offsets.topic.replication.factor=3
-offsets.topic.num.partitions=3
-transaction.state.log.replication.factor=3
+offsets.topic.transaction.state.log.replication.factor=3
 transaction.state.log.min.isr=2
 transaction.state.log.num.partitions=3
 default.replication.factor=3
 min.insync.replicas=2
-group.initial.rebalance.delay.ms=0
 num.partitions=3
-auto.create.topics.enable=true
-delete.topic.enable=true
-num.network.threads=2
-num.io.threads=2
-num.recovery.threads.per.data.dir=1
-log.cleaner.dedupe.buffer.size=16777216
 PROPS
-    cat >"$D/node$n/log4j.properties" <<'PROPS'
-log4j.rootLogger=INFO, stdout
-log4j.appender.stdout=org.apache.log4j.ConsoleAppender
-log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
-log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.state.change.logger=WARN
-log4j.logger.kafka.request.logger=WARN
-log4j.logger.org.apache.kafka.clients=WARN
-PROPS
+    kafka_common_props >>"$D/node$n/server.properties"
+    kafka_log4j "$D/node$n/log4j.properties"
 done
 # node.sh: start (again, same ports and data) or SIGKILL one node, by its recorded PID only
 cat >"$D/node.sh" <<NODE

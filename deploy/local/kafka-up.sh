@@ -53,26 +53,11 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 default.replication.factor=1
 min.insync.replicas=1
-group.initial.rebalance.delay.ms=0
 offsets.topic.num.partitions=1
 transaction.state.log.num.partitions=1
-num.partitions=3
-auto.create.topics.enable=true
-delete.topic.enable=true
-num.network.threads=2
-num.io.threads=2
-num.recovery.threads.per.data.dir=1
-log.cleaner.dedupe.buffer.size=16777216
 PROPS
-    cat >"$KAFKA_HOME_DIR/log4j.properties" <<'PROPS'
-log4j.rootLogger=INFO, stdout
-log4j.appender.stdout=org.apache.log4j.ConsoleAppender
-log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
-log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.state.change.logger=WARN
-log4j.logger.kafka.request.logger=WARN
-log4j.logger.org.apache.kafka.clients=WARN
-PROPS
+    kafka_common_props >>"$KAFKA_HOME_DIR/server.properties"
+    kafka_log4j "$KAFKA_HOME_DIR/log4j.properties"
     local opts=(-Xms256m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1
                 -XX:MaxDirectMemorySize=256m -Djava.awt.headless=true
                 -Djava.net.preferIPv4Stack=true

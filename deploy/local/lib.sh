@@ -31,3 +31,30 @@ stop_pid() {
     fi
     rm -f "$1"
 }
+
+# kafka_common_props: the broker settings every local broker shares, for server.properties.
+kafka_common_props() {
+    cat <<'PROPS'
+group.initial.rebalance.delay.ms=0
+num.partitions=3
+auto.create.topics.enable=true
+delete.topic.enable=true
+num.network.threads=2
+num.io.threads=2
+num.recovery.threads.per.data.dir=1
+log.cleaner.dedupe.buffer.size=16777216
+PROPS
+}
+
+# kafka_log4j FILE: the local brokers' log4j configuration (INFO to stdout, chatty loggers quiet).
+kafka_log4j() {
+    cat >"$1" <<'PROPS'
+log4j.rootLogger=INFO, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.state.change.logger=WARN
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.org.apache.kafka.clients=WARN
+PROPS
+}
