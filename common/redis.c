@@ -11,6 +11,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define BACKOFF_MIN_MS 100
@@ -28,13 +29,6 @@ struct xq_redis {
     char user[128], password[256]; /* AUTH after connecting, when password is set */
     int db;                        /* SELECT after connecting, when not 0 */
 };
-
-static long long now_ms(void) {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool parse_url(const char *url, char *host, size_t host_size, int *port) {
     const char *h = url, *colon;
@@ -71,7 +65,7 @@ xq_redis_t *xq_redis_new(const char *url, int timeout_ms, xq_error_t *err) {
         return NULL;
     }
     r->timeout_ms = timeout_ms > 0 ? timeout_ms : 1000;
-    r->jitter = (uint64_t)now_ms() * 2654435761u + (uint64_t)(uintptr_t)r;
+    r->jitter = (uint64_t)xq_now_ms() * 2654435761u + (uint64_t)(uintptr_t)r;
     return r;
 }
 
@@ -99,9 +93,9 @@ static void disconnect(xq_redis_t *r, const char *why) {
     r->jitter ^= r->jitter >> 7;
     r->jitter ^= r->jitter << 17;
     jitter = (long)(r->jitter % (uint64_t)(r->backoff_ms / 2 + 1));
-    r->retry_at_ms = now_ms() + r->backoff_ms / 2 + jitter;
+    r->retry_at_ms = xq_now_ms() + r->backoff_ms / 2 + jitter;
     xq_log(XQ_LOG_WARN, "redis", "connection to %s:%d lost: %s; retry in %ld ms", r->host, r->port,
-           why, (long)(r->retry_at_ms - now_ms()));
+           why, (long)(r->retry_at_ms - xq_now_ms()));
 }
 
 /* One command of the connection's set-up; false (the reason in @p why) on an error reply. */
@@ -160,7 +154,7 @@ static xq_err_t ensure_connected(xq_redis_t *r, xq_error_t *err) {
 
     if (r->c)
         return XQ_OK;
-    if (now_ms() < r->retry_at_ms)
+    if (xq_now_ms() < r->retry_at_ms)
         return xq_error_set(err, XQ_EREDIS, "", "redis %s:%d unavailable: %s", r->host, r->port,
                             r->errstr);
     r->c = redisConnectWithTimeout(r->host, r->port, tv);

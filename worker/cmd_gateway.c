@@ -14,6 +14,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "gwconf.h"
 #include "gwqueue.h"
 #include "httpd.h"
@@ -41,12 +42,6 @@ static const char gateway_usage[] =
     "config maps endpoints to models and specs (README \"The Vertex front door\").\n";
 
 /* Milliseconds of CLOCK_MONOTONIC. */
-static long long now_ms(void) {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
@@ -341,7 +336,7 @@ static int serve(gateway_t *g,
     xq_gwq_ticket_t *ticket;
     char id[XQ_JOB_ID_SIZE];
     xq_job_view_t v = {0};
-    long long deadline = now_ms() + g->conf->timeout_ms;
+    long long deadline = xq_now_ms() + g->conf->timeout_ms;
     int rc;
 
     xq_buf_init(&preds);
@@ -480,7 +475,7 @@ static void handle(void *opaque, const xq_http_req_t *req, xq_http_resp_t *resp)
     call_t c;
     route_t rt;
     bool get = !strcmp(req->method, "GET"), post = !strcmp(req->method, "POST");
-    long long start = now_ms();
+    long long start = xq_now_ms();
 
     memset(&c, 0, sizeof(c));
     msgpack_unpacked_init(&c.body);
@@ -512,7 +507,7 @@ static void handle(void *opaque, const xq_http_req_t *req, xq_http_resp_t *resp)
         xq_vertex_error_json(c.status, c.msg, &resp->body);
         resp->status = c.status;
         xq_log(c.status >= 500 ? XQ_LOG_WARN : XQ_LOG_INFO, "gateway", "%s %s: %d %s (%lld ms)",
-               req->method, req->path, c.status, c.msg, now_ms() - start);
+               req->method, req->path, c.status, c.msg, xq_now_ms() - start);
     }
     msgpack_unpacked_destroy(&c.body);
     xq_buf_fini(&c.body_mp);
@@ -651,8 +646,8 @@ int xq_cmd_gateway(int argc, char **argv) {
     atomic_store(&g.draining, true);
     xq_log(XQ_LOG_INFO, "gateway", "stopping: answering the %d requests in flight",
            atomic_load(&g.inflight));
-    for (long long until = now_ms() + g.conf->timeout_ms + 2000;
-         atomic_load(&g.inflight) > 0 && now_ms() < until;)
+    for (long long until = xq_now_ms() + g.conf->timeout_ms + 2000;
+         atomic_load(&g.inflight) > 0 && xq_now_ms() < until;)
         sleep_ms(10);
     sleep_ms(50); /* the last answers leave their threads */
     rc = XQ_EXIT_OK;

@@ -10,6 +10,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "config.h"
 #include "instances.h"
 #include "job.h"
@@ -25,20 +26,13 @@
 
 extern char **environ;
 
-static long long now_ms(void) {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A progress line on a terminal only: "submit: 1200/5000 instances (24%)". */
 static void progress_bar(const char *what, size_t done, size_t total, bool final) {
     static long long last;
 
-    if (!isatty(STDERR_FILENO) || (!final && now_ms() - last < 200))
+    if (!isatty(STDERR_FILENO) || (!final && xq_now_ms() - last < 200))
         return;
-    last = now_ms();
+    last = xq_now_ms();
     if (total)
         fprintf(stderr, "\r%s: %zu/%zu (%zu%%)%s", what, done, total, done * 100 / total,
                 final ? "\n" : "");
@@ -518,8 +512,8 @@ static int collect(int argc, char **argv, kopts_t *kp) {
         if (!(c = kafka_client(&k, RD_KAFKA_CONSUMER, extra, 3)))
             goto out;
         t = rd_kafka_topic_new(c, topic, NULL);
-        deadline = now_ms() + timeout_s * 1000;
-        while (now_ms() < deadline) {
+        deadline = xq_now_ms() + timeout_s * 1000;
+        while (xq_now_ms() < deadline) {
             if (rd_kafka_metadata(c, 0, t, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
                 md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0)
                 break;
@@ -546,7 +540,7 @@ static int collect(int argc, char **argv, kopts_t *kp) {
     xq_signals_install();
     rc = XQ_EXIT_OK;
     reasm = xq_parts_new((size_t)1 << 30);
-    while (have < want && xq_run_flag && now_ms() < deadline) {
+    while (have < want && xq_run_flag && xq_now_ms() < deadline) {
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c, 200);
         const msgpack_object *id, *ex, *e, *root;
         msgpack_unpacked msg, whole;

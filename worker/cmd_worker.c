@@ -396,7 +396,7 @@ static bool start_replies(worker_t *w) {
         return false;
     }
     w->reply_partition = wk_lease_partition(w, n);
-    w->last_lease_ms = now_ms();
+    w->last_lease_ms = xq_now_ms();
     /* start at the partition's end as of now, resolved here: an "end" resolved later
      * by the fetcher would skip replies that arrive in between */
     if (rd_kafka_query_watermark_offsets(w->replies, topics[0], w->reply_partition, &lo, &hi,
@@ -474,7 +474,7 @@ static void run(worker_t *w) {
     long long drain_until = 0;
 
     wk_txn_begin(w);
-    w->last_commit_ms = now_ms();
+    w->last_commit_ms = xq_now_ms();
     while (!w->fatal) {
         bool draining = !xq_run_flag;
 
@@ -482,14 +482,14 @@ static void run(worker_t *w) {
             /* SIGTERM: stop taking jobs, finish the ones in flight within the grace time */
             rd_kafka_topic_partition_list_t *parts = NULL;
 
-            drain_until = now_ms() + (long long)xq_conf_num(w->conf, "shutdown.grace.ms");
+            drain_until = xq_now_ms() + (long long)xq_conf_num(w->conf, "shutdown.grace.ms");
             if (!rd_kafka_assignment(w->consumer, &parts)) {
                 rd_kafka_pause_partitions(w->consumer, parts);
                 rd_kafka_topic_partition_list_destroy(parts);
             }
             xq_log(XQ_LOG_INFO, "worker", "draining jobs=%zu", w->job_cnt);
         }
-        if (draining && (!w->job_cnt || now_ms() >= drain_until))
+        if (draining && (!w->job_cnt || xq_now_ms() >= drain_until))
             break;
         take(w, draining);
         wk_reap(w); /* before wk_plan(), which clears the flags wk_reap() reads */

@@ -8,6 +8,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "clock.h"
 #include "codec.h"
 #include "kafka.h"
 #include "mem.h"
@@ -23,13 +24,6 @@ typedef struct kmodel {
     xq_model_t *remote; /* the runner's description: the tensors' names live here */
     xq_buf_t buf;
 } kmodel_t;
-
-static long long now_ms(void) {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void kmodel_free(kmodel_t *k) {
     if (!k)
@@ -64,7 +58,7 @@ static xq_err_t round_trip(kmodel_t *k,
                            xq_error_t *err) {
     for (int attempt = 0; attempt <= k->retries; attempt++) {
         rd_kafka_headers_t *h = rd_kafka_headers_new(2);
-        long long until = now_ms() + k->timeout_ms;
+        long long until = xq_now_ms() + k->timeout_ms;
         rd_kafka_resp_err_t e;
 
         rd_kafka_header_add(h, "reply.topic", -1, k->reply_topic, -1);
@@ -79,7 +73,7 @@ static xq_err_t round_trip(kmodel_t *k,
             return xq_error_set(err, XQ_EKAFKA, "model", "request to %s: %s", k->topic,
                                 rd_kafka_err2str(e));
         }
-        while (now_ms() < until) {
+        while (xq_now_ms() < until) {
             rd_kafka_message_t *m = rd_kafka_consumer_poll(k->cons, 100);
             bool mine;
 

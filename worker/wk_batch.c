@@ -41,7 +41,7 @@ void wk_model_describe(worker_t *w, model_ent_t *m) {
     w->buf.len = 0;
     xq_remote_describe_request(m->corr, &w->buf);
     send_request(w, m->name, m->corr, &w->buf);
-    m->sent_ms = now_ms();
+    m->sent_ms = xq_now_ms();
     m->attempts++;
 }
 
@@ -67,7 +67,7 @@ static batch_t *batch_for(worker_t *w, model_ent_t *m, bool grad, const xq_layou
     b->shape = l;
     xq_rows_init(&b->rows);
     xq_rows_reset(&b->rows, l, xq_model_output(m->remote)->elem_cnt, grad);
-    b->open_ms = now_ms();
+    b->open_ms = xq_now_ms();
     b->next = w->open;
     w->open = b;
     return b;
@@ -89,7 +89,7 @@ static void batch_send(worker_t *w, batch_t *b) {
         if (!b->sent)
             w->inflight_rows += b->rows.cnt; /* wk_complete_local() takes them off */
         b->sent = true; /* answered from the cache or here: handled like a reply */
-        b->sent_ms = now_ms();
+        b->sent_ms = xq_now_ms();
         return;
     }
     r = b->compact ? &b->send : &b->rows;
@@ -112,7 +112,7 @@ static void batch_send(worker_t *w, batch_t *b) {
     if (!b->sent)
         w->inflight_rows += b->rows.cnt;
     b->sent = true;
-    b->sent_ms = now_ms();
+    b->sent_ms = xq_now_ms();
     b->attempts++;
 }
 
@@ -126,7 +126,7 @@ static size_t batch_rows(const worker_t *w, const xq_layout_t *l) {
 
 /* Moves full or lingering open batches to the in-flight list. */
 void wk_flush_batches(worker_t *w, bool all) {
-    long long t = now_ms(), linger = (long long)xq_conf_num(w->conf, "batch.linger.ms");
+    long long t = xq_now_ms(), linger = (long long)xq_conf_num(w->conf, "batch.linger.ms");
 
     for (batch_t **p = &w->open; *p;) {
         batch_t *b = *p;
@@ -214,7 +214,7 @@ static bool batch_split(worker_t *w, batch_t *b) {
         nb->seg = xq_calloc(1, sizeof(*nb->seg));
         nb->seg[0] = (segment_t){.job = sg->job, .run = sg->run, .first = 0, .cnt = sg->cnt};
         nb->seg_cnt = nb->seg_cap = 1;
-        nb->open_ms = now_ms();
+        nb->open_ms = xq_now_ms();
         batch_send(w, nb);
         nb->next = w->inflight;
         w->inflight = nb;
@@ -349,7 +349,7 @@ void wk_handle_reply(worker_t *w, const rd_kafka_message_t *rkm) {
         *p = b->next;
         w->inflight_rows -= b->rows.cnt;
         xq_obs_reply(w->obs, b->model->name, b->compact ? b->send.cnt : b->rows.cnt,
-                     now_ms() - b->sent_ms);
+                     xq_now_ms() - b->sent_ms);
         batch_reply(w, b, &msg.data);
         wk_batch_free(b);
         break;
@@ -377,7 +377,7 @@ void wk_complete_local(worker_t *w) {
 
 /* Requests without a reply in time are sent again; after the last retry their jobs fail. */
 void wk_check_timeouts(worker_t *w) {
-    long long t = now_ms(), timeout = (long long)xq_conf_num(w->conf, "request.timeout.ms");
+    long long t = xq_now_ms(), timeout = (long long)xq_conf_num(w->conf, "request.timeout.ms");
     int retries = (int)xq_conf_num(w->conf, "request.retries");
     xq_error_t err;
 

@@ -96,7 +96,7 @@ void wk_progress(worker_t *w, const job_t *j, const char *state) {
     snprintf(inst, sizeof(inst), "%zu", j->msg.instance_cnt);
     snprintf(done, sizeof(done), "%zu", strcmp(state, "done") ? j->done : j->n);
     snprintf(started, sizeof(started), "%lld",
-             (long long)now.tv_sec * 1000 - (now_ms() - j->start_ms));
+             (long long)now.tv_sec * 1000 - (xq_now_ms() - j->start_ms));
     snprintf(updated, sizeof(updated), "%lld", (long long)now.tv_sec * 1000);
     xq_redis_hset(w->redis, key, fields, values, j->failed ? 7 : 6,
                   (long)xq_conf_num(w->conf, "job.ttl.s") * 1000, &err);
@@ -158,7 +158,7 @@ static void job_finish(worker_t *w, job_t *j) {
     xq_mp_pack_str(&pk, "modelRows");
     msgpack_pack_uint64(&pk, rows);
     xq_mp_pack_str(&pk, "elapsedMs");
-    msgpack_pack_int64(&pk, now_ms() - j->start_ms);
+    msgpack_pack_int64(&pk, xq_now_ms() - j->start_ms);
     w->jobs_done++;
     xq_obs_job_done(w->obs, xq_method_name(j->spec->params.method), j->runs, j->n);
 }
@@ -263,7 +263,7 @@ static void start_runs(worker_t *w, job_t *j) {
 
     if (j->spec->params.method == XQ_METHOD_EXAMPLES && !j->exq.index &&
         (rc = acquire_index(w, j, &err)) != XQ_OK) {
-        if (rc != XQ_EREDIS || !w->redis || now_ms() >= j->wait_until_ms)
+        if (rc != XQ_EREDIS || !w->redis || xq_now_ms() >= j->wait_until_ms)
             wk_job_fail(j, &err); /* else Redis is down: wait for it, as for specs */
         return;
     }
@@ -328,7 +328,7 @@ static void resolve_spec(worker_t *w, job_t *j) {
         }
         if (!j->spec &&
             (rc = xq_redis_get_spec(w->redis, j->msg.spec_id, &j->spec, &err)) != XQ_OK) {
-            if (rc == XQ_EREDIS && now_ms() < j->wait_until_ms)
+            if (rc == XQ_EREDIS && xq_now_ms() < j->wait_until_ms)
                 return; /* Redis down: wait with backoff, then fail */
             if (!err.field[0])
                 snprintf(err.field, sizeof(err.field), "specId"); /* Redis down: the spec is it */
@@ -378,7 +378,7 @@ accept_bytes(worker_t *w, const void *job, size_t job_len, const rd_kafka_messag
 
     j->partition = partition;
     j->offset = offset;
-    j->start_ms = now_ms();
+    j->start_ms = xq_now_ms();
     j->wait_until_ms = j->start_ms + (long long)xq_conf_num(w->conf, "redis.wait.ms");
     xq_buf_init(&j->raw);
     xq_buf_append(&j->raw, job, job_len);

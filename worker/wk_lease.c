@@ -54,9 +54,9 @@ void wk_renew_lease(worker_t *w) {
     char key[128];
     xq_error_t err;
 
-    if (!w->redis || now_ms() - w->last_lease_ms < 10000)
+    if (!w->redis || xq_now_ms() - w->last_lease_ms < 10000)
         return;
-    w->last_lease_ms = now_ms();
+    w->last_lease_ms = xq_now_ms();
     snprintf(key, sizeof(key), "explainq:lease:replies:%d", (int)w->reply_partition);
     xq_redis_set(w->redis, key, (const uint8_t *)w->id, strlen(w->id), 30000, &err);
 }

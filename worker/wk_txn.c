@@ -281,7 +281,7 @@ txn_rc_t wk_txn_commit(worker_t *w) {
         w->finished_since_commit = 0;
         w->commit_now = false;
     }
-    w->last_commit_ms = now_ms();
+    w->last_commit_ms = xq_now_ms();
     if (pos)
         rd_kafka_topic_partition_list_destroy(pos);
     if (parts)
@@ -516,7 +516,7 @@ bool wk_txn_producer_start(worker_t *w) {
  * consumed again from the committed offsets.
  */
 void wk_settle_txn(worker_t *w) {
-    long long t = now_ms();
+    long long t = xq_now_ms();
     bool due;
 
     if (w->txn_dead || !w->txn) {
@@ -546,7 +546,7 @@ void wk_settle_txn(worker_t *w) {
         return;
     switch (wk_txn_commit(w)) {
     case TXN_RETRY:
-        w->txn_retry_ms = now_ms() + 1000;
+        w->txn_retry_ms = xq_now_ms() + 1000;
         break;
     case TXN_ABORTED:
         wk_drop_all_jobs(w);

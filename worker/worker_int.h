@@ -14,6 +14,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "codec.h"
 #include "conf.h"
 #include "config.h"
@@ -223,14 +224,6 @@ typedef struct worker {
     long long commit_ms;
     xq_obs_t *obs; /* metrics and readiness (obs.h) */
 } worker_t;
-
-/* A monotonic clock in milliseconds. */
-static inline long long now_ms(void) {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* cmd_worker.c */
 rd_kafka_t *wk_client(worker_t *w,

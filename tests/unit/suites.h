@@ -34,7 +34,8 @@
     X(batchjob)      \
     X(picture)       \
     X(metrics)       \
-    X(log)
+    X(log)           \
+    X(clock)
 
 #define XQ_SUITE_DECL(name) Suite *name##_suite(void);
 XQ_SUITES(XQ_SUITE_DECL)

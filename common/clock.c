@@ -1,0 +1,11 @@
+/* clock.c -- a monotonic clock in milliseconds. */
+#include "clock.h"
+
+#include <time.h>
+
+long long xq_now_ms(void) {
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
