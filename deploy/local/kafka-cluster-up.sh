@@ -19,7 +19,13 @@ TIMEOUT="${KAFKA_START_TIMEOUT:-120}"
 command -v java >/dev/null || { echo "kafka-cluster-up: java is missing (make deps installs it)" >&2; exit 1; }
 D="$(mktemp -d /tmp/explainq-kafka.XXXXXX)"
 declare -a P C
-for n in 1 2 3; do P[$n]="$(free_port)"; C[$n]="$(free_port)"; done
+FREE_PORT_TAKEN=""
+for n in 1 2 3; do # six distinct ports
+    P[$n]="$(free_port)"
+    FREE_PORT_TAKEN="$FREE_PORT_TAKEN ${P[$n]}"
+    C[$n]="$(free_port)"
+    FREE_PORT_TAKEN="$FREE_PORT_TAKEN ${C[$n]}"
+done
 voters="1@127.0.0.1:${C[1]},2@127.0.0.1:${C[2]},3@127.0.0.1:${C[3]}"
 for n in 1 2 3; do
     mkdir -p "$D/node$n/data" "$D/node$n/logs"
@@ -34,12 +40,12 @@ controller.listener.names=CONTROLLER
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=$D/node$n/data
 offsets.topic.replication.factor=3
-offsets.topic.transaction.state.log.replication.factor=3
+offsets.topic.num.partitions=3
+transaction.state.log.replication.factor=3
 transaction.state.log.min.isr=2
 transaction.state.log.num.partitions=3
 default.replication.factor=3
 min.insync.replicas=2
-num.partitions=3
 PROPS
     kafka_common_props >>"$D/node$n/server.properties"
     kafka_log4j "$D/node$n/log4j.properties"

@@ -4,9 +4,14 @@
 # The kernel may still hand it out before the caller binds; the callers
 # detect a failed bind and retry with another port.
 free_port() {
-    local p
+    local p taken
+    # the ports of every local broker, running or not: one kept down for an outage test
+    # (kafka-restart.sh) must find its ports free when it comes back
+    taken=" $(cat /tmp/explainq-kafka.*/server.properties /tmp/explainq-kafka.*/node*/server.properties \
+        2>/dev/null | grep -oE '127\.0\.0\.1:[0-9]+' | cut -d: -f2 | tr '\n' ' ') ${FREE_PORT_TAKEN:-} "
     for _ in $(seq 1 200); do
         p=$((20000 + RANDOM % 40000))
+        [[ "$taken" == *" $p "* ]] && continue
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             echo "$p"
             return 0
