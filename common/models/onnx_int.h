@@ -181,6 +181,18 @@ static inline long norm_axis(long a, size_t r) {
     return a < 0 ? a + (long)r : a;
 }
 
+/* A row-major tensor seen as outer x dims[a] x inner around axis @p a: the two products. */
+static inline void
+axis_blocks(const size_t *dims, size_t ndim, size_t a, size_t *outer, size_t *inner) {
+    *outer = *inner = 1;
+    for (size_t d = 0; d < ndim; d++) {
+        if (d < a)
+            *outer *= dims[d];
+        else if (d > a)
+            *inner *= dims[d];
+    }
+}
+
 /** Sets a value's type and shape, making room for its data. */
 void xq_onnx_shape(val_t *v, dt_t dt, size_t ndim, const size_t *dims);
 

@@ -424,10 +424,7 @@ bool xq_onnx_fwd_concat(onnx_t *m, node_t *n) {
             return xq_onnx_fail(m, n, "inputs differ in rank or type");
         dims[ax] += x->dims[ax];
     }
-    for (long d = 0; d < ax; d++)
-        outer *= dims[d];
-    for (size_t d = (size_t)ax + 1; d < x0->ndim; d++)
-        inner *= dims[d];
+    axis_blocks(dims, x0->ndim, (size_t)ax, &outer, &inner);
     xq_onnx_shape(y, x0->dt, x0->ndim, dims);
     for (size_t k = 0; k < n->in_cnt; k++) {
         val_t *x = IN(m, n, k);
@@ -449,10 +446,7 @@ void xq_onnx_bwd_concat(onnx_t *m, node_t *n) {
     long ax = norm_axis(n->axis, x0->ndim);
     size_t outer = 1, inner = 1, off = 0;
 
-    for (long d = 0; d < ax; d++)
-        outer *= y->dims[d];
-    for (size_t d = (size_t)ax + 1; d < y->ndim; d++)
-        inner *= y->dims[d];
+    axis_blocks(y->dims, y->ndim, (size_t)ax, &outer, &inner);
     for (size_t k = 0; k < n->in_cnt; k++) {
         val_t *x = IN(m, n, k);
         size_t blk = x->dims[ax] * inner;
@@ -514,10 +508,7 @@ void xq_onnx_bwd_gather(onnx_t *m, node_t *n) {
     size_t outer = 1, inner = 1, nidx = ix->cnt;
     float *gx = xq_onnx_grad(x);
 
-    for (long d = 0; d < ax; d++)
-        outer *= x->dims[d];
-    for (size_t d = (size_t)ax + 1; d < x->ndim; d++)
-        inner *= x->dims[d];
+    axis_blocks(x->dims, x->ndim, (size_t)ax, &outer, &inner);
     for (size_t o = 0; o < outer; o++)
         for (size_t k = 0; k < nidx; k++) {
             int64_t j = ix->i[k] < 0 ? ix->i[k] + (int64_t)x->dims[ax] : ix->i[k];

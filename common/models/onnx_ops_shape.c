@@ -461,12 +461,7 @@ static bool fwd_split(onnx_t *m, node_t *n) {
     if (!x || !split_plan(m, n, x, parts))
         return x ? false : xq_onnx_fail(m, n, "needs an input");
     a = (size_t)norm_axis(n->axis, x->ndim);
-    for (size_t d = 0; d < x->ndim; d++) {
-        if (d < a)
-            outer *= x->dims[d];
-        else if (d > a)
-            inner *= x->dims[d];
-    }
+    axis_blocks(x->dims, x->ndim, a, &outer, &inner);
     for (size_t k = 0; k < n->out_cnt; k++) {
         val_t *y = &m->vals[n->out[k]];
         size_t dims[XQ_MAX_DIMS], es = x->dt == DT_F32 ? sizeof(float) : sizeof(int64_t);
@@ -491,12 +486,7 @@ static void bwd_split(onnx_t *m, node_t *n) {
 
     split_plan(m, n, x, parts);
     a = (size_t)norm_axis(n->axis, x->ndim);
-    for (size_t d = 0; d < x->ndim; d++) {
-        if (d < a)
-            outer *= x->dims[d];
-        else if (d > a)
-            inner *= x->dims[d];
-    }
+    axis_blocks(x->dims, x->ndim, a, &outer, &inner);
     for (size_t k = 0; k < n->out_cnt; k++) {
         val_t *y = &m->vals[n->out[k]];
 
