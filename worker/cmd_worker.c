@@ -232,22 +232,10 @@ parse_args(worker_t *w, int argc, char **argv, xq_errlist_t *errs, bool *help, b
         } else if (!strcmp(a, "--input-format") && i + 1 < argc) {
             if (xq_conf_set(w->conf, "input.format", argv[++i], "--input-format", &err) != XQ_OK)
                 xq_errlist_add(errs, XQ_EINVAL, "--input-format", "%s", err.msg);
-        } else if ((!strcmp(a, "-X") || !strcmp(a, "-b")) && i + 1 < argc) {
-            const char *kv = argv[++i], *eq = strchr(kv, '=');
-            char key[256];
-
-            if (!strcmp(a, "-b")) {
-                xq_conf_set(w->conf, "bootstrap.servers", kv, "-b", &err);
-                continue;
-            }
-            if (!eq || (size_t)(eq - kv) >= sizeof(key)) {
-                xq_errlist_add(errs, XQ_EINVAL, "-X", "%s: expected key=value", kv);
-                continue;
-            }
-            memcpy(key, kv, (size_t)(eq - kv));
-            key[eq - kv] = '\0';
-            if (xq_conf_set(w->conf, key, eq + 1, "-X", &err) != XQ_OK)
-                xq_errlist_add(errs, XQ_EINVAL, "-X", "%s: %s", err.field, err.msg);
+        } else if (!strcmp(a, "-b") && i + 1 < argc) {
+            xq_conf_set(w->conf, "bootstrap.servers", argv[++i], "-b", &err);
+        } else if (!strcmp(a, "-X") && i + 1 < argc) {
+            xq_cli_set_kv(w->conf, argv[++i], errs);
         } else {
             xq_errlist_add(errs, XQ_EINVAL, "", "unknown argument %s", a);
         }

@@ -69,8 +69,7 @@ static void dump_line(const char *text, void *ud) {
         puts(text);
 }
 
-/* -X key=value: split and set; errors into @p errs. */
-static void set_kv(xq_conf_t *c, const char *kv, xq_errlist_t *errs) {
+void xq_cli_set_kv(xq_conf_t *c, const char *kv, xq_errlist_t *errs) {
     const char *eq = strchr(kv, '=');
     char key[256];
     xq_error_t err;
@@ -112,7 +111,7 @@ xq_conf_t *xq_cli_config(const char *cmd, int *argc, char **argv, char *const *e
         } else if (v && !strcmp(a, "-c")) {
             i++;
         } else if (v && !strcmp(a, "-X")) {
-            set_kv(c, v, &errs);
+            xq_cli_set_kv(c, v, &errs);
             i++;
         } else if (v && (!strcmp(a, "-b") || !strcmp(a, "--brokers"))) {
             if (xq_conf_set(c, "bootstrap.servers", v, a, &e2) != XQ_OK)

@@ -28,6 +28,9 @@ struct xq_redis;
  * every error (XQ_EXIT_USAGE), or after --dump-config printed the options
  * with secrets masked (XQ_EXIT_OK).
  */
+/** -X key=value into @p c (its source "-X"); a malformed pair or a refused key into @p errs. */
+void xq_cli_set_kv(xq_conf_t *c, const char *kv, xq_errlist_t *errs);
+
 xq_conf_t *xq_cli_config(const char *cmd, int *argc, char **argv, char *const *envp, int *rc);
 
 /**
