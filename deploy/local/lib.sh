@@ -1,6 +1,7 @@
 # lib.sh -- helpers shared by the deploy/local scripts (sourced, not run).
 
-# free_port: prints a TCP port on 127.0.0.1 that nothing listens on now.
+# free_port: prints a TCP port on 127.0.0.1 that nothing listens on now, below the ephemeral
+# range and none of a local broker's.
 # The kernel may still hand it out before the caller binds; the callers
 # detect a failed bind and retry with another port.
 free_port() {
@@ -9,8 +10,13 @@ free_port() {
     # (kafka-restart.sh) must find its ports free when it comes back
     taken=" $(cat /tmp/explainq-kafka.*/server.properties /tmp/explainq-kafka.*/node*/server.properties \
         2>/dev/null | grep -oE '127\.0\.0\.1:[0-9]+' | cut -d: -f2 | tr '\n' ' ') ${FREE_PORT_TAKEN:-} "
+    # below the kernel's ephemeral range (32768 on Linux), from which every client connection
+    # takes its local port: a broker kept down for minutes must find its port unused
+    local low
+    low="$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
+    [ "$low" -gt 21000 ] 2>/dev/null || low=32768
     for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((20000 + RANDOM % (low - 20000)))
         [[ "$taken" == *" $p "* ]] && continue
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             echo "$p"

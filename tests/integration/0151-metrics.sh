@@ -60,7 +60,13 @@ rc=0 # collect exits 1: some jobs fail, on purpose
 [ "$rc" -eq 1 ]
 "$BUILD/test_kafkatool" dlq "$DLQ" 4 60 >"$tmp/dlq"
 sleep 2.5 # two metric samples (once a second) after the last job
-curl -sf "http://127.0.0.1:$WPORT/metrics" >"$tmp/worker.prom"
+# the lag of every partition is sampled once a second: on a loaded machine wait (up to 15 s)
+# until each has one; the checks below are unchanged
+for _ in $(seq 1 30); do
+    curl -sf "http://127.0.0.1:$WPORT/metrics" >"$tmp/worker.prom"
+    [ "$(grep -c '^explainq_consumer_lag{' "$tmp/worker.prom")" -ge 3 ] && break
+    sleep 0.5
+done
 curl -sf "http://127.0.0.1:$RPORT/metrics" >"$tmp/runner.prom"
 
 "$PY" - "$tmp" "$JOBS" <<'PY'
