@@ -107,7 +107,15 @@ static void rebalance_cb(rd_kafka_t *rk,
                 wk_drop_all_jobs(w);
             w->need_rewind = true;
         }
-        error = rd_kafka_incremental_assign(rk, parts);
+        if (!(error = rd_kafka_incremental_assign(rk, parts))) {
+            /* librdkafka keeps a partition's pause across its revocation: one paused by
+             * backpressure() and given back later would be paused still while w->paused may
+             * say otherwise, and its jobs never come. So its state is set here. */
+            if (w->paused || !xq_run_flag)
+                rd_kafka_pause_partitions(rk, parts);
+            else
+                rd_kafka_resume_partitions(rk, parts);
+        }
         break;
     case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
         xq_log(XQ_LOG_INFO, "kafka", "revoked partitions=%d lost=%d", parts->cnt,

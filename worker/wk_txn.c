@@ -225,7 +225,6 @@ static bool coordinator_up(worker_t *w, const rd_kafka_topic_partition_list_t *p
  */
 txn_rc_t wk_txn_commit(worker_t *w) {
     rd_kafka_topic_partition_list_t *pos = NULL, *parts = NULL;
-    rd_kafka_consumer_group_metadata_t *cgm;
     rd_kafka_error_t *error;
     int timeout = (int)xq_conf_num(w->conf, "commit.timeout.ms");
     txn_rc_t rc = TXN_OK;
@@ -241,10 +240,12 @@ txn_rc_t wk_txn_commit(worker_t *w) {
             if (pos && !coordinator_up(w, pos, timeout)) {
                 rc = TXN_RETRY;
             } else if (pos) {
-                cgm = rd_kafka_consumer_group_metadata(w->consumer);
-                error = rd_kafka_send_offsets_to_transaction(w->txn, pos, cgm, timeout);
-                rd_kafka_consumer_group_metadata_destroy(cgm);
-                if (error)
+                bool hung;
+
+                error = wk_send_offsets(w, pos, timeout, &hung);
+                if (hung) /* the producer is gone as after a fatal error: w->txn_dead */
+                    rc = TXN_ABORTED;
+                else if (error)
                     rc = wk_txn_error(w, "send offsets", error);
             }
         }

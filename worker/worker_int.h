@@ -197,11 +197,12 @@ typedef struct worker {
     size_t inflight_rows;
     uint64_t seq;
     bool in_txn, fatal, paused;
-    bool committing, aborting; /* a commit or abort to finish before anything else */
-    bool txn_dead;             /* the producer had a fatal error: make a new one */
-    bool need_rewind;          /* jobs were dropped and the consumer not yet set back */
-    bool commit_now;           /* a lowLatency job was published: commit without waiting */
-    long long txn_retry_ms;    /* when to try committing (or a new producer) again */
+    bool committing, aborting;   /* a commit or abort to finish before anything else */
+    bool txn_dead;               /* the producer had a fatal error: make a new one */
+    unsigned send_offsets_calls; /* for a test's stall (wk_txncall.c) */
+    bool need_rewind;            /* jobs were dropped and the consumer not yet set back */
+    bool commit_now;             /* a lowLatency job was published: commit without waiting */
+    long long txn_retry_ms;      /* when to try committing (or a new producer) again */
     size_t finished_since_commit;
     long long last_commit_ms, last_lease_ms;
     xq_buf_t buf;
@@ -276,6 +277,16 @@ bool wk_rewind_to_committed(worker_t *w);
 txn_rc_t wk_txn_commit(worker_t *w);
 void wk_publish(worker_t *w);
 bool wk_txn_producer_start(worker_t *w);
+
+/* wk_txncall.c */
+/* rd_kafka_send_offsets_to_transaction() on w->txn, with a deadline: when the
+ * call has not returned well past @p timeout_ms, sets *hung, w->txn = NULL and
+ * w->txn_dead (the blocked call's thread owns the producer) and returns NULL.
+ * Otherwise the call's error (the caller frees it) or NULL. */
+rd_kafka_error_t *wk_send_offsets(worker_t *w,
+                                  const rd_kafka_topic_partition_list_t *pos,
+                                  int timeout_ms,
+                                  bool *hung);
 void wk_settle_txn(worker_t *w);
 
 #endif /* XQ_WORKER_INT_H */

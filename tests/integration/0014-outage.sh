@@ -17,7 +17,19 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$tmp"/*.log; do echo "== $f"; tail -n 25 "$f"; done; exit 1; }
+fail() { # run.sh shows a failed test's last 60 lines: the most telling come last
+    mkdir -p /tmp/explainq-0014-last && cp "$tmp"/*.log "$tmp"/*.err /tmp/explainq-0014-last/ 2>/dev/null || true
+    for f in "$tmp"/runner.log "$tmp"/worker.log; do # the outage's connection errors say nothing new
+        echo "== $f"
+        grep -v -e 'Connect to ipv4' -e '_ALL_BROKERS_DOWN' -e 'Connection refused' "$f" | tail -n 14
+    done
+    if [ -n "${pid[worker]:-}" ] && command -v gdb >/dev/null; then # where a silent worker waits
+        echo "== the worker's main thread"
+        gdb -q -batch -p "${pid[worker]}" -ex bt 2>/dev/null | grep '^#' | cut -c1-150 | head -n 14
+    fi
+    echo "FAIL: $*"
+    exit 1
+}
 
 out="$(deploy/local/kafka-up.sh)"
 eval "$out"
