@@ -222,8 +222,10 @@ xq_offsets_metadata(xq_offsets_t *t, int32_t partition, int64_t commit_at, char 
 
     while (drop < p->cnt && p->ahead[drop] < commit_at)
         drop++;
-    memmove(p->ahead, p->ahead + drop, (p->cnt - drop) * sizeof(*p->ahead));
-    p->cnt -= drop;
+    if (drop) { /* (ahead may be NULL when empty: memmove() must not see it) */
+        memmove(p->ahead, p->ahead + drop, (p->cnt - drop) * sizeof(*p->ahead));
+        p->cnt -= drop;
+    }
     if (commit_at > p->base)
         p->base = commit_at;
     p->meta_len = 3;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # 0016-stalled-commit: two ways a worker once fell silent after a broker outage, each forced:
 #   A. rd_kafka_send_offsets_to_transaction() never returns (librdkafka's issue 5456). A worker
-#      made to stall in its second call (EXPLAINQ_TEST_STALL_SEND_OFFSETS) gives that producer up
+#      made to stall in its first call (EXPLAINQ_TEST_STALL_SEND_OFFSETS) gives that producer up
 #      after its deadline, starts a new one and still answers every job exactly once -- checked
 #      without Redis, so only the transactions keep duplicates out -- equal to explainq explain.
 #   B. partitions paused by back-pressure are lost (the worker stopped past its session
@@ -24,7 +24,7 @@ fail() { echo "FAIL: $*"; grep -v 'Connect to ipv4' "$tmp/w.log" | tail -n 30; e
 
 "$X" topics create -b "$B" --partitions 4 "$JOBS" "$RES" "$DLQ"
 "$X" topics create -b "$B" --partitions 4 "$REP"
-EXPLAINQ_TEST_STALL_SEND_OFFSETS=2 "$X" worker -b "$B" -X topic.jobs="$JOBS" \
+EXPLAINQ_TEST_STALL_SEND_OFFSETS=1 "$X" worker -b "$B" -X topic.jobs="$JOBS" \
     -X topic.results="$RES" -X topic.dlq="$DLQ" -X topic.replies="$REP" \
     -X group.id="explainq_test_${T}" -X worker.id="w-$T" -X redis.url= -X commit.timeout.ms=1000 -X commit.jobs=5 \
     -X models="mlp$T=tests/data/onnx/mlp20.onnx" >"$tmp/w.log" 2>&1 &
