@@ -260,6 +260,51 @@ void xq_metrics_clear(xq_metrics_t *m, const char *name) {
     pthread_mutex_unlock(&m->mu);
 }
 
+void xq_metrics_move(xq_metrics_t *dst, xq_metrics_t *src) {
+    pthread_mutex_lock(&src->mu);
+    pthread_mutex_lock(&dst->mu);
+    for (size_t i = 0; i < src->cnt; i++) {
+        family_t *sf = &src->fam[i], *df = find(dst, sf->name);
+
+        if (sf->kind == XQ_METRIC_GAUGE)
+            continue;
+        XQ_ASSERT(df && df->kind == sf->kind && df->nbuckets == sf->nbuckets);
+        for (size_t j = 0; j < sf->cnt; j++) {
+            series_t *ss = &sf->series[j], *ds;
+
+            if (!ss->value && !ss->count)
+                continue;
+            if ((ds = series_of(dst, df, ss->lv[0], ss->lv[1]))) {
+                ds->value += ss->value;
+                ds->count += ss->count;
+                for (size_t b = 0; b < sf->nbuckets; b++)
+                    ds->per_bucket[b] += ss->per_bucket[b];
+            }
+            ss->value = 0;
+            ss->count = 0;
+            if (ss->per_bucket)
+                memset(ss->per_bucket, 0, sf->nbuckets * sizeof(uint64_t));
+        }
+    }
+    pthread_mutex_unlock(&dst->mu);
+    pthread_mutex_unlock(&src->mu);
+}
+
+void xq_metrics_zero(xq_metrics_t *m) {
+    pthread_mutex_lock(&m->mu);
+    for (size_t i = 0; i < m->cnt; i++) {
+        for (size_t j = 0; j < m->fam[i].cnt; j++) {
+            series_t *s = &m->fam[i].series[j];
+
+            s->value = 0;
+            s->count = 0;
+            if (s->per_bucket)
+                memset(s->per_bucket, 0, m->fam[i].nbuckets * sizeof(uint64_t));
+        }
+    }
+    pthread_mutex_unlock(&m->mu);
+}
+
 double xq_metrics_get(xq_metrics_t *m, const char *name, const char *l1, const char *l2) {
     double v = 0;
     family_t *f;

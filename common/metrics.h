@@ -73,6 +73,17 @@ void xq_metrics_observe(
 /** Drops every series of a family (gauges of partitions no longer held). */
 void xq_metrics_clear(xq_metrics_t *m, const char *name);
 
+/**
+ * Adds every counter and histogram series of @p src into the family of the
+ * same name in @p dst (declared there alike) and sets @p src's to zero:
+ * counts held back until they are true (the worker's, until the transaction
+ * that published them commits). Gauges are left alone.
+ */
+void xq_metrics_move(xq_metrics_t *dst, xq_metrics_t *src);
+
+/** Sets every series of @p m to zero (what xq_metrics_move() would have moved is dropped). */
+void xq_metrics_zero(xq_metrics_t *m);
+
 /** A counter's or gauge's value, a histogram's count; 0 for a series not seen. */
 double xq_metrics_get(xq_metrics_t *m, const char *name, const char *l1, const char *l2);
 

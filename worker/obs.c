@@ -12,6 +12,9 @@
 
 struct xq_obs {
     xq_metrics_t *m;
+    /* a worker's job counts until the transaction that published the jobs commits: a job
+     * redone after an abort counts once (NULL for a runner) */
+    xq_metrics_t *staged;
     xq_metrics_server_t *server;
     pthread_mutex_t mu; /* the fields below; the runner's rebalance runs on its poll thread */
     bool broker_ok, runner_ok;
@@ -75,13 +78,10 @@ static const family_t runner_families[] = {
      "request partitions this runner holds"},
 };
 
-static xq_obs_t *obs_new(const family_t *f, size_t cnt) {
-    xq_obs_t *o = xq_calloc(1, sizeof(*o));
+static xq_metrics_t *declare_all(const family_t *f, size_t cnt) {
+    xq_metrics_t *m = xq_metrics_new();
     xq_error_t err;
 
-    o->m = xq_metrics_new();
-    pthread_mutex_init(&o->mu, NULL);
-    o->broker_ok = o->runner_ok = true;
     for (size_t i = 0; i < cnt; i++) {
         bool lat = strstr(f[i].name, "_seconds") != NULL;
         const double *b = f[i].kind != XQ_METRIC_HISTOGRAM ? NULL
@@ -91,16 +91,26 @@ static xq_obs_t *obs_new(const family_t *f, size_t cnt) {
                     : lat                            ? NB(latency_buckets)
                                                      : NB(error_buckets);
         xq_err_t rc =
-            xq_metrics_declare(o->m, f[i].kind, f[i].name, f[i].help, f[i].labels, b, nb, &err);
+            xq_metrics_declare(m, f[i].kind, f[i].name, f[i].help, f[i].labels, b, nb, &err);
 
         XQ_ASSERT(rc == XQ_OK); /* the tables above are constants */
     }
+    return m;
+}
+
+static xq_obs_t *obs_new(const family_t *f, size_t cnt) {
+    xq_obs_t *o = xq_calloc(1, sizeof(*o));
+
+    o->m = declare_all(f, cnt);
+    pthread_mutex_init(&o->mu, NULL);
+    o->broker_ok = o->runner_ok = true;
     return o;
 }
 
 xq_obs_t *xq_obs_new_worker(void) {
     xq_obs_t *o = obs_new(worker_families, NB(worker_families));
 
+    o->staged = declare_all(worker_families, NB(worker_families));
     xq_metrics_set_ready(o->m, false, "no job partitions assigned yet");
     return o;
 }
@@ -127,6 +137,7 @@ void xq_obs_destroy(xq_obs_t *o) {
         return;
     xq_metrics_server_stop(o->server);
     xq_metrics_destroy(o->m);
+    xq_metrics_destroy(o->staged);
     pthread_mutex_destroy(&o->mu);
     xq_free(o);
 }
@@ -139,26 +150,33 @@ void xq_obs_job_received(xq_obs_t *o) {
     xq_metrics_add(o->m, "explainq_jobs_received_total", NULL, NULL, 1);
 }
 
+/* The metrics a published job's counts go to: held back in a worker (struct xq_obs). */
+static xq_metrics_t *job_metrics(xq_obs_t *o) {
+    return o->staged ? o->staged : o->m;
+}
+
 void xq_obs_job_done(xq_obs_t *o, const char *method, struct xq_run *const *runs, size_t n) {
-    xq_metrics_add(o->m, "explainq_jobs_completed_total", NULL, NULL, 1);
-    xq_metrics_add(o->m, "explainq_instances_explained_total", method, NULL, (double)n);
+    xq_metrics_t *m = job_metrics(o);
+
+    xq_metrics_add(m, "explainq_jobs_completed_total", NULL, NULL, 1);
+    xq_metrics_add(m, "explainq_instances_explained_total", method, NULL, (double)n);
     for (size_t i = 0; i < n; i++) {
         const xq_explanation_t *e = xq_run_explanation(runs[i]);
 
         for (size_t k = 0; e && k < e->attr_cnt; k++) {
             if (e->attrs[k].has_error)
-                xq_metrics_observe(o->m, "explainq_approximation_error", method, NULL,
+                xq_metrics_observe(m, "explainq_approximation_error", method, NULL,
                                    e->attrs[k].approx_error);
         }
     }
 }
 
 void xq_obs_job_failed(xq_obs_t *o, const char *code) {
-    xq_metrics_add(o->m, "explainq_jobs_failed_total", code, NULL, 1);
+    xq_metrics_add(job_metrics(o), "explainq_jobs_failed_total", code, NULL, 1);
 }
 
 void xq_obs_dead_letter(xq_obs_t *o, const char *code) {
-    xq_metrics_add(o->m, "explainq_dlq_messages_total", code, NULL, 1);
+    xq_metrics_add(job_metrics(o), "explainq_dlq_messages_total", code, NULL, 1);
 }
 
 void xq_obs_rows_sent(xq_obs_t *o, const char *model, size_t rows) {
@@ -190,6 +208,12 @@ void xq_obs_txn(xq_obs_t *o, bool committed) {
                    committed ? "explainq_transaction_commits_total"
                              : "explainq_transaction_aborts_total",
                    NULL, NULL, 1);
+    if (o->staged) {
+        if (committed)
+            xq_metrics_move(o->m, o->staged);
+        else
+            xq_metrics_zero(o->staged);
+    }
     if (committed) {
         pthread_mutex_lock(&o->mu);
         o->broker_ok = true;

@@ -121,7 +121,6 @@ static void job_finish(worker_t *w, job_t *j) {
     if (j->failed) {
         xq_result_pack_error(j->id, &j->err, &j->result);
         w->jobs_failed++;
-        xq_obs_job_failed(w->obs, xq_err_wire(j->err.code));
         xq_log_job(XQ_LOG_WARN, "worker", j->id, "job failed id=%s field=%s: %s",
                    j->id[0] ? j->id : "-", j->err.field, j->err.msg);
         return;
@@ -160,7 +159,6 @@ static void job_finish(worker_t *w, job_t *j) {
     xq_mp_pack_str(&pk, "elapsedMs");
     msgpack_pack_int64(&pk, xq_now_ms() - j->start_ms);
     w->jobs_done++;
-    xq_obs_job_done(w->obs, xq_method_name(j->spec->params.method), j->runs, j->n);
 }
 
 /*

@@ -427,6 +427,11 @@ static void publish_job(worker_t *w, job_t *j) {
     if (j->duplicate)
         return;
     if (!q) {
+        /* counted as it is published: the metrics keep it until the transaction commits */
+        if (j->failed)
+            xq_obs_job_failed(w->obs, xq_err_wire(j->err.code));
+        else
+            xq_obs_job_done(w->obs, xq_method_name(j->spec->params.method), j->runs, j->n);
         if (j->failed)
             dead_letter(w, j, &j->err);
         if (!j->dlq_only) {
@@ -448,6 +453,7 @@ static void publish_job(worker_t *w, job_t *j) {
         xq_buf_fini(&eres);
         j->failed = true;
         j->err = qerr;
+        xq_obs_job_failed(w->obs, xq_err_wire(qerr.code));
         wk_progress(w, j, "error");
     }
     if (q->level <= 2)

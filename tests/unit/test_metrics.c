@@ -77,6 +77,59 @@ START_TEST(test_metrics_exposition) {
 
 END_TEST
 
+/* Counts held back (the worker's, until their transaction commits): moved when true, dropped
+ * when not. */
+static xq_metrics_t *staged_pair_member(void) {
+    const double bounds[] = {0.1, 1};
+    xq_metrics_t *m = xq_metrics_new();
+    xq_error_t err;
+
+    ck_assert_int_eq(
+        xq_metrics_declare(m, XQ_METRIC_COUNTER, "x_done_total", "done", "method", NULL, 0, &err),
+        XQ_OK);
+    ck_assert_int_eq(xq_metrics_declare(m, XQ_METRIC_GAUGE, "x_lag", "lag", NULL, NULL, 0, &err),
+                     XQ_OK);
+    ck_assert_int_eq(
+        xq_metrics_declare(m, XQ_METRIC_HISTOGRAM, "x_err", "error", "method", bounds, 2, &err),
+        XQ_OK);
+    return m;
+}
+
+START_TEST(test_metrics_move) {
+    xq_metrics_t *m = staged_pair_member(), *staged = staged_pair_member();
+    char *text;
+
+    xq_metrics_add(m, "x_done_total", "ig", NULL, 1);
+    xq_metrics_add(staged, "x_done_total", "ig", NULL, 2);
+    xq_metrics_add(staged, "x_done_total", "shapley", NULL, 5);
+    xq_metrics_observe(staged, "x_err", "ig", NULL, 0.05);
+    xq_metrics_observe(staged, "x_err", "ig", NULL, 0.5);
+    xq_metrics_set(staged, "x_lag", NULL, NULL, 9); /* a gauge is not moved */
+    xq_metrics_move(m, staged);
+    ck_assert(xq_metrics_get(m, "x_done_total", "ig", NULL) == 3);
+    ck_assert(xq_metrics_get(m, "x_done_total", "shapley", NULL) == 5);
+    ck_assert(xq_metrics_get(m, "x_err", "ig", NULL) == 2);
+    ck_assert(xq_metrics_get(m, "x_lag", NULL, NULL) == 0);
+    ck_assert(xq_metrics_get(staged, "x_done_total", "shapley", NULL) == 0);
+    ck_assert(xq_metrics_get(staged, "x_err", "ig", NULL) == 0);
+    text = render(m);
+    ck_assert_ptr_nonnull(strstr(text, "x_err_bucket{method=\"ig\",le=\"0.1\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(text, "x_err_bucket{method=\"ig\",le=\"1\"} 2\n"));
+    ck_assert_ptr_nonnull(strstr(text, "x_err_sum{method=\"ig\"} 0.55\n"));
+    xq_free(text);
+    /* an abort: what was staged is dropped, the totals stay */
+    xq_metrics_add(staged, "x_done_total", "ig", NULL, 7);
+    xq_metrics_observe(staged, "x_err", "ig", NULL, 0.01);
+    xq_metrics_zero(staged);
+    xq_metrics_move(m, staged);
+    ck_assert(xq_metrics_get(m, "x_done_total", "ig", NULL) == 3);
+    ck_assert(xq_metrics_get(m, "x_err", "ig", NULL) == 2);
+    xq_metrics_destroy(staged);
+    xq_metrics_destroy(m);
+}
+
+END_TEST
+
 START_TEST(test_metrics_declare_errors) {
     xq_metrics_t *m = xq_metrics_new();
     const double bad[] = {1, 1}, nan_b[] = {0.0 / 0.0};
@@ -177,6 +230,7 @@ Suite *metrics_suite(void) {
     tcase_add_test(tc, test_metrics_declare_errors);
     tcase_add_test(tc, test_metrics_series_cap);
     tcase_add_test(tc, test_metrics_threads);
+    tcase_add_test(tc, test_metrics_move);
     suite_add_tcase(s, tc);
     return s;
 }
