@@ -1,6 +1,7 @@
 /* gwconf.c -- the gateway's config file (see gwconf.h). */
 #include "gwconf.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -170,6 +171,54 @@ static void load_endpoint(
     load_spec(path, o, k, e, errs);
 }
 
+/*
+ * The bearer tokens of authTokensFile: one per line, blanks around them and
+ * '#' comments ignored. A file that names none is an error, not an open door.
+ */
+static void
+load_tokens(const char *path, const msgpack_object *v, xq_gw_conf_t *c, xq_errlist_t *errs) {
+    char rel[512], full[1024], why[512];
+    xq_buf_t text;
+
+    if (!str_into(v, rel, sizeof(rel)) || !rel[0]) {
+        xq_errlist_add(errs, XQ_EINVAL, "authTokensFile", "must be a file path");
+        return;
+    }
+    resolve(path, rel, full, sizeof(full));
+    xq_buf_init(&text);
+    if (!read_file(full, 1 << 20, &text, why, sizeof(why))) {
+        xq_errlist_add(errs, XQ_EINVAL, "authTokensFile", "%s", why);
+        goto out;
+    }
+    for (size_t at = 0, line = 1; at < text.len; line++) {
+        const char *p = (const char *)text.data + at, *nl = memchr(p, '\n', text.len - at);
+        size_t len = nl ? (size_t)(nl - p) : text.len - at, b = 0, e;
+
+        at += len + (nl != NULL);
+        if (memchr(p, '#', len))
+            len = (size_t)((const char *)memchr(p, '#', len) - p);
+        while (b < len && isspace((unsigned char)p[b]))
+            b++;
+        for (e = len; e > b && isspace((unsigned char)p[e - 1]);)
+            e--;
+        if (e == b)
+            continue;
+        if (e - b > XQ_GW_TOKEN_MAX || memchr(p + b, ' ', e - b) || memchr(p + b, '\t', e - b)) {
+            xq_errlist_add(errs, XQ_EINVAL, "authTokensFile",
+                           "%s line %zu: a token is one word of at most %d bytes", full, line,
+                           XQ_GW_TOKEN_MAX);
+            goto out;
+        }
+        c->tokens = xq_reallocarray(c->tokens, c->token_cnt + 1, sizeof(*c->tokens));
+        c->tokens[c->token_cnt++] = xq_strndup(p + b, e - b);
+    }
+    if (!c->token_cnt)
+        xq_errlist_add(errs, XQ_EINVAL, "authTokensFile",
+                       "%s lists no token (leave authTokensFile out to serve every caller)", full);
+out:
+    xq_buf_fini(&text);
+}
+
 /* The top-level settings but endpoints. */
 static void load_settings(const msgpack_object *o, xq_gw_conf_t *c, xq_errlist_t *errs) {
     const msgpack_object *v;
@@ -225,9 +274,10 @@ static void load_settings(const msgpack_object *o, xq_gw_conf_t *c, xq_errlist_t
 }
 
 xq_err_t xq_gw_conf_load(const char *path, xq_gw_conf_t **out, xq_errlist_t *errs) {
-    static const char *const known[] = {
-        "listen",       "jobsTopic",    "resultTopic", "resultPartitions", "timeoutMs",
-        "maxBodyBytes", "maxInstances", "redis",       "endpoints",        "repliesTopic"};
+    static const char *const known[] = {"listen",           "jobsTopic",     "resultTopic",
+                                        "resultPartitions", "timeoutMs",     "maxBodyBytes",
+                                        "maxInstances",     "redis",         "endpoints",
+                                        "repliesTopic",     "authTokensFile"};
     xq_gw_conf_t *c = xq_calloc(1, sizeof(*c));
     const msgpack_object *eps;
     msgpack_unpacked u;
@@ -272,6 +322,8 @@ xq_err_t xq_gw_conf_load(const char *path, xq_gw_conf_t **out, xq_errlist_t *err
                            u.data.via.map.ptr[i].key.via.str.ptr);
     }
     load_settings(&u.data, c, errs);
+    if ((eps = xq_mp_map_get(&u.data, "authTokensFile")))
+        load_tokens(path, eps, c, errs);
     if (!(eps = xq_mp_map_get(&u.data, "endpoints")) || eps->type != MSGPACK_OBJECT_ARRAY ||
         !eps->via.array.size || eps->via.array.size > 1000) {
         xq_errlist_add(errs, XQ_EINVAL, "endpoints", "must list 1 to 1000 endpoints");
@@ -331,5 +383,8 @@ void xq_gw_conf_destroy(xq_gw_conf_t *c) {
         xq_spec_destroy(e->spec);
     }
     xq_free(c->endpoints);
+    for (size_t k = 0; k < c->token_cnt; k++)
+        xq_free(c->tokens[k]);
+    xq_free(c->tokens);
     xq_free(c);
 }

@@ -16,7 +16,7 @@
  *    "resultTopic": "explain.results.gateway", "resultPartitions": 4,
  *    "repliesTopic": "explain.replies",
  *    "timeoutMs": 30000, "maxBodyBytes": 10485760, "maxInstances": 1000,
- *    "redis": "127.0.0.1:6379",
+ *    "redis": "127.0.0.1:6379", "authTokensFile": "tokens.txt",
  *    "endpoints": [{"endpoint": "1234", "deployedModelId": "1", "model": "mlp20",
  *                   "spec": "spec.json" | "specId": "<id>" |
  *                   "metadata": "m.json", "parameters": "p.json",
@@ -26,7 +26,9 @@
  * (a file: a spec or a Model resource, and/or metadata + parameters halves,
  * paths relative to the config file; or "specId", fetched from Redis).
  * Several entries may share an endpoint with different deployedModelIds; the
- * first is the endpoint's default.
+ * first is the endpoint's default. "authTokensFile" (relative to the config
+ * file) lists the bearer tokens the gateway accepts, one per line ('#'
+ * starts a comment); without it every caller is served.
  */
 
 /** One deployed model. */
@@ -41,6 +43,9 @@ typedef struct xq_gw_endpoint {
     uint64_t seed;
 } xq_gw_endpoint_t;
 
+/** Bytes of one bearer token, at most (longer lines in authTokensFile are refused). */
+#define XQ_GW_TOKEN_MAX 512
+
 /** A loaded config: plain data, freed with xq_gw_conf_destroy(). */
 typedef struct xq_gw_conf {
     char host[64];           /* listen address; default 127.0.0.1 */
@@ -53,6 +58,8 @@ typedef struct xq_gw_conf {
     size_t max_body;         /* request bytes; default 10 MiB */
     size_t max_instances;    /* per request; default 1000 */
     char redis[256];         /* "" : none */
+    char **tokens;           /* accepted bearer tokens (owned); none: no authentication */
+    size_t token_cnt;
     xq_gw_endpoint_t *endpoints;
     size_t endpoint_cnt;
 } xq_gw_conf_t;

@@ -418,6 +418,8 @@ const char *xq_vertex_status_name(int http) {
     switch (http) {
     case 400:
         return "INVALID_ARGUMENT";
+    case 401:
+        return "UNAUTHENTICATED";
     case 404:
         return "NOT_FOUND";
     case 405:

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -470,6 +471,34 @@ static int endpoint_resource(gateway_t *g, const route_t *rt, call_t *c, xq_buf_
     return 0;
 }
 
+/*
+ * Does the request carry one of the accepted bearer tokens (authTokensFile)?
+ * Every token is compared in full, in time that does not depend on where a
+ * guess goes wrong.
+ */
+static bool authorized(const gateway_t *g, const xq_http_req_t *req) {
+    const char *h = xq_http_req_header(req, "Authorization");
+    unsigned ok = 0;
+    size_t len;
+
+    if (!g->conf->token_cnt)
+        return true;
+    if (!h || strncasecmp(h, "Bearer ", 7))
+        return false;
+    h += 7;
+    len = strnlen(h, XQ_GW_TOKEN_MAX + 1);
+    for (size_t k = 0; k < g->conf->token_cnt; k++) {
+        const char *t = g->conf->tokens[k];
+        size_t tl = strlen(t);
+        unsigned diff = (unsigned)(tl ^ len);
+
+        for (size_t i = 0; i < tl; i++)
+            diff |= (unsigned char)t[i] ^ (unsigned char)(i < len ? h[i] : 0);
+        ok |= diff == 0;
+    }
+    return ok != 0;
+}
+
 static void handle(void *opaque, const xq_http_req_t *req, xq_http_resp_t *resp) {
     gateway_t *g = opaque;
     call_t c;
@@ -487,6 +516,10 @@ static void handle(void *opaque, const xq_http_req_t *req, xq_http_resp_t *resp)
             fail(&c, 503, "not ready: the result topic is not assigned yet, or shutting down");
         else
             xq_buf_append_str(&resp->body, "{\"status\":\"ready\"}");
+    } else if (!authorized(g, req)) {
+        fail(&c, 401,
+             "a bearer token the gateway accepts is required (Authorization: Bearer "
+             "TOKEN; the tokens are in the config's authTokensFile)");
     } else if (!parse_route(req->path, &rt)) {
         fail(&c, 404, "%s is not a path of this API", req->path);
     } else if (get && !rt.verb[0]) {
@@ -635,8 +668,15 @@ int xq_cmd_gateway(int argc, char **argv) {
     }
     atomic_store(&g.ready, true);
     xq_signals_install();
-    xq_log(XQ_LOG_INFO, "gateway", "listening on http://%s:%d, results on %s", g.conf->host,
-           xq_httpd_port(h), g.conf->result_topic);
+    xq_log(XQ_LOG_INFO, "gateway", "listening on http://%s:%d, results on %s, %s", g.conf->host,
+           xq_httpd_port(h), g.conf->result_topic,
+           g.conf->token_cnt ? "bearer tokens required" : "no authentication");
+    if (!g.conf->token_cnt && strcmp(g.conf->host, "127.0.0.1") && strcmp(g.conf->host, "::1") &&
+        strcmp(g.conf->host, "localhost"))
+        xq_log(XQ_LOG_WARN, "gateway",
+               "%s is not loopback and no authTokensFile is set: anyone who reaches it can "
+               "submit jobs (or put an authenticating proxy in front)",
+               g.conf->host);
     printf("listening on %s:%d\n", g.conf->host, xq_httpd_port(h));
     fflush(stdout);
     while (xq_run_flag)

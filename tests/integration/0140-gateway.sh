@@ -5,6 +5,8 @@
 #   B. Google's documented curl call works unchanged but for the host; :predict; errors
 #      (404 NOT_FOUND, 400 INVALID_ARGUMENT, 503 UNAVAILABLE with no worker) in Google's envelope
 #   C. 40 concurrent requests each get their own answer; SIGTERM answers the ones in flight
+#   E. with authTokensFile, the SDK holding a listed token is served; a wrong or missing
+#      bearer token gets 401 UNAUTHENTICATED; a token file listing none is refused
 set -euo pipefail
 X="$EXPLAINQ"
 T="g$$"
@@ -143,6 +145,30 @@ for i in $(seq 0 39); do
         "$tmp/c$i.json" "$tmp/one.ref"
 done
 echo "C: 40 concurrent requests, each its own exact answer"
+
+# E. bearer tokens
+kill "${pid[gw]}"; wait "${pid[gw]}" 2>/dev/null || true
+printf '# tokens of the gateway test\n  t0k3n-one-%s  \nt0k3n-two-%s # the second\n' "$T" "$T" \
+    >"$tmp/tokens.txt"
+cp "$tmp/gw.json" "$tmp/gw-open.json"
+sed -i 's/"timeoutMs": 20000,/"timeoutMs": 20000, "authTokensFile": "tokens.txt",/' "$tmp/gw.json"
+start_gateway
+"$PY" tests/integration/gateway_sdk.py "$PORT" "$tmp/in.jsonl" "$tmp/ref.jsonl" \
+    "t0k3n-two-$T" "t0k3n-one-${T}x"
+[ "$(code -X POST -d @"$tmp/request.json" "$URL:explain")" = 401 ]
+grep -q '"status":"UNAUTHENTICATED"' "$tmp/err.json"
+[ "$(code -H "Authorization: Bearer t0k3n-one" -X POST -d @"$tmp/request.json" "$URL:explain")" = 401 ]
+[ "$(code -H "Authorization: Bearer t0k3n-one-$T" "$URL")" = 200 ]
+[ "$(code "http://127.0.0.1:$PORT/healthz")" = 200 ] # probes need no token
+grep -q "bearer tokens required" "$tmp/gw.log"
+kill "${pid[gw]}"; wait "${pid[gw]}" 2>/dev/null || true
+echo "# none" >"$tmp/tokens.txt"
+rc=0
+"$X" gateway -c "$tmp/gw.json" -b "$B" >/dev/null 2>"$tmp/bad.log" || rc=$?
+[ "$rc" -eq 2 ] && grep -q "authTokensFile.*lists no token" "$tmp/bad.log" || { cat "$tmp/bad.log"; exit 1; }
+cp "$tmp/gw-open.json" "$tmp/gw.json"
+start_gateway
+echo "E: bearer tokens: the SDK with a listed token served, wrong or missing ones 401"
 
 # D. no worker: 503 UNAVAILABLE once the deadline passes (a short one here)
 kill "${pid[worker]}"; wait "${pid[worker]}" 2>/dev/null || true
