@@ -14,6 +14,7 @@
 #include "layout.h"
 #include "mem.h"
 #include "methods/examples.h"
+#include "methods/registry.h"
 #include "models/load.h"
 #include "redis.h"
 #include "spec.h"
@@ -297,9 +298,7 @@ int xq_cmd_explain(int argc, char **argv) {
     rc = XQ_EXIT_USAGE;
     if (!(spec = xq_cli_load_spec_parts("explain", o.spec, o.meta, o.params)))
         goto out;
-    if (spec->params.method != XQ_METHOD_SAMPLED_SHAPLEY &&
-        spec->params.method != XQ_METHOD_INTEGRATED_GRADIENTS &&
-        spec->params.method != XQ_METHOD_XRAI && spec->params.method != XQ_METHOD_EXAMPLES) {
+    if (!xq_method_get(spec->params.method)) {
         fprintf(stderr, "explainq explain: %s is not available in this build yet\n",
                 xq_method_name(spec->params.method));
         goto out;
