@@ -36,8 +36,8 @@ static const char explain_usage[] =
     "  --parameters FILE      ExplanationParameters; with --metadata instead of --spec\n"
     "  --model FILE|URL       ONNX file, XGBoost model (.json/.ubj), a model server\n"
     "                         URL (KServe v2 or :predict), or explainq-dense-v1 JSON\n"
-    "  --backend NAME         onnx, onnx-interp, xgboost, http or dense (default: by\n"
-    "                         path/content)\n"
+    "  --backend NAME         " XQ_CLI_BACKENDS "\n"
+    "                         (default: by the path and content)\n"
     "  --image-layout L       nchw or nhwc: how image tensors order their dimensions\n"
     "                         when their shape cannot tell (default: by the shape)\n"
     "  --dims N=V,...         values for inputs' named dynamic dimensions (ONNX),\n"
@@ -91,7 +91,7 @@ static int parse_args(int argc, char **argv, opts_t *o) {
         uint64_t u;
 
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(explain_usage, stdout);
+            xq_cli_usage(stdout, explain_usage);
             return 0;
         }
         if (strcmp(a, "--xrai-fast") == 0) {
@@ -156,10 +156,9 @@ static int parse_args(int argc, char **argv, opts_t *o) {
         }
     }
     if ((!o->spec && !o->params && !o->meta) || !o->model || !o->instances) {
-        fprintf(stderr,
-                "explainq explain: --spec (or --metadata and --parameters), --model and "
-                "--instances are required\n\n%s",
-                explain_usage);
+        fprintf(stderr, "explainq explain: --spec (or --metadata and --parameters), --model and "
+                        "--instances are required\n\n");
+        xq_cli_usage(stderr, explain_usage);
         return -1;
     }
     return 1;

@@ -41,8 +41,8 @@ static const char index_usage[] =
     "                         --output); -X kafka.<prop>=value sets a librdkafka\n"
     "                         property; -c FILE and EXPLAINQ_* as for every command\n"
     "  --reply-topic T        where runners answer (default explain.replies)\n"
-    "  --backend NAME         onnx, onnx-interp, xgboost, http or dense (default: by\n"
-    "                         path/content)\n"
+    "  --backend NAME         " XQ_CLI_BACKENDS "\n"
+    "                         (default: by the path and content)\n"
     "  --image-layout L       nchw or nhwc, when an image tensor's shape cannot tell\n"
     "  --dims N=V,...         values for inputs' named dynamic dimensions (ONNX)\n"
     "  --examples FILE        JSON lines (default: the spec's exampleGcsSource\n"
@@ -80,7 +80,7 @@ static int parse_args(int argc, char **argv, const xq_conf_t *conf, opts_t *o) {
         bool num = v && xq_cli_parse_u64(v, &u);
 
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(index_usage, stdout);
+            xq_cli_usage(stdout, index_usage);
             return 0;
         }
         if (!v) {
@@ -120,7 +120,8 @@ static int parse_args(int argc, char **argv, const xq_conf_t *conf, opts_t *o) {
     o->kopts.prop_cnt = xq_cli_kafka_props(conf, "consumer", o->bs, sizeof(o->bs), o->props, 160);
     o->kopts.props = o->props;
     if (!o->spec || !o->model) {
-        fprintf(stderr, "explainq index build: --spec and --model are required\n\n%s", index_usage);
+        fprintf(stderr, "explainq index build: --spec and --model are required\n\n");
+        xq_cli_usage(stderr, index_usage);
         return -1;
     }
     return 1;
@@ -339,7 +340,7 @@ static int info(int argc, char **argv, const xq_conf_t *conf) {
     int rc = XQ_EXIT_RUNTIME;
 
     if (argc != 3 && argc != 5) {
-        fputs(index_usage, stderr);
+        xq_cli_usage(stderr, index_usage);
         return XQ_EXIT_USAGE;
     }
     if ((r = xq_cli_redis(conf, url, 5000, &err)) &&
@@ -364,7 +365,7 @@ int xq_cmd_index(int argc, char **argv) {
 
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(index_usage, stdout);
+            xq_cli_usage(stdout, index_usage);
             return XQ_EXIT_OK;
         }
     }
@@ -375,7 +376,7 @@ int xq_cmd_index(int argc, char **argv) {
     } else if (argc >= 3 && !strcmp(argv[1], "info")) {
         rc = info(argc, argv, conf);
     } else {
-        fputs(index_usage, stderr);
+        xq_cli_usage(stderr, index_usage);
         rc = XQ_EXIT_USAGE;
     }
     xq_conf_destroy(conf);

@@ -35,7 +35,7 @@ static const char runner_usage[] =
     "\n"
     "  --model FILE|URL    ONNX, XGBoost (.json/.ubj), dense JSON, or a model server URL\n"
     "  --name NAME         the model's name in topic names\n"
-    "  --backend NAME      onnx, xgboost, http or dense (default: by path/content)\n"
+    "  --backend NAME      " XQ_CLI_BACKENDS " (default: by path/content)\n"
     "  --output NAME       the output tensor to serve (default: the model's first)\n"
     "  --image-layout L    nchw or nhwc, when an image tensor's shape cannot tell (passed\n"
     "                      on to the workers in the model's description)\n"
@@ -285,7 +285,7 @@ int xq_cmd_runner(int argc, char **argv) {
     xq_buf_init(&r.reply);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(runner_usage, stdout);
+            xq_cli_usage(stdout, runner_usage);
             return XQ_EXIT_OK;
         }
     }
@@ -317,12 +317,14 @@ int xq_cmd_runner(int argc, char **argv) {
         } else if (!strcmp(a, "--max-elems")) {
             r.max_elems = (size_t)strtoull(v, NULL, 10);
         } else {
-            fprintf(stderr, "explainq runner: bad option %s %s\n\n%s", a, v, runner_usage);
+            fprintf(stderr, "explainq runner: bad option %s %s\n\n", a, v);
+            xq_cli_usage(stderr, runner_usage);
             goto out;
         }
     }
     if (!model_path || !name || strlen(name) > 200) {
-        fprintf(stderr, "explainq runner: --model and --name are required\n\n%s", runner_usage);
+        fprintf(stderr, "explainq runner: --model and --name are required\n\n");
+        xq_cli_usage(stderr, runner_usage);
         goto out;
     }
     if (xq_model_load(model_path, &mopts, &r.model, &err) != XQ_OK) {
