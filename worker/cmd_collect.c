@@ -16,6 +16,7 @@
 #include "json.h"
 #include "mem.h"
 #include "mp.h"
+#include "names.h"
 #include "parts.h"
 #include "signals.h"
 
@@ -180,7 +181,7 @@ static int collect(int argc, char **argv, kopts_t *kp) {
         goto out;
     }
     {
-        const char *extra[] = {"group.id=explainq-collect", "enable.auto.commit=false",
+        const char *extra[] = {("group.id=" XQ_GROUP_COLLECT), "enable.auto.commit=false",
                                "isolation.level=read_committed"};
         const struct rd_kafka_metadata *md = NULL;
         rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(8);

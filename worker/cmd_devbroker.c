@@ -7,11 +7,12 @@
 
 #include "cli.h"
 #include "kafka.h"
+#include "names.h"
 #include "signals.h"
 
 int xq_cmd_dev_broker(int argc, char **argv) {
-    static const char *const topics[] = {"explain.jobs", "explain.results", "explain.dlq",
-                                         "explain.replies"};
+    static const char *const topics[] = {XQ_TOPIC_JOBS, XQ_TOPIC_RESULTS, XQ_TOPIC_DLQ,
+                                         XQ_TOPIC_REPLIES};
     char errstr[512];
     const char *props[] = {"test.mock.num.brokers=1"};
     rd_kafka_mock_cluster_t *mc;

@@ -17,6 +17,7 @@
 #include "mem.h"
 #include "models/load.h"
 #include "models/remote.h"
+#include "names.h"
 #include "obs.h"
 #include "signals.h"
 
@@ -259,7 +260,7 @@ static bool clients(runner_t *r, const xq_conf_t *conf, const char *name) {
     const xq_kafka_cbs_t ccbs = {.rebalance_cb = rebalance_cb, .opaque = r};
     size_t n;
 
-    snprintf(gid, sizeof(gid), "group.id=explainq-runners-%s", name);
+    snprintf(gid, sizeof(gid), "group.id=" XQ_GROUP_RUNNERS "%s", name);
     /* each client right after its properties: the next xq_cli_kafka_props() reuses them */
     n = 5 + xq_cli_kafka_props(conf, "consumer", bs, sizeof(bs), cprops + 5, MAX_PROPS);
     if ((r->consumer = xq_kafka_new(RD_KAFKA_CONSUMER, cprops, n, &ccbs, errstr, sizeof(errstr))))
@@ -338,7 +339,7 @@ int xq_cmd_runner(int argc, char **argv) {
         rc = XQ_EXIT_RUNTIME;
         goto out;
     }
-    snprintf(r.topic, sizeof(r.topic), "explain.infer.%s", name);
+    xq_name_infer_topic(r.topic, sizeof(r.topic), name);
     if (!clients(&r, conf, name))
         goto out;
     rd_kafka_poll_set_consumer(r.consumer);

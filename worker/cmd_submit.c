@@ -15,6 +15,7 @@
 #include "job.h"
 #include "jobs_int.h"
 #include "mem.h"
+#include "names.h"
 #include "spec.h"
 
 typedef struct sent {
@@ -49,7 +50,7 @@ static const char submit_usage[] =
     "\n"
     "Splits the instances (JSON lines, a {\"instances\": [...]} body, or CSV with a\n"
     "header; see `explainq explain --help`) into jobs of N (default 100),\n"
-    "publishes them to the jobs topic (default explain.jobs) and writes the jobs the\n"
+    "publishes them to the jobs topic (default " XQ_TOPIC_JOBS ") and writes the jobs the\n"
     "broker acknowledged, \"<id>\\t<instances>\" a line, to --jobs-out (default: standard\n"
     "output), for `explainq collect --jobs`; exits 1 if any job was not published.\n"
     "For specs with examples, --index names the example index (default: the spec's\n"

@@ -37,7 +37,8 @@
     X(log)           \
     X(clock)         \
     X(registry)      \
-    X(load)
+    X(load)          \
+    X(names)
 
 #define XQ_SUITE_DECL(name) Suite *name##_suite(void);
 XQ_SUITES(XQ_SUITE_DECL)
