@@ -16,6 +16,7 @@
 #include "mem.h"
 #include "models/load.h"
 #include "mp.h"
+#include "names.h"
 #include "redis.h"
 #include "spec.h"
 
@@ -28,8 +29,8 @@ static const char index_usage[] =
     "\n"
     "build embeds every example (one JSON object a line) through the model's\n"
     "latentSpaceSource output, indexes the embeddings as the spec's examples\n"
-    "ask (presets or nearestNeighborSearchConfig), stores the index in Redis at\n"
-    "explainq:index:<id>, records it as the spec's latest index, and prints <id>.\n"
+    "ask (presets or nearestNeighborSearchConfig), stores the index in Redis at\n" XQ_KEY_INDEX
+    "<id>, records it as the spec's latest index, and prints <id>.\n"
     "An example's \"id\" field is its neighborId (else its line number), and its\n"
     "\"crowdingTag\" field the tag crowdingCount limits; neither goes to the model.\n"
     "\n"

@@ -56,117 +56,153 @@ static const char submit_usage[] =
     "For specs with examples, --index names the example index (default: the spec's\n"
     "latest) and the counts override neighborCount and limit neighbours per crowding tag.\n";
 
-static int submit(int argc, char **argv, kopts_t *kp) {
-    const char *model = NULL, *spec_path = NULL, *spec_id = NULL, *in_path = NULL, *jobs_out = NULL,
-               *topic = kp ? xq_conf_str(kp->conf, "topic.jobs") : NULL, *index_id = NULL,
-               *meta_path = NULL, *params_path = NULL;
-    xq_inst_opts_t iopts = {0};
-    xq_inst_reader_t *reader = NULL;
-    sent_list_t sent = {0};
-    uint32_t neighbors = 0, crowding = 0;
-    char prefix[96] = "", id[XQ_JOB_ID_SIZE];
-    size_t job_size = 100, n_inst = 0, n_jobs = 0;
-    xq_error_t rerr;
-    xq_buf_t insts, job;
-    xq_spec_t *spec = NULL;
-    xq_job_view_t v;
-    kopts_t k = kp ? *kp : (kopts_t){0};
-    FILE *in = NULL, *out = stdout;
-    rd_kafka_t *p = NULL;
-    uint64_t seed = 0;
-    bool has_seed = false;
-    double target = 0;
-    int rc = XQ_EXIT_USAGE;
+/* What the command line asks for. */
+typedef struct sopts {
+    const char *model, *spec_path, *spec_id, *in_path, *jobs_out, *topic, *index_id, *meta_path,
+        *params_path;
+    xq_inst_opts_t iopts;
+    uint32_t neighbors, crowding;
+    char prefix[96];
+    size_t job_size;
+    uint64_t seed;
+    bool has_seed;
+    double target;
+} sopts_t;
 
-    xq_buf_init(&insts);
-    xq_buf_init(&job);
+/* @returns 1 to go on, 0 after --help, -1 after a usage error (printed). */
+static int parse_args(int argc, char **argv, sopts_t *o) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 
         if (!strcmp(a, "--help")) {
             fputs(submit_usage, stdout);
-            return XQ_EXIT_OK;
+            return 0;
         }
         if (!val) {
             fputs(submit_usage, stderr);
-            return XQ_EXIT_USAGE;
+            return -1;
         }
         i++;
         if (!strcmp(a, "--model"))
-            model = val;
+            o->model = val;
         else if (!strcmp(a, "--spec"))
-            spec_path = val;
+            o->spec_path = val;
         else if (!strcmp(a, "--spec-id"))
-            spec_id = val;
+            o->spec_id = val;
         else if (!strcmp(a, "--metadata"))
-            meta_path = val;
+            o->meta_path = val;
         else if (!strcmp(a, "--parameters"))
-            params_path = val;
+            o->params_path = val;
         else if (!strcmp(a, "--format") && (!strcmp(val, "csv") || !strcmp(val, "json")))
-            iopts.format = strcmp(val, "csv") ? XQ_INST_JSON : XQ_INST_CSV;
+            o->iopts.format = strcmp(val, "csv") ? XQ_INST_JSON : XQ_INST_CSV;
         else if (!strcmp(a, "--instances"))
-            in_path = val;
+            o->in_path = val;
         else if (!strcmp(a, "--jobs-out"))
-            jobs_out = val;
+            o->jobs_out = val;
         else if (!strcmp(a, "--topic"))
-            topic = val;
-        else if (!strcmp(a, "--prefix") && strlen(val) >= sizeof(prefix)) {
+            o->topic = val;
+        else if (!strcmp(a, "--prefix") && strlen(val) >= sizeof(o->prefix)) {
             /* job ids are <prefix>-<6 digits>: a longer prefix would be cut, not refused */
             fprintf(stderr, "explainq submit: --prefix: %zu characters; at most %zu\n", strlen(val),
-                    sizeof(prefix) - 1);
-            return XQ_EXIT_USAGE;
+                    sizeof(o->prefix) - 1);
+            return -1;
         } else if (!strcmp(a, "--prefix"))
-            snprintf(prefix, sizeof(prefix), "%s", val);
+            snprintf(o->prefix, sizeof(o->prefix), "%s", val);
         else if (!strcmp(a, "--job-size") && atol(val) > 0)
-            job_size = (size_t)strtoul(val, NULL, 10);
-        else if (!strcmp(a, "--seed") && (has_seed = true))
-            seed = strtoull(val, NULL, 10);
+            o->job_size = (size_t)strtoul(val, NULL, 10);
+        else if (!strcmp(a, "--seed") && (o->has_seed = true))
+            o->seed = strtoull(val, NULL, 10);
         else if (!strcmp(a, "--target-error"))
-            target = strtod(val, NULL);
+            o->target = strtod(val, NULL);
         else if (!strcmp(a, "--index"))
-            index_id = val;
+            o->index_id = val;
         else if (!strcmp(a, "--neighbor-count") && atol(val) > 0 && atol(val) <= 10000)
-            neighbors = (uint32_t)atol(val);
+            o->neighbors = (uint32_t)atol(val);
         else if (!strcmp(a, "--crowding-count") && atol(val) > 0 && atol(val) <= 10000)
-            crowding = (uint32_t)atol(val);
+            o->crowding = (uint32_t)atol(val);
         else {
             fprintf(stderr, "explainq submit: bad option %s\n\n%s", a, submit_usage);
-            return XQ_EXIT_USAGE;
+            return -1;
         }
     }
-    if (!model || !in_path || (!(spec_path || meta_path || params_path) == !spec_id)) {
+    if (!o->model || !o->in_path ||
+        (!(o->spec_path || o->meta_path || o->params_path) == !o->spec_id)) {
         fputs(submit_usage, stderr);
-        return XQ_EXIT_USAGE;
+        return -1;
     }
-    if (!spec_id && !(spec = xq_cli_load_spec_parts("submit", spec_path, meta_path, params_path)))
-        goto out;
-    if (!prefix[0])
-        snprintf(prefix, sizeof(prefix), "job-%lld-%d", (long long)time(NULL), (int)getpid());
-    if (!(in = strcmp(in_path, "-") ? fopen(in_path, "r") : stdin) ||
-        (jobs_out && !(out = fopen(jobs_out, "w")))) {
-        fprintf(stderr, "explainq submit: %s: %s\n", in ? jobs_out : in_path, strerror(errno));
-        out = stdout;
-        goto out;
-    }
-    iopts.spec = spec;
-    if (xq_inst_reader_new(in, in_path, &iopts, &reader, &rerr) != XQ_OK) {
-        fprintf(stderr, "explainq submit: %s: %s\n", in_path, rerr.msg);
-        goto out;
-    }
-    {
-        const char *extra[] = {"enable.idempotence=true", "linger.ms=20"};
-        xq_kafka_cbs_t cbs = {.dr_msg_cb = on_sent, .opaque = &sent};
+    return 1;
+}
 
-        if (!(p = jobs_kafka_client_cbs(&k, RD_KAFKA_PRODUCER, extra, 2, &cbs)))
-            goto out;
+/*
+ * Packs the @p cnt instances of @p insts as job @p id and produces it, recorded in @p sent for
+ * its delivery report. @returns the produce error (the job is then marked failed).
+ */
+static rd_kafka_resp_err_t produce_job(rd_kafka_t *p,
+                                       const sopts_t *o,
+                                       const xq_spec_t *spec,
+                                       char *id,
+                                       const xq_buf_t *insts,
+                                       size_t cnt,
+                                       xq_buf_t *job,
+                                       sent_list_t *sent) {
+    xq_job_view_t v = {0};
+    rd_kafka_resp_err_t e;
+
+    v.id = id;
+    v.model = o->model;
+    v.spec = spec ? spec->canonical : NULL;
+    v.spec_len = spec ? spec->canonical_len : 0;
+    v.spec_id = o->spec_id;
+    v.instances = insts->data;
+    v.instances_len = insts->len;
+    v.instance_cnt = cnt;
+    v.has_seed = o->has_seed;
+    v.seed = o->seed;
+    v.target_error = o->target;
+    v.index_id = o->index_id;
+    v.neighbor_count = o->neighbors;
+    v.crowding_count = o->crowding;
+    job->len = 0;
+    xq_job_pack(&v, job);
+    if (sent->n == sent->cap) {
+        sent->cap = sent->cap ? 2 * sent->cap : 256;
+        sent->items = xq_reallocarray(sent->items, sent->cap, sizeof(*sent->items));
     }
-    rc = XQ_EXIT_OK;
-    for (size_t in_job = 0;;) {
+    sent->items[sent->n] = (sent_t){.id = xq_strdup(id), .cnt = cnt};
+    while ((e = rd_kafka_producev(p, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_KEY(id, strlen(id)),
+                                  RD_KAFKA_V_VALUE(job->data, job->len),
+                                  RD_KAFKA_V_OPAQUE((void *)(uintptr_t)sent->n),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
+           RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        rd_kafka_poll(p, 100);
+    sent->n++;
+    if (e) {
+        sent->items[sent->n - 1].state = -1;
+        sent->items[sent->n - 1].err = e;
+    }
+    return e;
+}
+
+/* Reads the instances into jobs of o->job_size and produces them. @returns the exit code. */
+static int produce_all(rd_kafka_t *p,
+                       const sopts_t *o,
+                       const xq_spec_t *spec,
+                       xq_inst_reader_t *reader,
+                       sent_list_t *sent) {
+    char id[XQ_JOB_ID_SIZE];
+    size_t n_inst = 0, n_jobs = 0, in_job = 0;
+    xq_error_t rerr;
+    xq_buf_t insts, job;
+    int rc = XQ_EXIT_OK;
+
+    xq_buf_init(&insts);
+    xq_buf_init(&job);
+    for (;;) {
         bool eof;
         size_t at;
 
         if (xq_inst_reader_next(reader, &insts, &at, &eof, &rerr) != XQ_OK) {
-            fprintf(stderr, "explainq submit: %s: %s\n", in_path, rerr.msg);
+            fprintf(stderr, "explainq submit: %s: %s\n", o->in_path, rerr.msg);
             rc = XQ_EXIT_USAGE;
             break;
         }
@@ -174,43 +210,9 @@ static int submit(int argc, char **argv, kopts_t *kp) {
             n_inst++;
             in_job++;
         }
-        if (in_job && (in_job == job_size || eof)) {
-            rd_kafka_resp_err_t e;
-
-            snprintf(id, sizeof(id), "%s-%06zu", prefix, n_jobs++);
-            memset(&v, 0, sizeof(v));
-            v.id = id;
-            v.model = model;
-            v.spec = spec ? spec->canonical : NULL;
-            v.spec_len = spec ? spec->canonical_len : 0;
-            v.spec_id = spec_id;
-            v.instances = insts.data;
-            v.instances_len = insts.len;
-            v.instance_cnt = in_job;
-            v.has_seed = has_seed;
-            v.seed = seed;
-            v.target_error = target;
-            v.index_id = index_id;
-            v.neighbor_count = neighbors;
-            v.crowding_count = crowding;
-            job.len = 0;
-            xq_job_pack(&v, &job);
-            if (sent.n == sent.cap) {
-                sent.cap = sent.cap ? 2 * sent.cap : 256;
-                sent.items = xq_reallocarray(sent.items, sent.cap, sizeof(*sent.items));
-            }
-            sent.items[sent.n] = (sent_t){.id = xq_strdup(id), .cnt = in_job};
-            while (
-                (e = rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(id, strlen(id)),
-                                       RD_KAFKA_V_VALUE(job.data, job.len),
-                                       RD_KAFKA_V_OPAQUE((void *)(uintptr_t)sent.n),
-                                       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
-                RD_KAFKA_RESP_ERR__QUEUE_FULL)
-                rd_kafka_poll(p, 100);
-            sent.n++;
-            if (e) {
-                sent.items[sent.n - 1].state = -1;
-                sent.items[sent.n - 1].err = e;
+        if (in_job && (in_job == o->job_size || eof)) {
+            snprintf(id, sizeof(id), "%s-%06zu", o->prefix, n_jobs++);
+            if (produce_job(p, o, spec, id, &insts, in_job, &job, sent)) {
                 rc = XQ_EXIT_RUNTIME;
                 break;
             }
@@ -222,30 +224,72 @@ static int submit(int argc, char **argv, kopts_t *kp) {
         if (eof)
             break;
     }
-    if (p)
-        rd_kafka_flush(p, 60000);
+    rd_kafka_flush(p, 60000);
     jobs_progress("submit", n_inst, 0, true);
-    /* only the jobs the broker acknowledged are listed, and said to be published */
-    {
-        size_t ok = 0, ok_inst = 0, lost = 0;
+    xq_buf_fini(&insts);
+    xq_buf_fini(&job);
+    return rc;
+}
 
-        for (size_t i = 0; i < sent.n; i++) {
-            if (sent.items[i].state == 1) {
-                fprintf(out, "%s\t%zu\n", sent.items[i].id, sent.items[i].cnt);
-                ok++;
-                ok_inst += sent.items[i].cnt;
-                continue;
-            }
-            if (lost++ < 5)
-                fprintf(stderr, "explainq submit: job %s was not published: %s\n", sent.items[i].id,
-                        sent.items[i].state ? rd_kafka_err2str(sent.items[i].err)
-                                            : "no delivery report within 60 s");
+/* Lists the jobs the broker acknowledged, and only those, on @p out. @returns false if any
+ * job was not published. */
+static bool report(const sent_list_t *sent, const char *topic, bool complete, FILE *out) {
+    size_t ok = 0, ok_inst = 0, lost = 0;
+
+    for (size_t i = 0; i < sent->n; i++) {
+        if (sent->items[i].state == 1) {
+            fprintf(out, "%s\t%zu\n", sent->items[i].id, sent->items[i].cnt);
+            ok++;
+            ok_inst += sent->items[i].cnt;
+            continue;
         }
-        if (lost)
-            rc = XQ_EXIT_RUNTIME;
-        fprintf(stderr, "explainq submit: %zu instances in %zu jobs published to %s%s\n", ok_inst,
-                ok, topic, lost || rc != XQ_EXIT_OK ? " (and no more: see above)" : "");
+        if (lost++ < 5)
+            fprintf(stderr, "explainq submit: job %s was not published: %s\n", sent->items[i].id,
+                    sent->items[i].state ? rd_kafka_err2str(sent->items[i].err)
+                                         : "no delivery report within 60 s");
     }
+    fprintf(stderr, "explainq submit: %zu instances in %zu jobs published to %s%s\n", ok_inst, ok,
+            topic, lost || !complete ? " (and no more: see above)" : "");
+    return lost == 0;
+}
+
+static int submit(int argc, char **argv, kopts_t *kp) {
+    const char *extra[] = {"enable.idempotence=true", "linger.ms=20"};
+    xq_inst_reader_t *reader = NULL;
+    sent_list_t sent = {0};
+    xq_kafka_cbs_t cbs = {.dr_msg_cb = on_sent, .opaque = &sent};
+    xq_error_t rerr;
+    xq_spec_t *spec = NULL;
+    kopts_t k = kp ? *kp : (kopts_t){0};
+    FILE *in = NULL, *out = stdout;
+    rd_kafka_t *p = NULL;
+    sopts_t o = {.job_size = 100, .topic = kp ? xq_conf_str(kp->conf, "topic.jobs") : NULL};
+    int rc;
+
+    if ((rc = parse_args(argc, argv, &o)) <= 0)
+        return rc == 0 ? XQ_EXIT_OK : XQ_EXIT_USAGE;
+    rc = XQ_EXIT_USAGE;
+    if (!o.spec_id &&
+        !(spec = xq_cli_load_spec_parts("submit", o.spec_path, o.meta_path, o.params_path)))
+        goto out;
+    if (!o.prefix[0])
+        snprintf(o.prefix, sizeof(o.prefix), "job-%lld-%d", (long long)time(NULL), (int)getpid());
+    if (!(in = strcmp(o.in_path, "-") ? fopen(o.in_path, "r") : stdin) ||
+        (o.jobs_out && !(out = fopen(o.jobs_out, "w")))) {
+        fprintf(stderr, "explainq submit: %s: %s\n", in ? o.jobs_out : o.in_path, strerror(errno));
+        out = stdout;
+        goto out;
+    }
+    o.iopts.spec = spec;
+    if (xq_inst_reader_new(in, o.in_path, &o.iopts, &reader, &rerr) != XQ_OK) {
+        fprintf(stderr, "explainq submit: %s: %s\n", o.in_path, rerr.msg);
+        goto out;
+    }
+    if (!(p = jobs_kafka_client_cbs(&k, RD_KAFKA_PRODUCER, extra, 2, &cbs)))
+        goto out;
+    rc = produce_all(p, &o, spec, reader, &sent);
+    if (!report(&sent, o.topic, rc == XQ_EXIT_OK, out))
+        rc = XQ_EXIT_RUNTIME;
 out:
     for (size_t i = 0; i < sent.n; i++)
         xq_free(sent.items[i].id);
@@ -258,8 +302,6 @@ out:
     if (out != stdout)
         fclose(out);
     xq_spec_destroy(spec);
-    xq_buf_fini(&insts);
-    xq_buf_fini(&job);
     return rc;
 }
 
