@@ -272,6 +272,24 @@ static void progress(size_t done, time_t start, bool final) {
             final ? "\n" : "");
 }
 
+/* Examples: the example index to search, from Redis (--index, or the spec's latest). */
+static bool
+load_index(opts_t *o, const xq_spec_t *spec, xq_redis_t **redis, xq_exindex_t **exindex) {
+    char id[XQ_EXINDEX_ID_LEN + 1];
+    xq_error_t err;
+
+    if (!(*redis = xq_redis_new(o->redis, 5000, &err)) ||
+        (!o->index && xq_exindex_latest(*redis, spec->id, id, &err) != XQ_OK) ||
+        xq_exindex_get(*redis, o->index ? o->index : id, exindex, &err) != XQ_OK) {
+        fprintf(stderr, "explainq explain: example index: %s%s%s\n", err.field,
+                err.field[0] ? ": " : "", err.msg);
+        return false;
+    }
+    o->query.index = *exindex;
+    o->eng.run.examples = &o->query;
+    return true;
+}
+
 int xq_cmd_explain(int argc, char **argv) {
     xq_model_t *model = NULL;
     xq_spec_t *spec = NULL;
@@ -314,19 +332,8 @@ int xq_cmd_explain(int argc, char **argv) {
         fprintf(stderr, "explainq explain: %s: %s\n", err.field, err.msg);
         goto out;
     }
-    if (spec->params.method == XQ_METHOD_EXAMPLES) {
-        char id[XQ_EXINDEX_ID_LEN + 1];
-
-        if (!(redis = xq_redis_new(o.redis, 5000, &err)) ||
-            (!o.index && xq_exindex_latest(redis, spec->id, id, &err) != XQ_OK) ||
-            xq_exindex_get(redis, o.index ? o.index : id, &exindex, &err) != XQ_OK) {
-            fprintf(stderr, "explainq explain: example index: %s%s%s\n", err.field,
-                    err.field[0] ? ": " : "", err.msg);
-            goto out;
-        }
-        o.query.index = exindex;
-        o.eng.run.examples = &o.query;
-    }
+    if (spec->params.method == XQ_METHOD_EXAMPLES && !load_index(&o, spec, &redis, &exindex))
+        goto out;
     if (!(in = strcmp(o.instances, "-") == 0 ? stdin : fopen(o.instances, "r"))) {
         fprintf(stderr, "explainq explain: cannot read %s: %s\n", o.instances, strerror(errno));
         goto out;

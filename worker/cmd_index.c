@@ -223,6 +223,27 @@ static const char *query_name(xq_index_query_t q) {
     return q == XQ_INDEX_FAST ? "FAST" : "PRECISE";
 }
 
+/* The examples: --examples, else the spec's exampleGcsSource files. @returns an exit code. */
+static int read_sources(
+    xq_exbuild_t *b, const char *examples, const xq_spec_t *spec, size_t *line, progress_t *prog) {
+    const char *path;
+
+    if (examples) {
+        if (!(path = local_path(examples, "--examples")))
+            return XQ_EXIT_USAGE;
+        return read_examples(b, path, line, prog);
+    }
+    for (size_t i = 0; i < spec->params.examples.gcs_uri_cnt; i++) {
+        char field[80];
+
+        snprintf(field, sizeof(field), "examples.exampleGcsSource.gcsSource.uris[%zu]", i);
+        if (!(path = local_path(spec->params.examples.gcs_uris[i], field)) ||
+            read_examples(b, path, line, prog) != XQ_EXIT_OK)
+            return XQ_EXIT_USAGE;
+    }
+    return XQ_EXIT_OK;
+}
+
 static int build(int argc, char **argv, const xq_conf_t *conf) {
     xq_spec_t *spec = NULL;
     xq_model_t *model = NULL;
@@ -283,24 +304,8 @@ static int build(int argc, char **argv, const xq_conf_t *conf) {
         rc = XQ_EXIT_RUNTIME;
         goto out;
     }
-    if (o.examples) {
-        const char *path = local_path(o.examples, "--examples");
-
-        if (!path || (rc = read_examples(b, path, &line, &prog)) != XQ_EXIT_OK)
-            goto out;
-    } else {
-        for (size_t i = 0; i < spec->params.examples.gcs_uri_cnt; i++) {
-            char field[80];
-            const char *path;
-
-            snprintf(field, sizeof(field), "examples.exampleGcsSource.gcsSource.uris[%zu]", i);
-            if (!(path = local_path(spec->params.examples.gcs_uris[i], field)) ||
-                (rc = read_examples(b, path, &line, &prog)) != XQ_EXIT_OK) {
-                rc = XQ_EXIT_USAGE;
-                goto out;
-            }
-        }
-    }
+    if ((rc = read_sources(b, o.examples, spec, &line, &prog)) != XQ_EXIT_OK)
+        goto out;
     rc = XQ_EXIT_USAGE;
     if (xq_exbuild_finish(b, &x, &err) != XQ_OK) {
         fprintf(stderr, "\nexplainq index build: %s: %s\n", err.field, err.msg);
