@@ -6,6 +6,8 @@
 #      name others
 #   B. with JOB it reads the progress hash explainq:job:<id> (common/names.h); a job id too
 #      long for one is refused, not cut
+#   C. every --backend help text names the backend table's backends (common/models/load.c),
+#      and an unknown backend is refused with the same list
 set -euo pipefail
 X="$EXPLAINQ"
 B="$KAFKA_BOOTSTRAP"
@@ -55,3 +57,13 @@ rc=0
 "$X" status --redis "$REDIS_URL" "$long" >/dev/null 2>"$tmp/err" || rc=$?
 [ "$rc" = 2 ] && grep -q "a job id has at most 255 bytes" "$tmp/err" || { cat "$tmp/err"; exit 1; }
 echo "B: status JOB reads explainq:job:<id>; a job id too long is refused"
+
+names="onnx, onnx-interp, xgboost, http or dense"
+for cmd in explain runner "index build"; do
+    # shellcheck disable=SC2086
+    "$X" $cmd --help | grep -q -- "--backend NAME *$names" || { echo "$cmd --help:"; "$X" $cmd --help; exit 1; }
+done
+! grep -rq "@BACKENDS@" <("$X" explain --help; "$X" runner --help; "$X" index build --help)
+"$X" model info tests/data/models/linear3.json --backend tflite >/dev/null 2>"$tmp/err" && exit 1
+grep -q "unknown model backend \"tflite\" ($names)" "$tmp/err" || { cat "$tmp/err"; exit 1; }
+echo "C: --backend help texts and errors list the backend table"
