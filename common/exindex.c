@@ -7,6 +7,7 @@
 #include <msgpack.h>
 
 #include "mp.h"
+#include "names.h"
 #include "sha256.h"
 
 #define FORMAT_VERSION 1
@@ -140,12 +141,12 @@ xq_err_t xq_exindex_put(xq_redis_t *r,
     for (size_t k = 0; k < chunks; k++) {
         size_t at = k * chunk_bytes, n = b.len - at < chunk_bytes ? b.len - at : chunk_bytes;
 
-        snprintf(key, sizeof(key), XQ_EXINDEX_PREFIX "%s:%zu", id, k);
+        xq_key_index_chunk(key, sizeof(key), id, k);
         if ((rc = xq_redis_set(r, key, b.data + at, n, 0, err)) != XQ_OK)
             goto out;
     }
     pack_manifest(&m, b.len, chunks);
-    snprintf(key, sizeof(key), XQ_EXINDEX_PREFIX "%s", id);
+    xq_key_index(key, sizeof(key), id);
     rc = xq_redis_set(r, key, m.data, m.len, 0, err);
 out:
     xq_buf_fini(&b);
@@ -187,7 +188,7 @@ xq_err_t xq_exindex_get(xq_redis_t *r, const char *id, xq_exindex_t **out, xq_er
                             id);
     xq_buf_init(&m);
     xq_buf_init(&b);
-    snprintf(key, sizeof(key), XQ_EXINDEX_PREFIX "%s", id);
+    xq_key_index(key, sizeof(key), id);
     rc = xq_redis_get(r, key, &m, err);
     if (rc == XQ_ENOTFOUND)
         xq_error_set(err, rc, "index", "no example index %s in Redis", id);
@@ -195,7 +196,7 @@ xq_err_t xq_exindex_get(xq_redis_t *r, const char *id, xq_exindex_t **out, xq_er
         goto out;
     xq_buf_reserve(&b, bytes < XQ_REDIS_MAX_VALUE ? bytes : XQ_REDIS_MAX_VALUE);
     for (uint64_t k = 0; k < chunks; k++) {
-        snprintf(key, sizeof(key), XQ_EXINDEX_PREFIX "%s:%llu", id, (unsigned long long)k);
+        xq_key_index_chunk(key, sizeof(key), id, (size_t)k);
         if ((rc = xq_redis_get(r, key, &m, err)) != XQ_OK) {
             if (rc == XQ_ENOTFOUND)
                 rc =
@@ -240,7 +241,7 @@ xq_err_t
 xq_exindex_set_latest(xq_redis_t *r, const char *spec_id, const char *id, xq_error_t *err) {
     char key[sizeof(XQ_EXINDEX_LATEST_PREFIX) + XQ_SPEC_ID_LEN + 1];
 
-    snprintf(key, sizeof(key), XQ_EXINDEX_LATEST_PREFIX "%.64s", spec_id);
+    xq_key_examples(key, sizeof(key), spec_id); /* cut to 64 characters, like an id */
     return xq_redis_set(r, key, (const uint8_t *)id, strlen(id), 0, err);
 }
 
@@ -253,7 +254,7 @@ xq_err_t xq_exindex_latest(xq_redis_t *r,
     xq_err_t rc;
 
     xq_buf_init(&b);
-    snprintf(key, sizeof(key), XQ_EXINDEX_LATEST_PREFIX "%.64s", spec_id);
+    xq_key_examples(key, sizeof(key), spec_id);
     rc = xq_redis_get(r, key, &b, err);
     if (rc == XQ_OK && b.len != XQ_EXINDEX_ID_LEN)
         rc = xq_error_set(err, XQ_EDECODE, "indexId", "%s does not hold an index id", key);

@@ -12,11 +12,12 @@
 #include "err.h"
 #include "index.h"
 #include "mem.h"
+#include "names.h"
 #include "redis.h"
 #include "sha256.h"
 
 /** Key prefix of example indexes: the manifest at <prefix><id>, chunks at <prefix><id>:<k>. */
-#define XQ_EXINDEX_PREFIX "explainq:index:"
+#define XQ_EXINDEX_PREFIX XQ_KEY_INDEX      /* common/names.h */
 #define XQ_EXINDEX_ID_LEN XQ_SHA256_HEX_LEN /* of the packed preset */
 /** Largest preset accepted from Redis: sizes read from the network are bounded. */
 #define XQ_EXINDEX_MAX_BYTES (4ull << 30)
@@ -58,7 +59,7 @@ xq_err_t xq_exindex_get(xq_redis_t *r, const char *id, xq_exindex_t **out, xq_er
 void xq_exindex_destroy(xq_exindex_t *x);
 
 /** The key naming the latest index built for a spec: <prefix><specId> holds the index id. */
-#define XQ_EXINDEX_LATEST_PREFIX "explainq:examples:"
+#define XQ_EXINDEX_LATEST_PREFIX XQ_KEY_EXAMPLES /* common/names.h */
 
 /** Records @p id as the latest example index built for spec @p spec_id. */
 xq_err_t xq_exindex_set_latest(xq_redis_t *r, const char *spec_id, const char *id, xq_error_t *err);

@@ -10,6 +10,7 @@
 #include "json.h"
 #include "mem.h"
 #include "mp.h"
+#include "names.h"
 #include "vertex.h"
 
 #define MAX_CONF_BYTES (1u << 20)
@@ -291,9 +292,9 @@ xq_err_t xq_gw_conf_load(const char *path, xq_gw_conf_t **out, xq_errlist_t *err
     xq_buf_init(&mp);
     snprintf(c->host, sizeof(c->host), "127.0.0.1");
     c->port = 8080;
-    snprintf(c->jobs_topic, sizeof(c->jobs_topic), "explain.jobs");
-    snprintf(c->result_topic, sizeof(c->result_topic), "explain.results.gateway");
-    snprintf(c->replies_topic, sizeof(c->replies_topic), "explain.replies");
+    snprintf(c->jobs_topic, sizeof(c->jobs_topic), "%s", XQ_TOPIC_JOBS);
+    snprintf(c->result_topic, sizeof(c->result_topic), "%s", XQ_TOPIC_RESULTS_GATEWAY);
+    snprintf(c->replies_topic, sizeof(c->replies_topic), "%s", XQ_TOPIC_REPLIES);
     c->result_partitions = 4;
     c->timeout_ms = 30000;
     c->max_body = 10u << 20;

@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "names.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -374,7 +375,7 @@ xq_err_t xq_redis_del(xq_redis_t *r, const char *key, xq_error_t *err) {
 xq_err_t xq_redis_put_spec(xq_redis_t *r, const xq_spec_t *spec, xq_error_t *err) {
     char key[sizeof(XQ_REDIS_SPEC_PREFIX) + XQ_SPEC_ID_LEN];
 
-    snprintf(key, sizeof(key), "%s%s", XQ_REDIS_SPEC_PREFIX, spec->id);
+    xq_key_spec(key, sizeof(key), spec->id);
     return xq_redis_set(r, key, spec->canonical, spec->canonical_len, 0, err);
 }
 
@@ -388,7 +389,7 @@ xq_err_t xq_redis_get_spec(xq_redis_t *r, const char *id, xq_spec_t **out, xq_er
     if (!xq_sha256_hex_valid(id))
         return xq_error_set(err, XQ_EINVAL, "specId", "\"%.80s\" is not a spec id (64 hex digits)",
                             id);
-    snprintf(key, sizeof(key), "%s%s", XQ_REDIS_SPEC_PREFIX, id);
+    xq_key_spec(key, sizeof(key), id);
     xq_buf_init(&b);
     xq_errlist_init(&errs);
     if ((rc = xq_redis_get(r, key, &b, err)) != XQ_OK) {

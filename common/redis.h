@@ -8,12 +8,13 @@
 
 #include "err.h"
 #include "mem.h"
+#include "names.h"
 #include "spec.h"
 
 typedef struct xq_redis xq_redis_t; /* opaque */
 
-/** Key prefix of cached specs (docs/design.md §3): explainq:spec:<id>. */
-#define XQ_REDIS_SPEC_PREFIX "explainq:spec:"
+/** Key prefix of cached specs (docs/design.md §3): explainq:spec:<id> (common/names.h). */
+#define XQ_REDIS_SPEC_PREFIX XQ_KEY_SPEC
 
 /** Largest value xq_redis_get() accepts; a larger one is an error, not an allocation. */
 #define XQ_REDIS_MAX_VALUE (64u << 20)

@@ -7,7 +7,9 @@
 /* ==== Names ==== */
 
 const char *xq_method_name(xq_method_t m) {
-    return (unsigned)m <= XQ_METHOD_EXAMPLES ? method_names[m] : "unknown";
+    const xq_method_def_t *def = xq_method_get(m);
+
+    return def ? def->name : m == XQ_METHOD_NONE ? "none" : "unknown";
 }
 
 const char *xq_encoding_name(xq_encoding_t e) {

@@ -20,7 +20,9 @@ static void pack_values(msgpack_packer *pk, const msgpack_object *v, size_t n) {
         msgpack_pack_object(pk, v[i]);
 }
 
-static void pack_ig(msgpack_packer *pk, const xq_ig_params_t *ig) {
+void xq_sp_canon_ig(msgpack_packer *pk, const xq_params_t *params) {
+    const xq_ig_params_t *ig = &params->ig;
+
     msgpack_pack_map(pk, 1 + ig->smoothgrad.present + ig->blur.present);
     pack_kv_num(pk, "stepCount", ig->step_count);
     if (ig->smoothgrad.present) {
@@ -51,7 +53,9 @@ static void pack_ig(msgpack_packer *pk, const xq_ig_params_t *ig) {
     }
 }
 
-static void pack_examples(msgpack_packer *pk, const xq_examples_t *ex) {
+void xq_sp_canon_examples(msgpack_packer *pk, const xq_params_t *params) {
+    const xq_examples_t *ex = &params->examples;
+
     msgpack_pack_map(pk, ex->has_neighbor_count + ex->has_gcs_source +
                              (ex->config != XQ_EXAMPLES_CONFIG_NONE));
     if (ex->has_neighbor_count)
@@ -78,21 +82,18 @@ static void pack_examples(msgpack_packer *pk, const xq_examples_t *ex) {
     }
 }
 
+void xq_sp_canon_shapley(msgpack_packer *pk, const xq_params_t *params) {
+    msgpack_pack_map(pk, 1);
+    pack_kv_num(pk, "pathCount", params->path_count);
+}
+
 static void pack_params(msgpack_packer *pk, const xq_params_t *params) {
+    const xq_method_def_t *m = xq_method_get(params->method);
+
+    XQ_ASSERT(m != NULL); /* a parsed spec names a method of the table */
     msgpack_pack_map(pk, 2 + params->has_output_indices);
-    xq_mp_pack_str(pk, method_names[params->method]);
-    switch (params->method) {
-    case XQ_METHOD_SAMPLED_SHAPLEY:
-        msgpack_pack_map(pk, 1);
-        pack_kv_num(pk, "pathCount", params->path_count);
-        break;
-    case XQ_METHOD_EXAMPLES:
-        pack_examples(pk, &params->examples);
-        break;
-    default:
-        pack_ig(pk, &params->ig);
-        break;
-    }
+    xq_mp_pack_str(pk, m->name);
+    m->canon(pk, params);
     pack_kv_num(pk, "topK", params->top_k);
     if (params->has_output_indices) {
         xq_mp_pack_str(pk, "outputIndices");

@@ -14,6 +14,7 @@
 
 #include "json.h"
 #include "log.h"
+#include "methods/registry.h"
 #include "mp.h"
 #include "sha256.h"
 #include "spec.h"
@@ -26,7 +27,7 @@
 
 #define PATH_MAX_LEN 480 /* longer paths are cut; xq_error_t keeps XQ_ERR_FIELD_SIZE - 1 of it */
 
-typedef struct parser {
+typedef struct xq_spec_parser {
     msgpack_zone *zone;
     xq_errlist_t *errs;
     char path[PATH_MAX_LEN + 16];
@@ -42,15 +43,6 @@ typedef struct field {
 } field_t;
 
 #define FIELD_CNT(f) (sizeof(f) / sizeof((f)[0]))
-
-/* Enum name tables, indexed by the proto number (the seed's enum order). */
-static const char *const method_names[] = {
-    [XQ_METHOD_NONE] = "none",
-    [XQ_METHOD_SAMPLED_SHAPLEY] = "sampledShapleyAttribution",
-    [XQ_METHOD_INTEGRATED_GRADIENTS] = "integratedGradientsAttribution",
-    [XQ_METHOD_XRAI] = "xraiAttribution",
-    [XQ_METHOD_EXAMPLES] = "examples",
-};
 
 /* Enum name tables, indexed by the proto number (the seed's enum order). */
 static const char *const encoding_names[] = {
@@ -83,6 +75,18 @@ void xq_sp_check_inputs(parser_t *p, xq_spec_t *spec);
 
 /* spec_params.c */
 void xq_sp_parse_params(parser_t *p, const msgpack_object *v, bool have_meta, xq_params_t *params);
+
+/* Each method's parameters, as the method table (common/methods/registry.c) calls them: the
+ * parsers are in spec_params.c, the canonical packers in spec_canon.c. */
+void xq_sp_parse_shapley(parser_t *p, const msgpack_object *v, bool have_meta, xq_params_t *params);
+void xq_sp_parse_ig(parser_t *p, const msgpack_object *v, bool have_meta, xq_params_t *params);
+void xq_sp_parse_examples(parser_t *p,
+                          const msgpack_object *v,
+                          bool have_meta,
+                          xq_params_t *params);
+void xq_sp_canon_shapley(msgpack_packer *pk, const xq_params_t *params);
+void xq_sp_canon_ig(msgpack_packer *pk, const xq_params_t *params);
+void xq_sp_canon_examples(msgpack_packer *pk, const xq_params_t *params);
 
 /* spec_read.c */
 bool xq_sp_leaf_index(parser_t *p, const msgpack_object *v);

@@ -99,11 +99,13 @@ static void parse_blur(parser_t *p, const msgpack_object *v, xq_blur_t *blur) {
     xq_sp_pop(p, saved);
 }
 
-static void parse_ig(parser_t *p, const msgpack_object *v, bool have_meta, xq_ig_params_t *ig) {
+/* integratedGradientsAttribution and xraiAttribution have the same fields. */
+void xq_sp_parse_ig(parser_t *p, const msgpack_object *v, bool have_meta, xq_params_t *params) {
     static const field_t f[] = {{"stepCount", "step_count"},
                                 {"smoothGradConfig", "smooth_grad_config"},
                                 {"blurBaselineConfig", "blur_baseline_config"}};
     const msgpack_object *s[FIELD_CNT(f)];
+    xq_ig_params_t *ig = &params->ig;
     size_t saved;
 
     if (!xq_sp_walk_map(p, v, f, FIELD_CNT(f), s))
@@ -126,10 +128,14 @@ static void parse_ig(parser_t *p, const msgpack_object *v, bool have_meta, xq_ig
     }
 }
 
-static void parse_shapley(parser_t *p, const msgpack_object *v, xq_params_t *params) {
+void xq_sp_parse_shapley(parser_t *p,
+                         const msgpack_object *v,
+                         bool have_meta,
+                         xq_params_t *params) {
     static const field_t f[] = {{"pathCount", "path_count"}};
     const msgpack_object *s[1];
 
+    (void)have_meta;
     if (!xq_sp_walk_map(p, v, f, 1, s))
         return;
     size_t saved = xq_sp_push(p, "pathCount");
@@ -196,15 +202,20 @@ static void parse_presets(parser_t *p, const msgpack_object *v, xq_presets_t *pr
     }
 }
 
-static void parse_examples(parser_t *p, const msgpack_object *v, xq_examples_t *ex) {
+void xq_sp_parse_examples(parser_t *p,
+                          const msgpack_object *v,
+                          bool have_meta,
+                          xq_params_t *params) {
     static const field_t f[] = {{"neighborCount", "neighbor_count"},
                                 {"exampleGcsSource", "example_gcs_source"},
                                 {"nearestNeighborSearchConfig", "nearest_neighbor_search_config"},
                                 {"presets", NULL}};
     static const char *const config_names[] = {"nearestNeighborSearchConfig", "presets"};
     const msgpack_object *s[FIELD_CNT(f)];
+    xq_examples_t *ex = &params->examples;
     size_t saved;
 
+    (void)have_meta;
     if (!xq_sp_walk_map(p, v, f, FIELD_CNT(f), s))
         return;
     xq_sp_check_union(p, "config", s + 2, config_names, 2);
@@ -236,42 +247,42 @@ static void parse_examples(parser_t *p, const msgpack_object *v, xq_examples_t *
 }
 
 void xq_sp_parse_params(parser_t *p, const msgpack_object *v, bool have_meta, xq_params_t *params) {
-    static const field_t f[] = {
-        {"sampledShapleyAttribution", "sampled_shapley_attribution"},
-        {"integratedGradientsAttribution", "integrated_gradients_attribution"},
-        {"xraiAttribution", "xrai_attribution"},
-        {"examples", NULL},
-        {"topK", "top_k"},
-        {"outputIndices", "output_indices"},
-    };
-    static const char *const union_names[] = {"sampledShapleyAttribution",
-                                              "integratedGradientsAttribution", "xraiAttribution",
-                                              "examples"};
-    const msgpack_object *s[FIELD_CNT(f)];
-    size_t saved;
+    /* the methods' union members (common/methods/registry.c), then the output selection */
+    field_t f[XQ_METHOD_MAX + 2];
+    const char *union_names[XQ_METHOD_MAX];
+    const msgpack_object *s[XQ_METHOD_MAX + 2], **sel;
+    size_t n = xq_method_cnt(), saved;
 
     params->top_k = 1;
-    if (!xq_sp_walk_map(p, v, f, FIELD_CNT(f), s))
+    for (size_t m = 0; m < n; m++) {
+        f[m] = (field_t){xq_method_at(m)->name, xq_method_at(m)->proto};
+        union_names[m] = xq_method_at(m)->name;
+    }
+    f[n] = (field_t){"topK", "top_k"};
+    f[n + 1] = (field_t){"outputIndices", "output_indices"};
+    if (!xq_sp_walk_map(p, v, f, n + 2, s))
         return;
-    if (xq_sp_check_union(p, "method", s, union_names, 4) == 0)
-        xq_sp_fail(p, "one of sampledShapleyAttribution, integratedGradientsAttribution, "
-                      "xraiAttribution, examples is required");
-    for (int m = 0; m < 4; m++) {
+    if (xq_sp_check_union(p, "method", s, union_names, n) == 0) {
+        char names[256];
+        size_t off = 0;
+
+        for (size_t m = 0; m < n && off < sizeof(names); m++)
+            off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s", m ? ", " : "",
+                                    union_names[m]);
+        xq_sp_fail(p, "one of %s is required", names);
+    }
+    for (size_t m = 0; m < n; m++) {
         if (!s[m])
             continue;
-        params->method = (xq_method_t)(XQ_METHOD_SAMPLED_SHAPLEY + m);
+        params->method = xq_method_at(m)->method;
         saved = xq_sp_push(p, union_names[m]);
-        if (m == 0)
-            parse_shapley(p, s[m], params);
-        else if (m == 3)
-            parse_examples(p, s[m], &params->examples);
-        else
-            parse_ig(p, s[m], have_meta, &params->ig);
+        xq_method_at(m)->parse(p, s[m], have_meta, params);
         xq_sp_pop(p, saved);
     }
-    if (s[4]) {
+    sel = s + n; /* topK, outputIndices */
+    if (sel[0]) {
         saved = xq_sp_push(p, "topK");
-        if (xq_sp_get_int(p, s[4], -1, INT32_MAX, &params->top_k)) {
+        if (xq_sp_get_int(p, sel[0], -1, INT32_MAX, &params->top_k)) {
             if (params->top_k == 0)
                 xq_sp_fail(p, "0 is not allowed; use -1 for all outputs or a count >= 1");
             else
@@ -279,12 +290,12 @@ void xq_sp_parse_params(parser_t *p, const msgpack_object *v, bool have_meta, xq
         }
         xq_sp_pop(p, saved);
     }
-    if (s[5]) {
+    if (sel[1]) {
         saved = xq_sp_push(p, "outputIndices");
-        if (s[5]->type != MSGPACK_OBJECT_ARRAY)
-            xq_sp_fail(p, "expected an array of output indices, got %s", xq_sp_type_name(s[5]));
-        else if (xq_sp_check_ndarray(p, s[5], xq_sp_leaf_index, 0) > 0)
-            params->has_output_indices = xq_sp_get_value(p, s[5], &params->output_indices);
+        if (sel[1]->type != MSGPACK_OBJECT_ARRAY)
+            xq_sp_fail(p, "expected an array of output indices, got %s", xq_sp_type_name(sel[1]));
+        else if (xq_sp_check_ndarray(p, sel[1], xq_sp_leaf_index, 0) > 0)
+            params->has_output_indices = xq_sp_get_value(p, sel[1], &params->output_indices);
         xq_sp_pop(p, saved);
     }
 }

@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "mem.h"
+#include "models/load.h"
 #include "spec.h"
 #include "vertex.h"
 
@@ -144,4 +145,18 @@ bool xq_cli_log_args(int *argc, char **argv, char *const *envp) {
         return false;
     }
     return true;
+}
+
+void xq_cli_usage(FILE *f, const char *usage) {
+    size_t k = strlen(XQ_CLI_BACKENDS);
+    const char *at;
+    char names[256];
+
+    xq_backend_list(names, sizeof(names));
+    while ((at = strstr(usage, XQ_CLI_BACKENDS))) {
+        fwrite(usage, 1, (size_t)(at - usage), f);
+        fputs(names, f);
+        usage = at + k;
+    }
+    fputs(usage, f);
 }

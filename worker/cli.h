@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "err.h"
 
@@ -57,6 +58,16 @@ bool xq_cli_log_apply(const char *level, const char *format, xq_error_t *err);
 
 /** Prints every error of @p errs as "path: message" lines on stderr. */
 void xq_cli_print_errors(const xq_errlist_t *errs);
+
+/** What a usage text says where the model backends' names go (common/models/load.h). */
+#define XQ_CLI_BACKENDS "@BACKENDS@"
+
+/**
+ * Writes the usage text @p usage to @p f with each XQ_CLI_BACKENDS replaced by the
+ * names of the backend table ("onnx, onnx-interp, ... or dense"), so no usage
+ * text lists the backends by hand.
+ */
+void xq_cli_usage(FILE *f, const char *usage);
 
 /** The subcommands; each returns a process exit code. */
 int xq_cmd_spec(int argc, char **argv);

@@ -18,6 +18,7 @@
 #include "mem.h"
 #include "models/load.h"
 #include "mp.h"
+#include "names.h"
 #include "vertex.h"
 
 static const char batch_usage[] =
@@ -69,8 +70,8 @@ static int parse_args(int argc, char **argv, opts_t *o) {
     memset(o, 0, sizeof(*o));
     o->job_size = 100;
     o->timeout_s = 600;
-    o->topic = "explain.jobs";
-    o->result_topic = "explain.results.batch";
+    o->topic = XQ_TOPIC_JOBS;
+    o->result_topic = XQ_TOPIC_RESULTS_BATCH;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         uint64_t u;

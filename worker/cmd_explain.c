@@ -14,6 +14,7 @@
 #include "layout.h"
 #include "mem.h"
 #include "methods/examples.h"
+#include "methods/registry.h"
 #include "models/load.h"
 #include "redis.h"
 #include "spec.h"
@@ -35,8 +36,8 @@ static const char explain_usage[] =
     "  --parameters FILE      ExplanationParameters; with --metadata instead of --spec\n"
     "  --model FILE|URL       ONNX file, XGBoost model (.json/.ubj), a model server\n"
     "                         URL (KServe v2 or :predict), or explainq-dense-v1 JSON\n"
-    "  --backend NAME         onnx, onnx-interp, xgboost, http or dense (default: by\n"
-    "                         path/content)\n"
+    "  --backend NAME         " XQ_CLI_BACKENDS "\n"
+    "                         (default: by the path and content)\n"
     "  --image-layout L       nchw or nhwc: how image tensors order their dimensions\n"
     "                         when their shape cannot tell (default: by the shape)\n"
     "  --dims N=V,...         values for inputs' named dynamic dimensions (ONNX),\n"
@@ -90,7 +91,7 @@ static int parse_args(int argc, char **argv, opts_t *o) {
         uint64_t u;
 
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(explain_usage, stdout);
+            xq_cli_usage(stdout, explain_usage);
             return 0;
         }
         if (strcmp(a, "--xrai-fast") == 0) {
@@ -155,10 +156,9 @@ static int parse_args(int argc, char **argv, opts_t *o) {
         }
     }
     if ((!o->spec && !o->params && !o->meta) || !o->model || !o->instances) {
-        fprintf(stderr,
-                "explainq explain: --spec (or --metadata and --parameters), --model and "
-                "--instances are required\n\n%s",
-                explain_usage);
+        fprintf(stderr, "explainq explain: --spec (or --metadata and --parameters), --model and "
+                        "--instances are required\n\n");
+        xq_cli_usage(stderr, explain_usage);
         return -1;
     }
     return 1;
@@ -272,6 +272,24 @@ static void progress(size_t done, time_t start, bool final) {
             final ? "\n" : "");
 }
 
+/* Examples: the example index to search, from Redis (--index, or the spec's latest). */
+static bool
+load_index(opts_t *o, const xq_spec_t *spec, xq_redis_t **redis, xq_exindex_t **exindex) {
+    char id[XQ_EXINDEX_ID_LEN + 1];
+    xq_error_t err;
+
+    if (!(*redis = xq_redis_new(o->redis, 5000, &err)) ||
+        (!o->index && xq_exindex_latest(*redis, spec->id, id, &err) != XQ_OK) ||
+        xq_exindex_get(*redis, o->index ? o->index : id, exindex, &err) != XQ_OK) {
+        fprintf(stderr, "explainq explain: example index: %s%s%s\n", err.field,
+                err.field[0] ? ": " : "", err.msg);
+        return false;
+    }
+    o->query.index = *exindex;
+    o->eng.run.examples = &o->query;
+    return true;
+}
+
 int xq_cmd_explain(int argc, char **argv) {
     xq_model_t *model = NULL;
     xq_spec_t *spec = NULL;
@@ -297,9 +315,7 @@ int xq_cmd_explain(int argc, char **argv) {
     rc = XQ_EXIT_USAGE;
     if (!(spec = xq_cli_load_spec_parts("explain", o.spec, o.meta, o.params)))
         goto out;
-    if (spec->params.method != XQ_METHOD_SAMPLED_SHAPLEY &&
-        spec->params.method != XQ_METHOD_INTEGRATED_GRADIENTS &&
-        spec->params.method != XQ_METHOD_XRAI && spec->params.method != XQ_METHOD_EXAMPLES) {
+    if (!xq_method_get(spec->params.method)) {
         fprintf(stderr, "explainq explain: %s is not available in this build yet\n",
                 xq_method_name(spec->params.method));
         goto out;
@@ -316,19 +332,8 @@ int xq_cmd_explain(int argc, char **argv) {
         fprintf(stderr, "explainq explain: %s: %s\n", err.field, err.msg);
         goto out;
     }
-    if (spec->params.method == XQ_METHOD_EXAMPLES) {
-        char id[XQ_EXINDEX_ID_LEN + 1];
-
-        if (!(redis = xq_redis_new(o.redis, 5000, &err)) ||
-            (!o.index && xq_exindex_latest(redis, spec->id, id, &err) != XQ_OK) ||
-            xq_exindex_get(redis, o.index ? o.index : id, &exindex, &err) != XQ_OK) {
-            fprintf(stderr, "explainq explain: example index: %s%s%s\n", err.field,
-                    err.field[0] ? ": " : "", err.msg);
-            goto out;
-        }
-        o.query.index = exindex;
-        o.eng.run.examples = &o.query;
-    }
+    if (spec->params.method == XQ_METHOD_EXAMPLES && !load_index(&o, spec, &redis, &exindex))
+        goto out;
     if (!(in = strcmp(o.instances, "-") == 0 ? stdin : fopen(o.instances, "r"))) {
         fprintf(stderr, "explainq explain: cannot read %s: %s\n", o.instances, strerror(errno));
         goto out;

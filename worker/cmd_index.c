@@ -16,6 +16,7 @@
 #include "mem.h"
 #include "models/load.h"
 #include "mp.h"
+#include "names.h"
 #include "redis.h"
 #include "spec.h"
 
@@ -28,8 +29,8 @@ static const char index_usage[] =
     "\n"
     "build embeds every example (one JSON object a line) through the model's\n"
     "latentSpaceSource output, indexes the embeddings as the spec's examples\n"
-    "ask (presets or nearestNeighborSearchConfig), stores the index in Redis at\n"
-    "explainq:index:<id>, records it as the spec's latest index, and prints <id>.\n"
+    "ask (presets or nearestNeighborSearchConfig), stores the index in Redis at\n" XQ_KEY_INDEX
+    "<id>, records it as the spec's latest index, and prints <id>.\n"
     "An example's \"id\" field is its neighborId (else its line number), and its\n"
     "\"crowdingTag\" field the tag crowdingCount limits; neither goes to the model.\n"
     "\n"
@@ -41,8 +42,8 @@ static const char index_usage[] =
     "                         --output); -X kafka.<prop>=value sets a librdkafka\n"
     "                         property; -c FILE and EXPLAINQ_* as for every command\n"
     "  --reply-topic T        where runners answer (default explain.replies)\n"
-    "  --backend NAME         onnx, onnx-interp, xgboost, http or dense (default: by\n"
-    "                         path/content)\n"
+    "  --backend NAME         " XQ_CLI_BACKENDS "\n"
+    "                         (default: by the path and content)\n"
     "  --image-layout L       nchw or nhwc, when an image tensor's shape cannot tell\n"
     "  --dims N=V,...         values for inputs' named dynamic dimensions (ONNX)\n"
     "  --examples FILE        JSON lines (default: the spec's exampleGcsSource\n"
@@ -80,7 +81,7 @@ static int parse_args(int argc, char **argv, const xq_conf_t *conf, opts_t *o) {
         bool num = v && xq_cli_parse_u64(v, &u);
 
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(index_usage, stdout);
+            xq_cli_usage(stdout, index_usage);
             return 0;
         }
         if (!v) {
@@ -120,7 +121,8 @@ static int parse_args(int argc, char **argv, const xq_conf_t *conf, opts_t *o) {
     o->kopts.prop_cnt = xq_cli_kafka_props(conf, "consumer", o->bs, sizeof(o->bs), o->props, 160);
     o->kopts.props = o->props;
     if (!o->spec || !o->model) {
-        fprintf(stderr, "explainq index build: --spec and --model are required\n\n%s", index_usage);
+        fprintf(stderr, "explainq index build: --spec and --model are required\n\n");
+        xq_cli_usage(stderr, index_usage);
         return -1;
     }
     return 1;
@@ -221,6 +223,27 @@ static const char *query_name(xq_index_query_t q) {
     return q == XQ_INDEX_FAST ? "FAST" : "PRECISE";
 }
 
+/* The examples: --examples, else the spec's exampleGcsSource files. @returns an exit code. */
+static int read_sources(
+    xq_exbuild_t *b, const char *examples, const xq_spec_t *spec, size_t *line, progress_t *prog) {
+    const char *path;
+
+    if (examples) {
+        if (!(path = local_path(examples, "--examples")))
+            return XQ_EXIT_USAGE;
+        return read_examples(b, path, line, prog);
+    }
+    for (size_t i = 0; i < spec->params.examples.gcs_uri_cnt; i++) {
+        char field[80];
+
+        snprintf(field, sizeof(field), "examples.exampleGcsSource.gcsSource.uris[%zu]", i);
+        if (!(path = local_path(spec->params.examples.gcs_uris[i], field)) ||
+            read_examples(b, path, line, prog) != XQ_EXIT_OK)
+            return XQ_EXIT_USAGE;
+    }
+    return XQ_EXIT_OK;
+}
+
 static int build(int argc, char **argv, const xq_conf_t *conf) {
     xq_spec_t *spec = NULL;
     xq_model_t *model = NULL;
@@ -281,24 +304,8 @@ static int build(int argc, char **argv, const xq_conf_t *conf) {
         rc = XQ_EXIT_RUNTIME;
         goto out;
     }
-    if (o.examples) {
-        const char *path = local_path(o.examples, "--examples");
-
-        if (!path || (rc = read_examples(b, path, &line, &prog)) != XQ_EXIT_OK)
-            goto out;
-    } else {
-        for (size_t i = 0; i < spec->params.examples.gcs_uri_cnt; i++) {
-            char field[80];
-            const char *path;
-
-            snprintf(field, sizeof(field), "examples.exampleGcsSource.gcsSource.uris[%zu]", i);
-            if (!(path = local_path(spec->params.examples.gcs_uris[i], field)) ||
-                (rc = read_examples(b, path, &line, &prog)) != XQ_EXIT_OK) {
-                rc = XQ_EXIT_USAGE;
-                goto out;
-            }
-        }
-    }
+    if ((rc = read_sources(b, o.examples, spec, &line, &prog)) != XQ_EXIT_OK)
+        goto out;
     rc = XQ_EXIT_USAGE;
     if (xq_exbuild_finish(b, &x, &err) != XQ_OK) {
         fprintf(stderr, "\nexplainq index build: %s: %s\n", err.field, err.msg);
@@ -339,7 +346,7 @@ static int info(int argc, char **argv, const xq_conf_t *conf) {
     int rc = XQ_EXIT_RUNTIME;
 
     if (argc != 3 && argc != 5) {
-        fputs(index_usage, stderr);
+        xq_cli_usage(stderr, index_usage);
         return XQ_EXIT_USAGE;
     }
     if ((r = xq_cli_redis(conf, url, 5000, &err)) &&
@@ -364,7 +371,7 @@ int xq_cmd_index(int argc, char **argv) {
 
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(index_usage, stdout);
+            xq_cli_usage(stdout, index_usage);
             return XQ_EXIT_OK;
         }
     }
@@ -375,7 +382,7 @@ int xq_cmd_index(int argc, char **argv) {
     } else if (argc >= 3 && !strcmp(argv[1], "info")) {
         rc = info(argc, argv, conf);
     } else {
-        fputs(index_usage, stderr);
+        xq_cli_usage(stderr, index_usage);
         rc = XQ_EXIT_USAGE;
     }
     xq_conf_destroy(conf);

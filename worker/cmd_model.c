@@ -25,12 +25,6 @@ static void print_desc(const xq_tensor_desc_t *d) {
     printf("]\n");
 }
 
-static bool ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), k = strlen(suffix);
-
-    return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
 /* ONNX only: the graph as written, and whether the interpreter takes it for gradients. */
 static void onnx_details(const char *path, const xq_model_opts_t *mopts) {
     xq_model_opts_t io = *mopts;
@@ -101,6 +95,7 @@ static bool grad_probe(xq_model_t *m) {
 
 int xq_cmd_model(int argc, char **argv) {
     xq_model_opts_t mopts = {0};
+    const xq_backend_t *backend;
     const char *path = NULL;
     xq_model_t *m = NULL;
     xq_error_t err;
@@ -139,10 +134,8 @@ int xq_cmd_model(int argc, char **argv) {
            xq_model_encoded_cnt(m));
     for (size_t i = 0; i < xq_model_encoded_cnt(m); i++)
         print_desc(xq_model_encoded(m, i));
-    if ((!mopts.backend || !strcmp(mopts.backend, "onnx") ||
-         !strcmp(mopts.backend, "onnx-interp")) &&
-        strncmp(path, "http", 4) != 0 && !ends_with(path, ".json") && !ends_with(path, ".ubj") &&
-        !ends_with(path, ".model"))
+    backend = xq_backend_choose(path, mopts.backend, &err); /* it loaded: not NULL */
+    if (backend && (backend->flags & XQ_BACKEND_F_ONNX))
         onnx_details(path, &mopts);
     else
         grad_probe(m);

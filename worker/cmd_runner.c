@@ -17,6 +17,7 @@
 #include "mem.h"
 #include "models/load.h"
 #include "models/remote.h"
+#include "names.h"
 #include "obs.h"
 #include "signals.h"
 
@@ -35,7 +36,7 @@ static const char runner_usage[] =
     "\n"
     "  --model FILE|URL    ONNX, XGBoost (.json/.ubj), dense JSON, or a model server URL\n"
     "  --name NAME         the model's name in topic names\n"
-    "  --backend NAME      onnx, xgboost, http or dense (default: by path/content)\n"
+    "  --backend NAME      " XQ_CLI_BACKENDS " (default: by path/content)\n"
     "  --output NAME       the output tensor to serve (default: the model's first)\n"
     "  --image-layout L    nchw or nhwc, when an image tensor's shape cannot tell (passed\n"
     "                      on to the workers in the model's description)\n"
@@ -259,7 +260,7 @@ static bool clients(runner_t *r, const xq_conf_t *conf, const char *name) {
     const xq_kafka_cbs_t ccbs = {.rebalance_cb = rebalance_cb, .opaque = r};
     size_t n;
 
-    snprintf(gid, sizeof(gid), "group.id=explainq-runners-%s", name);
+    snprintf(gid, sizeof(gid), "group.id=" XQ_GROUP_RUNNERS "%s", name);
     /* each client right after its properties: the next xq_cli_kafka_props() reuses them */
     n = 5 + xq_cli_kafka_props(conf, "consumer", bs, sizeof(bs), cprops + 5, MAX_PROPS);
     if ((r->consumer = xq_kafka_new(RD_KAFKA_CONSUMER, cprops, n, &ccbs, errstr, sizeof(errstr))))
@@ -285,7 +286,7 @@ int xq_cmd_runner(int argc, char **argv) {
     xq_buf_init(&r.reply);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(runner_usage, stdout);
+            xq_cli_usage(stdout, runner_usage);
             return XQ_EXIT_OK;
         }
     }
@@ -317,12 +318,14 @@ int xq_cmd_runner(int argc, char **argv) {
         } else if (!strcmp(a, "--max-elems")) {
             r.max_elems = (size_t)strtoull(v, NULL, 10);
         } else {
-            fprintf(stderr, "explainq runner: bad option %s %s\n\n%s", a, v, runner_usage);
+            fprintf(stderr, "explainq runner: bad option %s %s\n\n", a, v);
+            xq_cli_usage(stderr, runner_usage);
             goto out;
         }
     }
     if (!model_path || !name || strlen(name) > 200) {
-        fprintf(stderr, "explainq runner: --model and --name are required\n\n%s", runner_usage);
+        fprintf(stderr, "explainq runner: --model and --name are required\n\n");
+        xq_cli_usage(stderr, runner_usage);
         goto out;
     }
     if (xq_model_load(model_path, &mopts, &r.model, &err) != XQ_OK) {
@@ -336,7 +339,7 @@ int xq_cmd_runner(int argc, char **argv) {
         rc = XQ_EXIT_RUNTIME;
         goto out;
     }
-    snprintf(r.topic, sizeof(r.topic), "explain.infer.%s", name);
+    xq_name_infer_topic(r.topic, sizeof(r.topic), name);
     if (!clients(&r, conf, name))
         goto out;
     rd_kafka_poll_set_consumer(r.consumer);

@@ -5,6 +5,7 @@
  * one Kafka transaction (docs/design.md §1-§3 and §5, docs/internals.md).
  */
 
+#include "names.h"
 #include "worker_int.h"
 
 extern char **environ;
@@ -17,11 +18,11 @@ static const xq_conf_opt_t options[] = {
     {"redis.url", "127.0.0.1:6379", 0, 0, 1,
      "Redis host:port (a cache: jobs with inline specs run without it)"},
     {"worker.id", "", 0, 0, 1, "this worker's id (default: host-pid)"},
-    {"topic.jobs", "explain.jobs", 0, 0, 1, "jobs topic"},
-    {"topic.results", "explain.results", 0, 0, 1, "results topic"},
-    {"topic.dlq", "explain.dlq", 0, 0, 1, "dead-letter topic"},
-    {"topic.replies", "explain.replies", 0, 0, 1, "inference replies topic"},
-    {"group.id", "explainq-workers", 0, 0, 1, "consumer group of the workers"},
+    {"topic.jobs", XQ_TOPIC_JOBS, 0, 0, 1, "jobs topic"},
+    {"topic.results", XQ_TOPIC_RESULTS, 0, 0, 1, "results topic"},
+    {"topic.dlq", XQ_TOPIC_DLQ, 0, 0, 1, "dead-letter topic"},
+    {"topic.replies", XQ_TOPIC_REPLIES, 0, 0, 1, "inference replies topic"},
+    {"group.id", XQ_GROUP_WORKERS, 0, 0, 1, "consumer group of the workers"},
     {"replies.partitions", "16", 1, 4096, 0,
      "partitions of the replies topic when the worker creates it"},
     {"max.batch.rows", "1024", 1, 1 << 20, 0, "rows per inference request, at most"},
@@ -48,7 +49,7 @@ static const xq_conf_opt_t options[] = {
     {"job.ttl.s", "86400", 1, 1e8, 0, "lifetime of explainq:job:<id> progress hashes"},
     {"input.format", "jobs", 0, 0, 1,
      "jobs (explain jobs), or instances (a stream of prediction logs)"},
-    {"input.topic", "explain.instances", 0, 0, 1, "the stream's topic (input.format=instances)"},
+    {"input.topic", XQ_TOPIC_INSTANCES, 0, 0, 1, "the stream's topic (input.format=instances)"},
     {"stream.spec.id", "", 0, 0, 1, "spec id for the stream's instances (explainq spec put)"},
     {"stream.model", "", 0, 0, 1, "model for the stream's instances"},
     {"stream.index.id", "", 0, 0, 1,
@@ -362,11 +363,11 @@ static bool start_clients(worker_t *w) {
                              "partition.assignment.strategy=cooperative-sticky",
                              "auto.offset.reset=earliest"};
     const char *iforced[] = {"enable.idempotence=true", "linger.ms=0"};
-    const char *rforced[] = {"group.id=explainq-replies-unused", "enable.auto.commit=false",
+    const char *rforced[] = {("group.id=" XQ_GROUP_REPLIES), "enable.auto.commit=false",
                              "isolation.level=read_uncommitted"};
 
     snprintf(gid, sizeof(gid), "group.id=%s", xq_conf_str(w->conf, "group.id"));
-    snprintf(w->txnid, sizeof(w->txnid), "transactional.id=explainq-%s", w->id);
+    snprintf(w->txnid, sizeof(w->txnid), "transactional.id=" XQ_TXN_ID "%s", w->id);
     return (w->consumer = wk_client(w, RD_KAFKA_CONSUMER, "consumer", cforced, 5, &ccbs)) &&
            (w->infer = wk_client(w, RD_KAFKA_PRODUCER, "producer", iforced, 2, NULL)) &&
            (w->replies = wk_client(w, RD_KAFKA_CONSUMER, "consumer", rforced, 3, NULL));

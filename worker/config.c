@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "names.h"
 #include "redis.h"
 
 #define WORKER_ONLY "for the worker only"
@@ -16,11 +17,11 @@ static const xq_conf_opt_t options[] = {
     {"redis.password", "", 0, 0, 1, "Redis AUTH password"},
     {"redis.db", "0", 0, 1e6, 0, "Redis database number (SELECT)"},
     {"redis.tls", "false", 0, 0, 1, "TLS to Redis: not available with hiredis 0.14 (see README)"},
-    {"topic.jobs", "explain.jobs", 0, 0, 1, "jobs topic"},
-    {"topic.results", "explain.results", 0, 0, 1, "results topic"},
-    {"topic.dlq", "explain.dlq", 0, 0, 1, "dead-letter topic"},
-    {"topic.replies", "explain.replies", 0, 0, 1, "inference replies topic"},
-    {"group.id", "explainq-workers", 0, 0, 1, "consumer group of the workers"},
+    {"topic.jobs", XQ_TOPIC_JOBS, 0, 0, 1, "jobs topic"},
+    {"topic.results", XQ_TOPIC_RESULTS, 0, 0, 1, "results topic"},
+    {"topic.dlq", XQ_TOPIC_DLQ, 0, 0, 1, "dead-letter topic"},
+    {"topic.replies", XQ_TOPIC_REPLIES, 0, 0, 1, "inference replies topic"},
+    {"group.id", XQ_GROUP_WORKERS, 0, 0, 1, "consumer group of the workers"},
     {"log.level", "info", 0, 0, 1, "debug, info, warn or error"},
     {"log.format", "text", 0, 0, 1, "text, or json: one JSON object per line"},
     {"metrics.port", "0", 0, 65535, 0, "serve /metrics, /healthz and /readyz (runner; 0: off)"},

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "mem.h"
 #include "mp.h"
+#include "names.h"
 #include "parts.h"
 #include "redis.h"
 
@@ -207,7 +208,7 @@ static int timeout_status(gateway_t *g, const char *id, char *msg, size_t msg_si
     int status = 504;
 
     xq_buf_init(&h);
-    snprintf(key, sizeof(key), "explainq:job:%s", id);
+    xq_key_job(key, sizeof(key), id);
     pthread_mutex_lock(&g->rmu);
     if (g->redis && xq_redis_hgetall(g->redis, key, &h, &err) == XQ_ENOTFOUND) {
         snprintf(msg, msg_size,
@@ -283,7 +284,7 @@ xq_gwq_t *xq_gwq_new(const xq_gwq_opts_t *o, xq_error_t *err) {
     pp[np++] = mto;
     cp[nc++] = "isolation.level=read_committed";
     cp[nc++] = "enable.auto.commit=false";
-    cp[nc++] = "group.id=explainq-gateway"; /* assigned, never subscribed: no group joins */
+    cp[nc++] = "group.id=" XQ_GROUP_GATEWAY; /* assigned, never subscribed: no group joins */
     cp[nc++] = "fetch.wait.max.ms=5";
     for (size_t i = 0; i < o->prop_cnt && np < 80 && nc < 80; i++)
         pp[np++] = cp[nc++] = o->props[i];

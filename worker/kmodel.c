@@ -14,6 +14,7 @@
 #include "mem.h"
 #include "models/remote.h"
 #include "mp.h"
+#include "names.h"
 #include "tensor.h"
 
 typedef struct kmodel {
@@ -184,7 +185,7 @@ static xq_err_t open_replies(kmodel_t *k, const xq_kmodel_opts_t *o, xq_error_t 
 
     for (size_t i = 0; i < o->prop_cnt && n < 64; i++)
         props[n++] = o->props[i];
-    props[n++] = "group.id=explainq-cli";
+    props[n++] = "group.id=" XQ_GROUP_CLI;
     props[n++] = "enable.auto.commit=false";
     if (!(k->cons = xq_kafka_new(RD_KAFKA_CONSUMER, props, n, NULL, errstr, sizeof(errstr))) ||
         !(k->prod = xq_kafka_new(RD_KAFKA_PRODUCER, props, n - 2, NULL, errstr, sizeof(errstr))))
@@ -238,9 +239,9 @@ xq_kmodel_open(const char *name, const xq_kmodel_opts_t *opts, xq_model_t **out,
     *out = NULL;
     msgpack_unpacked_init(&msg);
     snprintf(k->name, sizeof(k->name), "%s", name);
-    snprintf(k->topic, sizeof(k->topic), "explain.infer.%s", name);
+    xq_name_infer_topic(k->topic, sizeof(k->topic), name);
     snprintf(k->reply_topic, sizeof(k->reply_topic), "%s",
-             o->reply_topic ? o->reply_topic : "explain.replies");
+             o->reply_topic ? o->reply_topic : XQ_TOPIC_REPLIES);
     k->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
     k->retries = o->retries > 0 ? o->retries : 3;
     xq_buf_init(&k->buf);

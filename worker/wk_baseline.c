@@ -1,5 +1,6 @@
 /* wk_baseline.c -- model outputs at baselines, cached in the worker and in Redis by the row's
  * content. */
+#include "names.h"
 #include "worker_int.h"
 
 /* The content key of baseline row @p i: sha256 of the model name and the row's values. */
@@ -28,7 +29,7 @@ static const float *baseline_get(worker_t *w, model_ent_t *m, const char *key, s
     }
     if (!w->redis)
         return NULL;
-    snprintf(rkey, sizeof(rkey), "explainq:baseline:%s:%s", m->name, key);
+    xq_key_baseline(rkey, sizeof(rkey), m->name, key);
     xq_buf_init(&b);
     if (xq_redis_get(w->redis, rkey, &b, &err) == XQ_OK && b.len == out_cnt * sizeof(float)) {
         xq_free(m->cache_out[m->cache_next]);
@@ -57,7 +58,7 @@ void wk_baseline_put(
     snprintf(m->cache_key[m->cache_next], sizeof(m->cache_key[0]), "%s", key);
     m->cache_next = (m->cache_next + 1) % 64;
     if (w->redis) {
-        snprintf(rkey, sizeof(rkey), "explainq:baseline:%s:%s", m->name, key);
+        xq_key_baseline(rkey, sizeof(rkey), m->name, key);
         xq_redis_set(w->redis, rkey, (const uint8_t *)out, out_cnt * sizeof(float),
                      (long)xq_conf_num(w->conf, "job.ttl.s") * 1000, &err);
     }

@@ -1,5 +1,6 @@
 /* wk_batch.c -- the worker's models and batches: rows of many jobs into inference requests, replies
  * back into runs. */
+#include "names.h"
 #include "worker_int.h"
 
 static void send_request(worker_t *w, const char *model, const char *corr, const xq_buf_t *b) {
@@ -7,7 +8,7 @@ static void send_request(worker_t *w, const char *model, const char *corr, const
     rd_kafka_headers_t *h = rd_kafka_headers_new(2);
     rd_kafka_resp_err_t e;
 
-    snprintf(topic, sizeof(topic), "explain.infer.%s", model);
+    xq_name_infer_topic(topic, sizeof(topic), model);
     snprintf(part, sizeof(part), "%d", (int)w->reply_partition);
     rd_kafka_header_add(h, "reply.topic", -1, xq_conf_str(w->conf, "topic.replies"), -1);
     rd_kafka_header_add(h, "reply.partition", -1, part, -1);

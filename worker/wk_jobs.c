@@ -1,5 +1,6 @@
 /* wk_jobs.c -- the worker's jobs: accepted from Kafka, their spec and runs, finished into results,
  * dropped. */
+#include "names.h"
 #include "worker_int.h"
 
 static void job_free(job_t *j) {
@@ -92,7 +93,7 @@ void wk_progress(worker_t *w, const job_t *j, const char *state) {
         return;
     /* best effort: progress is for people; the result topic is the record */
     clock_gettime(CLOCK_REALTIME, &now);
-    snprintf(key, sizeof(key), "explainq:job:%s", j->id);
+    xq_key_job(key, sizeof(key), j->id);
     snprintf(inst, sizeof(inst), "%zu", j->msg.instance_cnt);
     snprintf(done, sizeof(done), "%zu", strcmp(state, "done") ? j->done : j->n);
     snprintf(started, sizeof(started), "%lld",
@@ -183,7 +184,7 @@ static bool claim_id(worker_t *w, const job_t *j) {
     }
     if (!w->redis)
         return true;
-    snprintf(key, sizeof(key), "explainq:jobid:%s", j->id);
+    xq_key_jobid(key, sizeof(key), j->id);
     xq_buf_init(&holder);
     /* Redis down: the window above is all there is, as without Redis */
     mine = xq_redis_claim(w->redis, key, where, (long)xq_conf_num(w->conf, "job.ttl.s") * 1000,
@@ -207,7 +208,7 @@ void wk_release_id(worker_t *w, const job_t *j) {
         return;
     xq_idset_release(w->seen, xq_rng_seed_from(j->id));
     if (w->redis) {
-        snprintf(key, sizeof(key), "explainq:jobid:%s", j->id);
+        xq_key_jobid(key, sizeof(key), j->id);
         xq_redis_del(w->redis, key, &err);
     }
 }

@@ -1,4 +1,5 @@
 /* wk_lease.c -- the worker's partition of the replies topic, leased in Redis. */
+#include "names.h"
 #include "worker_int.h"
 
 int wk_reply_partitions(worker_t *w, int tries_max) {
@@ -36,7 +37,7 @@ int32_t wk_lease_partition(worker_t *w, int n) {
     for (int k = 0; w->redis && k < n; k++) {
         int p = (int)((h + (uint64_t)k) % (uint64_t)n);
 
-        snprintf(key, sizeof(key), "explainq:lease:replies:%d", p);
+        xq_key_lease(key, sizeof(key), p);
         if (xq_redis_get(w->redis, key, &cur, &err) == XQ_ENOTFOUND ||
             (cur.len == strlen(w->id) && !memcmp(cur.data, w->id, cur.len))) {
             if (xq_redis_set(w->redis, key, (const uint8_t *)w->id, strlen(w->id), 30000, &err) ==
@@ -57,6 +58,6 @@ void wk_renew_lease(worker_t *w) {
     if (!w->redis || xq_now_ms() - w->last_lease_ms < 10000)
         return;
     w->last_lease_ms = xq_now_ms();
-    snprintf(key, sizeof(key), "explainq:lease:replies:%d", (int)w->reply_partition);
+    xq_key_lease(key, sizeof(key), (int)w->reply_partition);
     xq_redis_set(w->redis, key, (const uint8_t *)w->id, strlen(w->id), 30000, &err);
 }

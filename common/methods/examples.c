@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "mem.h"
+#include "mp.h"
 
 typedef struct examples {
     xq_run_ctx_t *ctx;
@@ -127,4 +128,20 @@ const xq_method_ops_t *xq_examples_ops(void) {
                                         examples_reduce, examples_destroy};
 
     return &ops;
+}
+
+void xq_examples_pack(const xq_run_ctx_t *ctx, msgpack_packer *pk) {
+    const xq_explanation_t *ex = &ctx->expl;
+    char *const *ids = ctx->examples->index->ids;
+
+    msgpack_pack_map(pk, 1);
+    xq_mp_pack_str(pk, "neighbors");
+    msgpack_pack_array(pk, ex->neighbor_cnt);
+    for (size_t i = 0; i < ex->neighbor_cnt; i++) {
+        msgpack_pack_map(pk, 2);
+        xq_mp_pack_str(pk, "neighborId");
+        xq_mp_pack_str(pk, ids[ex->neighbors[i].example]);
+        xq_mp_pack_str(pk, "neighborDistance");
+        msgpack_pack_double(pk, ex->neighbors[i].distance);
+    }
 }

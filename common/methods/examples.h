@@ -24,6 +24,13 @@ typedef struct xq_examples_query {
 const xq_method_ops_t *xq_examples_ops(void);
 
 /**
+ * Packs a finished run's neighbours as the result's per-instance map
+ * {"neighbors": [{"neighborId", "neighborDistance"}...]}, nearest first
+ * (docs/design.md §2.2); ids are those of ctx->examples->index.
+ */
+void xq_examples_pack(const xq_run_ctx_t *ctx, msgpack_packer *pk);
+
+/**
  * The neighbours of embedding @p emb (@p dim floats): at most @p cap of
  * them, examples as positions in q->index->ids, into @p out, their number in
  * @p *cnt. The crowding limit applies when the index has tags.

@@ -6,16 +6,14 @@
 #include <string.h>
 
 #include "mem.h"
-#include "methods/examples.h"
-#include "methods/ig.h"
 #include "methods/outputs.h"
-#include "methods/shapley.h"
-#include "methods/xrai.h"
+#include "methods/registry.h"
 #include "mp.h"
 #include "viz.h"
 
 struct xq_run {
     xq_run_ctx_t ctx;
+    const xq_method_def_t *def; /* the method's line of common/methods/registry.c */
     const xq_method_ops_t *ops;
     void *st;
     bool failed; /* failed from outside (xq_run_fail) */
@@ -55,30 +53,16 @@ xq_run_t *xq_run_new(const xq_spec_t *spec,
     ctx->target_error = opts->target_error;
     ctx->max_model_rows = opts->max_model_rows ? opts->max_model_rows : XQ_RUN_DEFAULT_MAX_ROWS;
     xq_rng_init(&ctx->rng, opts->seed, index);
-    switch (spec->params.method) {
-    case XQ_METHOD_SAMPLED_SHAPLEY:
-        run->ops = xq_shapley_ops();
-        break;
-    case XQ_METHOD_INTEGRATED_GRADIENTS:
-        run->ops = xq_ig_ops();
-        break;
-    case XQ_METHOD_EXAMPLES:
-        run->ops = xq_examples_ops();
-        break;
-    case XQ_METHOD_XRAI:
-        run->ops = xq_xrai_ops();
-        break;
-    default:
+    if (!(run->def = xq_method_get(spec->params.method))) {
         ctx->rc = xq_error_set(&ctx->err, XQ_EINVAL, "parameters",
                                "%s is not available in this build yet",
                                xq_method_name(spec->params.method));
         return run;
     }
+    run->ops = run->def->ops();
     /* ids with no embedding would get zeros; once ids are embedded, other integer inputs
      * (attention masks) are auxiliary and get the zeros their gradients are */
-    if ((spec->params.method == XQ_METHOD_INTEGRATED_GRADIENTS ||
-         spec->params.method == XQ_METHOD_XRAI) &&
-        !layout->has_encoded) {
+    if ((run->def->flags & XQ_METHOD_F_GRADIENTS) && !layout->has_encoded) {
         for (size_t t = 0; t < layout->tensor_cnt; t++) {
             if (!layout->is_int[t])
                 continue;
@@ -213,8 +197,8 @@ static void pack_image(const xq_run_t *run,
                        const xq_image_t *im,
                        msgpack_packer *pk) {
     const xq_layout_t *l = run->ctx.layout;
-    bool xrai = run->ctx.spec->params.method == XQ_METHOD_XRAI;
-    size_t n = im->h * im->w, ca = xrai ? 1 : im->c;
+    bool pixels = (run->def->flags & XQ_METHOD_F_PIXELS) != 0;
+    size_t n = im->h * im->w, ca = pixels ? 1 : im->c;
     const double *v = at->values + en->slot_first;
     double *a = xq_malloc(n * ca * sizeof(double));
     xq_error_t err;
@@ -261,8 +245,7 @@ static void pack_attribution(const xq_run_t *run, const xq_attribution_t *at, ms
         size_t pos = 0;
 
         xq_mp_pack_str(pk, en->key);
-        if (im &&
-            (ctx->spec->params.method == XQ_METHOD_XRAI || (im->meta && im->meta->viz.present)))
+        if (im && ((run->def->flags & XQ_METHOD_F_PIXELS) || (im->meta && im->meta->viz.present)))
             pack_image(run, at, en, im, pk);
         else
             pack_values(pk, at->values + en->slot_first, en->dims, en->ndim, &pos);
@@ -284,28 +267,11 @@ static void pack_attribution(const xq_run_t *run, const xq_attribution_t *at, ms
     xq_mp_pack_str(pk, out_name);
 }
 
-/* {"neighbors": [...]}: the examples' ids and distances, nearest first. */
-static void pack_neighbors(const xq_run_t *run, msgpack_packer *pk) {
-    const xq_explanation_t *ex = &run->ctx.expl;
-    char *const *ids = run->ctx.examples->index->ids;
-
-    msgpack_pack_map(pk, 1);
-    xq_mp_pack_str(pk, "neighbors");
-    msgpack_pack_array(pk, ex->neighbor_cnt);
-    for (size_t i = 0; i < ex->neighbor_cnt; i++) {
-        msgpack_pack_map(pk, 2);
-        xq_mp_pack_str(pk, "neighborId");
-        xq_mp_pack_str(pk, ids[ex->neighbors[i].example]);
-        xq_mp_pack_str(pk, "neighborDistance");
-        msgpack_pack_double(pk, ex->neighbors[i].distance);
-    }
-}
-
 void xq_run_pack(const xq_run_t *run, msgpack_packer *pk) {
     const xq_explanation_t *ex = &run->ctx.expl;
 
-    if (run->ctx.spec->params.method == XQ_METHOD_EXAMPLES) {
-        pack_neighbors(run, pk);
+    if (run->def && run->def->pack) {
+        run->def->pack(&run->ctx, pk);
         return;
     }
 
