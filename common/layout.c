@@ -7,12 +7,10 @@
 
 #include "base64.h"
 #include "instances.h"
+#include "layout_int.h"
 #include "mem.h"
 #include "mp.h"
 #include "picture.h"
-
-/* Largest instance, in elements, one layout takes (an 8-megapixel RGB image is 24M). */
-#define XQ_LAYOUT_MAX_ELEMS (32u << 20)
 
 typedef struct feat {
     const char *name;
@@ -35,128 +33,6 @@ static xq_encoding_t enc_of(const feat_t *f) {
 
 static bool is_embedding(const feat_t *f) {
     return enc_of(f) == XQ_ENCODING_COMBINED_EMBEDDING || enc_of(f) == XQ_ENCODING_CONCAT_EMBEDDING;
-}
-
-/* ==== Values: numbers and rectangular nested arrays of numbers ==== */
-
-/* A number, a boolean, a number written as a string ("1.5"), or null (a missing value). */
-static bool is_scalar(const msgpack_object *v) {
-    double d;
-
-    return v->type == MSGPACK_OBJECT_BOOLEAN || v->type == MSGPACK_OBJECT_NIL ||
-           xq_mp_number(v, &d) ||
-           (v->type == MSGPACK_OBJECT_STR && xq_inst_number(v->via.str.ptr, v->via.str.size, &d));
-}
-
-/* Shape of @p v; @returns NULL, or what is wrong with it. */
-static const char *shape_of(const msgpack_object *v, size_t *ndim, size_t *dims, size_t *cnt) {
-    const msgpack_object *o = v;
-    size_t n = 0, total = 1;
-
-    while (o->type == MSGPACK_OBJECT_ARRAY) {
-        if (n == XQ_MAX_DIMS)
-            return "nests deeper than 8 dimensions";
-        if (o->via.array.size == 0)
-            return "is an empty array";
-        dims[n++] = o->via.array.size;
-        if (xq_mul_overflows(total, o->via.array.size, &total) || total > XQ_LAYOUT_MAX_ELEMS)
-            return "has too many elements";
-        o = &o->via.array.ptr[0];
-    }
-    if (!is_scalar(o)) {
-        if (o->type == MSGPACK_OBJECT_STR)
-            return "holds a string that is not a number; only numbers and arrays of numbers can "
-                   "be explained";
-        return "holds a value that is not a number";
-    }
-    *ndim = n;
-    *cnt = total;
-    return NULL;
-}
-
-/* Why null cannot be fed, for the error of an instance that holds one. */
-#define NO_MISSING                                                                                \
-    "is null (a missing value), and only an XGBoost model under sampledShapleyAttribution takes " \
-    "missing values: fill it in"
-
-/*
- * Writes the elements of @p v (of shape dims[0..ndim)) into dst; false at a misfit or non-finite.
- * A null element becomes NaN (a missing value) when @p missing_ok, else it is refused.
- */
-static bool flatten(const msgpack_object *v,
-                    const size_t *dims,
-                    size_t ndim,
-                    float *dst,
-                    size_t *k,
-                    bool missing_ok,
-                    char *why,
-                    size_t why_size) {
-    double d;
-
-    if (ndim == 0) {
-        if (v->type == MSGPACK_OBJECT_BOOLEAN) {
-            dst[(*k)++] = v->via.boolean ? 1.0f : 0.0f;
-            return true;
-        }
-        if (v->type == MSGPACK_OBJECT_NIL) {
-            if (!missing_ok) {
-                snprintf(why, why_size, "element %zu " NO_MISSING, *k);
-                return false;
-            }
-            dst[(*k)++] = NAN;
-            return true;
-        }
-        if (v->type == MSGPACK_OBJECT_STR) {
-            if (!xq_inst_number(v->via.str.ptr, v->via.str.size, &d)) {
-                snprintf(why, why_size, "element %zu is a string that is not a number", *k);
-                return false;
-            }
-        } else if (!xq_mp_number(v, &d)) {
-            snprintf(why, why_size, "element %zu is not a number", *k);
-            return false;
-        }
-        if (!isfinite(d) || fabs(d) > 3.4e38) {
-            snprintf(why, why_size, "element %zu is not a finite float32", *k);
-            return false;
-        }
-        dst[(*k)++] = (float)d;
-        return true;
-    }
-    if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size != dims[0]) {
-        snprintf(why, why_size, "is not a rectangular array (element %zu)", *k);
-        return false;
-    }
-    for (uint32_t i = 0; i < dims[0]; i++) {
-        if (!flatten(&v->via.array.ptr[i], dims + 1, ndim - 1, dst, k, missing_ok, why, why_size))
-            return false;
-    }
-    return true;
-}
-
-/*
- * A baseline Value for @p want elements: a scalar is broadcast, anything else
- * must hold exactly @p want numbers.
- */
-static bool baseline_values(const msgpack_object *v, size_t want, float *dst, char *why, size_t n) {
-    size_t ndim, dims[XQ_MAX_DIMS], cnt, k = 0;
-    const char *bad = shape_of(v, &ndim, dims, &cnt);
-
-    if (bad) {
-        snprintf(why, n, "%s", bad);
-        return false;
-    }
-    if (ndim == 0) {
-        if (!flatten(v, dims, 0, dst, &k, false, why, n))
-            return false;
-        for (size_t i = 1; i < want; i++)
-            dst[i] = dst[0];
-        return true;
-    }
-    if (cnt != want) {
-        snprintf(why, n, "has %zu elements, the instance value %zu", cnt, want);
-        return false;
-    }
-    return flatten(v, dims, ndim, dst, &k, false, why, n);
 }
 
 /* ==== Building ==== */
@@ -238,7 +114,7 @@ read_feature(feat_t *f, xq_model_t *model, bool missing_ok, size_t index, xq_err
     if (f->val->type == MSGPACK_OBJECT_MAP && xq_mp_map_get(f->val, "b64")) {
         if ((rc = read_picture(f, index, field, err)) != XQ_OK)
             return rc;
-    } else if ((bad = shape_of(f->val, &f->ndim, f->dims, &f->raw_cnt)))
+    } else if ((bad = xq_lv_shape(f->val, &f->ndim, f->dims, &f->raw_cnt)))
         return xq_error_set(err, XQ_EINVAL, field, "instance %zu: feature %s %s", index, f->name,
                             bad);
     switch (enc_of(f)) {
@@ -277,7 +153,7 @@ read_feature(feat_t *f, xq_model_t *model, bool missing_ok, size_t index, xq_err
             f->emb_dim = f->len / f->raw_cnt;
         }
         f->raw = xq_malloc(f->raw_cnt * sizeof(float));
-        if (!flatten(f->val, f->dims, f->ndim, f->raw, &k, false, why, sizeof(why)))
+        if (!xq_lv_flatten(f->val, f->dims, f->ndim, f->raw, &k, false, why, sizeof(why)))
             return xq_error_set(err, XQ_EINVAL, field, "instance %zu: feature %s: %s", index,
                                 f->name, why);
         f->vals = xq_malloc(f->len * sizeof(float));
@@ -299,7 +175,7 @@ read_feature(feat_t *f, xq_model_t *model, bool missing_ok, size_t index, xq_err
         return XQ_OK;
     }
     f->vals = xq_malloc(f->len * sizeof(float));
-    if (!flatten(f->val, f->dims, f->ndim, f->vals, &k, missing_ok, why, sizeof(why)))
+    if (!xq_lv_flatten(f->val, f->dims, f->ndim, f->vals, &k, missing_ok, why, sizeof(why)))
         return xq_error_set(err, XQ_EINVAL, field, "instance %zu: feature %s: %s", index, f->name,
                             why);
     return XQ_OK;
@@ -485,21 +361,21 @@ static xq_err_t fill_baselines(xq_layout_t *l,
             if (is_embedding(f) && m->encoded_baseline_cnt) {
                 snprintf(field, sizeof(field), "metadata.inputs.%s.encodedBaselines[%zu]", f->name,
                          b);
-                if (!baseline_values(&m->encoded_baselines[b], f->len, dst, why, sizeof(why)))
+                if (!xq_lv_baseline(&m->encoded_baselines[b], f->len, dst, why, sizeof(why)))
                     rc = xq_error_set(err, XQ_EINVAL, field, "instance %zu: %s", index, why);
             } else if (is_embedding(f) && m->baseline_cnt) {
                 /* a raw baseline goes through the model's encoder */
                 snprintf(field, sizeof(field), "metadata.inputs.%s.inputBaselines[%zu]", f->name,
                          b);
                 tmp = xq_reallocarray(tmp, f->raw_cnt, sizeof(float));
-                if (!baseline_values(&m->baselines[b], f->raw_cnt, tmp, why, sizeof(why)))
+                if (!xq_lv_baseline(&m->baselines[b], f->raw_cnt, tmp, why, sizeof(why)))
                     rc = xq_error_set(err, XQ_EINVAL, field, "instance %zu: %s", index, why);
                 else
                     rc = xq_model_encode(model, f->tensor, tmp, 1, f->raw_cnt, dst, f->len, err);
             } else if (m->baseline_cnt) {
                 snprintf(field, sizeof(field), "metadata.inputs.%s.inputBaselines[%zu]", f->name,
                          b);
-                if (!baseline_values(&m->baselines[b], f->len, dst, why, sizeof(why)))
+                if (!xq_lv_baseline(&m->baselines[b], f->len, dst, why, sizeof(why)))
                     rc = xq_error_set(err, XQ_EINVAL, field, "instance %zu: %s", index, why);
             }
         }
