@@ -16,38 +16,11 @@
 
 /* ==== Operator names (the types are in onnx_int.h) ==== */
 
-static const char *const op_names[OP_CNT] = {"Gemm",
-                                             "MatMul",
-                                             "Add",
-                                             "Sub",
-                                             "Mul",
-                                             "Div",
-                                             "Relu",
-                                             "LeakyRelu",
-                                             "Sigmoid",
-                                             "Tanh",
-                                             "Softmax",
-                                             "Exp",
-                                             "Log",
-                                             "Clip",
-                                             "Identity",
-                                             "Constant",
-                                             "Flatten",
-                                             "Reshape",
-                                             "Transpose",
-                                             "Squeeze",
-                                             "Unsqueeze",
-                                             "Concat",
-                                             "Gather",
-                                             "ReduceSum",
-                                             "ReduceMean",
-                                             "Conv",
-                                             "MaxPool",
-                                             "AveragePool",
-                                             "GlobalAveragePool",
-                                             "BatchNormalization",
-                                             "Shape",
-                                             "Dropout"};
+static const char *const op_names[OP_CNT] = {
+#define XQ_ONNX_OP_NAME(e, name, fwd, bwd) [OP_##e] = name,
+    XQ_ONNX_CORE_OPS(XQ_ONNX_OP_NAME)
+#undef XQ_ONNX_OP_NAME
+};
 
 const char *xq_onnx_op_name(op_t op) {
     return op < OP_CNT ? op_names[op] : "?";

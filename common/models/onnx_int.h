@@ -33,39 +33,49 @@ typedef struct val {
     bool has_g;
 } val_t;
 
+/*
+ * The core operators, one line each: X(enum suffix, ONNX name, forward, backward). It makes
+ * op_t here, the names in onnx.c and the dispatch table in onnx_ops_linalg.c (where the
+ * static forwards and backwards it names live). A NULL backward: nothing flows back.
+ */
+#define XQ_ONNX_CORE_OPS(X)                                                  \
+    X(GEMM, "Gemm", fwd_gemm, bwd_gemm)                                      \
+    X(MATMUL, "MatMul", fwd_matmul, bwd_matmul)                              \
+    X(ADD, "Add", xq_onnx_fwd_binary, xq_onnx_bwd_binary)                    \
+    X(SUB, "Sub", xq_onnx_fwd_binary, xq_onnx_bwd_binary)                    \
+    X(MUL, "Mul", xq_onnx_fwd_binary, xq_onnx_bwd_binary)                    \
+    X(DIV, "Div", xq_onnx_fwd_binary, xq_onnx_bwd_binary)                    \
+    X(RELU, "Relu", xq_onnx_fwd_unary, xq_onnx_bwd_unary)                    \
+    X(LEAKYRELU, "LeakyRelu", xq_onnx_fwd_unary, xq_onnx_bwd_unary)          \
+    X(SIGMOID, "Sigmoid", xq_onnx_fwd_unary, xq_onnx_bwd_unary)              \
+    X(TANH, "Tanh", xq_onnx_fwd_unary, xq_onnx_bwd_unary)                    \
+    X(SOFTMAX, "Softmax", xq_onnx_fwd_softmax, xq_onnx_bwd_softmax)          \
+    X(EXP, "Exp", xq_onnx_fwd_unary, xq_onnx_bwd_unary)                      \
+    X(LOG, "Log", xq_onnx_fwd_unary, xq_onnx_bwd_unary)                      \
+    X(CLIP, "Clip", xq_onnx_fwd_unary, xq_onnx_bwd_unary)                    \
+    X(IDENTITY, "Identity", xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough)   \
+    X(CONSTANT, "Constant", fwd_constant, NULL)                              \
+    X(FLATTEN, "Flatten", xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough)     \
+    X(RESHAPE, "Reshape", xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough)     \
+    X(TRANSPOSE, "Transpose", xq_onnx_fwd_transpose, xq_onnx_bwd_transpose)  \
+    X(SQUEEZE, "Squeeze", xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough)     \
+    X(UNSQUEEZE, "Unsqueeze", xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough) \
+    X(CONCAT, "Concat", xq_onnx_fwd_concat, xq_onnx_bwd_concat)              \
+    X(GATHER, "Gather", xq_onnx_fwd_gather, xq_onnx_bwd_gather)              \
+    X(REDUCESUM, "ReduceSum", xq_onnx_fwd_reduce, xq_onnx_bwd_reduce)        \
+    X(REDUCEMEAN, "ReduceMean", xq_onnx_fwd_reduce, xq_onnx_bwd_reduce)      \
+    X(CONV, "Conv", fwd_conv, bwd_conv)                                      \
+    X(MAXPOOL, "MaxPool", fwd_pool, bwd_pool)                                \
+    X(AVGPOOL, "AveragePool", fwd_pool, bwd_pool)                            \
+    X(GAP, "GlobalAveragePool", fwd_pool, bwd_pool)                          \
+    X(BATCHNORM, "BatchNormalization", fwd_batchnorm, bwd_batchnorm)         \
+    X(SHAPE, "Shape", xq_onnx_fwd_shape, NULL)                               \
+    X(DROPOUT, "Dropout", xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough)
+
 typedef enum op {
-    OP_GEMM,
-    OP_MATMUL,
-    OP_ADD,
-    OP_SUB,
-    OP_MUL,
-    OP_DIV,
-    OP_RELU,
-    OP_LEAKYRELU,
-    OP_SIGMOID,
-    OP_TANH,
-    OP_SOFTMAX,
-    OP_EXP,
-    OP_LOG,
-    OP_CLIP,
-    OP_IDENTITY,
-    OP_CONSTANT,
-    OP_FLATTEN,
-    OP_RESHAPE,
-    OP_TRANSPOSE,
-    OP_SQUEEZE,
-    OP_UNSQUEEZE,
-    OP_CONCAT,
-    OP_GATHER,
-    OP_REDUCESUM,
-    OP_REDUCEMEAN,
-    OP_CONV,
-    OP_MAXPOOL,
-    OP_AVGPOOL,
-    OP_GAP,
-    OP_BATCHNORM,
-    OP_SHAPE,
-    OP_DROPOUT,
+#define XQ_ONNX_OP_ENUM(e, name, fwd, bwd) OP_##e,
+    XQ_ONNX_CORE_OPS(XQ_ONNX_OP_ENUM)
+#undef XQ_ONNX_OP_ENUM
     OP_EXT, /* an operator of an onnx_ops_*.c table: node_t.ext */
     OP_CNT
 } op_t;

@@ -493,38 +493,10 @@ static const struct {
     bool (*fwd)(onnx_t *m, node_t *n);
     void (*bwd)(onnx_t *m, node_t *n);
 } op_impl[OP_CNT] = {
-    [OP_GEMM] = {fwd_gemm, bwd_gemm},
-    [OP_MATMUL] = {fwd_matmul, bwd_matmul},
-    [OP_ADD] = {xq_onnx_fwd_binary, xq_onnx_bwd_binary},
-    [OP_SUB] = {xq_onnx_fwd_binary, xq_onnx_bwd_binary},
-    [OP_MUL] = {xq_onnx_fwd_binary, xq_onnx_bwd_binary},
-    [OP_DIV] = {xq_onnx_fwd_binary, xq_onnx_bwd_binary},
-    [OP_RELU] = {xq_onnx_fwd_unary, xq_onnx_bwd_unary},
-    [OP_LEAKYRELU] = {xq_onnx_fwd_unary, xq_onnx_bwd_unary},
-    [OP_SIGMOID] = {xq_onnx_fwd_unary, xq_onnx_bwd_unary},
-    [OP_TANH] = {xq_onnx_fwd_unary, xq_onnx_bwd_unary},
-    [OP_SOFTMAX] = {xq_onnx_fwd_softmax, xq_onnx_bwd_softmax},
-    [OP_EXP] = {xq_onnx_fwd_unary, xq_onnx_bwd_unary},
-    [OP_LOG] = {xq_onnx_fwd_unary, xq_onnx_bwd_unary},
-    [OP_CLIP] = {xq_onnx_fwd_unary, xq_onnx_bwd_unary},
-    [OP_IDENTITY] = {xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough},
-    [OP_CONSTANT] = {fwd_constant, NULL},
-    [OP_FLATTEN] = {xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough},
-    [OP_RESHAPE] = {xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough},
-    [OP_TRANSPOSE] = {xq_onnx_fwd_transpose, xq_onnx_bwd_transpose},
-    [OP_SQUEEZE] = {xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough},
-    [OP_UNSQUEEZE] = {xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough},
-    [OP_CONCAT] = {xq_onnx_fwd_concat, xq_onnx_bwd_concat},
-    [OP_GATHER] = {xq_onnx_fwd_gather, xq_onnx_bwd_gather},
-    [OP_REDUCESUM] = {xq_onnx_fwd_reduce, xq_onnx_bwd_reduce},
-    [OP_REDUCEMEAN] = {xq_onnx_fwd_reduce, xq_onnx_bwd_reduce},
-    [OP_CONV] = {fwd_conv, bwd_conv},
-    [OP_MAXPOOL] = {fwd_pool, bwd_pool},
-    [OP_AVGPOOL] = {fwd_pool, bwd_pool},
-    [OP_GAP] = {fwd_pool, bwd_pool},
-    [OP_BATCHNORM] = {fwd_batchnorm, bwd_batchnorm},
-    [OP_SHAPE] = {xq_onnx_fwd_shape, NULL},
-    [OP_DROPOUT] = {xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough},
+
+#define XQ_ONNX_OP_IMPL(e, name, fwd, bwd) [OP_##e] = {fwd, bwd},
+    XQ_ONNX_CORE_OPS(XQ_ONNX_OP_IMPL)
+#undef XQ_ONNX_OP_IMPL
 };
 
 bool xq_onnx_forward(onnx_t *m, node_t *n) {
