@@ -30,6 +30,7 @@ typedef struct val {
     bool is_const;   /* an initializer or a Constant's output: the same for every batch */
     bool fed;        /* set from the batch this pass */
     bool needs_grad; /* depends on a fed float tensor this pass */
+    bool batched;    /* depends on a fed tensor this pass (not through Shape): rows first */
     bool has_g;
 } val_t;
 
@@ -116,6 +117,9 @@ typedef struct node {
     size_t arg_cap;
     float *col; /* Conv: im2col scratch */
     size_t col_cap;
+    float *pack[2]; /* Conv: its weights packed for the GEMM, forward and backward */
+    size_t pack_cap[2];
+    const float *pack_of[2]; /* the weights packed, while constant (NULL: pack again) */
 } node_t;
 
 typedef struct onnx {
@@ -133,7 +137,9 @@ typedef struct onnx {
     size_t enc_cnt;
     size_t row_bytes; /* activations of one row (every batch-shaped value) */
     const char *dir;  /* while loading: the model file's directory (external data), or NULL */
-    bool fixed_batch; /* the graph was exported with a batch of 1: one row per pass */
+    bool fixed_batch; /* the graph was exported with a batch of 1 ... */
+    bool rebatch;     /* ... and runs many rows per pass all the same (onnx.c: rebatch_ok) */
+    size_t pass_rows; /* rows of the pass running */
     char errbuf[256];
 } onnx_t;
 
@@ -202,6 +208,26 @@ axis_blocks(const size_t *dims, size_t ndim, size_t a, size_t *outer, size_t *in
             *inner *= dims[d];
     }
 }
+
+/** Floats of xq_onnx_gemm_pack()'s copy of an M x K matrix. */
+size_t xq_onnx_gemm_pack_len(size_t M, size_t K);
+
+/** Packs op(A) (M x K; A^T when @p ta, row-major, rows @p lda apart) into @p Ap for the GEMM. */
+void xq_onnx_gemm_pack(bool ta, size_t M, size_t K, const float *A, size_t lda, float *Ap);
+
+/**
+ * C = op(A) B (C: M x N, rows @p ldc apart; B: K x N, rows @p ldb apart), op(A) packed by
+ * xq_onnx_gemm_pack(); each element summed over k in order, one multiply-add at a time, the
+ * same whatever M and N: bit-identical however rows are batched (onnx_gemm.c says why).
+ */
+void xq_onnx_gemm_packed(size_t M,
+                         size_t N,
+                         size_t K,
+                         const float *Ap,
+                         const float *B,
+                         size_t ldb,
+                         float *C,
+                         size_t ldc);
 
 /** Sets a value's type and shape, making room for its data. */
 void xq_onnx_shape(val_t *v, dt_t dt, size_t ndim, const size_t *dims);

@@ -16,8 +16,8 @@
  * fixed order. Here M counts the batch's rows, and OpenBLAS picks its kernels
  * (and so its summation order) by the matrix sizes: a row's result would change
  * with the rows batched beside it, and the same instance explained in-process
- * and over Kafka would differ in the last bits. Rows never mix here. (Conv keeps
- * OpenBLAS: its matrices are per sample, the same whatever the batch.)
+ * and over Kafka would differ in the last bits. Rows never mix here. (Conv batches its
+ * rows into one product through xq_onnx_gemm(), whose sums do not depend on the sizes.)
  */
 static void gemm_rows(bool ta,
                       bool tb,
@@ -187,7 +187,7 @@ static void bwd_matmul(onnx_t *m, node_t *n) {
     });
 }
 
-/* ---- Conv (2-D), via im2col and OpenBLAS ---- */
+/* ---- Conv (2-D): im2col of a block of samples, one product (xq_onnx_gemm) ---- */
 
 typedef struct conv {
     size_t N, C, H, W, M, kh, kw, OH, OW, G, Cg, Mg;
@@ -220,14 +220,15 @@ static bool conv_plan(onnx_t *m, node_t *n, const val_t *x, const val_t *w, conv
     return true;
 }
 
-/* col[(c, i, j), (oy, ox)] = x[c, oy*s - pad + i*dil, ox*s - pad + j*dil] (0 outside) */
-static void im2col(const node_t *n, const conv_t *p, const float *x, float *col) {
-    size_t L = p->OH * p->OW;
-
+/*
+ * col[(c, i, j), (oy, ox)] = x[c, oy*s - pad + i*dil, ox*s - pad + j*dil] (0 outside); each
+ * row of col @p ld floats apart (rows of several samples side by side).
+ */
+static void im2col(const node_t *n, const conv_t *p, const float *x, float *col, size_t ld) {
     for (size_t c = 0; c < p->Cg; c++)
         for (size_t i = 0; i < p->kh; i++)
             for (size_t j = 0; j < p->kw; j++) {
-                float *row = col + ((c * p->kh + i) * p->kw + j) * L;
+                float *row = col + ((c * p->kh + i) * p->kw + j) * ld;
 
                 for (size_t oy = 0; oy < p->OH; oy++) {
                     long iy = (long)oy * n->strides[0] - n->pads[0] + (long)i * n->dilations[0];
@@ -244,13 +245,11 @@ static void im2col(const node_t *n, const conv_t *p, const float *x, float *col)
             }
 }
 
-static void col2im(const node_t *n, const conv_t *p, const float *col, float *gx) {
-    size_t L = p->OH * p->OW;
-
+static void col2im(const node_t *n, const conv_t *p, const float *col, size_t ld, float *gx) {
     for (size_t c = 0; c < p->Cg; c++)
         for (size_t i = 0; i < p->kh; i++)
             for (size_t j = 0; j < p->kw; j++) {
-                const float *row = col + ((c * p->kh + i) * p->kw + j) * L;
+                const float *row = col + ((c * p->kh + i) * p->kw + j) * ld;
 
                 for (size_t oy = 0; oy < p->OH; oy++) {
                     long iy = (long)oy * n->strides[0] - n->pads[0] + (long)i * n->dilations[0];
@@ -267,8 +266,22 @@ static void col2im(const node_t *n, const conv_t *p, const float *col, float *gx
             }
 }
 
-static float *conv_col(node_t *n, const conv_t *p) {
-    size_t need = p->Cg * p->kh * p->kw * p->OH * p->OW;
+/* Floats of im2col scratch a convolution may hold: its rows are batched up to this. */
+#define COL_MAX ((size_t)4 << 20)
+
+/*
+ * Samples per product: as many as COL_MAX floats of im2col hold (at least one). Each
+ * element's sum does not depend on it (xq_onnx_gemm), so neither do the results.
+ */
+static size_t conv_rows(const conv_t *p) {
+    size_t per = p->Cg * p->kh * p->kw * p->OH * p->OW, rows = per ? COL_MAX / per : p->N;
+
+    return rows < 1 ? 1 : rows > p->N ? p->N : rows;
+}
+
+/* Scratch for @p rows samples: im2col (K x rows*L) then the product (Mg x rows*L). */
+static float *conv_col(node_t *n, const conv_t *p, size_t rows) {
+    size_t L = p->OH * p->OW, need = (p->Cg * p->kh * p->kw + p->Mg) * rows * L;
 
     if (need > n->col_cap) {
         xq_free(n->col);
@@ -278,9 +291,58 @@ static float *conv_col(node_t *n, const conv_t *p) {
     return n->col;
 }
 
+/*
+ * The weights of every group packed for the GEMM: as they are (@p bwd false) or transposed;
+ * kept while the weights are a constant of the graph.
+ */
+static const float *conv_pack(node_t *n, const conv_t *p, const val_t *w, bool bwd) {
+    size_t K = p->Cg * p->kh * p->kw, M = bwd ? K : p->Mg, Kp = bwd ? p->Mg : K;
+    size_t per = xq_onnx_gemm_pack_len(M, Kp);
+
+    if (w->is_const && n->pack_of[bwd] == w->f)
+        return n->pack[bwd];
+    if (per * p->G > n->pack_cap[bwd]) {
+        xq_free(n->pack[bwd]);
+        n->pack[bwd] = xq_malloc(per * p->G * sizeof(float));
+        n->pack_cap[bwd] = per * p->G;
+    }
+    for (size_t g = 0; g < p->G; g++)
+        xq_onnx_gemm_pack(bwd, M, Kp, w->f + g * p->Mg * K, K, n->pack[bwd] + g * per);
+    n->pack_of[bwd] = w->is_const ? w->f : NULL;
+    return n->pack[bwd];
+}
+
+/* Y_g = W_g col for samples [b0, b0 + nb) and group g, one product for all of them. */
+static void conv_fwd_block(const node_t *n,
+                           const conv_t *p,
+                           const val_t *x,
+                           const float *wp,
+                           const float *bias,
+                           float *y,
+                           size_t b0,
+                           size_t nb,
+                           size_t g,
+                           float *col) {
+    size_t L = p->OH * p->OW, K = p->Cg * p->kh * p->kw, T = nb * L;
+    float *prod = col + K * T;
+
+    for (size_t b = 0; b < nb; b++)
+        im2col(n, p, x->f + ((b0 + b) * p->C + g * p->Cg) * p->H * p->W, col + b * L, T);
+    xq_onnx_gemm_packed(p->Mg, T, K, wp + g * xq_onnx_gemm_pack_len(p->Mg, K), col, T, prod, T);
+    for (size_t b = 0; b < nb; b++)
+        for (size_t mo = 0; mo < p->Mg; mo++) {
+            float *out = y + ((b0 + b) * p->M + g * p->Mg + mo) * L;
+            const float *src = prod + mo * T + b * L;
+            float add = bias ? bias[g * p->Mg + mo] : 0.0f;
+
+            for (size_t l = 0; l < L; l++)
+                out[l] = src[l] + add;
+        }
+}
+
 static bool fwd_conv(onnx_t *m, node_t *n) {
     val_t *x = IN(m, n, 0), *w = IN(m, n, 1), *bias = IN(m, n, 2), *y = OUT(m, n);
-    size_t dims[4];
+    size_t dims[4], step;
     conv_t p;
     float *col;
 
@@ -291,39 +353,43 @@ static bool fwd_conv(onnx_t *m, node_t *n) {
     dims[2] = p.OH;
     dims[3] = p.OW;
     xq_onnx_shape(y, DT_F32, 4, dims);
-    col = conv_col(n, &p);
-    for (size_t b = 0; b < p.N; b++)
-        for (size_t g = 0; g < p.G; g++) {
-            float *out = y->f + (b * p.M + g * p.Mg) * p.OH * p.OW;
-
-            im2col(n, &p, x->f + (b * p.C + g * p.Cg) * p.H * p.W, col);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)p.Mg, (int)(p.OH * p.OW),
-                        (int)(p.Cg * p.kh * p.kw), 1.0f, w->f + g * p.Mg * p.Cg * p.kh * p.kw,
-                        (int)(p.Cg * p.kh * p.kw), col, (int)(p.OH * p.OW), 0.0f, out,
-                        (int)(p.OH * p.OW));
-            for (size_t mo = 0; bias && mo < p.Mg; mo++)
-                for (size_t l = 0; l < p.OH * p.OW; l++)
-                    out[mo * p.OH * p.OW + l] += bias->f[g * p.Mg + mo];
-        }
+    step = conv_rows(&p);
+    col = conv_col(n, &p, step);
+    for (size_t b0 = 0; b0 < p.N; b0 += step)
+        for (size_t g = 0; g < p.G; g++)
+            conv_fwd_block(n, &p, x, conv_pack(n, &p, w, false), bias ? bias->f : NULL, y->f, b0,
+                           p.N - b0 < step ? p.N - b0 : step, g, col);
     return true;
 }
 
 static void bwd_conv(onnx_t *m, node_t *n) {
     val_t *x = IN(m, n, 0), *w = IN(m, n, 1), *y = OUT(m, n);
-    float *gx = xq_onnx_grad(x), *col;
+    float *gx = xq_onnx_grad(x), *col, *dy;
+    const float *wp;
+    size_t L, K, step;
     conv_t p;
 
     conv_plan(m, n, x, w, &p);
-    col = conv_col(n, &p);
-    for (size_t b = 0; b < p.N; b++)
+    L = p.OH * p.OW;
+    K = p.Cg * p.kh * p.kw;
+    step = conv_rows(&p);
+    col = conv_col(n, &p, step);
+    wp = conv_pack(n, &p, w, true);
+    for (size_t b0 = 0; b0 < p.N; b0 += step) {
+        size_t nb = p.N - b0 < step ? p.N - b0 : step, T = nb * L;
+
+        dy = col + K * T;
         for (size_t g = 0; g < p.G; g++) {
-            /* dcol = W_g^T dY_g, then scattered back onto the input */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(p.Cg * p.kh * p.kw),
-                        (int)(p.OH * p.OW), (int)p.Mg, 1.0f, w->f + g * p.Mg * p.Cg * p.kh * p.kw,
-                        (int)(p.Cg * p.kh * p.kw), y->g + (b * p.M + g * p.Mg) * p.OH * p.OW,
-                        (int)(p.OH * p.OW), 0.0f, col, (int)(p.OH * p.OW));
-            col2im(n, &p, col, gx + (b * p.C + g * p.Cg) * p.H * p.W);
+            /* dcol = W_g^T dY_g for the block's samples, then scattered back onto each input */
+            for (size_t b = 0; b < nb; b++)
+                for (size_t mo = 0; mo < p.Mg; mo++)
+                    memcpy(dy + mo * T + b * L, y->g + ((b0 + b) * p.M + g * p.Mg + mo) * L,
+                           L * sizeof(float));
+            xq_onnx_gemm_packed(K, T, p.Mg, wp + g * xq_onnx_gemm_pack_len(K, p.Mg), dy, T, col, T);
+            for (size_t b = 0; b < nb; b++)
+                col2im(n, &p, col + b * L, T, gx + ((b0 + b) * p.C + g * p.Cg) * p.H * p.W);
         }
+    }
 }
 
 /* ---- Pooling ---- */

@@ -1,0 +1,163 @@
+/*
+ * onnx_gemm.c -- the interpreter's convolution GEMM: C = op(A) B, each element of C the sum
+ * over k in order 0, 1, ..., K-1 of one float product at a time, whatever the matrix sizes.
+ *
+ * Why not OpenBLAS's sgemm: it picks its kernels (and so its summation order) by the matrix
+ * sizes and a column's place in them -- measured with OpenBLAS 0.3.21 on this project's
+ * machines, a column of C changed in its last bits with the number of columns beside it. Conv
+ * batches all rows of a pass into the columns of one product, so with sgemm a row's result
+ * would change with the rows batched beside it. Here every element of C is the same
+ * sequence of float multiplies and adds, in registers or not, so the interpreter's results
+ * are bit-identical however rows are batched (tests/unit/test_onnx.c checks it).
+ *
+ * Speed: blocks of 128 k, operands packed, and register tiles of 4 rows by 32 columns as
+ * GCC/clang vector types, compiled for AVX-512, FMA (AVX) and baseline x86-64 and picked when
+ * the program loads. Every element goes through the same tile code (edges are padded), so it
+ * is the same chain of multiply-adds whatever the sizes -- fused on a CPU with FMA, not on one
+ * without: bits are the same for any batching on one machine, and may differ in the last
+ * place between machines of different instruction sets.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "mem.h"
+#include "models/onnx_int.h"
+
+/* multiply-adds fused where the target has FMA: the same in every lane and every tile */
+#ifdef __clang__
+#pragma clang fp contract(fast)
+#else
+#pragma GCC optimize("fp-contract=fast")
+#endif
+
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+/* not under the sanitizers, whose run-time starts after the clones' resolver runs */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && \
+    !__has_feature(address_sanitizer)
+#define XQ_GEMM_CLONES __attribute__((target_clones("avx512f", "fma", "default")))
+#else
+#define XQ_GEMM_CLONES
+#endif
+
+typedef float v16_t __attribute__((vector_size(64)));
+
+#define MR 4   /* rows of a tile */
+#define NR 32  /* columns of a tile: two vectors */
+#define KC 128 /* k per block: a packed panel of B is KC * NR floats (16 kB) */
+
+/*
+ * t (MR x NR, the tile of C so far) += Ap (kc x MR, packed) Bp (kc x NR, packed), the
+ * accumulators in registers. Inlined into each clone, so compiled for its instruction set.
+ */
+__attribute__((always_inline)) static inline void
+tile(size_t kc, const float *Ap, const float *Bp, float *t) {
+    v16_t c00, c01, c10, c11, c20, c21, c30, c31;
+
+    memcpy(&c00, t, 64);
+    memcpy(&c01, t + 16, 64);
+    memcpy(&c10, t + 32, 64);
+    memcpy(&c11, t + 48, 64);
+    memcpy(&c20, t + 64, 64);
+    memcpy(&c21, t + 80, 64);
+    memcpy(&c30, t + 96, 64);
+    memcpy(&c31, t + 112, 64);
+    for (size_t k = 0; k < kc; k++, Ap += MR, Bp += NR) {
+        v16_t b0, b1, a;
+
+        memcpy(&b0, Bp, 64);
+        memcpy(&b1, Bp + 16, 64);
+        a = (v16_t){0} + Ap[0];
+        c00 += a * b0;
+        c01 += a * b1;
+        a = (v16_t){0} + Ap[1];
+        c10 += a * b0;
+        c11 += a * b1;
+        a = (v16_t){0} + Ap[2];
+        c20 += a * b0;
+        c21 += a * b1;
+        a = (v16_t){0} + Ap[3];
+        c30 += a * b0;
+        c31 += a * b1;
+    }
+    memcpy(t, &c00, 64);
+    memcpy(t + 16, &c01, 64);
+    memcpy(t + 32, &c10, 64);
+    memcpy(t + 48, &c11, 64);
+    memcpy(t + 64, &c20, 64);
+    memcpy(t + 80, &c21, 64);
+    memcpy(t + 96, &c30, 64);
+    memcpy(t + 112, &c31, 64);
+}
+
+size_t xq_onnx_gemm_pack_len(size_t M, size_t K) {
+    return (M + MR - 1) / MR * MR * K;
+}
+
+void xq_onnx_gemm_pack(bool ta, size_t M, size_t K, const float *A, size_t lda, float *Ap) {
+    size_t ars = ta ? 1 : lda, acs = ta ? lda : 1; /* op(A)(i, k) = A[i * ars + k * acs] */
+
+    /* Ap[ib][k][r] = op(A)(ib * MR + r, k); rows past M are 0 */
+    for (size_t ib = 0; ib < (M + MR - 1) / MR; ib++)
+        for (size_t r = 0; r < MR; r++) {
+            size_t i = ib * MR + r;
+
+            for (size_t k = 0; k < K; k++)
+                Ap[(ib * K + k) * MR + r] = i < M ? A[i * ars + k * acs] : 0.0f;
+        }
+}
+
+/* static, called below: clang 14 emits a clone's resolver only where the function is used */
+XQ_GEMM_CLONES static void gemm_packed(size_t M,
+                                       size_t N,
+                                       size_t K,
+                                       const float *Ap,
+                                       const float *B,
+                                       size_t ldb,
+                                       float *C,
+                                       size_t ldc) {
+    size_t mp = (M + MR - 1) / MR;
+    float *Bp = xq_malloc(KC * NR * sizeof(float));
+    float t[MR * NR];
+
+    if (!K) /* an empty sum */
+        for (size_t i = 0; i < M; i++)
+            memset(C + i * ldc, 0, N * sizeof(float));
+    for (size_t k0 = 0; k0 < K; k0 += KC) {
+        size_t kc = K - k0 < KC ? K - k0 : KC;
+
+        for (size_t j0 = 0; j0 < N; j0 += NR) {
+            size_t nb = N - j0 < NR ? N - j0 : NR;
+
+            /* Bp[k][j] = B(k0 + k, j0 + j); columns past N are 0 */
+            for (size_t k = 0; k < kc; k++) {
+                memcpy(Bp + k * NR, B + (k0 + k) * ldb + j0, nb * sizeof(float));
+                memset(Bp + k * NR + nb, 0, (NR - nb) * sizeof(float));
+            }
+            for (size_t ib = 0; ib < mp; ib++) {
+                size_t mb = M - ib * MR < MR ? M - ib * MR : MR;
+                float *c = C + ib * MR * ldc + j0;
+
+                memset(t, 0, sizeof(t));
+                for (size_t r = 0; k0 && r < mb; r++) /* the sums so far, exactly as stored */
+                    memcpy(t + r * NR, c + r * ldc, nb * sizeof(float));
+                tile(kc, Ap + (ib * K + k0) * MR, Bp, t);
+                for (size_t r = 0; r < mb; r++)
+                    memcpy(c + r * ldc, t + r * NR, nb * sizeof(float));
+            }
+        }
+    }
+    xq_free(Bp);
+}
+
+void xq_onnx_gemm_packed(size_t M,
+                         size_t N,
+                         size_t K,
+                         const float *Ap,
+                         const float *B,
+                         size_t ldb,
+                         float *C,
+                         size_t ldc) {
+    gemm_packed(M, N, K, Ap, B, ldb, C, ldc);
+}
