@@ -47,48 +47,55 @@ typedef float v16_t __attribute__((vector_size(64)));
 #define NR 32  /* columns of a tile: two vectors */
 #define KC 128 /* k per block: a packed panel of B is KC * NR floats (16 kB) */
 
+/* s in every lane */
+#define bcast(s) \
+    ((v16_t){(s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s), (s)})
+
 /*
- * t (MR x NR, the tile of C so far) += Ap (kc x MR, packed) Bp (kc x NR, packed), the
- * accumulators in registers. Inlined into each clone, so compiled for its instruction set.
+ * The MR x NR tile at @p c (rows @p ldc apart) = (its sums so far when @p more, else 0) +
+ * Ap (kc x MR, packed) Bp (kc x NR, packed), the accumulators in registers. Inlined into
+ * each clone, so compiled for its instruction set.
  */
 __attribute__((always_inline)) static inline void
-tile(size_t kc, const float *Ap, const float *Bp, float *t) {
-    v16_t c00, c01, c10, c11, c20, c21, c30, c31;
+tile(size_t kc, const float *Ap, const float *Bp, float *c, size_t ldc, bool more) {
+    v16_t c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0}, c30 = {0}, c31 = {0};
 
-    memcpy(&c00, t, 64);
-    memcpy(&c01, t + 16, 64);
-    memcpy(&c10, t + 32, 64);
-    memcpy(&c11, t + 48, 64);
-    memcpy(&c20, t + 64, 64);
-    memcpy(&c21, t + 80, 64);
-    memcpy(&c30, t + 96, 64);
-    memcpy(&c31, t + 112, 64);
+    if (more) {
+        memcpy(&c00, c, 64);
+        memcpy(&c01, c + 16, 64);
+        memcpy(&c10, c + ldc, 64);
+        memcpy(&c11, c + ldc + 16, 64);
+        memcpy(&c20, c + 2 * ldc, 64);
+        memcpy(&c21, c + 2 * ldc + 16, 64);
+        memcpy(&c30, c + 3 * ldc, 64);
+        memcpy(&c31, c + 3 * ldc + 16, 64);
+    }
     for (size_t k = 0; k < kc; k++, Ap += MR, Bp += NR) {
         v16_t b0, b1, a;
 
         memcpy(&b0, Bp, 64);
         memcpy(&b1, Bp + 16, 64);
-        a = (v16_t){0} + Ap[0];
+        a = bcast(Ap[0]);
         c00 += a * b0;
         c01 += a * b1;
-        a = (v16_t){0} + Ap[1];
+        a = bcast(Ap[1]);
         c10 += a * b0;
         c11 += a * b1;
-        a = (v16_t){0} + Ap[2];
+        a = bcast(Ap[2]);
         c20 += a * b0;
         c21 += a * b1;
-        a = (v16_t){0} + Ap[3];
+        a = bcast(Ap[3]);
         c30 += a * b0;
         c31 += a * b1;
     }
-    memcpy(t, &c00, 64);
-    memcpy(t + 16, &c01, 64);
-    memcpy(t + 32, &c10, 64);
-    memcpy(t + 48, &c11, 64);
-    memcpy(t + 64, &c20, 64);
-    memcpy(t + 80, &c21, 64);
-    memcpy(t + 96, &c30, 64);
-    memcpy(t + 112, &c31, 64);
+    memcpy(c, &c00, 64);
+    memcpy(c + 16, &c01, 64);
+    memcpy(c + ldc, &c10, 64);
+    memcpy(c + ldc + 16, &c11, 64);
+    memcpy(c + 2 * ldc, &c20, 64);
+    memcpy(c + 2 * ldc + 16, &c21, 64);
+    memcpy(c + 3 * ldc, &c30, 64);
+    memcpy(c + 3 * ldc + 16, &c31, 64);
 }
 
 size_t xq_onnx_gemm_pack_len(size_t M, size_t K) {
@@ -139,10 +146,15 @@ XQ_GEMM_CLONES static void gemm_packed(size_t M,
                 size_t mb = M - ib * MR < MR ? M - ib * MR : MR;
                 float *c = C + ib * MR * ldc + j0;
 
+                if (mb == MR && nb == NR) {
+                    tile(kc, Ap + (ib * K + k0) * MR, Bp, c, ldc, k0 > 0);
+                    continue;
+                }
+                /* an edge: through a whole tile, the sums so far exactly as stored */
                 memset(t, 0, sizeof(t));
-                for (size_t r = 0; k0 && r < mb; r++) /* the sums so far, exactly as stored */
+                for (size_t r = 0; k0 && r < mb; r++)
                     memcpy(t + r * NR, c + r * ldc, nb * sizeof(float));
-                tile(kc, Ap + (ib * K + k0) * MR, Bp, t);
+                tile(kc, Ap + (ib * K + k0) * MR, Bp, t, NR, k0 > 0);
                 for (size_t r = 0; r < mb; r++)
                     memcpy(c + r * ldc, t + r * NR, nb * sizeof(float));
             }

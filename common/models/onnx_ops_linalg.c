@@ -220,48 +220,69 @@ static bool conv_plan(onnx_t *m, node_t *n, const val_t *x, const val_t *w, conv
     return true;
 }
 
+/* The output columns [*lo, *hi) whose input column ox*stride - pad + j*dil is inside [0, W). */
+static void conv_cols(const node_t *n, const conv_t *p, size_t j, size_t *lo, size_t *hi) {
+    long s = n->strides[1], off = (long)j * n->dilations[1] - n->pads[1];
+    long a = off >= 0 ? 0 : (-off + s - 1) / s, b = ((long)p->W - off + s - 1) / s;
+
+    *lo = (size_t)(a < (long)p->OW ? a : (long)p->OW);
+    *hi = (size_t)(b < (long)*lo ? (long)*lo : b > (long)p->OW ? (long)p->OW : b);
+}
+
 /*
  * col[(c, i, j), (oy, ox)] = x[c, oy*s - pad + i*dil, ox*s - pad + j*dil] (0 outside); each
  * row of col @p ld floats apart (rows of several samples side by side).
  */
 static void im2col(const node_t *n, const conv_t *p, const float *x, float *col, size_t ld) {
+    long s = n->strides[1];
+
     for (size_t c = 0; c < p->Cg; c++)
         for (size_t i = 0; i < p->kh; i++)
             for (size_t j = 0; j < p->kw; j++) {
                 float *row = col + ((c * p->kh + i) * p->kw + j) * ld;
+                long off = (long)j * n->dilations[1] - n->pads[1];
+                size_t lo, hi;
 
+                conv_cols(n, p, j, &lo, &hi);
                 for (size_t oy = 0; oy < p->OH; oy++) {
                     long iy = (long)oy * n->strides[0] - n->pads[0] + (long)i * n->dilations[0];
+                    float *r = row + oy * p->OW;
+                    const float *xr;
 
-                    for (size_t ox = 0; ox < p->OW; ox++) {
-                        long ix = (long)ox * n->strides[1] - n->pads[1] + (long)j * n->dilations[1];
-
-                        row[oy * p->OW + ox] =
-                            iy >= 0 && iy < (long)p->H && ix >= 0 && ix < (long)p->W
-                                ? x[(c * p->H + (size_t)iy) * p->W + (size_t)ix]
-                                : 0.0f;
+                    if (iy < 0 || iy >= (long)p->H) {
+                        memset(r, 0, p->OW * sizeof(float));
+                        continue;
                     }
+                    xr = x + (c * p->H + (size_t)iy) * p->W;
+                    memset(r, 0, lo * sizeof(float));
+                    for (size_t ox = lo; ox < hi; ox++)
+                        r[ox] = xr[(long)ox * s + off];
+                    memset(r + hi, 0, (p->OW - hi) * sizeof(float));
                 }
             }
 }
 
 static void col2im(const node_t *n, const conv_t *p, const float *col, size_t ld, float *gx) {
+    long s = n->strides[1];
+
     for (size_t c = 0; c < p->Cg; c++)
         for (size_t i = 0; i < p->kh; i++)
             for (size_t j = 0; j < p->kw; j++) {
                 const float *row = col + ((c * p->kh + i) * p->kw + j) * ld;
+                long off = (long)j * n->dilations[1] - n->pads[1];
+                size_t lo, hi;
 
+                conv_cols(n, p, j, &lo, &hi);
                 for (size_t oy = 0; oy < p->OH; oy++) {
                     long iy = (long)oy * n->strides[0] - n->pads[0] + (long)i * n->dilations[0];
+                    const float *r = row + oy * p->OW;
+                    float *gr;
 
                     if (iy < 0 || iy >= (long)p->H)
                         continue;
-                    for (size_t ox = 0; ox < p->OW; ox++) {
-                        long ix = (long)ox * n->strides[1] - n->pads[1] + (long)j * n->dilations[1];
-
-                        if (ix >= 0 && ix < (long)p->W)
-                            gx[(c * p->H + (size_t)iy) * p->W + (size_t)ix] += row[oy * p->OW + ox];
-                    }
+                    gr = gx + (c * p->H + (size_t)iy) * p->W;
+                    for (size_t ox = lo; ox < hi; ox++)
+                        gr[(long)ox * s + off] += r[ox];
                 }
             }
 }
@@ -524,11 +545,15 @@ static bool fwd_batchnorm(onnx_t *m, node_t *n) {
     for (size_t d = 2; d < x->ndim; d++)
         inner *= x->dims[d];
     xq_onnx_shape(y, DT_F32, x->ndim, x->dims);
-    for (size_t i = 0; i < x->cnt; i++) {
-        size_t c = (i / inner) % C;
+    for (size_t o = 0; o < x->cnt / (inner * C); o++)
+        for (size_t c = 0; c < C; c++) {
+            const float *xi = x->f + (o * C + c) * inner;
+            float *yi = y->f + (o * C + c) * inner;
+            float s = sc->f[c], m0 = mu->f[c], sd = sqrtf(var->f[c] + n->epsilon), b0 = b->f[c];
 
-        y->f[i] = sc->f[c] * (x->f[i] - mu->f[c]) / sqrtf(var->f[c] + n->epsilon) + b->f[c];
-    }
+            for (size_t i = 0; i < inner; i++)
+                yi[i] = s * (xi[i] - m0) / sd + b0;
+        }
     return true;
 }
 
@@ -539,11 +564,14 @@ static void bwd_batchnorm(onnx_t *m, node_t *n) {
 
     for (size_t d = 2; d < x->ndim; d++)
         inner *= x->dims[d];
-    for (size_t i = 0; i < x->cnt; i++) {
-        size_t c = (i / inner) % C;
+    for (size_t o = 0; o < x->cnt / (inner * C); o++)
+        for (size_t c = 0; c < C; c++) {
+            const float *gy = y->g + (o * C + c) * inner;
+            float *g = gx + (o * C + c) * inner, s = sc->f[c], sd = sqrtf(var->f[c] + n->epsilon);
 
-        gx[i] += y->g[i] * sc->f[c] / sqrtf(var->f[c] + n->epsilon);
-    }
+            for (size_t i = 0; i < inner; i++)
+                g[i] += gy[i] * s / sd;
+        }
 }
 
 /* ---- dispatch ---- */
