@@ -255,8 +255,11 @@ static void im2col(const node_t *n, const conv_t *p, const float *x, float *col,
                     }
                     xr = x + (c * p->H + (size_t)iy) * p->W;
                     memset(r, 0, lo * sizeof(float));
-                    for (size_t ox = lo; ox < hi; ox++)
-                        r[ox] = xr[(long)ox * s + off];
+                    if (s == 1 && hi > lo)
+                        memcpy(r + lo, xr + (long)lo + off, (hi - lo) * sizeof(float));
+                    else
+                        for (size_t ox = lo; ox < hi; ox++)
+                            r[ox] = xr[(long)ox * s + off];
                     memset(r + hi, 0, (p->OW - hi) * sizeof(float));
                 }
             }
@@ -281,8 +284,12 @@ static void col2im(const node_t *n, const conv_t *p, const float *col, size_t ld
                     if (iy < 0 || iy >= (long)p->H)
                         continue;
                     gr = gx + (c * p->H + (size_t)iy) * p->W;
-                    for (size_t ox = lo; ox < hi; ox++)
-                        gr[(long)ox * s + off] += r[ox];
+                    if (s == 1)
+                        for (size_t ox = lo; ox < hi; ox++)
+                            gr[(long)ox + off] += r[ox];
+                    else
+                        for (size_t ox = lo; ox < hi; ox++)
+                            gr[(long)ox * s + off] += r[ox];
                 }
             }
 }
