@@ -230,11 +230,13 @@ static void conv_cols(const node_t *n, const conv_t *p, size_t j, size_t *lo, si
 }
 
 /*
- * col[(c, i, j), (oy, ox)] = x[c, oy*s - pad + i*dil, ox*s - pad + j*dil] (0 outside); each
- * row of col @p ld floats apart (rows of several samples side by side).
+ * col[(c, i, j), b*L + (oy, ox)] = x_b[c, oy*s - pad + i*dil, ox*s - pad + j*dil] (0 outside)
+ * for the @p nb samples at @p x (@p xs floats apart); each row of col @p ld floats long.
  */
-static void im2col(const node_t *n, const conv_t *p, const float *x, float *col, size_t ld) {
+static void im2col(
+    const node_t *n, const conv_t *p, const float *x, size_t xs, size_t nb, float *col, size_t ld) {
     long s = n->strides[1];
+    size_t L = p->OH * p->OW;
 
     for (size_t c = 0; c < p->Cg; c++)
         for (size_t i = 0; i < p->kh; i++)
@@ -244,29 +246,42 @@ static void im2col(const node_t *n, const conv_t *p, const float *x, float *col,
                 size_t lo, hi;
 
                 conv_cols(n, p, j, &lo, &hi);
-                for (size_t oy = 0; oy < p->OH; oy++) {
-                    long iy = (long)oy * n->strides[0] - n->pads[0] + (long)i * n->dilations[0];
-                    float *r = row + oy * p->OW;
-                    const float *xr;
+                for (size_t b = 0; b < nb; b++)
+                    for (size_t oy = 0; oy < p->OH; oy++) {
+                        long iy = (long)oy * n->strides[0] - n->pads[0] + (long)i * n->dilations[0];
+                        float *restrict r = row + b * L + oy * p->OW;
+                        const float *restrict xr;
 
-                    if (iy < 0 || iy >= (long)p->H) {
-                        memset(r, 0, p->OW * sizeof(float));
-                        continue;
+                        if (iy < 0 || iy >= (long)p->H) {
+                            for (size_t ox = 0; ox < p->OW; ox++)
+                                r[ox] = 0.0f;
+                            continue;
+                        }
+                        xr = x + b * xs + (c * p->H + (size_t)iy) * p->W;
+                        for (size_t ox = 0; ox < lo; ox++)
+                            r[ox] = 0.0f;
+                        if (s == 1)
+                            for (size_t ox = lo; ox < hi; ox++)
+                                r[ox] = xr[(long)ox + off];
+                        else
+                            for (size_t ox = lo; ox < hi; ox++)
+                                r[ox] = xr[(long)ox * s + off];
+                        for (size_t ox = hi; ox < p->OW; ox++)
+                            r[ox] = 0.0f;
                     }
-                    xr = x + (c * p->H + (size_t)iy) * p->W;
-                    memset(r, 0, lo * sizeof(float));
-                    if (s == 1 && hi > lo)
-                        memcpy(r + lo, xr + (long)lo + off, (hi - lo) * sizeof(float));
-                    else
-                        for (size_t ox = lo; ox < hi; ox++)
-                            r[ox] = xr[(long)ox * s + off];
-                    memset(r + hi, 0, (p->OW - hi) * sizeof(float));
-                }
             }
 }
 
-static void col2im(const node_t *n, const conv_t *p, const float *col, size_t ld, float *gx) {
+/* The transpose of im2col: each col element added back onto the input element it came from. */
+static void col2im(const node_t *n,
+                   const conv_t *p,
+                   const float *col,
+                   size_t ld,
+                   size_t nb,
+                   float *gx,
+                   size_t xs) {
     long s = n->strides[1];
+    size_t L = p->OH * p->OW;
 
     for (size_t c = 0; c < p->Cg; c++)
         for (size_t i = 0; i < p->kh; i++)
@@ -276,21 +291,22 @@ static void col2im(const node_t *n, const conv_t *p, const float *col, size_t ld
                 size_t lo, hi;
 
                 conv_cols(n, p, j, &lo, &hi);
-                for (size_t oy = 0; oy < p->OH; oy++) {
-                    long iy = (long)oy * n->strides[0] - n->pads[0] + (long)i * n->dilations[0];
-                    const float *r = row + oy * p->OW;
-                    float *gr;
+                for (size_t b = 0; b < nb; b++)
+                    for (size_t oy = 0; oy < p->OH; oy++) {
+                        long iy = (long)oy * n->strides[0] - n->pads[0] + (long)i * n->dilations[0];
+                        const float *restrict r = row + b * L + oy * p->OW;
+                        float *restrict gr;
 
-                    if (iy < 0 || iy >= (long)p->H)
-                        continue;
-                    gr = gx + (c * p->H + (size_t)iy) * p->W;
-                    if (s == 1)
-                        for (size_t ox = lo; ox < hi; ox++)
-                            gr[(long)ox + off] += r[ox];
-                    else
-                        for (size_t ox = lo; ox < hi; ox++)
-                            gr[(long)ox * s + off] += r[ox];
-                }
+                        if (iy < 0 || iy >= (long)p->H)
+                            continue;
+                        gr = gx + b * xs + (c * p->H + (size_t)iy) * p->W;
+                        if (s == 1)
+                            for (size_t ox = lo; ox < hi; ox++)
+                                gr[(long)ox + off] += r[ox];
+                        else
+                            for (size_t ox = lo; ox < hi; ox++)
+                                gr[(long)ox * s + off] += r[ox];
+                    }
             }
 }
 
@@ -354,8 +370,7 @@ static void conv_fwd_block(const node_t *n,
     size_t L = p->OH * p->OW, K = p->Cg * p->kh * p->kw, T = nb * L;
     float *prod = col + K * T;
 
-    for (size_t b = 0; b < nb; b++)
-        im2col(n, p, x->f + ((b0 + b) * p->C + g * p->Cg) * p->H * p->W, col + b * L, T);
+    im2col(n, p, x->f + (b0 * p->C + g * p->Cg) * p->H * p->W, p->C * p->H * p->W, nb, col, T);
     xq_onnx_gemm_packed(p->Mg, T, K, wp + g * xq_onnx_gemm_pack_len(p->Mg, K), col, T, prod, T);
     for (size_t b = 0; b < nb; b++)
         for (size_t mo = 0; mo < p->Mg; mo++) {
@@ -414,8 +429,7 @@ static void bwd_conv(onnx_t *m, node_t *n) {
                     memcpy(dy + mo * T + b * L, y->g + ((b0 + b) * p.M + g * p.Mg + mo) * L,
                            L * sizeof(float));
             xq_onnx_gemm_packed(K, T, p.Mg, wp + g * xq_onnx_gemm_pack_len(K, p.Mg), dy, T, col, T);
-            for (size_t b = 0; b < nb; b++)
-                col2im(n, &p, col + b * L, T, gx + ((b0 + b) * p.C + g * p.Cg) * p.H * p.W);
+            col2im(n, &p, col, T, nb, gx + (b0 * p.C + g * p.Cg) * p.H * p.W, p.C * p.H * p.W);
         }
     }
 }
