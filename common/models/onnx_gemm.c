@@ -10,7 +10,7 @@
  * sequence of float multiplies and adds, in registers or not, so the interpreter's results
  * are bit-identical however rows are batched (tests/unit/test_onnx.c checks it).
  *
- * Speed: blocks of 128 k, operands packed, and register tiles of 4 rows by 32 columns as
+ * Speed: blocks of 128 k, operands packed, and register tiles of 8 rows by 32 columns as
  * GCC/clang vector types, compiled for AVX-512, FMA (AVX) and baseline x86-64 and picked when
  * the program loads. Every element goes through the same tile code (edges are padded), so it
  * is the same chain of multiply-adds whatever the sizes -- fused on a CPU with FMA, not on one
@@ -43,7 +43,7 @@
 
 typedef float v16_t __attribute__((vector_size(64)));
 
-#define MR 4   /* rows of a tile */
+#define MR 8   /* rows of a tile */
 #define NR 32  /* columns of a tile: two vectors */
 #define KC 128 /* k per block: a packed panel of B is KC * NR floats (16 kB) */
 
@@ -58,44 +58,34 @@ typedef float v16_t __attribute__((vector_size(64)));
  */
 __attribute__((always_inline)) static inline void
 tile(size_t kc, const float *Ap, const float *Bp, float *c, size_t ldc, bool more) {
-    v16_t c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0}, c30 = {0}, c31 = {0};
+    v16_t acc[MR][2];
 
-    if (more) {
-        memcpy(&c00, c, 64);
-        memcpy(&c01, c + 16, 64);
-        memcpy(&c10, c + ldc, 64);
-        memcpy(&c11, c + ldc + 16, 64);
-        memcpy(&c20, c + 2 * ldc, 64);
-        memcpy(&c21, c + 2 * ldc + 16, 64);
-        memcpy(&c30, c + 3 * ldc, 64);
-        memcpy(&c31, c + 3 * ldc + 16, 64);
+    for (size_t r = 0; r < MR; r++) {
+        if (more) {
+            memcpy(&acc[r][0], c + r * ldc, 64);
+            memcpy(&acc[r][1], c + r * ldc + 16, 64);
+        } else {
+            acc[r][0] = (v16_t){0};
+            acc[r][1] = (v16_t){0};
+        }
     }
     for (size_t k = 0; k < kc; k++, Ap += MR, Bp += NR) {
-        v16_t b0, b1, a;
+        v16_t b0, b1;
 
         memcpy(&b0, Bp, 64);
         memcpy(&b1, Bp + 16, 64);
-        a = bcast(Ap[0]);
-        c00 += a * b0;
-        c01 += a * b1;
-        a = bcast(Ap[1]);
-        c10 += a * b0;
-        c11 += a * b1;
-        a = bcast(Ap[2]);
-        c20 += a * b0;
-        c21 += a * b1;
-        a = bcast(Ap[3]);
-        c30 += a * b0;
-        c31 += a * b1;
+#pragma GCC unroll 8
+        for (size_t r = 0; r < MR; r++) {
+            v16_t a = bcast(Ap[r]);
+
+            acc[r][0] += a * b0;
+            acc[r][1] += a * b1;
+        }
     }
-    memcpy(c, &c00, 64);
-    memcpy(c + 16, &c01, 64);
-    memcpy(c + ldc, &c10, 64);
-    memcpy(c + ldc + 16, &c11, 64);
-    memcpy(c + 2 * ldc, &c20, 64);
-    memcpy(c + 2 * ldc + 16, &c21, 64);
-    memcpy(c + 3 * ldc, &c30, 64);
-    memcpy(c + 3 * ldc + 16, &c31, 64);
+    for (size_t r = 0; r < MR; r++) {
+        memcpy(c + r * ldc, &acc[r][0], 64);
+        memcpy(c + r * ldc + 16, &acc[r][1], 64);
+    }
 }
 
 size_t xq_onnx_gemm_pack_len(size_t M, size_t K) {
