@@ -43,9 +43,11 @@
 
 typedef float v16_t __attribute__((vector_size(64)));
 
-#define MR 8   /* rows of a tile */
-#define NR 32  /* columns of a tile: two vectors */
-#define KC 128 /* k per block: a packed panel of B is KC * NR floats (16 kB) */
+#define MR 8    /* rows of a tile */
+#define NR 32   /* columns of a tile: two vectors */
+#define KC 128  /* k per block: a packed panel of B is KC * NR floats (16 kB) */
+#define MC 128  /* rows of A per pass over the panels: MC * KC floats (64 kB) */
+#define NC 2048 /* columns of B packed at once: KC * NC floats (1 MB) */
 
 /* s in every lane */
 #define bcast(s) \
@@ -105,7 +107,40 @@ void xq_onnx_gemm_pack(bool ta, size_t M, size_t K, const float *A, size_t lda, 
         }
 }
 
-/* static, called below: clang 14 emits a clone's resolver only where the function is used */
+/* One MR x NR tile at rows ib*MR, panel jp: in place, or through @p t at an edge. */
+__attribute__((always_inline)) static inline void edge_or_tile(size_t M,
+                                                               size_t N,
+                                                               size_t K,
+                                                               size_t k0,
+                                                               size_t kc,
+                                                               const float *Ap,
+                                                               const float *Bpanel,
+                                                               float *C,
+                                                               size_t ldc,
+                                                               size_t ib,
+                                                               size_t j0,
+                                                               float *t) {
+    size_t mb = M - ib * MR < MR ? M - ib * MR : MR, nb = N - j0 < NR ? N - j0 : NR;
+    float *c = C + ib * MR * ldc + j0;
+
+    if (mb == MR && nb == NR) {
+        tile(kc, Ap + (ib * K + k0) * MR, Bpanel, c, ldc, k0 > 0);
+        return;
+    }
+    /* an edge: through a whole tile, the sums so far exactly as stored */
+    memset(t, 0, MR * NR * sizeof(float));
+    for (size_t r = 0; k0 && r < mb; r++)
+        memcpy(t + r * NR, c + r * ldc, nb * sizeof(float));
+    tile(kc, Ap + (ib * K + k0) * MR, Bpanel, t, NR, k0 > 0);
+    for (size_t r = 0; r < mb; r++)
+        memcpy(c + r * ldc, t + r * NR, nb * sizeof(float));
+}
+
+/*
+ * static, called below: clang 14 emits a clone's resolver only where the function is used.
+ * Loops: k blocks outermost (each element's sum stays in k order); then up to NC columns of
+ * B packed as panels; then MC rows of A (which stay in cache) against each panel in turn.
+ */
 XQ_GEMM_CLONES static void gemm_packed(size_t M,
                                        size_t N,
                                        size_t K,
@@ -114,8 +149,8 @@ XQ_GEMM_CLONES static void gemm_packed(size_t M,
                                        size_t ldb,
                                        float *C,
                                        size_t ldc) {
-    size_t mp = (M + MR - 1) / MR;
-    float *Bp = xq_malloc(KC * NR * sizeof(float));
+    size_t mp = (M + MR - 1) / MR, nc0 = N < NC ? N : NC;
+    float *Bp = xq_malloc(KC * ((nc0 + NR - 1) / NR * NR) * sizeof(float) + 1);
     float t[MR * NR];
 
     if (!K) /* an empty sum */
@@ -124,30 +159,24 @@ XQ_GEMM_CLONES static void gemm_packed(size_t M,
     for (size_t k0 = 0; k0 < K; k0 += KC) {
         size_t kc = K - k0 < KC ? K - k0 : KC;
 
-        for (size_t j0 = 0; j0 < N; j0 += NR) {
-            size_t nb = N - j0 < NR ? N - j0 : NR;
+        for (size_t jc = 0; jc < N; jc += NC) {
+            size_t nc = N - jc < NC ? N - jc : NC, np = (nc + NR - 1) / NR;
 
-            /* Bp[k][j] = B(k0 + k, j0 + j); columns past N are 0 */
-            for (size_t k = 0; k < kc; k++) {
-                memcpy(Bp + k * NR, B + (k0 + k) * ldb + j0, nb * sizeof(float));
-                memset(Bp + k * NR + nb, 0, (NR - nb) * sizeof(float));
-            }
-            for (size_t ib = 0; ib < mp; ib++) {
-                size_t mb = M - ib * MR < MR ? M - ib * MR : MR;
-                float *c = C + ib * MR * ldc + j0;
+            /* panel p: Bp[p][k][j] = B(k0 + k, jc + p*NR + j); columns past N are 0 */
+            for (size_t p = 0; p < np; p++) {
+                size_t j0 = p * NR, nb = nc - j0 < NR ? nc - j0 : NR;
+                float *dst = Bp + p * KC * NR;
 
-                if (mb == MR && nb == NR) {
-                    tile(kc, Ap + (ib * K + k0) * MR, Bp, c, ldc, k0 > 0);
-                    continue;
+                for (size_t k = 0; k < kc; k++) {
+                    memcpy(dst + k * NR, B + (k0 + k) * ldb + jc + j0, nb * sizeof(float));
+                    memset(dst + k * NR + nb, 0, (NR - nb) * sizeof(float));
                 }
-                /* an edge: through a whole tile, the sums so far exactly as stored */
-                memset(t, 0, sizeof(t));
-                for (size_t r = 0; k0 && r < mb; r++)
-                    memcpy(t + r * NR, c + r * ldc, nb * sizeof(float));
-                tile(kc, Ap + (ib * K + k0) * MR, Bp, t, NR, k0 > 0);
-                for (size_t r = 0; r < mb; r++)
-                    memcpy(c + r * ldc, t + r * NR, nb * sizeof(float));
             }
+            for (size_t ic = 0; ic < mp; ic += MC / MR)
+                for (size_t p = 0; p < np; p++)
+                    for (size_t ib = ic; ib < mp && ib < ic + MC / MR; ib++)
+                        edge_or_tile(M, N, K, k0, kc, Ap, Bp + p * KC * NR, C, ldc, ib, jc + p * NR,
+                                     t);
         }
     }
     xq_free(Bp);
