@@ -17,6 +17,7 @@
 #include "models/dense.h"
 #include "models/load.h"
 #include "models/onnx.h"
+#include "models/onnx_int.h"
 #include "mp.h"
 #include "suites.h"
 
@@ -89,7 +90,7 @@ static const char *const op_files[] = {
     "mod_int",
     "empty",
 };
-#define OP_CNT (sizeof(op_files) / sizeof(op_files[0]))
+#define OP_FILE_CNT (sizeof(op_files) / sizeof(op_files[0]))
 
 static xq_model_t *load(const char *path) {
     xq_model_t *m = NULL;
@@ -502,6 +503,66 @@ START_TEST(test_onnx_fixed_batch_of_one) {
 
 END_TEST
 
+/*
+ * The convolution GEMM against a float64 product, with every edge (k past one block, rows
+ * past a tile, columns past a panel and past a packed block), and each column of C the
+ * same bits whatever the columns computed beside it, for op(A) = A and A^T.
+ */
+START_TEST(test_onnx_gemm_columns_do_not_depend_on_n) {
+    enum {
+        M = 13,
+        K = 300,
+        N = 2100
+    };
+
+    float *A = xq_malloc(M * K * sizeof(float)), *B = xq_malloc(K * N * sizeof(float));
+    float *C = xq_malloc(M * N * sizeof(float)), *C2 = xq_malloc(M * N * sizeof(float));
+    float *Ap = xq_malloc(xq_onnx_gemm_pack_len(M, K) * sizeof(float));
+    static const size_t starts[] = {0, 5, 31, 1000, 2047}, widths[] = {1, 7, 33, 64, 53};
+
+    for (size_t i = 0; i < M * K; i++)
+        A[i] = (float)sin(0.91 * (double)i + 0.3);
+    for (size_t i = 0; i < K * N; i++)
+        B[i] = (float)cos(0.37 * (double)i + 0.1);
+    for (int ta = 0; ta < 2; ta++) {
+        /* ta: A holds op(A)^T, K x M */
+        float *At = xq_malloc(M * K * sizeof(float));
+
+        for (size_t i = 0; i < M; i++)
+            for (size_t k = 0; k < K; k++)
+                At[k * M + i] = A[i * K + k];
+        xq_onnx_gemm_pack(ta, M, K, ta ? At : A, ta ? M : K, Ap);
+        xq_onnx_gemm_packed(M, N, K, Ap, B, N, C, N);
+        for (size_t i = 0; i < M; i++)
+            for (size_t j = 0; j < N; j += 97) {
+                double want = 0;
+
+                for (size_t k = 0; k < K; k++)
+                    want += (double)A[i * K + k] * (double)B[k * N + j];
+                ck_assert_msg(fabs((double)C[i * N + j] - want) <= 1e-4 * (1 + fabs(want)),
+                              "C[%zu, %zu] = %g, float64 %g", i, j, (double)C[i * N + j], want);
+            }
+        for (size_t s = 0; s < sizeof(starts) / sizeof(starts[0]); s++) {
+            size_t j0 = starts[s], w = widths[s];
+
+            /* columns j0 .. j0 + w alone (B's rows N apart, C's w apart) */
+            xq_onnx_gemm_packed(M, w, K, Ap, B + j0, N, C2, w);
+            for (size_t i = 0; i < M; i++)
+                ck_assert_msg(memcmp(C2 + i * w, C + i * N + j0, w * sizeof(float)) == 0,
+                              "row %zu, columns %zu..%zu: other bits than among %d columns", i, j0,
+                              j0 + w, N);
+        }
+        xq_free(At);
+    }
+    xq_free(A);
+    xq_free(B);
+    xq_free(C);
+    xq_free(C2);
+    xq_free(Ap);
+}
+
+END_TEST
+
 START_TEST(test_onnx_load_errors) {
     static const uint8_t junk[] = {0xff, 0xff, 0xff, 0x01, 0x02};
     xq_model_t *m = NULL;
@@ -529,7 +590,7 @@ Suite *onnx_suite(void) {
     TCase *tc = tcase_create("core");
 
     tcase_set_timeout(tc, 30);
-    tcase_add_loop_test(tc, test_onnx_operator, 0, (int)OP_CNT);
+    tcase_add_loop_test(tc, test_onnx_operator, 0, (int)OP_FILE_CNT);
     tcase_add_test(tc, test_onnx_whole_models_gradients);
     tcase_add_test(tc, test_onnx_matches_dense_backend);
     tcase_add_test(tc, test_onnx_explain);
@@ -537,6 +598,7 @@ Suite *onnx_suite(void) {
     tcase_add_test(tc, test_onnx_load_errors);
     tcase_add_test(tc, test_onnx_bits_do_not_depend_on_batching);
     tcase_add_test(tc, test_onnx_fixed_batch_of_one);
+    tcase_add_test(tc, test_onnx_gemm_columns_do_not_depend_on_n);
     suite_add_tcase(s, tc);
     return s;
 }
