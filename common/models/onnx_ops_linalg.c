@@ -310,16 +310,23 @@ static void col2im(const node_t *n,
             }
 }
 
-/* Floats of im2col scratch a convolution may hold: its rows are batched up to this. */
+/*
+ * Floats of im2col scratch a convolution's block of samples may fill: at least COL_MIN
+ * (1 MB: stays in cache), or as many as the weights hold (then streaming the weights once
+ * per block costs no more than the block itself), at most COL_MAX.
+ */
+#define COL_MIN ((size_t)256 << 10)
 #define COL_MAX ((size_t)4 << 20)
 
 /*
- * Samples per product: as many as COL_MAX floats of im2col hold (at least one). Each
- * element's sum does not depend on it (xq_onnx_gemm), so neither do the results.
+ * Samples per product. Each element's sum does not depend on it (xq_onnx_gemm), so neither
+ * do the results.
  */
 static size_t conv_rows(const conv_t *p) {
-    size_t per = p->Cg * p->kh * p->kw * p->OH * p->OW, rows = per ? COL_MAX / per : p->N;
+    size_t K = p->Cg * p->kh * p->kw, per = K * p->OH * p->OW, cap = p->Mg * K, rows;
 
+    cap = cap < COL_MIN ? COL_MIN : cap > COL_MAX ? COL_MAX : cap;
+    rows = per ? cap / per : p->N;
     return rows < 1 ? 1 : rows > p->N ? p->N : rows;
 }
 
