@@ -89,6 +89,7 @@ static const char *const op_files[] = {
     "mod",
     "mod_int",
     "empty",
+    "conv_dilated",
 };
 #define OP_FILE_CNT (sizeof(op_files) / sizeof(op_files[0]))
 
