@@ -79,8 +79,10 @@ $(BUILD)/bench_%: $(BUILD)/tests/bench/bench_%.o $(BUILD)/libexplainq.a
 # Speed is measured here, never in tests: one line per benchmark.
 bench: deps $(BENCH_BINS) $(BUILD)/explainq
 	$(Q)for b in $(BENCH_BINS); do OPENBLAS_NUM_THREADS=1 $$b || exit 1; done
-	$(Q)if [ -x .venv-models/bin/python ]; then taskset -c 0 .venv-models/bin/python tests/bench/ort_compare.py; \
+	$(Q)if [ -x .venv-models/bin/python ]; then BUILD=$(BUILD) taskset -c 0 .venv-models/bin/python tests/bench/ort_compare.py; \
 	    else echo "bench: onnxruntime-py comparison skipped (make models-venv)"; fi
+	$(Q)if [ -x .venv-corpus/bin/python ]; then $(MAKE) --no-print-directory bench-frameworks; \
+	    else echo "bench: Captum/SHAP comparison skipped (make corpus first)"; fi
 	$(Q)OPENBLAS_NUM_THREADS=1 BUILD=$(BUILD) tests/bench/e2e.sh
 	$(Q)OPENBLAS_NUM_THREADS=1 BUILD=$(BUILD) tests/bench/backlog.sh
 	$(Q).venv/bin/python tests/bench/bench_torch_runner.py

@@ -16,38 +16,11 @@
 
 /* ==== Operator names (the types are in onnx_int.h) ==== */
 
-static const char *const op_names[OP_CNT] = {"Gemm",
-                                             "MatMul",
-                                             "Add",
-                                             "Sub",
-                                             "Mul",
-                                             "Div",
-                                             "Relu",
-                                             "LeakyRelu",
-                                             "Sigmoid",
-                                             "Tanh",
-                                             "Softmax",
-                                             "Exp",
-                                             "Log",
-                                             "Clip",
-                                             "Identity",
-                                             "Constant",
-                                             "Flatten",
-                                             "Reshape",
-                                             "Transpose",
-                                             "Squeeze",
-                                             "Unsqueeze",
-                                             "Concat",
-                                             "Gather",
-                                             "ReduceSum",
-                                             "ReduceMean",
-                                             "Conv",
-                                             "MaxPool",
-                                             "AveragePool",
-                                             "GlobalAveragePool",
-                                             "BatchNormalization",
-                                             "Shape",
-                                             "Dropout"};
+static const char *const op_names[OP_CNT] = {
+#define XQ_ONNX_OP_NAME(e, name, fwd, bwd) [OP_##e] = name,
+    XQ_ONNX_CORE_OPS(XQ_ONNX_OP_NAME)
+#undef XQ_ONNX_OP_NAME
+};
 
 const char *xq_onnx_op_name(op_t op) {
     return op < OP_CNT ? op_names[op] : "?";
@@ -138,6 +111,8 @@ static void free_model(void *impl) {
         xq_free(m->nodes[i].name);
         xq_free(m->nodes[i].arg);
         xq_free(m->nodes[i].col);
+        xq_free(m->nodes[i].pack[0]);
+        xq_free(m->nodes[i].pack[1]);
     }
     xq_free(m->vals);
     xq_free(m->nodes);
@@ -169,8 +144,13 @@ static void mark(onnx_t *m, bool want_grad) {
             }
         }
         y->needs_grad = want_grad && ng && n->op != OP_SHAPE;
-        for (size_t o = 1; o < n->out_cnt; o++)
+        y->batched = false;
+        for (size_t i = 0; i < n->in_cnt && n->op != OP_SHAPE; i++)
+            y->batched |= IN(m, n, i) && IN(m, n, i)->batched;
+        for (size_t o = 1; o < n->out_cnt; o++) {
             m->vals[n->out[o]].needs_grad = y->needs_grad;
+            m->vals[n->out[o]].batched = y->batched;
+        }
     }
 }
 
@@ -220,7 +200,9 @@ static int feed(onnx_t *m,
         memcpy(v->f, data, rows * per_row * sizeof(float));
     }
     v->fed = true;
+    v->batched = true;
     v->needs_grad = want_grad && v->dt == DT_F32;
+    m->pass_rows = rows;
     return vi;
 }
 
@@ -239,6 +221,7 @@ static const xq_tensor_desc_t *desc_of(const onnx_t *m, const char *name) {
 static void unfeed(onnx_t *m) {
     for (size_t i = 0; i < m->val_cnt; i++) {
         m->vals[i].fed = false;
+        m->vals[i].batched = false;
         m->vals[i].needs_grad = false;
         m->vals[i].has_g = false;
     }
@@ -378,7 +361,8 @@ static xq_err_t onnx_encode(void *impl,
                             "%s takes %zu",
                             encoded, raw_cnt, m->in_desc[src].name, m->in_desc[src].elem_cnt);
     zeros = xq_calloc(rows * max_input_elems(m) + 1, sizeof(float));
-    for (size_t r = 0, step = m->fixed_batch ? 1 : rows; r < rows && rc == XQ_OK; r += step) {
+    for (size_t r = 0, step = m->fixed_batch && !m->rebatch ? 1 : rows; r < rows && rc == XQ_OK;
+         r += step) {
         unfeed(m);
         /* the other inputs do not reach the encoded tensor: zeros stand for them */
         for (size_t i = 0; i < m->input_cnt; i++)
@@ -448,6 +432,77 @@ static bool probe_shapes(onnx_t *m) {
     }
     unfeed(m);
     return true;
+}
+
+/* Feeds @p rows rows of every input from row @p r0 of a pattern: floats vary, ids are 0. */
+static void feed_pattern(onnx_t *m, size_t r0, size_t rows) {
+    size_t most = max_input_elems(m);
+    float *x = xq_malloc(rows * most * sizeof(float));
+
+    for (size_t i = 0; i < m->input_cnt; i++) {
+        const xq_tensor_desc_t *d = &m->in_desc[i];
+
+        for (size_t e = 0; e < rows * d->elem_cnt; e++)
+            x[e] = d->is_integer ? 0.0f
+                                 : (float)sin(0.7 * (double)(e % d->elem_cnt) +
+                                              1.9 * (double)(r0 + e / d->elem_cnt) + (double)i);
+        feed(m, d->name, x, rows, d->elem_cnt, d, false);
+    }
+    xq_free(x);
+}
+
+#define PROBE_ROWS 3
+
+/*
+ * Whether a graph exported with a batch of 1 runs PROBE_ROWS rows in one pass exactly as
+ * one row at a time: every value that depends on the inputs has the rows first and each
+ * row's bits equal those of the row run alone (a leading 1 of a constant Reshape shape is
+ * taken for the rows). Then the interpreter batches it; otherwise it runs row by row.
+ */
+static bool rebatch_ok(onnx_t *m) {
+    size_t *bytes = xq_calloc(m->val_cnt, sizeof(size_t));
+    char **keep = xq_calloc(m->val_cnt, sizeof(char *));
+    bool ok;
+
+    unfeed(m);
+    m->rebatch = true;
+    feed_pattern(m, 0, PROBE_ROWS);
+    mark(m, false);
+    ok = run_forward(m);
+    for (size_t i = 0; ok && i < m->val_cnt; i++) {
+        val_t *v = &m->vals[i];
+
+        if (!v->batched)
+            continue;
+        ok = v->ndim >= 1 && v->dims[0] == PROBE_ROWS;
+        bytes[i] = v->cnt * (v->dt == DT_F32 ? sizeof(float) : sizeof(int64_t));
+        keep[i] = xq_malloc(bytes[i] + 1);
+        memcpy(keep[i], v->dt == DT_F32 ? (void *)v->f : (void *)v->i, bytes[i]);
+    }
+    m->rebatch = false;
+    for (size_t r = 0; ok && r < PROBE_ROWS; r++) {
+        unfeed(m);
+        feed_pattern(m, r, 1);
+        mark(m, false);
+        ok = run_forward(m);
+        for (size_t i = 0; ok && i < m->val_cnt; i++) {
+            val_t *v = &m->vals[i];
+            size_t row = bytes[i] / PROBE_ROWS;
+
+            if (!keep[i])
+                continue;
+            ok = v->batched && v->ndim >= 1 && v->dims[0] == 1 &&
+                 v->cnt * (v->dt == DT_F32 ? sizeof(float) : sizeof(int64_t)) == row &&
+                 memcmp(keep[i] + r * row, v->dt == DT_F32 ? (void *)v->f : (void *)v->i, row) == 0;
+        }
+    }
+    unfeed(m);
+    for (size_t i = 0; i < m->val_cnt; i++)
+        xq_free(keep[i]);
+    xq_free(keep);
+    xq_free(bytes);
+    m->errbuf[0] = '\0'; /* a failed probe is no error: the rows run one at a time */
+    return ok;
 }
 
 xq_err_t xq_onnx_load(
@@ -575,6 +630,7 @@ xq_err_t xq_onnx_load_dir(const uint8_t *buf,
         xq_error_set(err, XQ_EMODEL, "model", "running the model on zeros failed: %s", m->errbuf);
         goto out;
     }
+    m->rebatch = m->fixed_batch && rebatch_ok(m);
     m->output = find_val(m, output ? output : g->output[0]->name);
     for (size_t i = 0; m->output >= 0 && i < m->enc_cnt; i++) {
         if (strcmp(m->enc_desc[i].name, m->vals[m->output].name) == 0)
@@ -590,7 +646,7 @@ xq_err_t xq_onnx_load_dir(const uint8_t *buf,
     *out =
         xq_model_new(&onnx_ops, m, m->in_desc, m->input_cnt, m->enc_desc, m->enc_cnt, &m->out_desc);
     xq_model_set_row_bytes(*out, m->row_bytes, 0);
-    if (m->fixed_batch)
+    if (m->fixed_batch && !m->rebatch)
         xq_model_set_max_rows(*out, 1);
     m = NULL; /* owned by the model now */
     rc = XQ_OK;

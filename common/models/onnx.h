@@ -12,8 +12,11 @@
 /*
  * A model is read with protobuf-c from ONNX's own schema (compiled from
  * Debian's libonnx-dev). The first dimension of every graph input is the
- * batch; the others must be fixed. Tensors are float32 (int32/int64 inputs,
- * such as token ids for Gather, are fed as floats and converted).
+ * batch; the others must be fixed. A batch fixed at 1 runs many rows a pass
+ * when that gives each row exactly its own result (checked at load), else
+ * one row a pass. Tensors are float32 (int32/int64 inputs, such as token ids
+ * for Gather, are fed as floats and converted). A row's outputs and gradients
+ * are the same bits however rows are batched (on one machine).
  *
  * Any intermediate float tensor whose first dimension is the batch can be fed
  * instead of what computes it (encodedTensorName) and is listed as an encoded

@@ -30,42 +30,53 @@ typedef struct val {
     bool is_const;   /* an initializer or a Constant's output: the same for every batch */
     bool fed;        /* set from the batch this pass */
     bool needs_grad; /* depends on a fed float tensor this pass */
+    bool batched;    /* depends on a fed tensor this pass (not through Shape): rows first */
     bool has_g;
 } val_t;
 
+/*
+ * The core operators, one line each: X(enum suffix, ONNX name, forward, backward). It makes
+ * op_t here, the names in onnx.c and the dispatch table in onnx_ops_linalg.c (where the
+ * static forwards and backwards it names live). A NULL backward: nothing flows back.
+ */
+#define XQ_ONNX_CORE_OPS(X)                                                  \
+    X(GEMM, "Gemm", fwd_gemm, bwd_gemm)                                      \
+    X(MATMUL, "MatMul", fwd_matmul, bwd_matmul)                              \
+    X(ADD, "Add", xq_onnx_fwd_binary, xq_onnx_bwd_binary)                    \
+    X(SUB, "Sub", xq_onnx_fwd_binary, xq_onnx_bwd_binary)                    \
+    X(MUL, "Mul", xq_onnx_fwd_binary, xq_onnx_bwd_binary)                    \
+    X(DIV, "Div", xq_onnx_fwd_binary, xq_onnx_bwd_binary)                    \
+    X(RELU, "Relu", xq_onnx_fwd_unary, xq_onnx_bwd_unary)                    \
+    X(LEAKYRELU, "LeakyRelu", xq_onnx_fwd_unary, xq_onnx_bwd_unary)          \
+    X(SIGMOID, "Sigmoid", xq_onnx_fwd_unary, xq_onnx_bwd_unary)              \
+    X(TANH, "Tanh", xq_onnx_fwd_unary, xq_onnx_bwd_unary)                    \
+    X(SOFTMAX, "Softmax", xq_onnx_fwd_softmax, xq_onnx_bwd_softmax)          \
+    X(EXP, "Exp", xq_onnx_fwd_unary, xq_onnx_bwd_unary)                      \
+    X(LOG, "Log", xq_onnx_fwd_unary, xq_onnx_bwd_unary)                      \
+    X(CLIP, "Clip", xq_onnx_fwd_unary, xq_onnx_bwd_unary)                    \
+    X(IDENTITY, "Identity", xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough)   \
+    X(CONSTANT, "Constant", fwd_constant, NULL)                              \
+    X(FLATTEN, "Flatten", xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough)     \
+    X(RESHAPE, "Reshape", xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough)     \
+    X(TRANSPOSE, "Transpose", xq_onnx_fwd_transpose, xq_onnx_bwd_transpose)  \
+    X(SQUEEZE, "Squeeze", xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough)     \
+    X(UNSQUEEZE, "Unsqueeze", xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough) \
+    X(CONCAT, "Concat", xq_onnx_fwd_concat, xq_onnx_bwd_concat)              \
+    X(GATHER, "Gather", xq_onnx_fwd_gather, xq_onnx_bwd_gather)              \
+    X(REDUCESUM, "ReduceSum", xq_onnx_fwd_reduce, xq_onnx_bwd_reduce)        \
+    X(REDUCEMEAN, "ReduceMean", xq_onnx_fwd_reduce, xq_onnx_bwd_reduce)      \
+    X(CONV, "Conv", fwd_conv, bwd_conv)                                      \
+    X(MAXPOOL, "MaxPool", fwd_pool, bwd_pool)                                \
+    X(AVGPOOL, "AveragePool", fwd_pool, bwd_pool)                            \
+    X(GAP, "GlobalAveragePool", fwd_pool, bwd_pool)                          \
+    X(BATCHNORM, "BatchNormalization", fwd_batchnorm, bwd_batchnorm)         \
+    X(SHAPE, "Shape", xq_onnx_fwd_shape, NULL)                               \
+    X(DROPOUT, "Dropout", xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough)
+
 typedef enum op {
-    OP_GEMM,
-    OP_MATMUL,
-    OP_ADD,
-    OP_SUB,
-    OP_MUL,
-    OP_DIV,
-    OP_RELU,
-    OP_LEAKYRELU,
-    OP_SIGMOID,
-    OP_TANH,
-    OP_SOFTMAX,
-    OP_EXP,
-    OP_LOG,
-    OP_CLIP,
-    OP_IDENTITY,
-    OP_CONSTANT,
-    OP_FLATTEN,
-    OP_RESHAPE,
-    OP_TRANSPOSE,
-    OP_SQUEEZE,
-    OP_UNSQUEEZE,
-    OP_CONCAT,
-    OP_GATHER,
-    OP_REDUCESUM,
-    OP_REDUCEMEAN,
-    OP_CONV,
-    OP_MAXPOOL,
-    OP_AVGPOOL,
-    OP_GAP,
-    OP_BATCHNORM,
-    OP_SHAPE,
-    OP_DROPOUT,
+#define XQ_ONNX_OP_ENUM(e, name, fwd, bwd) OP_##e,
+    XQ_ONNX_CORE_OPS(XQ_ONNX_OP_ENUM)
+#undef XQ_ONNX_OP_ENUM
     OP_EXT, /* an operator of an onnx_ops_*.c table: node_t.ext */
     OP_CNT
 } op_t;
@@ -106,6 +117,9 @@ typedef struct node {
     size_t arg_cap;
     float *col; /* Conv: im2col scratch */
     size_t col_cap;
+    float *pack[2]; /* Conv: its weights packed for the GEMM, forward and backward */
+    size_t pack_cap[2];
+    const float *pack_of[2]; /* the weights packed, while constant (NULL: pack again) */
 } node_t;
 
 typedef struct onnx {
@@ -123,7 +137,9 @@ typedef struct onnx {
     size_t enc_cnt;
     size_t row_bytes; /* activations of one row (every batch-shaped value) */
     const char *dir;  /* while loading: the model file's directory (external data), or NULL */
-    bool fixed_batch; /* the graph was exported with a batch of 1: one row per pass */
+    bool fixed_batch; /* the graph was exported with a batch of 1 ... */
+    bool rebatch;     /* ... and runs many rows per pass all the same (onnx.c: rebatch_ok) */
+    size_t pass_rows; /* rows of the pass running */
     char errbuf[256];
 } onnx_t;
 
@@ -192,6 +208,26 @@ axis_blocks(const size_t *dims, size_t ndim, size_t a, size_t *outer, size_t *in
             *inner *= dims[d];
     }
 }
+
+/** Floats of xq_onnx_gemm_pack()'s copy of an M x K matrix. */
+size_t xq_onnx_gemm_pack_len(size_t M, size_t K);
+
+/** Packs op(A) (M x K; A^T when @p ta, row-major, rows @p lda apart) into @p Ap for the GEMM. */
+void xq_onnx_gemm_pack(bool ta, size_t M, size_t K, const float *A, size_t lda, float *Ap);
+
+/**
+ * C = op(A) B (C: M x N, rows @p ldc apart; B: K x N, rows @p ldb apart), op(A) packed by
+ * xq_onnx_gemm_pack(); each element summed over k in order, one multiply-add at a time, the
+ * same whatever M and N: bit-identical however rows are batched (onnx_gemm.c says why).
+ */
+void xq_onnx_gemm_packed(size_t M,
+                         size_t N,
+                         size_t K,
+                         const float *Ap,
+                         const float *B,
+                         size_t ldb,
+                         float *C,
+                         size_t ldc);
 
 /** Sets a value's type and shape, making room for its data. */
 void xq_onnx_shape(val_t *v, dt_t dt, size_t ndim, const size_t *dims);

@@ -285,6 +285,10 @@ bool xq_onnx_fwd_shape_op(onnx_t *m, node_t *n) {
         for (size_t d = 0; d < s->cnt; d++) {
             int64_t v = s->i[d];
 
+            /* a batch-of-1 export's constant leading 1, in a pass of many rows: the rows */
+            if (d == 0 && v == 1 && m->rebatch && x->batched && x->ndim >= 1 &&
+                x->dims[0] == m->pass_rows)
+                v = (int64_t)m->pass_rows;
             if (v == -1) {
                 infer = (long)d;
                 dims[d] = 1;

@@ -16,8 +16,8 @@
  * fixed order. Here M counts the batch's rows, and OpenBLAS picks its kernels
  * (and so its summation order) by the matrix sizes: a row's result would change
  * with the rows batched beside it, and the same instance explained in-process
- * and over Kafka would differ in the last bits. Rows never mix here. (Conv keeps
- * OpenBLAS: its matrices are per sample, the same whatever the batch.)
+ * and over Kafka would differ in the last bits. Rows never mix here. (Conv batches its
+ * rows into one product through xq_onnx_gemm(), whose sums do not depend on the sizes.)
  */
 static void gemm_rows(bool ta,
                       bool tb,
@@ -187,7 +187,7 @@ static void bwd_matmul(onnx_t *m, node_t *n) {
     });
 }
 
-/* ---- Conv (2-D), via im2col and OpenBLAS ---- */
+/* ---- Conv (2-D): im2col of a block of samples, one product (xq_onnx_gemm) ---- */
 
 typedef struct conv {
     size_t N, C, H, W, M, kh, kw, OH, OW, G, Cg, Mg;
@@ -220,55 +220,119 @@ static bool conv_plan(onnx_t *m, node_t *n, const val_t *x, const val_t *w, conv
     return true;
 }
 
-/* col[(c, i, j), (oy, ox)] = x[c, oy*s - pad + i*dil, ox*s - pad + j*dil] (0 outside) */
-static void im2col(const node_t *n, const conv_t *p, const float *x, float *col) {
+/* The output columns [*lo, *hi) whose input column ox*stride - pad + j*dil is inside [0, W). */
+static void conv_cols(const node_t *n, const conv_t *p, size_t j, size_t *lo, size_t *hi) {
+    long s = n->strides[1], off = (long)j * n->dilations[1] - n->pads[1];
+    long a = off >= 0 ? 0 : (-off + s - 1) / s, b = ((long)p->W - off + s - 1) / s;
+
+    *lo = (size_t)(a < (long)p->OW ? a : (long)p->OW);
+    *hi = (size_t)(b < (long)*lo ? (long)*lo : b > (long)p->OW ? (long)p->OW : b);
+}
+
+/*
+ * col[(c, i, j), b*L + (oy, ox)] = x_b[c, oy*s - pad + i*dil, ox*s - pad + j*dil] (0 outside)
+ * for the @p nb samples at @p x (@p xs floats apart); each row of col @p ld floats long.
+ */
+static void im2col(
+    const node_t *n, const conv_t *p, const float *x, size_t xs, size_t nb, float *col, size_t ld) {
+    long s = n->strides[1];
     size_t L = p->OH * p->OW;
 
     for (size_t c = 0; c < p->Cg; c++)
         for (size_t i = 0; i < p->kh; i++)
             for (size_t j = 0; j < p->kw; j++) {
-                float *row = col + ((c * p->kh + i) * p->kw + j) * L;
+                float *row = col + ((c * p->kh + i) * p->kw + j) * ld;
+                long off = (long)j * n->dilations[1] - n->pads[1];
+                size_t lo, hi;
 
-                for (size_t oy = 0; oy < p->OH; oy++) {
-                    long iy = (long)oy * n->strides[0] - n->pads[0] + (long)i * n->dilations[0];
+                conv_cols(n, p, j, &lo, &hi);
+                for (size_t b = 0; b < nb; b++)
+                    for (size_t oy = 0; oy < p->OH; oy++) {
+                        long iy = (long)oy * n->strides[0] - n->pads[0] + (long)i * n->dilations[0];
+                        float *restrict r = row + b * L + oy * p->OW;
+                        const float *restrict xr;
 
-                    for (size_t ox = 0; ox < p->OW; ox++) {
-                        long ix = (long)ox * n->strides[1] - n->pads[1] + (long)j * n->dilations[1];
-
-                        row[oy * p->OW + ox] =
-                            iy >= 0 && iy < (long)p->H && ix >= 0 && ix < (long)p->W
-                                ? x[(c * p->H + (size_t)iy) * p->W + (size_t)ix]
-                                : 0.0f;
+                        if (iy < 0 || iy >= (long)p->H) {
+                            for (size_t ox = 0; ox < p->OW; ox++)
+                                r[ox] = 0.0f;
+                            continue;
+                        }
+                        xr = x + b * xs + (c * p->H + (size_t)iy) * p->W;
+                        for (size_t ox = 0; ox < lo; ox++)
+                            r[ox] = 0.0f;
+                        if (s == 1)
+                            for (size_t ox = lo; ox < hi; ox++)
+                                r[ox] = xr[(long)ox + off];
+                        else
+                            for (size_t ox = lo; ox < hi; ox++)
+                                r[ox] = xr[(long)ox * s + off];
+                        for (size_t ox = hi; ox < p->OW; ox++)
+                            r[ox] = 0.0f;
                     }
-                }
             }
 }
 
-static void col2im(const node_t *n, const conv_t *p, const float *col, float *gx) {
+/* The transpose of im2col: each col element added back onto the input element it came from. */
+static void col2im(const node_t *n,
+                   const conv_t *p,
+                   const float *col,
+                   size_t ld,
+                   size_t nb,
+                   float *gx,
+                   size_t xs) {
+    long s = n->strides[1];
     size_t L = p->OH * p->OW;
 
     for (size_t c = 0; c < p->Cg; c++)
         for (size_t i = 0; i < p->kh; i++)
             for (size_t j = 0; j < p->kw; j++) {
-                const float *row = col + ((c * p->kh + i) * p->kw + j) * L;
+                const float *row = col + ((c * p->kh + i) * p->kw + j) * ld;
+                long off = (long)j * n->dilations[1] - n->pads[1];
+                size_t lo, hi;
 
-                for (size_t oy = 0; oy < p->OH; oy++) {
-                    long iy = (long)oy * n->strides[0] - n->pads[0] + (long)i * n->dilations[0];
+                conv_cols(n, p, j, &lo, &hi);
+                for (size_t b = 0; b < nb; b++)
+                    for (size_t oy = 0; oy < p->OH; oy++) {
+                        long iy = (long)oy * n->strides[0] - n->pads[0] + (long)i * n->dilations[0];
+                        const float *restrict r = row + b * L + oy * p->OW;
+                        float *restrict gr;
 
-                    if (iy < 0 || iy >= (long)p->H)
-                        continue;
-                    for (size_t ox = 0; ox < p->OW; ox++) {
-                        long ix = (long)ox * n->strides[1] - n->pads[1] + (long)j * n->dilations[1];
-
-                        if (ix >= 0 && ix < (long)p->W)
-                            gx[(c * p->H + (size_t)iy) * p->W + (size_t)ix] += row[oy * p->OW + ox];
+                        if (iy < 0 || iy >= (long)p->H)
+                            continue;
+                        gr = gx + b * xs + (c * p->H + (size_t)iy) * p->W;
+                        if (s == 1)
+                            for (size_t ox = lo; ox < hi; ox++)
+                                gr[(long)ox + off] += r[ox];
+                        else
+                            for (size_t ox = lo; ox < hi; ox++)
+                                gr[(long)ox * s + off] += r[ox];
                     }
-                }
             }
 }
 
-static float *conv_col(node_t *n, const conv_t *p) {
-    size_t need = p->Cg * p->kh * p->kw * p->OH * p->OW;
+/*
+ * Floats of im2col scratch a convolution's block of samples may fill: at least COL_MIN
+ * (1 MB: stays in cache), or as many as the weights hold (then streaming the weights once
+ * per block costs no more than the block itself), at most COL_MAX.
+ */
+#define COL_MIN ((size_t)256 << 10)
+#define COL_MAX ((size_t)4 << 20)
+
+/*
+ * Samples per product. Each element's sum does not depend on it (xq_onnx_gemm), so neither
+ * do the results.
+ */
+static size_t conv_rows(const conv_t *p) {
+    size_t K = p->Cg * p->kh * p->kw, per = K * p->OH * p->OW, cap = p->Mg * K, rows;
+
+    cap = cap < COL_MIN ? COL_MIN : cap > COL_MAX ? COL_MAX : cap;
+    rows = per ? cap / per : p->N;
+    return rows < 1 ? 1 : rows > p->N ? p->N : rows;
+}
+
+/* Scratch for @p rows samples: im2col (K x rows*L) then the product (Mg x rows*L). */
+static float *conv_col(node_t *n, const conv_t *p, size_t rows) {
+    size_t L = p->OH * p->OW, need = (p->Cg * p->kh * p->kw + p->Mg) * rows * L;
 
     if (need > n->col_cap) {
         xq_free(n->col);
@@ -278,9 +342,57 @@ static float *conv_col(node_t *n, const conv_t *p) {
     return n->col;
 }
 
+/*
+ * The weights of every group packed for the GEMM: as they are (@p bwd false) or transposed;
+ * kept while the weights are a constant of the graph.
+ */
+static const float *conv_pack(node_t *n, const conv_t *p, const val_t *w, bool bwd) {
+    size_t K = p->Cg * p->kh * p->kw, M = bwd ? K : p->Mg, Kp = bwd ? p->Mg : K;
+    size_t per = xq_onnx_gemm_pack_len(M, Kp);
+
+    if (w->is_const && n->pack_of[bwd] == w->f)
+        return n->pack[bwd];
+    if (per * p->G > n->pack_cap[bwd]) {
+        xq_free(n->pack[bwd]);
+        n->pack[bwd] = xq_malloc(per * p->G * sizeof(float));
+        n->pack_cap[bwd] = per * p->G;
+    }
+    for (size_t g = 0; g < p->G; g++)
+        xq_onnx_gemm_pack(bwd, M, Kp, w->f + g * p->Mg * K, K, n->pack[bwd] + g * per);
+    n->pack_of[bwd] = w->is_const ? w->f : NULL;
+    return n->pack[bwd];
+}
+
+/* Y_g = W_g col for samples [b0, b0 + nb) and group g, one product for all of them. */
+static void conv_fwd_block(const node_t *n,
+                           const conv_t *p,
+                           const val_t *x,
+                           const float *wp,
+                           const float *bias,
+                           float *y,
+                           size_t b0,
+                           size_t nb,
+                           size_t g,
+                           float *col) {
+    size_t L = p->OH * p->OW, K = p->Cg * p->kh * p->kw, T = nb * L;
+    float *prod = col + K * T;
+
+    im2col(n, p, x->f + (b0 * p->C + g * p->Cg) * p->H * p->W, p->C * p->H * p->W, nb, col, T);
+    xq_onnx_gemm_packed(p->Mg, T, K, wp + g * xq_onnx_gemm_pack_len(p->Mg, K), col, T, prod, T);
+    for (size_t b = 0; b < nb; b++)
+        for (size_t mo = 0; mo < p->Mg; mo++) {
+            float *out = y + ((b0 + b) * p->M + g * p->Mg + mo) * L;
+            const float *src = prod + mo * T + b * L;
+            float add = bias ? bias[g * p->Mg + mo] : 0.0f;
+
+            for (size_t l = 0; l < L; l++)
+                out[l] = src[l] + add;
+        }
+}
+
 static bool fwd_conv(onnx_t *m, node_t *n) {
     val_t *x = IN(m, n, 0), *w = IN(m, n, 1), *bias = IN(m, n, 2), *y = OUT(m, n);
-    size_t dims[4];
+    size_t dims[4], step;
     conv_t p;
     float *col;
 
@@ -291,39 +403,42 @@ static bool fwd_conv(onnx_t *m, node_t *n) {
     dims[2] = p.OH;
     dims[3] = p.OW;
     xq_onnx_shape(y, DT_F32, 4, dims);
-    col = conv_col(n, &p);
-    for (size_t b = 0; b < p.N; b++)
-        for (size_t g = 0; g < p.G; g++) {
-            float *out = y->f + (b * p.M + g * p.Mg) * p.OH * p.OW;
-
-            im2col(n, &p, x->f + (b * p.C + g * p.Cg) * p.H * p.W, col);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)p.Mg, (int)(p.OH * p.OW),
-                        (int)(p.Cg * p.kh * p.kw), 1.0f, w->f + g * p.Mg * p.Cg * p.kh * p.kw,
-                        (int)(p.Cg * p.kh * p.kw), col, (int)(p.OH * p.OW), 0.0f, out,
-                        (int)(p.OH * p.OW));
-            for (size_t mo = 0; bias && mo < p.Mg; mo++)
-                for (size_t l = 0; l < p.OH * p.OW; l++)
-                    out[mo * p.OH * p.OW + l] += bias->f[g * p.Mg + mo];
-        }
+    step = conv_rows(&p);
+    col = conv_col(n, &p, step);
+    for (size_t b0 = 0; b0 < p.N; b0 += step)
+        for (size_t g = 0; g < p.G; g++)
+            conv_fwd_block(n, &p, x, conv_pack(n, &p, w, false), bias ? bias->f : NULL, y->f, b0,
+                           p.N - b0 < step ? p.N - b0 : step, g, col);
     return true;
 }
 
 static void bwd_conv(onnx_t *m, node_t *n) {
     val_t *x = IN(m, n, 0), *w = IN(m, n, 1), *y = OUT(m, n);
-    float *gx = xq_onnx_grad(x), *col;
+    float *gx = xq_onnx_grad(x), *col, *dy;
+    const float *wp;
+    size_t L, K, step;
     conv_t p;
 
     conv_plan(m, n, x, w, &p);
-    col = conv_col(n, &p);
-    for (size_t b = 0; b < p.N; b++)
+    L = p.OH * p.OW;
+    K = p.Cg * p.kh * p.kw;
+    step = conv_rows(&p);
+    col = conv_col(n, &p, step);
+    wp = conv_pack(n, &p, w, true);
+    for (size_t b0 = 0; b0 < p.N; b0 += step) {
+        size_t nb = p.N - b0 < step ? p.N - b0 : step, T = nb * L;
+
+        dy = col + K * T;
         for (size_t g = 0; g < p.G; g++) {
-            /* dcol = W_g^T dY_g, then scattered back onto the input */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(p.Cg * p.kh * p.kw),
-                        (int)(p.OH * p.OW), (int)p.Mg, 1.0f, w->f + g * p.Mg * p.Cg * p.kh * p.kw,
-                        (int)(p.Cg * p.kh * p.kw), y->g + (b * p.M + g * p.Mg) * p.OH * p.OW,
-                        (int)(p.OH * p.OW), 0.0f, col, (int)(p.OH * p.OW));
-            col2im(n, &p, col, gx + (b * p.C + g * p.Cg) * p.H * p.W);
+            /* dcol = W_g^T dY_g for the block's samples, then scattered back onto each input */
+            for (size_t b = 0; b < nb; b++)
+                for (size_t mo = 0; mo < p.Mg; mo++)
+                    memcpy(dy + mo * T + b * L, y->g + ((b0 + b) * p.M + g * p.Mg + mo) * L,
+                           L * sizeof(float));
+            xq_onnx_gemm_packed(K, T, p.Mg, wp + g * xq_onnx_gemm_pack_len(K, p.Mg), dy, T, col, T);
+            col2im(n, &p, col, T, nb, gx + (b0 * p.C + g * p.Cg) * p.H * p.W, p.C * p.H * p.W);
         }
+    }
 }
 
 /* ---- Pooling ---- */
@@ -458,11 +573,15 @@ static bool fwd_batchnorm(onnx_t *m, node_t *n) {
     for (size_t d = 2; d < x->ndim; d++)
         inner *= x->dims[d];
     xq_onnx_shape(y, DT_F32, x->ndim, x->dims);
-    for (size_t i = 0; i < x->cnt; i++) {
-        size_t c = (i / inner) % C;
+    for (size_t o = 0; o < x->cnt / (inner * C); o++)
+        for (size_t c = 0; c < C; c++) {
+            const float *xi = x->f + (o * C + c) * inner;
+            float *yi = y->f + (o * C + c) * inner;
+            float s = sc->f[c], m0 = mu->f[c], sd = sqrtf(var->f[c] + n->epsilon), b0 = b->f[c];
 
-        y->f[i] = sc->f[c] * (x->f[i] - mu->f[c]) / sqrtf(var->f[c] + n->epsilon) + b->f[c];
-    }
+            for (size_t i = 0; i < inner; i++)
+                yi[i] = s * (xi[i] - m0) / sd + b0;
+        }
     return true;
 }
 
@@ -473,11 +592,14 @@ static void bwd_batchnorm(onnx_t *m, node_t *n) {
 
     for (size_t d = 2; d < x->ndim; d++)
         inner *= x->dims[d];
-    for (size_t i = 0; i < x->cnt; i++) {
-        size_t c = (i / inner) % C;
+    for (size_t o = 0; o < x->cnt / (inner * C); o++)
+        for (size_t c = 0; c < C; c++) {
+            const float *gy = y->g + (o * C + c) * inner;
+            float *g = gx + (o * C + c) * inner, s = sc->f[c], sd = sqrtf(var->f[c] + n->epsilon);
 
-        gx[i] += y->g[i] * sc->f[c] / sqrtf(var->f[c] + n->epsilon);
-    }
+            for (size_t i = 0; i < inner; i++)
+                g[i] += gy[i] * s / sd;
+        }
 }
 
 /* ---- dispatch ---- */
@@ -493,38 +615,10 @@ static const struct {
     bool (*fwd)(onnx_t *m, node_t *n);
     void (*bwd)(onnx_t *m, node_t *n);
 } op_impl[OP_CNT] = {
-    [OP_GEMM] = {fwd_gemm, bwd_gemm},
-    [OP_MATMUL] = {fwd_matmul, bwd_matmul},
-    [OP_ADD] = {xq_onnx_fwd_binary, xq_onnx_bwd_binary},
-    [OP_SUB] = {xq_onnx_fwd_binary, xq_onnx_bwd_binary},
-    [OP_MUL] = {xq_onnx_fwd_binary, xq_onnx_bwd_binary},
-    [OP_DIV] = {xq_onnx_fwd_binary, xq_onnx_bwd_binary},
-    [OP_RELU] = {xq_onnx_fwd_unary, xq_onnx_bwd_unary},
-    [OP_LEAKYRELU] = {xq_onnx_fwd_unary, xq_onnx_bwd_unary},
-    [OP_SIGMOID] = {xq_onnx_fwd_unary, xq_onnx_bwd_unary},
-    [OP_TANH] = {xq_onnx_fwd_unary, xq_onnx_bwd_unary},
-    [OP_SOFTMAX] = {xq_onnx_fwd_softmax, xq_onnx_bwd_softmax},
-    [OP_EXP] = {xq_onnx_fwd_unary, xq_onnx_bwd_unary},
-    [OP_LOG] = {xq_onnx_fwd_unary, xq_onnx_bwd_unary},
-    [OP_CLIP] = {xq_onnx_fwd_unary, xq_onnx_bwd_unary},
-    [OP_IDENTITY] = {xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough},
-    [OP_CONSTANT] = {fwd_constant, NULL},
-    [OP_FLATTEN] = {xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough},
-    [OP_RESHAPE] = {xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough},
-    [OP_TRANSPOSE] = {xq_onnx_fwd_transpose, xq_onnx_bwd_transpose},
-    [OP_SQUEEZE] = {xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough},
-    [OP_UNSQUEEZE] = {xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough},
-    [OP_CONCAT] = {xq_onnx_fwd_concat, xq_onnx_bwd_concat},
-    [OP_GATHER] = {xq_onnx_fwd_gather, xq_onnx_bwd_gather},
-    [OP_REDUCESUM] = {xq_onnx_fwd_reduce, xq_onnx_bwd_reduce},
-    [OP_REDUCEMEAN] = {xq_onnx_fwd_reduce, xq_onnx_bwd_reduce},
-    [OP_CONV] = {fwd_conv, bwd_conv},
-    [OP_MAXPOOL] = {fwd_pool, bwd_pool},
-    [OP_AVGPOOL] = {fwd_pool, bwd_pool},
-    [OP_GAP] = {fwd_pool, bwd_pool},
-    [OP_BATCHNORM] = {fwd_batchnorm, bwd_batchnorm},
-    [OP_SHAPE] = {xq_onnx_fwd_shape, NULL},
-    [OP_DROPOUT] = {xq_onnx_fwd_shape_op, xq_onnx_bwd_passthrough},
+
+#define XQ_ONNX_OP_IMPL(e, name, fwd, bwd) [OP_##e] = {fwd, bwd},
+    XQ_ONNX_CORE_OPS(XQ_ONNX_OP_IMPL)
+#undef XQ_ONNX_OP_IMPL
 };
 
 bool xq_onnx_forward(onnx_t *m, node_t *n) {

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <onnxruntime_c_api.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@ typedef struct ort {
     char *out_name;
     xq_tensor_desc_t out_desc;
     size_t fixed_batch; /* 0: the batch dimension is dynamic */
+    bool out_float;     /* the output is a float tensor: ORT writes it straight into the batch */
     xq_model_t *interp; /* explainq's interpreter of the same model, or NULL */
     char why_no_grad[XQ_ERR_MSG_SIZE];
     void *scratch[MAX_INPUTS];
@@ -206,18 +208,41 @@ run_chunk(ort_t *o, const float *const *data, size_t rows, float *out, xq_error_
             o->scratch[i] = xq_malloc(len);
             o->scratch_len[i] = len;
         }
-        convert_in(o->in_type[i], data[i], rows * d->elem_cnt, o->scratch[i]);
-        if (run_rows > rows) /* a fixed batch: pad with zero rows */
-            memset((char *)o->scratch[i] + rows * d->elem_cnt * es, 0,
-                   (run_rows - rows) * d->elem_cnt * es);
         shape[0] = (int64_t)run_rows;
         for (size_t k = 0; k < d->ndim; k++)
             shape[k + 1] = (int64_t)d->dims[k];
-        if ((st = api->CreateTensorWithDataAsOrtValue(o->mi, o->scratch[i], len, shape, d->ndim + 1,
-                                                      o->in_type[i], &in[i]))) {
+        if (o->in_type[i] == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT && run_rows == rows)
+            /* the rows as they are: onnxruntime only reads its inputs */
+            st = api->CreateTensorWithDataAsOrtValue(o->mi, (void *)(uintptr_t)data[i], len, shape,
+                                                     d->ndim + 1, o->in_type[i], &in[i]);
+        else {
+            convert_in(o->in_type[i], data[i], rows * d->elem_cnt, o->scratch[i]);
+            if (run_rows > rows) /* a fixed batch: pad with zero rows */
+                memset((char *)o->scratch[i] + rows * d->elem_cnt * es, 0,
+                       (run_rows - rows) * d->elem_cnt * es);
+            st = api->CreateTensorWithDataAsOrtValue(o->mi, o->scratch[i], len, shape, d->ndim + 1,
+                                                     o->in_type[i], &in[i]);
+        }
+        if (st) {
             rc = status_err(o, st, d->name, "onnxruntime cannot take the input", err);
             goto out;
         }
+    }
+    if (out && o->out_float && run_rows == rows) { /* straight into the batch, no copy */
+        int64_t shape[XQ_MAX_DIMS + 1] = {(int64_t)rows};
+
+        for (size_t k = 0; k < o->out_desc.ndim; k++)
+            shape[k + 1] = (int64_t)o->out_desc.dims[k];
+        if ((st = api->CreateTensorWithDataAsOrtValue(
+                 o->mi, out, rows * o->out_desc.elem_cnt * sizeof(float), shape,
+                 o->out_desc.ndim + 1, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, &y))) {
+            rc = status_err(o, st, o->out_name, "onnxruntime cannot take the output", err);
+            goto out;
+        }
+        if ((st = api->Run(o->sess, NULL, (const char *const *)o->in_names,
+                           (const OrtValue *const *)in, o->in_cnt, out_names, 1, &y)))
+            rc = status_err(o, st, "model", "onnxruntime", err);
+        goto out;
     }
     if ((st = api->Run(o->sess, NULL, (const char *const *)o->in_names, (const OrtValue *const *)in,
                        o->in_cnt, out_names, 1, &y))) {
@@ -261,6 +286,7 @@ run_chunk(ort_t *o, const float *const *data, size_t rows, float *out, xq_error_
             goto out;
         }
         if (!out) { /* learning the shape */
+            o->out_float = t == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT && nd - 1 <= XQ_MAX_DIMS;
             o->out_desc.name = o->out_name;
             o->out_desc.ndim = nd - 1;
             o->out_desc.elem_cnt = cnt / run_rows;

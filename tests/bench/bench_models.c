@@ -5,6 +5,7 @@
  * default), engine=interp the interpreter alone. tests/bench/ort_compare.py prints the same
  * lines for onnxruntime's own Python API (engine=onnxruntime-py) to set beside them.
  * Each line: "bench model=... engine=... batch=... mode=...: X ns/row, Y rows/s".
+ * With arguments MODEL LABEL BATCH it prints the one forward line of onnxruntime (engine=onnx).
  */
 #include <math.h>
 #include <stdio.h>
@@ -61,7 +62,10 @@ bench(const char *path, const char *label, const char *backend, size_t batch, bo
                         .out = y,
                         .grad_out = gouts};
 
-        xq_model_eval(m, &b, &err); /* warm-up */
+        t0 = now();
+        do /* warm-up: onnxruntime sizes its buffers in the first calls */
+            xq_model_eval(m, &b, &err);
+        while (now() - t0 < 0.05);
         t0 = now();
         do {
             if (xq_model_eval(m, &b, &err) != XQ_OK) {
@@ -81,12 +85,24 @@ bench(const char *path, const char *label, const char *backend, size_t batch, bo
     xq_model_destroy(m);
 }
 
-int main(void) {
+/*
+ * bench_models MODEL LABEL BATCH: one line, forward rows through onnxruntime (the
+ * onnx backend), for tests/bench/ort_compare.py to set beside onnxruntime's Python API.
+ */
+static int one(char **argv) {
+    xq_log_set_level(XQ_LOG_WARN);
+    bench(argv[1], argv[2], "onnx", (size_t)strtoul(argv[3], NULL, 10), false);
+    return 0;
+}
+
+int main(int argc, char **argv) {
     static const size_t batches[] = {1, 64, 1024};
     static const char *const models[][2] = {{"tests/data/onnx/mlp20.onnx", "mlp"},
                                             {"tests/data/onnx/cnn.onnx", "cnn"}};
     static const char *const backends[] = {"onnx", "onnx-interp"};
 
+    if (argc == 4)
+        return one(argv);
     xq_log_set_level(XQ_LOG_WARN);
     for (size_t k = 0; k < 2; k++)
         for (int g = 0; g < 2; g++)

@@ -160,10 +160,19 @@ def shapes():
                     node("Mul", ["r", "r"], ["y"])], (3, 6), [init("two", i64(2))])
 
 
+def convs():
+    """Conv's im2col edges: dilation, stride, asymmetric pads, groups, a non-square kernel."""
+    w = rng.normal(scale=0.3, size=(6, 2, 3, 2)).astype(np.float32)
+    model("conv_dilated", [node("Conv", ["x", "w", "b"], ["y"], dilations=[2, 1], strides=[2, 1],
+                                pads=[1, 0, 2, 1], group=2)], (2, 4, 9, 8),
+          [init("w", w), init("b", rng.normal(size=(6,)).astype(np.float32))])
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     elementwise()
     shapes()
+    convs()  # last: the models above keep their draws
 
 
 if __name__ == "__main__":

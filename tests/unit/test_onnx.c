@@ -1,7 +1,8 @@
 /*
  * test_onnx.c -- the ONNX backend: every operator's forward pass against numpy
  * (tests/models/make_onnx.py wrote the references) and its input gradient
- * against central finite differences; whole models end to end.
+ * against central finite differences; whole models end to end; the same bits however rows
+ * are batched, and graphs exported with a batch of 1.
  */
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "models/dense.h"
 #include "models/load.h"
 #include "models/onnx.h"
+#include "models/onnx_int.h"
 #include "mp.h"
 #include "suites.h"
 
@@ -87,8 +89,9 @@ static const char *const op_files[] = {
     "mod",
     "mod_int",
     "empty",
+    "conv_dilated",
 };
-#define OP_CNT (sizeof(op_files) / sizeof(op_files[0]))
+#define OP_FILE_CNT (sizeof(op_files) / sizeof(op_files[0]))
 
 static xq_model_t *load(const char *path) {
     xq_model_t *m = NULL;
@@ -375,6 +378,192 @@ START_TEST(test_onnx_embedding_encoded_tensor) {
 
 END_TEST
 
+/* The numbers under @p key of a JSON object file (a flat array). */
+static float *read_floats(const char *path, const char *key, size_t *cnt) {
+    FILE *f = fopen(path, "rb");
+    msgpack_unpacked msg;
+    xq_buf_t text, mp;
+    xq_error_t err;
+    char chunk[4096];
+    float *out = NULL;
+    size_t n;
+    double d;
+
+    ck_assert_ptr_nonnull(f);
+    xq_buf_init(&text);
+    xq_buf_init(&mp);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        xq_buf_append(&text, chunk, n);
+    fclose(f);
+    ck_assert_int_eq(xq_json_to_msgpack((const char *)text.data, text.len, &mp, &err), XQ_OK);
+    t_unpack(&mp, &msg);
+    for (uint32_t k = 0; k < msg.data.via.map.size; k++) {
+        const msgpack_object *v = &msg.data.via.map.ptr[k].val;
+
+        if (!xq_mp_str_eq(&msg.data.via.map.ptr[k].key, key))
+            continue;
+        *cnt = v->via.array.size;
+        out = xq_calloc(*cnt + 1, sizeof(float));
+        for (size_t i = 0; i < *cnt; i++) {
+            xq_mp_number(&v->via.array.ptr[i], &d);
+            out[i] = (float)d;
+        }
+    }
+    msgpack_unpacked_destroy(&msg);
+    xq_buf_fini(&text);
+    xq_buf_fini(&mp);
+    ck_assert_ptr_nonnull(out);
+    return out;
+}
+
+/*
+ * The interpreter's promise: a row's outputs and input gradients are the same bits however
+ * rows are batched (1, 7 or 64 a call; Conv batches its rows into one GEMM). Models: the CNN
+ * (dynamic batch) and conv_fixed1 (exported with a batch of 1, run many rows a pass).
+ */
+START_TEST(test_onnx_bits_do_not_depend_on_batching) {
+    static const char *const files[] = {"tests/data/onnx/cnn.onnx",
+                                        "tests/data/onnx/conv_fixed1.onnx",
+                                        "tests/data/onnx/mlp20.onnx"};
+    static const size_t chunks[] = {1, 7, 64};
+
+    enum {
+        ROWS = 64
+    };
+
+    for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+        xq_model_t *m = load(files[f]);
+        size_t E = xq_model_input(m, 0)->elem_cnt, O = xq_model_output(m)->elem_cnt;
+        float *x = xq_malloc(ROWS * E * sizeof(float)), *y = xq_malloc(ROWS * O * sizeof(float));
+        float *g = xq_malloc(ROWS * E * sizeof(float)), *y2 = xq_malloc(ROWS * O * sizeof(float));
+        float *g2 = xq_malloc(ROWS * E * sizeof(float));
+        int32_t gi[ROWS];
+
+        for (size_t i = 0; i < ROWS * E; i++)
+            x[i] = (float)sin(0.37 * (double)i + 0.1);
+        for (size_t r = 0; r < ROWS; r++)
+            gi[r] = (int32_t)(r % O);
+        eval(m, x, ROWS, true, gi, y, g);
+        for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+            for (size_t r = 0; r < ROWS; r += chunks[c]) {
+                size_t n = ROWS - r < chunks[c] ? ROWS - r : chunks[c];
+
+                eval(m, x + r * E, n, true, gi + r, y2 + r * O, g2 + r * E);
+            }
+            ck_assert_msg(memcmp(y, y2, ROWS * O * sizeof(float)) == 0,
+                          "%s: outputs change with %zu rows a call", files[f], chunks[c]);
+            ck_assert_msg(memcmp(g, g2, ROWS * E * sizeof(float)) == 0,
+                          "%s: gradients change with %zu rows a call", files[f], chunks[c]);
+        }
+        xq_free(x);
+        xq_free(y);
+        xq_free(g);
+        xq_free(y2);
+        xq_free(g2);
+        xq_model_destroy(m);
+    }
+}
+
+END_TEST
+
+/*
+ * Graphs exported with a batch of 1: conv_fixed1 (a constant Reshape to [1, 360]) runs its
+ * rows together and gets numpy's outputs and finite differences' gradients; mix_fixed1
+ * would mix rows if run so (a Softmax across the reshaped batch) and must give each row
+ * what the row alone gives.
+ */
+START_TEST(test_onnx_fixed_batch_of_one) {
+    static const char *const ref = "tests/data/onnx/rebatch.json";
+    xq_model_t *m = load("tests/data/onnx/conv_fixed1.onnx");
+    size_t xn, yn;
+    float *x = read_floats(ref, "x", &xn), *want = read_floats(ref, "conv", &yn), y[18];
+
+    ck_assert_uint_eq(xn, 3 * xq_model_input(m, 0)->elem_cnt);
+    ck_assert_uint_eq(yn, 3 * 4);
+    eval(m, x, 3, false, NULL, y, NULL);
+    for (size_t i = 0; i < yn; i++)
+        ck_assert_msg(fabsf(y[i] - want[i]) <= 1e-5f + 1e-5f * fabsf(want[i]),
+                      "conv_fixed1: y[%zu] = %g, numpy %g", i, (double)y[i], (double)want[i]);
+    check_gradients(m, x, 3, "conv_fixed1");
+    xq_free(x);
+    xq_free(want);
+    xq_model_destroy(m);
+    m = load("tests/data/onnx/mix_fixed1.onnx");
+    x = read_floats(ref, "xm", &xn);
+    want = read_floats(ref, "mix", &yn);
+    ck_assert_uint_eq(yn, 18);
+    eval(m, x, 3, false, NULL, y, NULL);
+    for (size_t i = 0; i < yn; i++)
+        ck_assert_msg(fabsf(y[i] - want[i]) <= 1e-6f,
+                      "mix_fixed1: y[%zu] = %g, numpy (row alone) %g", i, (double)y[i],
+                      (double)want[i]);
+    xq_free(x);
+    xq_free(want);
+    xq_model_destroy(m);
+}
+
+END_TEST
+
+/*
+ * The convolution GEMM against a float64 product, with every edge (k past one block, rows
+ * past a tile, columns past a panel and past a packed block), and each column of C the
+ * same bits whatever the columns computed beside it, for op(A) = A and A^T.
+ */
+START_TEST(test_onnx_gemm_columns_do_not_depend_on_n) {
+    enum {
+        M = 13,
+        K = 300,
+        N = 2100
+    };
+
+    float *A = xq_malloc(M * K * sizeof(float)), *B = xq_malloc(K * N * sizeof(float));
+    float *C = xq_malloc(M * N * sizeof(float)), *C2 = xq_malloc(M * N * sizeof(float));
+    float *Ap = xq_malloc(xq_onnx_gemm_pack_len(M, K) * sizeof(float));
+    static const size_t starts[] = {0, 5, 31, 1000, 2047}, widths[] = {1, 7, 33, 64, 53};
+
+    for (size_t i = 0; i < M * K; i++)
+        A[i] = (float)sin(0.91 * (double)i + 0.3);
+    for (size_t i = 0; i < K * N; i++)
+        B[i] = (float)cos(0.37 * (double)i + 0.1);
+    for (int ta = 0; ta < 2; ta++) {
+        /* ta: A holds op(A)^T, K x M */
+        float *At = xq_malloc(M * K * sizeof(float));
+
+        for (size_t i = 0; i < M; i++)
+            for (size_t k = 0; k < K; k++)
+                At[k * M + i] = A[i * K + k];
+        xq_onnx_gemm_pack(ta, M, K, ta ? At : A, ta ? M : K, Ap);
+        xq_onnx_gemm_packed(M, N, K, Ap, B, N, C, N);
+        for (size_t i = 0; i < M; i++)
+            for (size_t j = 0; j < N; j += 97) {
+                double want = 0;
+
+                for (size_t k = 0; k < K; k++)
+                    want += (double)A[i * K + k] * (double)B[k * N + j];
+                ck_assert_msg(fabs((double)C[i * N + j] - want) <= 1e-4 * (1 + fabs(want)),
+                              "C[%zu, %zu] = %g, float64 %g", i, j, (double)C[i * N + j], want);
+            }
+        for (size_t s = 0; s < sizeof(starts) / sizeof(starts[0]); s++) {
+            size_t j0 = starts[s], w = widths[s];
+
+            /* columns j0 .. j0 + w alone (B's rows N apart, C's w apart) */
+            xq_onnx_gemm_packed(M, w, K, Ap, B + j0, N, C2, w);
+            for (size_t i = 0; i < M; i++)
+                ck_assert_msg(memcmp(C2 + i * w, C + i * N + j0, w * sizeof(float)) == 0,
+                              "row %zu, columns %zu..%zu: other bits than among %d columns", i, j0,
+                              j0 + w, N);
+        }
+        xq_free(At);
+    }
+    xq_free(A);
+    xq_free(B);
+    xq_free(C);
+    xq_free(C2);
+    xq_free(Ap);
+}
+
+END_TEST
+
 START_TEST(test_onnx_load_errors) {
     static const uint8_t junk[] = {0xff, 0xff, 0xff, 0x01, 0x02};
     xq_model_t *m = NULL;
@@ -402,12 +591,15 @@ Suite *onnx_suite(void) {
     TCase *tc = tcase_create("core");
 
     tcase_set_timeout(tc, 30);
-    tcase_add_loop_test(tc, test_onnx_operator, 0, (int)OP_CNT);
+    tcase_add_loop_test(tc, test_onnx_operator, 0, (int)OP_FILE_CNT);
     tcase_add_test(tc, test_onnx_whole_models_gradients);
     tcase_add_test(tc, test_onnx_matches_dense_backend);
     tcase_add_test(tc, test_onnx_explain);
     tcase_add_test(tc, test_onnx_embedding_encoded_tensor);
     tcase_add_test(tc, test_onnx_load_errors);
+    tcase_add_test(tc, test_onnx_bits_do_not_depend_on_batching);
+    tcase_add_test(tc, test_onnx_fixed_batch_of_one);
+    tcase_add_test(tc, test_onnx_gemm_columns_do_not_depend_on_n);
     suite_add_tcase(s, tc);
     return s;
 }
