@@ -5,4 +5,7 @@
 /** Milliseconds of CLOCK_MONOTONIC: only differences mean anything. */
 long long xq_now_ms(void);
 
+/** Microseconds of CLOCK_MONOTONIC: to time work shorter than a millisecond adds up to. */
+long long xq_now_us(void);
+
 #endif /* XQ_CLOCK_H */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "engine.h"
 #include "exindex.h"
 #include "instances.h"
@@ -57,6 +58,8 @@ static const char explain_usage[] =
     "  --xrai-fast            XRAI's 'fast' region selection (default 'full')\n"
     "  --viz-png              visualizations as {\"b64_png\"} (default {\"b64_jpeg\"},\n"
     "                         as Vertex AI returns them)\n"
+    "  --timing               also print the time spent explaining in memory (no\n"
+    "                         start-up, model load or JSON): what make bench compares\n"
     "\n"
     "Specs with examples return {\"neighbors\": [...]} from an example index in Redis:\n"
     "  --index ID             the index (default: the last one built for the spec)\n"
@@ -73,6 +76,7 @@ typedef struct opts {
     xq_examples_query_t query;
     xq_model_opts_t mopts;
     xq_engine_opts_t eng;
+    bool timing;
 } opts_t;
 
 static bool parse_double(const char *s, double *v) {
@@ -100,6 +104,10 @@ static int parse_args(int argc, char **argv, opts_t *o) {
         }
         if (strcmp(a, "--viz-png") == 0) {
             o->eng.run.viz_png = true;
+            continue;
+        }
+        if (strcmp(a, "--timing") == 0) {
+            o->timing = true;
             continue;
         }
         if (!v) {
@@ -172,6 +180,7 @@ typedef struct window {
     bool bad[WINDOW];
     xq_error_t err[WINDOW];
     size_t cnt;
+    long long engine_us; /* spent in xq_engine_explain(), for --timing */
 } window_t;
 
 static void write_error(FILE *out, const xq_error_t *e) {
@@ -205,7 +214,9 @@ static size_t flush_window(xq_engine_t *eng, window_t *w, size_t first_index, FI
     }
     xq_buf_init(&packed);
     xq_buf_init(&json);
+    w->engine_us -= xq_now_us();
     xq_engine_explain(eng, good, idx, ngood, &packed, res);
+    w->engine_us += xq_now_us();
     for (size_t i = 0, g = 0; i < w->cnt; i++) {
         const xq_error_t *e = w->bad[i] ? &w->err[i] : res[g].rc != XQ_OK ? &res[g].err : NULL;
         msgpack_unpacked m;
@@ -365,6 +376,9 @@ int xq_cmd_explain(int argc, char **argv) {
     failed += flush_window(eng, w, index - w->cnt, out);
     if (tty)
         progress(index, start, true);
+    if (o.timing)
+        fprintf(stderr, "explainq explain: timing: %zu instances in %.6f s in memory\n", index,
+                (double)w->engine_us / 1e6);
     if (io_rc != XQ_OK || ferror(in) || fflush(out) != 0 || ferror(out)) {
         fprintf(stderr, "explainq explain: i/o error: %s\n", strerror(errno));
         rc = XQ_EXIT_RUNTIME;

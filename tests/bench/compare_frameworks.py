@@ -11,6 +11,12 @@ on the same model and budget, one core each (run under taskset -c 0; torch one t
     the MLP on 1,000 instances, and resnet18 (the corpus's dynamo export, 32x32) on 8 pictures,
     explainq vs Captum's IntegratedGradients(method="gausslegendre").
 Prints one line per comparison. Needs .venv-corpus (make corpus) with shap.
+
+What is timed on each side is the same work: explaining inputs already in memory into results in
+memory. For Captum and SHAP that is the attribute() call on tensors of a model already built;
+for explainq it is the time `explain --timing` reports spent in its engine (instances parsed,
+model loaded, results not yet JSON). The whole `explainq explain` command (process start, model
+load, JSON in and out) is printed beside it, as "whole command", for what a user of the CLI sees.
 """
 import json
 import os
@@ -43,18 +49,39 @@ def mlp():
 
 
 def explainq(spec, model, inst_path, count):
-    t0 = time.perf_counter()
-    p = subprocess.run([X_BIN, "explain", "--spec", spec, "--model", model, "--instances",
-                        inst_path, "--seed", "1"], capture_output=True, text=True)
-    dt = time.perf_counter() - t0
-    assert p.returncode == 0, p.stderr[:300]
-    assert len(p.stdout.splitlines()) == count
-    return count / dt, p.stdout
+    """(explanations/s in memory, explanations/s of the whole command), best of three runs."""
+    best_mem = best_all = 0.0
+    for _ in range(3):
+        t0 = time.perf_counter()
+        p = subprocess.run([X_BIN, "explain", "--spec", spec, "--model", model, "--instances",
+                            inst_path, "--seed", "1", "--timing"], capture_output=True, text=True)
+        dt = time.perf_counter() - t0
+        assert p.returncode == 0, p.stderr[:300]
+        assert len(p.stdout.splitlines()) == count
+        timing = [l for l in p.stderr.splitlines() if "timing:" in l]
+        assert timing, p.stderr[:300]
+        mem_s = float(timing[-1].split(" in ")[1].split(" s")[0])
+        best_mem = max(best_mem, count / mem_s)
+        best_all = max(best_all, count / dt)
+    return best_mem, best_all
+
+
+def rate(n, fn, repeats=3):
+    """n / seconds of fn(), the best of @repeats runs (as explainq's side gets)."""
+    best = 0.0
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = max(best, n / (time.perf_counter() - t0))
+    return best
 
 
 def line(what, ours, theirs):
-    print("bench-frameworks %-34s explainq %9.0f/s  %-24s %9.0f/s  ratio %.2f" % (
-        what, ours, theirs[0], theirs[1], ours / theirs[1]), flush=True)
+    mem, whole = ours
+    print("bench-frameworks %-30s explainq %9.0f/s  %-28s %9.0f/s  ratio %.2f"
+          "  (whole command %7.0f/s, ratio %.2f)" % (
+              what, mem, theirs[0], theirs[1], mem / theirs[1], whole, whole / theirs[1]),
+          flush=True)
 
 
 def main():
@@ -73,32 +100,31 @@ def main():
     with torch.no_grad():
         target = m(xt).argmax(-1)
     # Sampled Shapley
-    ours, _ = explainq(os.path.join(TOP, "tests/data/specs/mlp20_shapley.json"),
-                       os.path.join(TOP, "tests/data/onnx/mlp20.onnx"), inst, N)
+    ours = explainq(os.path.join(TOP, "tests/data/specs/mlp20_shapley.json"),
+                    os.path.join(TOP, "tests/data/onnx/mlp20.onnx"), inst, N)
     svs = ShapleyValueSampling(m)
-    t0 = time.perf_counter()
-    # batched: every instance in one call, each permutation evaluated for all of them at once
-    svs.attribute(xt, baselines=0.0, target=target, n_samples=10, perturbations_per_eval=1)
-    line("shapley mlp20 (10 paths)", ours, ("captum ShapleyValueSampling", N / (time.perf_counter() - t0)))
+    # batched: every instance in one call, each permutation step evaluated for all of them at
+    # once; Captum's best of 1, 4 and 16 steps per forward call
+    theirs = max(rate(N, lambda: svs.attribute(xt, baselines=0.0, target=target, n_samples=10,
+                                                perturbations_per_eval=k)) for k in (1, 4, 16))
+    line("shapley mlp20 (10 paths)", ours, ("captum ShapleyValueSampling", theirs))
     try:
         import shap
 
         f = lambda a: m(torch.tensor(a, dtype=torch.float32)).detach().numpy()
         ex = shap.PermutationExplainer(f, np.zeros((1, 20), np.float32))
         n = 100  # SHAP is slow: 100 instances, scaled
-        t0 = time.perf_counter()
-        ex(X[:n], max_evals=210, silent=True)
-        line("shapley mlp20 (10 paths)", ours, ("shap PermutationExplainer", n / (time.perf_counter() - t0)))
+        theirs = rate(n, lambda: ex(X[:n], max_evals=210, silent=True), repeats=1)
+        line("shapley mlp20 (10 paths)", ours, ("shap PermutationExplainer", theirs))
     except ImportError:
         print("bench-frameworks shap not installed: skipped")
     # Integrated Gradients, MLP
-    ours, _ = explainq(os.path.join(TOP, "tests/data/specs/mlp20_ig.json"),
-                       os.path.join(TOP, "tests/data/onnx/mlp20.onnx"), inst, N)
+    ours = explainq(os.path.join(TOP, "tests/data/specs/mlp20_ig.json"),
+                    os.path.join(TOP, "tests/data/onnx/mlp20.onnx"), inst, N)
     ig = IntegratedGradients(m)
-    t0 = time.perf_counter()
-    ig.attribute(xt, baselines=0.0, target=target, n_steps=50, method="gausslegendre",
-                 internal_batch_size=50 * 100)
-    line("IG mlp20 (50 steps)", ours, ("captum IntegratedGradients", N / (time.perf_counter() - t0)))
+    theirs = rate(N, lambda: ig.attribute(xt, baselines=0.0, target=target, n_steps=50,
+                                          method="gausslegendre", internal_batch_size=50 * 100))
+    line("IG mlp20 (50 steps)", ours, ("captum IntegratedGradients", theirs))
     # Integrated Gradients, resnet18 (the corpus's model and export)
     path = os.path.join(TOP, "build/corpus/resnet18_dynamo.onnx")
     if not os.path.exists(path):
@@ -123,13 +149,16 @@ def main():
                "metadata": {"inputs": {"img": {"inputTensorName": s.get_inputs()[0].name,
                                                 "modality": "image"}},
                             "outputs": {s.get_outputs()[0].name: {}}}}, open(spec, "w"))
-    ours, _ = explainq(spec, path, inst, len(imgs))
+    ours = explainq(spec, path, inst, len(imgs))
     ig = IntegratedGradients(net)
-    t0 = time.perf_counter()
-    for i in range(len(imgs)):
-        ig.attribute(torch.tensor(imgs[i:i + 1]), baselines=0.0, target=int(tgt[i]), n_steps=50,
-                     method="gausslegendre", internal_batch_size=50)
-    line("IG resnet18 32x32 (50 steps)", ours, ("captum IntegratedGradients", len(imgs) / (time.perf_counter() - t0)))
+
+    def captum_images():
+        for i in range(len(imgs)):
+            ig.attribute(torch.tensor(imgs[i:i + 1]), baselines=0.0, target=int(tgt[i]),
+                         n_steps=50, method="gausslegendre", internal_batch_size=50)
+
+    theirs = rate(len(imgs), captum_images)
+    line("IG resnet18 32x32 (50 steps)", ours, ("captum IntegratedGradients", theirs))
     return 0
 
 
