@@ -10,6 +10,7 @@
 
 #include "base64.h"
 #include "mp.h"
+#include "numfmt.h"
 
 /* ==== JSON -> msgpack ==== */
 
@@ -122,20 +123,15 @@ void xq_json_append_str(xq_buf_t *out, const char *s, size_t len) {
     xq_buf_append(out, "\"", 1);
 }
 
-/* Shortest "%.*g" that strtod()/strtof() reads back to the same value. */
+/* Shortest "%.*g" that strtod()/strtof() reads back to the same value (numfmt.h). */
 static void append_real(xq_buf_t *out, double d, bool is_f32) {
-    char tmp[40];
+    char tmp[XQ_NUMFMT_SIZE];
 
     if (!isfinite(d)) {
         xq_buf_append_str(out, "null");
         return;
     }
-    for (int prec = is_f32 ? 6 : 15; prec <= 17; prec++) {
-        snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
-        if (is_f32 ? strtof(tmp, NULL) == (float)d : strtod(tmp, NULL) == d)
-            break;
-    }
-    xq_buf_append_str(out, tmp);
+    xq_buf_append(out, tmp, xq_numfmt_shortest(tmp, d, is_f32));
 }
 
 void xq_json_append_double(xq_buf_t *out, double d) {

@@ -10,6 +10,7 @@
     X(sha256)        \
     X(mp)            \
     X(json)          \
+    X(numfmt)        \
     X(spec)          \
     X(spec_rules)    \
     X(ig)            \

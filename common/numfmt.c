@@ -1,0 +1,110 @@
+/* numfmt.c -- shortest round-trip "%g" text from one exact 17-digit conversion. */
+#include "numfmt.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Why one printf() is enough. s17, the value correctly rounded to 17
+ * significant digits, is what "%.16e" prints. For p < 17, rounding s17 to p
+ * digits gives the value correctly rounded to p digits, except when s17 lies
+ * exactly on a p-digit midpoint (its digits past p are "5" and zeros): every
+ * midpoint has at most 17 digits, so the exact value and s17 cannot lie on
+ * opposite sides of one. Only then is printf() asked again, at p digits.
+ */
+
+/* The @p p digits of @p d correctly rounded into dig (no point), and the exponent of the first. */
+static void round_digits(double d, const char *d17, int e17, int p, char *dig, int *exp10) {
+    bool tie = d17[p] == '5';
+
+    for (int i = p + 1; i < 17 && tie; i++)
+        tie = d17[i] == '0';
+    if (tie) { /* the one case s17 cannot settle: printf() rounds the exact value */
+        char tmp[XQ_NUMFMT_SIZE];
+
+        snprintf(tmp, sizeof(tmp), "%.*e", p - 1, fabs(d));
+        dig[0] = tmp[0];
+        memcpy(dig + 1, tmp + 2, (size_t)p - 1);
+        *exp10 = atoi(strchr(tmp, 'e') + 1);
+        return;
+    }
+    memcpy(dig, d17, (size_t)p);
+    *exp10 = e17;
+    if (d17[p] < '5')
+        return;
+    for (int i = p - 1; i >= 0; i--) {
+        if (dig[i] != '9') {
+            dig[i]++;
+            return;
+        }
+        dig[i] = '0';
+    }
+    dig[0] = '1'; /* 9.99 -> 10.0: one more digit before the point */
+    (*exp10)++;
+}
+
+/* "%.*g" of the p digits and exponent: fixed or scientific as C says, trailing zeros dropped. */
+static size_t format_g(char *buf, bool neg, const char *dig, int p, int x) {
+    size_t n = 0;
+    int last = p; /* digits kept: trailing zeros go */
+
+    while (last > 1 && dig[last - 1] == '0')
+        last--;
+    if (neg)
+        buf[n++] = '-';
+    if (x < -4 || x >= p) {
+        buf[n++] = dig[0];
+        if (last > 1) {
+            buf[n++] = '.';
+            memcpy(buf + n, dig + 1, (size_t)last - 1);
+            n += (size_t)last - 1;
+        }
+        n += (size_t)snprintf(buf + n, XQ_NUMFMT_SIZE - n, "e%c%02d", x < 0 ? '-' : '+', abs(x));
+        return n;
+    }
+    if (x < 0) {
+        buf[n++] = '0';
+        buf[n++] = '.';
+        for (int i = 0; i < -x - 1; i++)
+            buf[n++] = '0';
+        memcpy(buf + n, dig, (size_t)last);
+        n += (size_t)last;
+    } else {
+        for (int i = 0; i <= x; i++)
+            buf[n++] = i < last ? dig[i] : '0';
+        if (last > x + 1) {
+            buf[n++] = '.';
+            memcpy(buf + n, dig + x + 1, (size_t)(last - x - 1));
+            n += (size_t)(last - x - 1);
+        }
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+size_t xq_numfmt_shortest(char *buf, double d, bool is_f32) {
+    char s17[XQ_NUMFMT_SIZE], d17[17], dig[17];
+    int e17, x;
+    size_t n = 0;
+
+    if (d == 0) /* "0" or "-0" at every precision */
+        return (size_t)snprintf(buf, XQ_NUMFMT_SIZE, "%g", d);
+    snprintf(s17, sizeof(s17), "%.16e", fabs(d));
+    d17[0] = s17[0];
+    memcpy(d17 + 1, s17 + 2, 16);
+    e17 = atoi(strchr(s17, 'e') + 1);
+    for (int p = is_f32 ? 6 : 15; p <= 17; p++) {
+        if (p == 17) {
+            memcpy(dig, d17, 17);
+            x = e17;
+        } else {
+            round_digits(d, d17, e17, p, dig, &x);
+        }
+        n = format_g(buf, d < 0, dig, p, x);
+        if (is_f32 ? strtof(buf, NULL) == (float)d : strtod(buf, NULL) == d)
+            break;
+    }
+    return n;
+}
