@@ -27,7 +27,7 @@ static void round_digits(double d, const char *d17, int e17, int p, char *dig, i
         snprintf(tmp, sizeof(tmp), "%.*e", p - 1, fabs(d));
         dig[0] = tmp[0];
         memcpy(dig + 1, tmp + 2, (size_t)p - 1);
-        *exp10 = atoi(strchr(tmp, 'e') + 1);
+        *exp10 = (int)strtol(strchr(tmp, 'e') + 1, NULL, 10);
         return;
     }
     memcpy(dig, d17, (size_t)p);
@@ -94,7 +94,7 @@ size_t xq_numfmt_shortest(char *buf, double d, bool is_f32) {
     snprintf(s17, sizeof(s17), "%.16e", fabs(d));
     d17[0] = s17[0];
     memcpy(d17 + 1, s17 + 2, 16);
-    e17 = atoi(strchr(s17, 'e') + 1);
+    e17 = (int)strtol(strchr(s17, 'e') + 1, NULL, 10);
     for (int p = is_f32 ? 6 : 15; p <= 17; p++) {
         if (p == 17) {
             memcpy(dig, d17, 17);
