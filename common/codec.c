@@ -205,3 +205,81 @@ void xq_infer_error_pack(const char *id, const xq_error_t *e, xq_buf_t *buf) {
     /* the same shape as an error result: one reader serves both */
     xq_result_pack_error(id, e, buf);
 }
+
+/* The runner's {"code", "field", "message"} as an error of ours. */
+static xq_err_t
+runner_error_set(const xq_infer_reply_dst_t *dst, const msgpack_object *e, xq_error_t *err) {
+    const msgpack_object *m = xq_mp_map_get(e, "message");
+    bool is_str = m && m->type == MSGPACK_OBJECT_STR;
+
+    return xq_error_set(err, XQ_EMODEL, "model", "model %s: %.*s", dst->model,
+                        is_str ? (int)m->via.str.size : 5, is_str ? m->via.str.ptr : "error");
+}
+
+/* The outputs, scattered by row_map when there is one. */
+static xq_err_t
+decode_outputs(const xq_infer_reply_dst_t *dst, const msgpack_object *outs, xq_error_t *err) {
+    const msgpack_object *ov = outs && outs->type == MSGPACK_OBJECT_MAP && outs->via.map.size
+                                   ? &outs->via.map.ptr[0].val
+                                   : NULL;
+    size_t cnt = dst->rows * dst->out_cnt, got = 0;
+    xq_error_t e2;
+
+    if (!ov)
+        return xq_error_set(err, XQ_EMODEL, "model", "model %s replied without outputs",
+                            dst->model);
+    if (!dst->row_map) {
+        if (xq_tensor_decode_into(ov, "outputs", dst->out, cnt, &got, &e2) == XQ_OK)
+            return XQ_OK;
+    } else {
+        /* rows to scatter (some came from the baseline cache): f32 is read in place */
+        const msgpack_object *data = xq_mp_map_get(ov, "data"), *dt = xq_mp_map_get(ov, "dtype");
+        xq_tensor_t t = {0};
+        const char *src = NULL;
+
+        if (data && data->type == MSGPACK_OBJECT_BIN && dt && xq_mp_str_eq(dt, "f32") &&
+            data->via.bin.size == cnt * sizeof(float))
+            src = data->via.bin.ptr;
+        else if (xq_tensor_decode_results(ov, "outputs", 0, &t, &e2) == XQ_OK && t.cnt == cnt)
+            src = (const char *)t.data;
+        got = src ? cnt : t.cnt;
+        for (size_t k = 0; src && k < dst->rows; k++)
+            memcpy(dst->out + dst->row_map[k] * dst->out_cnt,
+                   src + k * dst->out_cnt * sizeof(float), dst->out_cnt * sizeof(float));
+        xq_tensor_fini(&t);
+        if (src)
+            return XQ_OK;
+    }
+    if (got && got != cnt)
+        return xq_error_set(err, XQ_EMODEL, "model", "model %s replied %zu outputs for %zu rows",
+                            dst->model, got, dst->rows);
+    return xq_error_set(err, XQ_EMODEL, "model", "model %s replied without outputs", dst->model);
+}
+
+xq_err_t xq_infer_reply_decode(const msgpack_object *reply,
+                               const xq_infer_reply_dst_t *dst,
+                               bool *runner_error,
+                               xq_error_t *err) {
+    const msgpack_object *e = xq_mp_map_get(reply, "error"), *grads;
+    xq_err_t rc;
+
+    *runner_error = false;
+    if (e) {
+        *runner_error = true;
+        return runner_error_set(dst, e, err);
+    }
+    if ((rc = decode_outputs(dst, xq_mp_map_get(reply, "outputs"), err)) != XQ_OK)
+        return rc;
+    grads = xq_mp_map_get(reply, "grads");
+    for (size_t k = 0; k < dst->grad_cnt; k++) {
+        const msgpack_object *gv = grads ? xq_mp_map_get(grads, dst->grad_names[k]) : NULL;
+        size_t got;
+        xq_error_t e2;
+
+        if (!gv || xq_tensor_decode_into(gv, "grads", dst->grads[k], dst->rows * dst->grad_elems[k],
+                                         &got, &e2) != XQ_OK)
+            return xq_error_set(err, XQ_EMODEL, "model", "model %s replied without gradients of %s",
+                                dst->model, dst->grad_names[k]);
+    }
+    return XQ_OK;
+}

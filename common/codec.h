@@ -81,4 +81,34 @@ void xq_infer_reply_pack(const char *id,
 /** Packs an error reply {"id", "error": {"code", "field", "message"}}. */
 void xq_infer_error_pack(const char *id, const xq_error_t *e, xq_buf_t *buf);
 
+/**
+ * Where a reply's tensors go: straight into the caller's row buffers, no copy between. Row k of
+ * the reply is row @p row_map[k] of the buffers (NULL: row k).
+ */
+typedef struct xq_infer_reply_dst {
+    const char *model;     /* the model's name, for messages */
+    size_t rows;           /* rows the request carried */
+    const size_t *row_map; /* per reply row: the buffers' row, or NULL */
+    float *out;            /* outputs: out_cnt per row */
+    size_t out_cnt;        /* output elements per row */
+    size_t grad_cnt;       /* gradients wanted, one per fed tensor (0: forward rows) */
+    const char *const *grad_names;
+    const size_t *grad_elems; /* per tensor: elements per row */
+    float *const *grads;      /* per tensor: grad_elems[t] per row, rows in order */
+} xq_infer_reply_dst_t;
+
+/**
+ * Decodes reply @p reply (a msgpack map: {"id", "outputs": {name: tensor}, "grads": {name:
+ * tensor}} or {"id", "error": {...}}) into @p dst. The one reader of replies, for the worker and
+ * for in-process callers of a runner (worker/kmodel.c). Values that are not finite are kept: they
+ * fail only their rows' instances (xq_run_reduce()).
+ *
+ * @returns XQ_OK; XQ_EMODEL with the runner's message and @p *runner_error set when the runner
+ *          answered with an error; XQ_EMODEL naming what is missing or of the wrong size otherwise.
+ */
+xq_err_t xq_infer_reply_decode(const msgpack_object *reply,
+                               const xq_infer_reply_dst_t *dst,
+                               bool *runner_error,
+                               xq_error_t *err);
+
 #endif /* XQ_CODEC_H */

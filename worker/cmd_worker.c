@@ -333,6 +333,11 @@ static int start_state(worker_t *w) {
     w->max_queued_instances = (size_t)xq_conf_num(w->conf, "max.queued.instances");
     w->max_queued_bytes = (size_t)xq_conf_num(w->conf, "max.queued.bytes");
     w->commit_ms = (long long)xq_conf_num(w->conf, "commit.interval.ms");
+    w->linger_ms = (long long)xq_conf_num(w->conf, "batch.linger.ms");
+    w->request_timeout_ms = (long long)xq_conf_num(w->conf, "request.timeout.ms");
+    w->request_retries = (int)xq_conf_num(w->conf, "request.retries");
+    w->max_inflight_rows = (size_t)xq_conf_num(w->conf, "max.inflight.rows");
+    w->replies_topic = xq_conf_str(w->conf, "topic.replies");
     if (!wk_load_local_models(w))
         return XQ_EXIT_USAGE;
     if (xq_conf_str(w->conf, "redis.url")[0] &&
@@ -413,7 +418,7 @@ static void subscribe(worker_t *w) {
 
 /* Takes what arrived (jobs and replies, one queue), waiting a little for the first. */
 static void take(worker_t *w, bool draining) {
-    const char *replies_topic = xq_conf_str(w->conf, "topic.replies");
+    const char *replies_topic = w->replies_topic;
 
     for (int k = 0; k < 1000 && (k == 0 || !intake_full(w)); k++) {
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(w->consumer, k ? 0 : w->open ? 1 : 50);
@@ -442,8 +447,7 @@ static void take(worker_t *w, bool draining) {
 /* Back-pressure: a full row budget, or enough accepted and unanswered, pauses the job
  * partitions (memory stays bounded whatever the backlog). */
 static void backpressure(worker_t *w, bool draining) {
-    bool full =
-        w->inflight_rows >= (size_t)xq_conf_num(w->conf, "max.inflight.rows") || intake_full(w);
+    bool full = w->inflight_rows >= w->max_inflight_rows || intake_full(w);
     rd_kafka_topic_partition_list_t *parts = NULL;
 
     if (full != w->paused && !draining && !rd_kafka_assignment(w->consumer, &parts)) {
@@ -527,7 +531,7 @@ static void stop(worker_t *w) {
 
 /* Frees everything the worker holds, whatever stage it reached. */
 static void teardown(worker_t *w) {
-    for (batch_t *lists[2] = {w->open, w->inflight}, **l = lists; l < lists + 2; l++) {
+    for (batch_t *lists[3] = {w->open, w->inflight, w->spare}, **l = lists; l < lists + 3; l++) {
         while (*l) {
             batch_t *b = *l;
 

@@ -4,7 +4,7 @@
 
 /* The content key of baseline row @p i: sha256 of the model name and the row's values. */
 static void baseline_key(const batch_t *b, size_t i, char *key) {
-    const xq_rows_t *r = &b->rows;
+    const xq_rows_t *r = &b->sb.rows;
     xq_sha256_ctx_t *c = xq_sha256_begin();
 
     xq_sha256_add(c, b->model->name, strlen(b->model->name) + 1);
@@ -69,11 +69,11 @@ void wk_baseline_put(
  * keys of the baseline rows sent are kept, to cache their outputs.
  */
 void wk_use_baseline_cache(worker_t *w, batch_t *b) {
-    xq_rows_t *r = &b->rows;
+    xq_rows_t *r = &b->sb.rows;
     size_t hits = 0, baselines = 0;
     const float **hit;
 
-    if (b->grad)
+    if (b->sb.grad)
         return;
     for (size_t i = 0; i < r->cnt; i++)
         baselines += r->baseline[i];
@@ -94,8 +94,7 @@ void wk_use_baseline_cache(worker_t *w, batch_t *b) {
         char(*keys)[XQ_SHA256_HEX_LEN + 1] = xq_calloc(r->cnt, sizeof(*keys));
 
         b->compact = true;
-        xq_rows_init(&b->send);
-        xq_rows_reset(&b->send, b->shape, r->out_cnt, false);
+        xq_rows_reset(&b->send, b->sb.shape, r->out_cnt, false);
         b->map = xq_calloc(r->cnt, sizeof(*b->map));
         for (size_t i = 0; i < r->cnt; i++) {
             size_t k;

@@ -38,6 +38,7 @@
 #include "redis.h"
 #include "rng.h"
 #include "rows.h"
+#include "rowsched.h"
 #include "sha256.h"
 #include "signals.h"
 #include "spec.h"
@@ -110,14 +111,15 @@ typedef struct model_ent {
     size_t cache_next;
 } model_ent_t;
 
-typedef struct segment {
-    job_t *job; /* NULL once the job was dropped */
-    size_t run;
-    size_t first, cnt;
-} segment_t;
-
+/*
+ * Rows of many jobs' runs for one model, of one kind and shape (common/sched.h): sb's segments
+ * name the job (the owner) and the run. Freed batches keep their buffers in the worker's spare
+ * list, so the next batch of the same shape allocates nothing.
+ */
 typedef struct batch {
     struct batch *next;
+    xq_sched_batch_t sb; /* the rows and whose they are; sb.model is `model` */
+    model_ent_t *model;
     xq_rows_t send; /* the rows actually sent when some came from the baseline cache */
     size_t *map;    /* send row k is rows row map[k] */
     char (*keys)[XQ_SHA256_HEX_LEN + 1]; /* per send row: its baseline key, or "" */
@@ -125,17 +127,13 @@ typedef struct batch {
     bool local;                          /* answered here (cache or local model): no request */
     bool local_failed;                   /* the local model failed: local_err says why */
     xq_error_t local_err;
-    model_ent_t *model;
-    bool grad;
-    const xq_layout_t *shape; /* a layout of the rows' shape (of the first segment) */
-    xq_rows_t rows;
-    segment_t *seg;
-    size_t seg_cnt, seg_cap;
     long long open_ms, sent_ms;
     char corr[200];
     int attempts;
     bool sent;
 } batch_t;
+
+#define SPARE_BATCHES 8 /* freed batches whose buffers are kept for the next ones */
 
 #define SPEC_CACHE 64
 
@@ -194,6 +192,8 @@ typedef struct worker {
     size_t job_cnt;
     model_ent_t *models;
     batch_t *open, *inflight;
+    batch_t *spare; /* freed batches, their buffers kept (at most SPARE_BATCHES) */
+    size_t spare_cnt;
     size_t inflight_rows;
     uint64_t seq;
     bool in_txn, fatal, paused;
@@ -222,6 +222,11 @@ typedef struct worker {
     size_t commit_jobs;
     size_t max_queued_instances, max_queued_bytes;
     long long commit_ms;
+    /* options the loop reads, read once (xq_conf_num() looks them up by name) */
+    long long linger_ms, request_timeout_ms;
+    int request_retries;
+    size_t max_inflight_rows;
+    const char *replies_topic;
     xq_obs_t *obs; /* metrics and readiness (obs.h) */
 } worker_t;
 
@@ -242,6 +247,7 @@ void wk_use_baseline_cache(worker_t *w, batch_t *b);
 model_ent_t *wk_model_get(worker_t *w, const char *name);
 void wk_model_describe(worker_t *w, model_ent_t *m);
 void wk_batch_free(batch_t *b);
+void wk_batch_release(worker_t *w, batch_t *b);
 void wk_flush_batches(worker_t *w, bool all);
 void wk_plan(worker_t *w);
 void wk_handle_reply(worker_t *w, const rd_kafka_message_t *rkm);

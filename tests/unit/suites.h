@@ -35,7 +35,8 @@
     X(picture)       \
     X(metrics)       \
     X(log)           \
-    X(clock)
+    X(clock)         \
+    X(rowsched)
 
 #define XQ_SUITE_DECL(name) Suite *name##_suite(void);
 XQ_SUITES(XQ_SUITE_DECL)
