@@ -123,6 +123,29 @@ void xq_infer_req_fini(xq_infer_req_t *req) {
     memset(req, 0, sizeof(*req));
 }
 
+/* An f32 wire tensor of v->rows rows of @p data picked by v->sel, packed without a copy between. */
+static void pack_selected(msgpack_packer *pk,
+                          const xq_infer_req_view_t *v,
+                          const float *data,
+                          const size_t *dims,
+                          size_t ndim) {
+    size_t elems = 1;
+
+    for (size_t d = 1; d < ndim; d++)
+        elems *= dims[d];
+    msgpack_pack_map(pk, 3);
+    xq_mp_pack_str(pk, "dtype");
+    xq_mp_pack_str(pk, "f32");
+    xq_mp_pack_str(pk, "shape");
+    msgpack_pack_array(pk, ndim);
+    for (size_t d = 0; d < ndim; d++)
+        msgpack_pack_uint64(pk, dims[d]);
+    xq_mp_pack_str(pk, "data");
+    msgpack_pack_bin(pk, v->rows * elems * sizeof(float));
+    for (size_t k = 0; k < v->rows; k++)
+        msgpack_pack_bin_body(pk, data + v->sel[k] * elems, elems * sizeof(float));
+}
+
 void xq_infer_req_pack(const xq_infer_req_view_t *v, xq_buf_t *out) {
     msgpack_packer pk;
 
@@ -138,7 +161,10 @@ void xq_infer_req_pack(const xq_infer_req_view_t *v, xq_buf_t *out) {
         dims[0] = v->rows;
         memcpy(dims + 1, v->dims[i], v->ndim[i] * sizeof(size_t));
         xq_mp_pack_str(&pk, v->names[i]);
-        xq_tensor_pack(&pk, v->data[i], dims, v->ndim[i] + 1);
+        if (v->sel)
+            pack_selected(&pk, v, v->data[i], dims, v->ndim[i] + 1);
+        else
+            xq_tensor_pack(&pk, v->data[i], dims, v->ndim[i] + 1);
     }
     xq_mp_pack_str(&pk, "outputs");
     msgpack_pack_array(&pk, v->output != NULL);
@@ -153,7 +179,12 @@ void xq_infer_req_pack(const xq_infer_req_view_t *v, xq_buf_t *out) {
         }
         xq_mp_pack_str(&pk, "index");
         msgpack_pack_bin(&pk, v->rows * 4);
-        msgpack_pack_bin_body(&pk, v->grad_index, v->rows * 4);
+        if (v->sel) {
+            for (size_t k = 0; k < v->rows; k++)
+                msgpack_pack_bin_body(&pk, v->grad_index + v->sel[k], 4);
+        } else {
+            msgpack_pack_bin_body(&pk, v->grad_index, v->rows * 4);
+        }
         xq_mp_pack_str(&pk, "wrt");
         msgpack_pack_array(&pk, v->input_cnt);
         for (size_t i = 0; i < v->input_cnt; i++)

@@ -61,6 +61,7 @@ typedef struct xq_infer_req_view {
     const int32_t *grad_index; /* NULL: forward only */
     size_t encoded_cnt;
     const char *const *encoded;
+    const size_t *sel; /* NULL: data holds the rows; else row k is data's row sel[k] */
 } xq_infer_req_view_t;
 
 void xq_infer_req_pack(const xq_infer_req_view_t *v, xq_buf_t *out);

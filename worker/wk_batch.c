@@ -64,29 +64,29 @@ static size_t batch_rows(const worker_t *w, const xq_layout_t *l) {
 
 void wk_batch_free(batch_t *b) {
     xq_sched_batch_fini(&b->sb);
-    xq_rows_fini(&b->send);
-    xq_free(b->map);
+    xq_free(b->sel);
+    xq_free(b->key_row);
     xq_free(b->keys);
     xq_free(b);
 }
 
 /* Done with @p b (off every list): its buffers wait in the spare list for the next batch. */
 void wk_batch_release(worker_t *w, batch_t *b) {
-    xq_sched_batch_t sb = b->sb;
-    xq_rows_t send = b->send;
+    batch_t keep;
 
     if (w->spare_cnt >= SPARE_BATCHES) {
         wk_batch_free(b);
         return;
     }
-    xq_free(b->map);
-    xq_free(b->keys);
-    memset(b, 0, sizeof(*b));
-    b->sb = sb;
-    b->sb.seg_cnt = 0;
-    b->sb.rows.cnt = 0;
-    b->send = send;
-    b->send.cnt = 0;
+    memset(&keep, 0, sizeof(keep));
+    keep.sb = b->sb;
+    keep.sb.seg_cnt = keep.sb.rows.cnt = 0;
+    keep.sel = b->sel;
+    keep.sel_cap = b->sel_cap;
+    keep.key_row = b->key_row;
+    keep.keys = b->keys;
+    keep.key_cap = b->key_cap;
+    *b = keep;
     b->next = w->spare;
     w->spare = b;
     w->spare_cnt++;
@@ -153,9 +153,9 @@ static void batch_send(worker_t *w, batch_t *b) {
         b->sent_ms = xq_now_ms();
         return;
     }
-    r = b->compact ? &b->send : &b->sb.rows;
+    r = &b->sb.rows;
     const float *data[XQ_CODEC_MAX_TENSORS];
-    xq_batch_t req = {.rows = r->cnt,
+    xq_batch_t req = {.rows = b->compact ? b->sel_cnt : r->cnt,
                       .tensor_cnt = r->tensor_cnt,
                       .names = r->names,
                       .data = data,
@@ -168,10 +168,10 @@ static void batch_send(worker_t *w, batch_t *b) {
         snprintf(b->corr, sizeof(b->corr), "%s:%llu", w->id, (unsigned long long)++w->seq);
     xq_buf_init(&msg);
     /* one allocation: the tensors, the gradient indices and room for the names and headers */
-    xq_buf_reserve(&msg, r->cnt * (r->elem_total * sizeof(float) + 8) + 4096);
-    xq_remote_pack_request(b->model->remote, b->corr, &req, &msg);
+    xq_buf_reserve(&msg, req.rows * (r->elem_total * sizeof(float) + 8) + 4096);
+    xq_remote_pack_request(b->model->remote, b->corr, &req, b->compact ? b->sel : NULL, &msg);
     send_request(w, b->model->name, b->corr, &msg);
-    xq_obs_rows_sent(w->obs, b->model->name, r->cnt);
+    xq_obs_rows_sent(w->obs, b->model->name, req.rows);
     if (!b->sent)
         w->inflight_rows += b->sb.rows.cnt;
     b->sent = true;
@@ -261,10 +261,9 @@ static void batch_reply(worker_t *w, batch_t *b, const msgpack_object *reply) {
         runner_error = true;
         ok = false;
     } else if (reply) {
-        const xq_rows_t *sent = b->compact ? &b->send : r;
         xq_infer_reply_dst_t dst = {.model = b->model->name,
-                                    .rows = sent->cnt,
-                                    .row_map = b->compact ? b->map : NULL,
+                                    .rows = b->compact ? b->sel_cnt : r->cnt,
+                                    .row_map = b->compact ? b->sel : NULL,
                                     .out = r->out,
                                     .out_cnt = r->out_cnt,
                                     .grad_cnt = b->sb.grad ? r->tensor_cnt : 0,
@@ -273,12 +272,9 @@ static void batch_reply(worker_t *w, batch_t *b, const msgpack_object *reply) {
                                     .grads = r->gout};
 
         ok = xq_infer_reply_decode(reply, &dst, &runner_error, &err) == XQ_OK;
-        for (size_t k = 0; ok && b->keys && k < sent->cnt; k++) {
-            size_t i = b->compact ? b->map[k] : k;
-
-            if (b->keys[k][0])
-                wk_baseline_put(w, b->model, b->keys[k], r->out + i * r->out_cnt, r->out_cnt);
-        }
+        for (size_t k = 0; ok && k < b->key_cnt; k++)
+            wk_baseline_put(w, b->model, b->keys[k], r->out + b->key_row[k] * r->out_cnt,
+                            r->out_cnt);
     } /* else every output came from the baseline cache, or a local model */
     if (!ok && runner_error && batch_split(w, b)) {
         /* the error may be one instance's doing: each job's rows go again alone */
@@ -335,7 +331,7 @@ void wk_handle_reply(worker_t *w, const rd_kafka_message_t *rkm) {
             continue;
         *p = b->next;
         w->inflight_rows -= b->sb.rows.cnt;
-        xq_obs_reply(w->obs, b->model->name, b->compact ? b->send.cnt : b->sb.rows.cnt,
+        xq_obs_reply(w->obs, b->model->name, b->compact ? b->sel_cnt : b->sb.rows.cnt,
                      xq_now_ms() - b->sent_ms);
         batch_reply(w, b, &msg.data);
         wk_batch_release(w, b);

@@ -40,9 +40,6 @@ static void forget_in_batches(worker_t *w, const job_t *j) {
                 wk_batch_release(w, b);
                 continue;
             }
-            if (b->compact)
-                memcpy(b->send.names, b->sb.rows.names,
-                       b->sb.rows.tensor_cnt * sizeof(*b->send.names));
             p = &b->next;
         }
     }

@@ -120,12 +120,15 @@ typedef struct batch {
     struct batch *next;
     xq_sched_batch_t sb; /* the rows and whose they are; sb.model is `model` */
     model_ent_t *model;
-    xq_rows_t send; /* the rows actually sent when some came from the baseline cache */
-    size_t *map;    /* send row k is rows row map[k] */
-    char (*keys)[XQ_SHA256_HEX_LEN + 1]; /* per send row: its baseline key, or "" */
-    bool compact;                        /* send/map are in use */
-    bool local;                          /* answered here (cache or local model): no request */
-    bool local_failed;                   /* the local model failed: local_err says why */
+    /* baseline rows (wk_use_baseline_cache()): when some were answered from the cache, only
+     * the rows sel[0..sel_cnt) are sent (compact); the outputs of the baseline rows key_row[k]
+     * sent are cached under keys[k] */
+    size_t *sel, sel_cnt, sel_cap;
+    size_t *key_row, key_cnt, key_cap;
+    char (*keys)[XQ_SHA256_HEX_LEN + 1];
+    bool compact;
+    bool local;        /* answered here (cache or local model): no request */
+    bool local_failed; /* the local model failed: local_err says why */
     xq_error_t local_err;
     long long open_ms, sent_ms;
     char corr[200];

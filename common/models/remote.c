@@ -317,6 +317,7 @@ bad:
 void xq_remote_pack_request(const xq_model_t *remote,
                             const char *id,
                             const xq_batch_t *b,
+                            const size_t *sel,
                             xq_buf_t *out) {
     const size_t *dims[XQ_CODEC_MAX_TENSORS];
     size_t ndim[XQ_CODEC_MAX_TENSORS], cnt = b->tensor_cnt, enc_cnt = 0;
@@ -345,6 +346,7 @@ void xq_remote_pack_request(const xq_model_t *remote,
     v.grad_index = b->grad ? b->grad_index : NULL;
     v.encoded_cnt = enc_cnt;
     v.encoded = enc;
+    v.sel = sel;
     xq_infer_req_pack(&v, out);
 }
 
