@@ -61,8 +61,11 @@ xq_err_t xq_infer_req_decode(
         }
         req->input_cnt = i + 1;
         snprintf(field, sizeof(field), "inputs.%.50s", req->names[i]);
-        if ((rc = xq_tensor_decode(&inputs->via.map.ptr[i].val, field, max_elems, &req->inputs[i],
-                                   err)) != XQ_OK)
+        if ((rc = xq_compact_is(&inputs->via.map.ptr[i].val)
+                      ? xq_compact_decode(&inputs->via.map.ptr[i].val, field, max_elems,
+                                          &req->inputs[i], err)
+                      : xq_tensor_decode(&inputs->via.map.ptr[i].val, field, max_elems,
+                                         &req->inputs[i], err)) != XQ_OK)
             goto out;
         rc = XQ_EDECODE;
         if (i == 0)
@@ -161,7 +164,9 @@ void xq_infer_req_pack(const xq_infer_req_view_t *v, xq_buf_t *out) {
         dims[0] = v->rows;
         memcpy(dims + 1, v->dims[i], v->ndim[i] * sizeof(size_t));
         xq_mp_pack_str(&pk, v->names[i]);
-        if (v->sel)
+        if (v->compact && v->compact[i].anchors)
+            xq_compact_pack(&pk, &v->compact[i], v->dims[i], v->ndim[i]);
+        else if (v->sel)
             pack_selected(&pk, v, v->data[i], dims, v->ndim[i] + 1);
         else
             xq_tensor_pack(&pk, v->data[i], dims, v->ndim[i] + 1);

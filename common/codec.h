@@ -10,6 +10,7 @@
 
 #include <msgpack.h>
 
+#include "compact.h"
 #include "err.h"
 #include "mem.h"
 #include "tensor.h"
@@ -37,7 +38,8 @@ typedef struct xq_infer_req {
 
 /**
  * Decodes the request in @p buf (bounded: each tensor at most
- * @p max_elems elements, 0 for the default). On failure @p req->id holds the
+ * @p max_elems elements, 0 for the default). Compact tensors (compact.h) are
+ * expanded into full rows, within the same bound. On failure @p req->id holds the
  * id if it could be read, so an error reply can still be sent.
  *
  * @returns XQ_OK or XQ_EDECODE/XQ_ELIMIT naming the field; call
@@ -62,6 +64,8 @@ typedef struct xq_infer_req_view {
     size_t encoded_cnt;
     const char *const *encoded;
     const size_t *sel; /* NULL: data holds the rows; else row k is data's row sel[k] */
+    const xq_compact_rows_t *compact; /* NULL, or per input: its rows sent compact (anchors
+                                         NULL: as a plain tensor) */
 } xq_infer_req_view_t;
 
 void xq_infer_req_pack(const xq_infer_req_view_t *v, xq_buf_t *out);

@@ -29,6 +29,9 @@ static const xq_conf_opt_t options[] = {
      "tensor bytes per inference request (and reply), at most: under the brokers' "
      "message.max.bytes"},
     {"batch.linger.ms", "2", 0, 10000, 0, "how long a partial request waits for more rows"},
+    {"compact.requests", "1", 0, 1, 0,
+     "rows as masks over their instance and baseline, to runners that expand them "
+     "(docs/protocol.md); 0: full rows"},
     {"max.inflight.rows", "262144", 1, 1 << 26, 0,
      "rows in flight before the job partitions pause"},
     {"max.instances.per.job", "10000", 1, 1000000, 0, "larger jobs get an error result"},
@@ -338,6 +341,7 @@ static int start_state(worker_t *w) {
     w->request_retries = (int)xq_conf_num(w->conf, "request.retries");
     w->max_inflight_rows = (size_t)xq_conf_num(w->conf, "max.inflight.rows");
     w->replies_topic = xq_conf_str(w->conf, "topic.replies");
+    w->compact_requests = xq_conf_num(w->conf, "compact.requests") > 0;
     if (!wk_load_local_models(w))
         return XQ_EXIT_USAGE;
     if (xq_conf_str(w->conf, "redis.url")[0] &&

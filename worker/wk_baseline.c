@@ -74,7 +74,7 @@ void wk_use_baseline_cache(worker_t *w, batch_t *b) {
     size_t hits = 0, baselines = 0;
 
     b->key_cnt = b->sel_cnt = 0;
-    b->compact = false;
+    b->subset = false;
     if (b->sb.grad)
         return;
     for (size_t i = 0; i < r->cnt; i++)
@@ -106,6 +106,6 @@ void wk_use_baseline_cache(worker_t *w, batch_t *b) {
     }
     xq_obs_baseline(w->obs, hits, baselines - hits);
     w->baseline_hits += hits;
-    b->compact = hits > 0; /* send the rest only */
+    b->subset = hits > 0; /* send the rest only */
     b->local = b->sel_cnt == 0;
 }

@@ -64,6 +64,10 @@ static size_t batch_rows(const worker_t *w, const xq_layout_t *l) {
 
 void wk_batch_free(batch_t *b) {
     xq_sched_batch_fini(&b->sb);
+    xq_rows_fini(&b->anc);
+    xq_free(b->ax);
+    xq_free(b->abf);
+    xq_free(b->abc);
     xq_free(b->sel);
     xq_free(b->key_row);
     xq_free(b->keys);
@@ -86,6 +90,11 @@ void wk_batch_release(worker_t *w, batch_t *b) {
     keep.key_row = b->key_row;
     keep.keys = b->keys;
     keep.key_cap = b->key_cap;
+    keep.anc = b->anc;
+    keep.ax = b->ax;
+    keep.abf = b->abf;
+    keep.abc = b->abc;
+    keep.a_cap = b->a_cap;
     *b = keep;
     b->next = w->spare;
     w->spare = b;
@@ -133,9 +142,43 @@ static batch_t *batch_for(worker_t *w, model_ent_t *m, bool grad, const xq_layou
     return b;
 }
 
+/*
+ * The anchors of a compact request (compact.h): each live segment's instance and baselines,
+ * in the rows' own tensor order, and per row the anchors it may be made of. Rows of dropped
+ * jobs, and rows past XQ_COMPACT_MAX_ANCHORS anchors, go as they are.
+ */
+static void compact_anchors(batch_t *b) {
+    const xq_rows_t *r = &b->sb.rows;
+
+    if (r->cap > b->a_cap) {
+        b->a_cap = r->cap;
+        b->ax = xq_reallocarray(b->ax, b->a_cap, sizeof(*b->ax));
+        b->abf = xq_reallocarray(b->abf, b->a_cap, sizeof(*b->abf));
+        b->abc = xq_reallocarray(b->abc, b->a_cap, sizeof(*b->abc));
+    }
+    xq_rows_reset(&b->anc, b->sb.shape, r->out_cnt, false);
+    for (size_t s = 0; s < b->sb.seg_cnt; s++) {
+        const xq_sched_seg_t *sg = &b->sb.seg[s];
+        const xq_layout_t *l = sg->layout;
+        uint32_t xa = XQ_COMPACT_NONE;
+
+        if (sg->owner && b->anc.cnt + 1 + l->baseline_cnt <= XQ_COMPACT_MAX_ANCHORS) {
+            xa = (uint32_t)xq_rows_add(&b->anc, l->x, -1);
+            for (size_t k = 0; k < l->baseline_cnt; k++)
+                xq_rows_add(&b->anc, l->base + k * l->elem_total, -1);
+        }
+        for (size_t i = sg->first; i < sg->first + sg->cnt; i++) {
+            b->ax[i] = xa;
+            b->abf[i] = xa + 1;
+            b->abc[i] = xa == XQ_COMPACT_NONE ? 0 : (uint32_t)l->baseline_cnt;
+        }
+    }
+}
+
 /* Sends @p b (first time or again) as one inference request. */
 static void batch_send(worker_t *w, batch_t *b) {
     const xq_rows_t *r;
+    xq_compact_rows_t cr[XQ_CODEC_MAX_TENSORS];
     xq_buf_t msg;
 
     if (b->model->local) {
@@ -155,7 +198,7 @@ static void batch_send(worker_t *w, batch_t *b) {
     }
     r = &b->sb.rows;
     const float *data[XQ_CODEC_MAX_TENSORS];
-    xq_batch_t req = {.rows = b->compact ? b->sel_cnt : r->cnt,
+    xq_batch_t req = {.rows = b->subset ? b->sel_cnt : r->cnt,
                       .tensor_cnt = r->tensor_cnt,
                       .names = r->names,
                       .data = data,
@@ -168,8 +211,26 @@ static void batch_send(worker_t *w, batch_t *b) {
         snprintf(b->corr, sizeof(b->corr), "%s:%llu", w->id, (unsigned long long)++w->seq);
     xq_buf_init(&msg);
     /* one allocation: the tensors, the gradient indices and room for the names and headers */
-    xq_buf_reserve(&msg, req.rows * (r->elem_total * sizeof(float) + 8) + 4096);
-    xq_remote_pack_request(b->model->remote, b->corr, &req, b->compact ? b->sel : NULL, &msg);
+    if (b->model->compact && !b->sb.grad && r->tensor_cnt <= XQ_CODEC_MAX_TENSORS) {
+        /* forward rows to a runner that expands them: masks over instances and baselines */
+        compact_anchors(b);
+        for (size_t t = 0; t < r->tensor_cnt; t++)
+            cr[t] = (xq_compact_rows_t){.rows = req.rows,
+                                        .elems = r->elem_cnt[t],
+                                        .data = r->in[t],
+                                        .sel = b->subset ? b->sel : NULL,
+                                        .anchors = b->anc.in[t],
+                                        .anchor_cnt = b->anc.cnt,
+                                        .x = b->ax,
+                                        .b_first = b->abf,
+                                        .b_cnt = b->abc};
+        xq_buf_reserve(&msg, req.rows * ((r->elem_total + 7) / 8 + r->tensor_cnt) +
+                                 b->anc.cnt * r->elem_total * sizeof(float) + 4096);
+    } else {
+        xq_buf_reserve(&msg, req.rows * (r->elem_total * sizeof(float) + 8) + 4096);
+    }
+    xq_remote_pack_request(b->model->remote, b->corr, &req, b->subset ? b->sel : NULL,
+                           b->model->compact && !b->sb.grad ? cr : NULL, &msg);
     send_request(w, b->model->name, b->corr, &msg);
     xq_obs_rows_sent(w->obs, b->model->name, req.rows);
     if (!b->sent)
@@ -262,8 +323,8 @@ static void batch_reply(worker_t *w, batch_t *b, const msgpack_object *reply) {
         ok = false;
     } else if (reply) {
         xq_infer_reply_dst_t dst = {.model = b->model->name,
-                                    .rows = b->compact ? b->sel_cnt : r->cnt,
-                                    .row_map = b->compact ? b->sel : NULL,
+                                    .rows = b->subset ? b->sel_cnt : r->cnt,
+                                    .row_map = b->subset ? b->sel : NULL,
                                     .out = r->out,
                                     .out_cnt = r->out_cnt,
                                     .grad_cnt = b->sb.grad ? r->tensor_cnt : 0,
@@ -319,8 +380,14 @@ void wk_handle_reply(worker_t *w, const rd_kafka_message_t *rkm) {
             m->failed = true;
             xq_error_set(&m->err, XQ_EMODEL, "model", "model %s: bad description", m->name);
         } else {
-            xq_log(XQ_LOG_INFO, "worker", "model %s: %zu inputs, output %s", m->name,
-                   xq_model_input_cnt(m->remote), xq_model_output(m->remote)->name);
+            const msgpack_object *c = xq_mp_map_get(&msg.data, "compact");
+
+            /* version 1 is all there is: a runner announcing a later one also expands it */
+            m->compact = w->compact_requests && c && c->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+                         c->via.u64 >= XQ_COMPACT_VERSION;
+            xq_log(XQ_LOG_INFO, "worker", "model %s: %zu inputs, output %s%s", m->name,
+                   xq_model_input_cnt(m->remote), xq_model_output(m->remote)->name,
+                   m->compact ? ", compact requests" : "");
         }
         goto out;
     }
@@ -331,7 +398,7 @@ void wk_handle_reply(worker_t *w, const rd_kafka_message_t *rkm) {
             continue;
         *p = b->next;
         w->inflight_rows -= b->sb.rows.cnt;
-        xq_obs_reply(w->obs, b->model->name, b->compact ? b->sel_cnt : b->sb.rows.cnt,
+        xq_obs_reply(w->obs, b->model->name, b->subset ? b->sel_cnt : b->sb.rows.cnt,
                      xq_now_ms() - b->sent_ms);
         batch_reply(w, b, &msg.data);
         wk_batch_release(w, b);

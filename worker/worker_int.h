@@ -99,6 +99,7 @@ typedef struct model_ent {
     char name[XQ_JOB_MODEL_SIZE];
     xq_model_t *remote; /* NULL until described; the model itself when local */
     bool local;         /* evaluated in this worker (models option), no runner */
+    bool compact;       /* its runner expands compact requests (it said so in its description) */
     char corr[200];     /* the describe request in flight */
     long long sent_ms;
     int attempts;
@@ -121,12 +122,17 @@ typedef struct batch {
     xq_sched_batch_t sb; /* the rows and whose they are; sb.model is `model` */
     model_ent_t *model;
     /* baseline rows (wk_use_baseline_cache()): when some were answered from the cache, only
-     * the rows sel[0..sel_cnt) are sent (compact); the outputs of the baseline rows key_row[k]
+     * the rows sel[0..sel_cnt) are sent (subset); the outputs of the baseline rows key_row[k]
      * sent are cached under keys[k] */
     size_t *sel, sel_cnt, sel_cap;
     size_t *key_row, key_cnt, key_cap;
     char (*keys)[XQ_SHA256_HEX_LEN + 1];
-    bool compact;
+    bool subset;
+    /* compact requests (compact.h): the rows' instances and baselines (anchors), and per row
+     * which anchors it may be made of; kept with the batch's buffers */
+    xq_rows_t anc;
+    uint32_t *ax, *abf, *abc;
+    size_t a_cap;
     bool local;        /* answered here (cache or local model): no request */
     bool local_failed; /* the local model failed: local_err says why */
     xq_error_t local_err;
@@ -230,7 +236,8 @@ typedef struct worker {
     int request_retries;
     size_t max_inflight_rows;
     const char *replies_topic;
-    xq_obs_t *obs; /* metrics and readiness (obs.h) */
+    bool compact_requests; /* compact.requests: to runners that announce them */
+    xq_obs_t *obs;         /* metrics and readiness (obs.h) */
 } worker_t;
 
 /* cmd_worker.c */

@@ -36,7 +36,8 @@
     X(metrics)       \
     X(log)           \
     X(clock)         \
-    X(rowsched)
+    X(rowsched)      \
+    X(compact)
 
 #define XQ_SUITE_DECL(name) Suite *name##_suite(void);
 XQ_SUITES(XQ_SUITE_DECL)
