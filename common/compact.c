@@ -32,20 +32,25 @@ static uint32_t get_u32(const uint8_t *p) {
  * false when some element is bit for bit neither. Where x and b agree the bit is 0.
  */
 static bool mask_of(const float *row, const float *x, const float *b, size_t elems, uint8_t *mask) {
-    memset(mask, 0, (elems + 7) / 8);
+    uint32_t ok = 1, byte = 0;
+
+    /* branch-free: the bits of a Shapley walk are random, a branch per element mispredicts */
     for (size_t e = 0; e < elems; e++) {
-        uint32_t r, xv, bv;
+        uint32_t r, xv, bv, is_b, is_x;
 
         memcpy(&r, row + e, 4);
         memcpy(&bv, b + e, 4);
-        if (r == bv)
-            continue;
         memcpy(&xv, x + e, 4);
-        if (r != xv)
-            return false;
-        mask[e / 8] |= (uint8_t)(1u << (e % 8));
+        is_b = r == bv;
+        is_x = r == xv;
+        ok &= is_b | is_x;
+        byte |= (is_b ^ 1u) << (e % 8);
+        if (e % 8 == 7 || e + 1 == elems) {
+            mask[e / 8] = (uint8_t)byte;
+            byte = 0;
+        }
     }
-    return true;
+    return ok != 0;
 }
 
 /* The code bin of @p c into @p code. */
@@ -185,8 +190,15 @@ static xq_err_t expand(const uint8_t *p,
             for (uint32_t k = 0; k < n; k++, row++, pos += mask_len) {
                 float *dst = out + row * elems;
 
-                for (size_t e = 0; e < elems; e++)
-                    dst[e] = (p[pos + e / 8] >> (e % 8)) & 1 ? x[e] : b[e];
+                for (size_t e = 0; e < elems; e++) {
+                    /* branch-free select of the bits: random bits mispredict branches */
+                    uint32_t sel = 0u - (uint32_t)((p[pos + e / 8] >> (e % 8)) & 1), xv, bv, v;
+
+                    memcpy(&xv, x + e, 4);
+                    memcpy(&bv, b + e, 4);
+                    v = (xv & sel) | (bv & ~sel);
+                    memcpy(dst + e, &v, 4);
+                }
             }
         } else {
             return xq_error_set(err, XQ_EDECODE, field, "code: record kind %u is not 0 or 1", kind);
