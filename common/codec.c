@@ -7,6 +7,17 @@
 #include "job.h"
 #include "mp.h"
 
+static void put_le32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get_le32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 static char *dup_str(const msgpack_object *o) {
     return o->type == MSGPACK_OBJECT_STR && o->via.str.size &&
                    !memchr(o->via.str.ptr, '\0', o->via.str.size)
@@ -26,9 +37,36 @@ static bool names(const msgpack_object *o, char **dst, size_t *cnt) {
     return true;
 }
 
+/* "pick" runs into one element per row, or NULL when they are malformed. */
+static int32_t *unpack_pick(const msgpack_object *o, size_t rows) {
+    const uint8_t *p = (const uint8_t *)o->via.bin.ptr;
+    size_t row = 0;
+    int32_t *pick;
+
+    if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size % 8)
+        return NULL;
+    pick = xq_malloc(rows * sizeof(*pick) + 1);
+    for (size_t r = 0; r < o->via.bin.size; r += 8) {
+        int32_t v = (int32_t)get_le32(p + r);
+        uint32_t n = get_le32(p + r + 4);
+
+        if (n > rows - row) {
+            xq_free(pick);
+            return NULL;
+        }
+        for (uint32_t k = 0; k < n; k++)
+            pick[row++] = v;
+    }
+    if (row != rows) {
+        xq_free(pick);
+        return NULL;
+    }
+    return pick;
+}
+
 xq_err_t xq_infer_req_decode(
     const uint8_t *buf, size_t len, size_t max_elems, xq_infer_req_t *req, xq_error_t *err) {
-    const msgpack_object *id, *inputs, *outputs, *grad, *encoded;
+    const msgpack_object *id, *inputs, *outputs, *grad, *encoded, *pick;
     msgpack_unpacked msg;
     xq_err_t rc = XQ_EDECODE;
 
@@ -107,6 +145,14 @@ xq_err_t xq_infer_req_decode(
             goto out;
         }
     }
+    if ((pick = xq_mp_map_get(&msg.data, "pick")) && pick->type != MSGPACK_OBJECT_NIL) {
+        if (!(req->pick = unpack_pick(pick, req->rows))) {
+            xq_error_set(err, rc, "pick",
+                         "must be a bin of (int32 element, uint32 count) runs covering %zu rows",
+                         req->rows);
+            goto out;
+        }
+    }
     rc = XQ_OK;
 out:
     msgpack_unpacked_destroy(&msg);
@@ -123,6 +169,7 @@ void xq_infer_req_fini(xq_infer_req_t *req) {
     }
     xq_free(req->grad_output);
     xq_free(req->grad_index);
+    xq_free(req->pick);
     memset(req, 0, sizeof(*req));
 }
 
@@ -149,11 +196,37 @@ static void pack_selected(msgpack_packer *pk,
         msgpack_pack_bin_body(pk, data + v->sel[k] * elems, elems * sizeof(float));
 }
 
+/* "pick" as runs (int32 element, uint32 count): rows of one instance pick one element. */
+static void pack_pick(msgpack_packer *pk, const xq_infer_req_view_t *v) {
+    xq_buf_t runs;
+    uint8_t run[8];
+    size_t n = 0;
+
+    xq_buf_init(&runs);
+    for (size_t k = 0; k < v->rows; k++) {
+        int32_t p = v->pick[v->sel ? v->sel[k] : k];
+
+        if (n && (int32_t)get_le32(runs.data + runs.len - 8) == p &&
+            get_le32(runs.data + runs.len - 4) < UINT32_MAX) {
+            put_le32(runs.data + runs.len - 4, get_le32(runs.data + runs.len - 4) + 1);
+            continue;
+        }
+        put_le32(run, (uint32_t)p);
+        put_le32(run + 4, 1);
+        xq_buf_append(&runs, run, 8);
+        n++;
+    }
+    xq_mp_pack_str(pk, "pick");
+    msgpack_pack_bin(pk, runs.len);
+    msgpack_pack_bin_body(pk, runs.data, runs.len);
+    xq_buf_fini(&runs);
+}
+
 void xq_infer_req_pack(const xq_infer_req_view_t *v, xq_buf_t *out) {
     msgpack_packer pk;
 
     xq_mp_packer_init(&pk, out);
-    msgpack_pack_map(&pk, 3 + (v->grad_index != NULL) + (v->encoded_cnt > 0));
+    msgpack_pack_map(&pk, 3 + (v->grad_index != NULL) + (v->encoded_cnt > 0) + (v->pick != NULL));
     xq_mp_pack_str(&pk, "id");
     xq_mp_pack_str(&pk, v->id);
     xq_mp_pack_str(&pk, "inputs");
@@ -195,6 +268,8 @@ void xq_infer_req_pack(const xq_infer_req_view_t *v, xq_buf_t *out) {
         for (size_t i = 0; i < v->input_cnt; i++)
             xq_mp_pack_str(&pk, v->names[i]);
     }
+    if (v->pick)
+        pack_pick(&pk, v);
     if (v->encoded_cnt) {
         xq_mp_pack_str(&pk, "encoded");
         msgpack_pack_array(&pk, v->encoded_cnt);
@@ -237,6 +312,21 @@ void xq_infer_reply_pack(const char *id,
     }
 }
 
+size_t xq_infer_pick(float *out, size_t rows, size_t out_cnt, const int32_t *pick) {
+    size_t n = 0;
+
+    /* in place: what is kept of a row never lies after the row itself */
+    for (size_t r = 0; r < rows; r++) {
+        if (pick[r] < 0) {
+            memmove(out + n, out + r * out_cnt, out_cnt * sizeof(float));
+            n += out_cnt;
+        } else {
+            out[n++] = out[r * out_cnt + (size_t)pick[r]];
+        }
+    }
+    return n;
+}
+
 void xq_infer_error_pack(const char *id, const xq_error_t *e, xq_buf_t *buf) {
     /* the same shape as an error result: one reader serves both */
     xq_result_pack_error(id, e, buf);
@@ -252,6 +342,44 @@ runner_error_set(const xq_infer_reply_dst_t *dst, const msgpack_object *e, xq_er
                         is_str ? (int)m->via.str.size : 5, is_str ? m->via.str.ptr : "error");
 }
 
+/* Outputs of a request with "pick": each row's picked value (or all of its values). */
+static xq_err_t
+decode_picked(const xq_infer_reply_dst_t *dst, const msgpack_object *ov, xq_error_t *err) {
+    size_t want = 0, n = 0;
+    xq_tensor_t t;
+    xq_error_t e2;
+
+    for (size_t k = 0; k < dst->rows; k++) {
+        int32_t p = dst->pick[dst->row_map ? dst->row_map[k] : k];
+
+        want += p < 0 || (size_t)p >= dst->out_cnt ? dst->out_cnt : 1;
+    }
+    if (xq_tensor_decode_results(ov, "outputs", 0, &t, &e2) != XQ_OK || t.cnt != want) {
+        size_t got = t.data ? t.cnt : 0;
+
+        xq_tensor_fini(&t);
+        return xq_error_set(err, XQ_EMODEL, "model",
+                            "model %s replied %zu picked outputs for %zu rows, %zu expected",
+                            dst->model, got, dst->rows, want);
+    }
+    for (size_t k = 0; k < dst->rows; k++) {
+        size_t i = dst->row_map ? dst->row_map[k] : k;
+        int32_t p = dst->pick[i];
+        float *o = dst->out + i * dst->out_cnt;
+
+        if (p < 0 || (size_t)p >= dst->out_cnt) {
+            /* (the worker's own picks are in range; one that is not takes the row whole) */
+            memcpy(o, t.data + n, dst->out_cnt * sizeof(float));
+            n += dst->out_cnt;
+        } else {
+            memset(o, 0, dst->out_cnt * sizeof(float));
+            o[p] = t.data[n++];
+        }
+    }
+    xq_tensor_fini(&t);
+    return XQ_OK;
+}
+
 /* The outputs, scattered by row_map when there is one. */
 static xq_err_t
 decode_outputs(const xq_infer_reply_dst_t *dst, const msgpack_object *outs, xq_error_t *err) {
@@ -264,6 +392,8 @@ decode_outputs(const xq_infer_reply_dst_t *dst, const msgpack_object *outs, xq_e
     if (!ov)
         return xq_error_set(err, XQ_EMODEL, "model", "model %s replied without outputs",
                             dst->model);
+    if (dst->pick)
+        return decode_picked(dst, ov, err);
     if (!dst->row_map) {
         if (xq_tensor_decode_into(ov, "outputs", dst->out, cnt, &got, &e2) == XQ_OK)
             return XQ_OK;

@@ -34,6 +34,8 @@ typedef struct xq_infer_req {
     char *wrt[XQ_CODEC_MAX_TENSORS]; /* grad.wrt (owned) */
     size_t encoded_cnt;
     char *encoded[XQ_CODEC_MAX_TENSORS]; /* fed intermediates (owned) */
+    int32_t *pick; /* "pick" (compact version 1): per row, the one output element it needs, or -1
+                      for all; NULL: all, every row (owned) */
 } xq_infer_req_t;
 
 /**
@@ -63,7 +65,8 @@ typedef struct xq_infer_req_view {
     const int32_t *grad_index; /* NULL: forward only */
     size_t encoded_cnt;
     const char *const *encoded;
-    const size_t *sel; /* NULL: data holds the rows; else row k is data's row sel[k] */
+    const size_t *sel;   /* NULL: data holds the rows; else row k is data's row sel[k] */
+    const int32_t *pick; /* NULL, or per data row: the output element it needs, -1: all */
     const xq_compact_rows_t *compact; /* NULL, or per input: its rows sent compact (anchors
                                          NULL: as a plain tensor) */
 } xq_infer_req_view_t;
@@ -83,6 +86,14 @@ void xq_infer_reply_pack(const char *id,
                          const xq_tensor_t *grad_shapes,
                          xq_buf_t *buf);
 
+/**
+ * For a request with "pick": keeps, in place, only the outputs its rows need (@p rows rows of
+ * @p out_cnt values in @p out: each row's picked element, or all of a row picking -1).
+ *
+ * @returns the values kept: the reply's outputs tensor is then of shape [that count].
+ */
+size_t xq_infer_pick(float *out, size_t rows, size_t out_cnt, const int32_t *pick);
+
 /** Packs an error reply {"id", "error": {"code", "field", "message"}}. */
 void xq_infer_error_pack(const char *id, const xq_error_t *e, xq_buf_t *buf);
 
@@ -94,6 +105,8 @@ typedef struct xq_infer_reply_dst {
     const char *model;     /* the model's name, for messages */
     size_t rows;           /* rows the request carried */
     const size_t *row_map; /* per reply row: the buffers' row, or NULL */
+    const int32_t *pick;   /* the request's "pick", per buffers' row (NULL: none): the reply has
+                              only those outputs, and the others are set to 0 */
     float *out;            /* outputs: out_cnt per row */
     size_t out_cnt;        /* output elements per row */
     size_t grad_cnt;       /* gradients wanted, one per fed tensor (0: forward rows) */

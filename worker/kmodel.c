@@ -120,7 +120,7 @@ static xq_err_t eval_part(kmodel_t *k, xq_batch_t *b, xq_error_t *err) {
     snprintf(corr, sizeof(corr), "cli-%d-%lx-%llu", (int)getpid(), (unsigned long)(uintptr_t)k,
              ++k->seq);
     k->buf.len = 0;
-    xq_remote_pack_request(k->remote, corr, b, NULL, NULL, &k->buf);
+    xq_remote_pack_request(k->remote, corr, b, NULL, NULL, NULL, &k->buf);
     msgpack_unpacked_init(&msg);
     if ((rc = round_trip(k, corr, &msg, &reply, err)) != XQ_OK)
         goto out;

@@ -145,7 +145,8 @@ static batch_t *batch_for(worker_t *w, model_ent_t *m, bool grad, const xq_layou
 /*
  * The anchors of a compact request (compact.h): each live segment's instance and baselines,
  * in the rows' own tensor order, and per row the anchors it may be made of. Rows of dropped
- * jobs, and rows past XQ_COMPACT_MAX_ANCHORS anchors, go as they are.
+ * jobs, of runs with no more rows than anchors, and past XQ_COMPACT_MAX_ANCHORS anchors go as
+ * they are.
  */
 static void compact_anchors(batch_t *b) {
     const xq_rows_t *r = &b->sb.rows;
@@ -156,23 +157,47 @@ static void compact_anchors(batch_t *b) {
         b->abf = xq_reallocarray(b->abf, b->a_cap, sizeof(*b->abf));
         b->abc = xq_reallocarray(b->abc, b->a_cap, sizeof(*b->abc));
     }
+    const xq_layout_t *prev = NULL; /* the last run given anchors, and its baselines' */
+    uint32_t prev_b = 0;
+
     xq_rows_reset(&b->anc, b->sb.shape, r->out_cnt, false);
     for (size_t s = 0; s < b->sb.seg_cnt; s++) {
         const xq_sched_seg_t *sg = &b->sb.seg[s];
         const xq_layout_t *l = sg->layout;
-        uint32_t xa = XQ_COMPACT_NONE;
+        uint32_t xa = XQ_COMPACT_NONE, bf = 0;
 
-        if (sg->owner && b->anc.cnt + 1 + l->baseline_cnt <= XQ_COMPACT_MAX_ANCHORS) {
+        /* anchors cost as much as rows: only for runs sending more rows than anchors (not the
+         * instance and baseline rows alone, which go as they are) */
+        if (sg->owner && sg->cnt > 1 + l->baseline_cnt &&
+            b->anc.cnt + 1 + l->baseline_cnt <= XQ_COMPACT_MAX_ANCHORS) {
             xa = (uint32_t)xq_rows_add(&b->anc, l->x, -1);
-            for (size_t k = 0; k < l->baseline_cnt; k++)
-                xq_rows_add(&b->anc, l->base + k * l->elem_total, -1);
+            /* instances of one spec share their baselines: sent once */
+            if (prev && prev->baseline_cnt == l->baseline_cnt &&
+                !memcmp(prev->base, l->base, l->baseline_cnt * l->elem_total * sizeof(float))) {
+                bf = prev_b;
+            } else {
+                bf = (uint32_t)b->anc.cnt;
+                for (size_t k = 0; k < l->baseline_cnt; k++)
+                    xq_rows_add(&b->anc, l->base + k * l->elem_total, -1);
+                prev = l;
+                prev_b = bf;
+            }
         }
         for (size_t i = sg->first; i < sg->first + sg->cnt; i++) {
             b->ax[i] = xa;
-            b->abf[i] = xa + 1;
+            b->abf[i] = bf;
             b->abc[i] = xa == XQ_COMPACT_NONE ? 0 : (uint32_t)l->baseline_cnt;
         }
     }
+}
+
+/* true when some forward row needs one output element only (its hint: see xq_rows_add()). */
+static bool wants_pick(const xq_rows_t *r) {
+    for (size_t i = 0; i < r->cnt; i++) {
+        if (r->grad_index[i] >= 0)
+            return true;
+    }
+    return false;
 }
 
 /* Sends @p b (first time or again) as one inference request. */
@@ -229,8 +254,10 @@ static void batch_send(worker_t *w, batch_t *b) {
     } else {
         xq_buf_reserve(&msg, req.rows * (r->elem_total * sizeof(float) + 8) + 4096);
     }
+    b->pick = b->model->compact && !b->sb.grad && wants_pick(r);
     xq_remote_pack_request(b->model->remote, b->corr, &req, b->subset ? b->sel : NULL,
-                           b->model->compact && !b->sb.grad ? cr : NULL, &msg);
+                           b->model->compact && !b->sb.grad ? cr : NULL,
+                           b->pick ? r->grad_index : NULL, &msg);
     send_request(w, b->model->name, b->corr, &msg);
     xq_obs_rows_sent(w->obs, b->model->name, req.rows);
     if (!b->sent)
@@ -325,6 +352,7 @@ static void batch_reply(worker_t *w, batch_t *b, const msgpack_object *reply) {
         xq_infer_reply_dst_t dst = {.model = b->model->name,
                                     .rows = b->subset ? b->sel_cnt : r->cnt,
                                     .row_map = b->subset ? b->sel : NULL,
+                                    .pick = b->pick ? r->grad_index : NULL,
                                     .out = r->out,
                                     .out_cnt = r->out_cnt,
                                     .grad_cnt = b->sb.grad ? r->tensor_cnt : 0,

@@ -133,6 +133,7 @@ typedef struct batch {
     xq_rows_t anc;
     uint32_t *ax, *abf, *abc;
     size_t a_cap;
+    bool pick;         /* the request said which output element each row needs ("pick") */
     bool local;        /* answered here (cache or local model): no request */
     bool local_failed; /* the local model failed: local_err says why */
     xq_error_t local_err;

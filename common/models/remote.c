@@ -321,6 +321,7 @@ void xq_remote_pack_request(const xq_model_t *remote,
                             const xq_batch_t *b,
                             const size_t *sel,
                             const xq_compact_rows_t *compact,
+                            const int32_t *pick,
                             xq_buf_t *out) {
     const size_t *dims[XQ_CODEC_MAX_TENSORS];
     size_t ndim[XQ_CODEC_MAX_TENSORS], cnt = b->tensor_cnt, enc_cnt = 0;
@@ -351,6 +352,7 @@ void xq_remote_pack_request(const xq_model_t *remote,
     v.encoded = enc;
     v.sel = sel;
     v.compact = compact;
+    v.pick = pick;
     xq_infer_req_pack(&v, out);
 }
 

@@ -148,6 +148,79 @@ START_TEST(test_compact_bad_codes) {
 
 END_TEST
 
+/* "pick": runs on the wire, one element per row decoded; the runner keeps only the picked
+ * outputs; the worker scatters them back (the others are 0). */
+START_TEST(test_compact_pick) {
+    const size_t dims[1] = {E}, *dimp[1] = {dims}, ndim[1] = {1}, sel[4] = {5, 0, 1, 3};
+    const char *names[1] = {"x"};
+    const float *data[1] = {&rows[0][0]};
+    const int32_t pick[6] = {1, -1, 1, 9, 9, 1};
+    xq_infer_req_view_t v = {.id = "p1",
+                             .rows = 4,
+                             .input_cnt = 1,
+                             .names = names,
+                             .data = data,
+                             .dims = dimp,
+                             .ndim = ndim,
+                             .sel = sel,
+                             .pick = pick};
+    float out[4 * 2] = {10, 11, 20, 21, 30, 31, 40, 41}, back[6 * 2];
+    xq_infer_req_t req;
+    xq_buf_t b, reply;
+    msgpack_unpacked msg;
+    xq_infer_reply_dst_t dst = {
+        .model = "m", .rows = 4, .row_map = sel, .pick = pick, .out = back, .out_cnt = 2};
+    xq_error_t err;
+    bool runner_error;
+    size_t n;
+
+    xq_buf_init(&b);
+    xq_buf_init(&reply);
+    xq_infer_req_pack(&v, &b);
+    ck_assert_int_eq(xq_infer_req_decode(b.data, b.len, 0, &req, &err), XQ_OK);
+    ck_assert_ptr_nonnull(req.pick);
+    ck_assert_int_eq(req.pick[0], 1);  /* row 5 */
+    ck_assert_int_eq(req.pick[1], 1);  /* row 0 */
+    ck_assert_int_eq(req.pick[2], -1); /* row 1 */
+    ck_assert_int_eq(req.pick[3], 9);  /* row 3 (the runner checks the range) */
+    req.pick[3] = 0;
+    /* the runner: row 0 picks 1, row 1 picks 1, row 2 all, row 3 picks 0 */
+    n = xq_infer_pick(out, 4, 2, req.pick);
+    ck_assert_uint_eq(n, 5);
+    ck_assert(out[0] == 11 && out[1] == 21 && out[2] == 30 && out[3] == 31 && out[4] == 40);
+    xq_infer_reply_pack("p1", "y", out, n, dims, 0, 0, NULL, NULL, NULL, &reply);
+    msgpack_unpacked_init(&msg);
+    ck_assert(xq_mp_unpack_one(reply.data, reply.len, &msg));
+    for (size_t i = 0; i < 12; i++)
+        back[i] = -7;
+    /* the worker's view: pick per data row; row 3 asked 9, the reply says 0: 0 is what it holds */
+    {
+        int32_t wpick[6] = {1, -1, 1, 0, 9, 1};
+
+        dst.pick = wpick;
+        ck_assert_int_eq(xq_infer_reply_decode(&msg.data, &dst, &runner_error, &err), XQ_OK);
+    }
+    ck_assert(back[5 * 2 + 1] == 11 && back[5 * 2] == 0);  /* row 5: picked 1 */
+    ck_assert(back[0 * 2 + 1] == 21 && back[0] == 0);      /* row 0: picked 1 */
+    ck_assert(back[1 * 2] == 30 && back[1 * 2 + 1] == 31); /* row 1: all */
+    ck_assert(back[3 * 2] == 40 && back[3 * 2 + 1] == 0);  /* row 3: picked 0 */
+    ck_assert(back[2 * 2] == -7 && back[4 * 2] == -7);     /* rows not sent: untouched */
+    /* a reply with another count is refused */
+    {
+        int32_t more[6] = {1, -1, 1, -1, 9, 1};
+
+        dst.pick = more;
+        ck_assert_int_eq(xq_infer_reply_decode(&msg.data, &dst, &runner_error, &err), XQ_EMODEL);
+        ck_assert_ptr_nonnull(strstr(err.msg, "5 picked outputs for 4 rows, 6 expected"));
+    }
+    msgpack_unpacked_destroy(&msg);
+    xq_infer_req_fini(&req);
+    xq_buf_fini(&b);
+    xq_buf_fini(&reply);
+}
+
+END_TEST
+
 Suite *compact_suite(void) {
     Suite *s = suite_create("compact");
     TCase *tc = tcase_create("compact");
@@ -155,6 +228,7 @@ Suite *compact_suite(void) {
     tcase_add_test(tc, test_compact_round_trip);
     tcase_add_test(tc, test_compact_selected_rows);
     tcase_add_test(tc, test_compact_bad_codes);
+    tcase_add_test(tc, test_compact_pick);
     suite_add_tcase(s, tc);
     return s;
 }

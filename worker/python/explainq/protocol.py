@@ -168,6 +168,7 @@ class Request:
     grad_index: Optional[np.ndarray] = None  # int32, one per row
     wrt: List[str] = field(default_factory=list)
     encoded: List[str] = field(default_factory=list)
+    pick: Optional[np.ndarray] = None  # "pick": per row, the output element it needs, -1: all
 
 
 def _names(o, what: str, fld: str) -> List[str]:
@@ -239,7 +240,28 @@ def decode_request(msg, req: Request, max_elems: int = 0) -> Request:
         req.grad_index = np.frombuffer(gi, dtype="<i4").copy()
         if "wrt" in g:
             req.wrt = _names(g["wrt"], "input names", "grad.wrt")
+    pick = msg.get("pick")
+    if pick is not None:
+        runs = (np.frombuffer(pick, dtype="<i4").reshape(-1, 2)
+                if isinstance(pick, (bytes, bytearray)) and len(pick) % 8 == 0 else None)
+        counts = runs[:, 1].astype(np.uint32) if runs is not None else None
+        if runs is None or int(counts.sum(dtype=np.uint64)) != req.rows:
+            raise ProtocolError(EDECODE, "pick", "must be a bin of (int32 element, uint32 count)"
+                                f" runs covering {req.rows} rows")
+        req.pick = np.repeat(runs[:, 0], counts)
     return req
+
+
+def pick_outputs(out: np.ndarray, pick: np.ndarray) -> np.ndarray:
+    """The outputs a request with "pick" wants (xq_infer_pick()): per row, its picked element,
+    or all of a row picking -1, flat."""
+    flat = out.reshape(out.shape[0], -1)
+    n = flat.shape[1]
+    if ((pick < -1) | (pick >= n)).any():
+        r = int(np.argmax((pick < -1) | (pick >= n)))
+        raise ProtocolError(EINVAL, "pick", f"row {r} picks output element {int(pick[r])} of {n}")
+    parts = [flat[r] if p < 0 else flat[r, p:p + 1] for r, p in enumerate(pick.tolist())]
+    return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
 
 
 def pack_request(rid: str, inputs: Dict[str, np.ndarray], output: Optional[str] = None,

@@ -117,6 +117,24 @@ def test_compact_rows_expand_to_the_full_rows():
     assert m["error"]["field"] == "inputs.x" and "anchor 2 of 2" in m["error"]["message"]
 
 
+def test_pick_replies_only_the_outputs_rows_need():
+    """"pick": rows needing one output element get only it; -1 gets the row's all."""
+    h = linear_handler()
+    mod = h.model.module
+    W, b = mod.fc.weight.detach().numpy(), mod.fc.bias.detach().numpy()
+    x = np.random.default_rng(1).normal(size=(4, 5)).astype(np.float32)
+    req = msgpack.unpackb(protocol.pack_request("p1", {"x": x}, "y"), raw=False)
+    req["pick"] = np.array([-1, 1, 2, 1, 0, 1, 2, 1], dtype="<i4").tobytes()  # (element, count) runs
+    m = reply(h, msgpack.packb(req, use_bin_type=True))
+    y = x @ W.T + b
+    got = tensor(m["outputs"]["y"])
+    assert got.shape == (6,)
+    np.testing.assert_allclose(got, [*y[0], y[1, 2], y[2, 0], y[3, 2]], rtol=1e-5, atol=1e-6)
+    req["pick"] = np.array([-1, 1, 3, 1, 0, 2], dtype="<i4").tobytes()
+    m = reply(h, msgpack.packb(req, use_bin_type=True))
+    assert m["error"]["field"] == "pick" and "row 1 picks output element 3 of 3" in m["error"]["message"]
+
+
 def test_gradient_matches_autograd_row_by_row_nonlinear():
     torch.manual_seed(5)
     net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3),
