@@ -65,15 +65,17 @@ void wk_baseline_put(
 
 /*
  * Before a forward batch is sent the first time: rows at a baseline whose
- * output is known take it from the cache, and only the others are sent; the
- * keys of the baseline rows sent are kept, to cache their outputs. Nothing is
- * copied: the request packs the rows sent from the batch's own buffers.
+ * output is known take it from the cache, a baseline row equal to one sent in
+ * the same batch takes that one's output once the reply is in
+ * (wk_baseline_dups()), and only the others are sent; the keys of the
+ * baseline rows sent are kept, to cache their outputs. Nothing is copied: the
+ * request packs the rows sent from the batch's own buffers.
  */
 void wk_use_baseline_cache(worker_t *w, batch_t *b) {
     xq_rows_t *r = &b->sb.rows;
     size_t hits = 0, baselines = 0;
 
-    b->key_cnt = b->sel_cnt = 0;
+    b->key_cnt = b->sel_cnt = b->dup_cnt = 0;
     b->subset = false;
     if (b->sb.grad)
         return;
@@ -85,6 +87,8 @@ void wk_use_baseline_cache(worker_t *w, batch_t *b) {
         b->key_cap = baselines;
         b->key_row = xq_reallocarray(b->key_row, b->key_cap, sizeof(*b->key_row));
         b->keys = xq_reallocarray(b->keys, b->key_cap, sizeof(*b->keys));
+        b->dup_row = xq_reallocarray(b->dup_row, b->key_cap, sizeof(*b->dup_row));
+        b->dup_of = xq_reallocarray(b->dup_of, b->key_cap, sizeof(*b->dup_of));
     }
     if (r->cnt > b->sel_cap) {
         b->sel_cap = r->cap;
@@ -92,11 +96,21 @@ void wk_use_baseline_cache(worker_t *w, batch_t *b) {
     }
     for (size_t i = 0; i < r->cnt; i++) {
         const float *hit;
+        size_t k = 0;
 
         if (r->baseline[i]) {
             baseline_key(b, i, b->keys[b->key_cnt]);
             if ((hit = baseline_get(w, b->model, b->keys[b->key_cnt], r->out_cnt))) {
                 memcpy(r->out + i * r->out_cnt, hit, r->out_cnt * sizeof(float));
+                hits++;
+                continue;
+            }
+            /* a spec's instances share their baselines: one row of each goes */
+            while (k < b->key_cnt && strcmp(b->keys[k], b->keys[b->key_cnt]) != 0)
+                k++;
+            if (k < b->key_cnt) {
+                b->dup_row[b->dup_cnt] = i;
+                b->dup_of[b->dup_cnt++] = k;
                 hits++;
                 continue;
             }
@@ -108,4 +122,12 @@ void wk_use_baseline_cache(worker_t *w, batch_t *b) {
     w->baseline_hits += hits;
     b->subset = hits > 0; /* send the rest only */
     b->local = b->sel_cnt == 0;
+}
+
+void wk_baseline_dups(batch_t *b) {
+    xq_rows_t *r = &b->sb.rows;
+
+    for (size_t d = 0; d < b->dup_cnt; d++)
+        memcpy(r->out + b->dup_row[d] * r->out_cnt, r->out + b->key_row[b->dup_of[d]] * r->out_cnt,
+               r->out_cnt * sizeof(float));
 }

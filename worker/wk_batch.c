@@ -71,6 +71,8 @@ void wk_batch_free(batch_t *b) {
     xq_free(b->sel);
     xq_free(b->key_row);
     xq_free(b->keys);
+    xq_free(b->dup_row);
+    xq_free(b->dup_of);
     xq_free(b);
 }
 
@@ -90,6 +92,8 @@ void wk_batch_release(worker_t *w, batch_t *b) {
     keep.key_row = b->key_row;
     keep.keys = b->keys;
     keep.key_cap = b->key_cap;
+    keep.dup_row = b->dup_row;
+    keep.dup_of = b->dup_of;
     keep.anc = b->anc;
     keep.ax = b->ax;
     keep.abf = b->abf;
@@ -361,6 +365,8 @@ static void batch_reply(worker_t *w, batch_t *b, const msgpack_object *reply) {
                                     .grads = r->gout};
 
         ok = xq_infer_reply_decode(reply, &dst, &runner_error, &err) == XQ_OK;
+        if (ok)
+            wk_baseline_dups(b);
         for (size_t k = 0; ok && k < b->key_cnt; k++)
             wk_baseline_put(w, b->model, b->keys[k], r->out + b->key_row[k] * r->out_cnt,
                             r->out_cnt);

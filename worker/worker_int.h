@@ -127,6 +127,8 @@ typedef struct batch {
     size_t *sel, sel_cnt, sel_cap;
     size_t *key_row, key_cnt, key_cap;
     char (*keys)[XQ_SHA256_HEX_LEN + 1];
+    size_t *dup_row, *dup_of, dup_cnt; /* baseline rows not sent: row dup_row[d] is row
+                                          key_row[dup_of[d]]'s twin (wk_baseline_dups()) */
     bool subset;
     /* compact requests (compact.h): the rows' instances and baselines (anchors), and per row
      * which anchors it may be made of; kept with the batch's buffers */
@@ -245,6 +247,7 @@ typedef struct worker {
 rd_kafka_t *wk_client(worker_t *w,
                       rd_kafka_type_t type,
                       const char *kind,
+                      const char *dflt,
                       const char *const *forced,
                       size_t forced_cnt,
                       const xq_kafka_cbs_t *cbs);
@@ -253,6 +256,7 @@ rd_kafka_t *wk_client(worker_t *w,
 void wk_baseline_put(
     worker_t *w, model_ent_t *m, const char *key, const float *out, size_t out_cnt);
 void wk_use_baseline_cache(worker_t *w, batch_t *b);
+void wk_baseline_dups(batch_t *b);
 
 /* wk_batch.c */
 model_ent_t *wk_model_get(worker_t *w, const char *name);
