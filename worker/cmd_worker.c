@@ -112,6 +112,14 @@ static void rebalance_cb(rd_kafka_t *rk,
             w->need_rewind = true;
         }
         error = rd_kafka_incremental_assign(rk, parts);
+        /* librdkafka keeps a partition's pause across a rebalance: a partition paused by
+         * back-pressure, revoked and assigned again would stay paused while the worker thinks
+         * it is consuming (0014 saw a worker idle after a broker outage); set it to the
+         * worker's state */
+        if (!error && (w->paused || !xq_run_flag))
+            rd_kafka_pause_partitions(rk, parts);
+        else if (!error)
+            rd_kafka_resume_partitions(rk, parts);
         break;
     case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
         xq_log(XQ_LOG_INFO, "kafka", "revoked partitions=%d lost=%d", parts->cnt,
