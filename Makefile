@@ -122,7 +122,7 @@ check: test
 
 # The Python package's own tests (worker/python/tests; .venv comes from make deps).
 pytest:
-	$(Q).venv/bin/python -m pytest -q -p no:cacheprovider worker/python/tests
+	$(Q)PYTHONPATH=worker/python .venv/bin/python -m pytest -q -p no:cacheprovider worker/python/tests
 
 # The TensorFlow runner: tensorflow-cpu (about 600 MB installed) into .venv-tf, then its tests:
 # pytest, and a worker on the real broker explaining a Keras SavedModel through it.

@@ -26,17 +26,20 @@ void xq_tensor_pack(msgpack_packer *pk, const float *data, const size_t *dims, s
     msgpack_pack_bin_body(pk, data, cnt * sizeof(float));
 }
 
-static xq_err_t decode(const msgpack_object *o,
-                       const char *field,
-                       size_t max_elems,
-                       bool finite_only,
-                       xq_tensor_t *t,
-                       xq_error_t *err) {
-    const msgpack_object *dt, *shape, *data;
-    size_t width, cnt = 1;
-    int kind;
+/* A wire tensor's header, checked: its element type, size and data. */
+typedef struct wire {
+    int kind; /* 0 f32, 1 f64, 2 i32, 3 i64 */
+    size_t width, cnt, ndim;
+    size_t dims[XQ_MAX_DIMS + 1];
+    const char *data;
+} wire_t;
 
-    memset(t, 0, sizeof(*t));
+static xq_err_t
+parse(const msgpack_object *o, const char *field, size_t max_elems, wire_t *w, xq_error_t *err) {
+    const msgpack_object *dt, *shape, *data;
+
+    memset(w, 0, sizeof(*w));
+    w->cnt = 1;
     max_elems = max_elems ? max_elems : XQ_TENSOR_MAX_ELEMS;
     if (o->type != MSGPACK_OBJECT_MAP)
         return xq_error_set(err, XQ_EDECODE, field, "a tensor must be a map");
@@ -46,13 +49,13 @@ static xq_err_t decode(const msgpack_object *o,
     if (!dt || !shape || !data)
         return xq_error_set(err, XQ_EDECODE, field, "a tensor needs dtype, shape and data");
     if (xq_mp_str_eq(dt, "f32"))
-        kind = 0, width = 4;
+        w->kind = 0, w->width = 4;
     else if (xq_mp_str_eq(dt, "f64"))
-        kind = 1, width = 8;
+        w->kind = 1, w->width = 8;
     else if (xq_mp_str_eq(dt, "i32"))
-        kind = 2, width = 4;
+        w->kind = 2, w->width = 4;
     else if (xq_mp_str_eq(dt, "i64"))
-        kind = 3, width = 8;
+        w->kind = 3, w->width = 8;
     else
         return xq_error_set(err, XQ_EDECODE, field, "dtype must be f32, f64, i32 or i64");
     if (shape->type != MSGPACK_OBJECT_ARRAY || shape->via.array.size < 1 ||
@@ -63,53 +66,107 @@ static xq_err_t decode(const msgpack_object *o,
         const msgpack_object *s = &shape->via.array.ptr[d];
 
         if (s->type != MSGPACK_OBJECT_POSITIVE_INTEGER || s->via.u64 > max_elems ||
-            xq_mul_overflows(cnt, (size_t)s->via.u64, &cnt) || cnt > max_elems)
+            xq_mul_overflows(w->cnt, (size_t)s->via.u64, &w->cnt) || w->cnt > max_elems)
             return xq_error_set(err, XQ_ELIMIT, field,
                                 "shape must hold integers whose product is at most %zu", max_elems);
-        t->dims[d] = (size_t)s->via.u64;
+        w->dims[d] = (size_t)s->via.u64;
     }
-    if (data->type != MSGPACK_OBJECT_BIN || data->via.bin.size != cnt * width)
+    if (data->type != MSGPACK_OBJECT_BIN || data->via.bin.size != w->cnt * w->width)
         return xq_error_set(err, XQ_EDECODE, field,
-                            "data must be a bin of %zu bytes (%zu elements of %s)", cnt * width,
-                            cnt,
-                            kind == 0   ? "f32"
-                            : kind == 1 ? "f64"
-                            : kind == 2 ? "i32"
-                                        : "i64");
-    t->ndim = shape->via.array.size;
-    t->cnt = cnt;
-    if (!(t->data = xq_try_malloc(cnt * sizeof(float) + 1)))
-        return xq_error_set(err, XQ_ENOMEM, field, "no memory for %zu elements", cnt);
-    for (size_t i = 0; i < cnt; i++) {
-        const char *p = data->via.bin.ptr + i * width;
-        float f;
+                            "data must be a bin of %zu bytes (%zu elements of %s)",
+                            w->cnt * w->width, w->cnt,
+                            w->kind == 0   ? "f32"
+                            : w->kind == 1 ? "f64"
+                            : w->kind == 2 ? "i32"
+                                           : "i64");
+    w->ndim = shape->via.array.size;
+    w->data = data->via.bin.ptr;
+    return XQ_OK;
+}
 
-        /* the bin may sit at any offset of the message: copy, never cast */
-        if (kind == 0) {
-            memcpy(&f, p, 4);
-        } else if (kind == 1) {
-            double v;
+/* Element @p i of @p w as a float. */
+static float element(const wire_t *w, size_t i) {
+    const char *p = w->data + i * w->width;
+    float f;
 
-            memcpy(&v, p, 8);
-            f = (float)v;
-        } else if (kind == 2) {
-            int32_t v;
+    /* the bin may sit at any offset of the message: copy, never cast */
+    if (w->kind == 0) {
+        memcpy(&f, p, 4);
+    } else if (w->kind == 1) {
+        double v;
 
-            memcpy(&v, p, 4);
-            f = (float)v;
-        } else {
-            int64_t v;
+        memcpy(&v, p, 8);
+        f = (float)v;
+    } else if (w->kind == 2) {
+        int32_t v;
 
-            memcpy(&v, p, 8);
-            f = (float)v;
-        }
-        if (finite_only && !isfinite(f)) {
-            xq_tensor_fini(t);
+        memcpy(&v, p, 4);
+        f = (float)v;
+    } else {
+        int64_t v;
+
+        memcpy(&v, p, 8);
+        f = (float)v;
+    }
+    return f;
+}
+
+/* Converts @p w into @p dst (w->cnt floats). */
+static xq_err_t
+convert(const wire_t *w, const char *field, bool finite_only, float *dst, xq_error_t *err) {
+    if (w->kind == 0 && !finite_only) {
+        memcpy(dst, w->data, w->cnt * sizeof(float)); /* the common case: one copy */
+        return XQ_OK;
+    }
+    for (size_t i = 0; i < w->cnt; i++) {
+        float f = element(w, i);
+
+        if (finite_only && !isfinite(f))
             return xq_error_set(err, XQ_EDECODE, field, "element %zu is not finite", i);
-        }
-        t->data[i] = f;
+        dst[i] = f;
     }
     return XQ_OK;
+}
+
+static xq_err_t decode(const msgpack_object *o,
+                       const char *field,
+                       size_t max_elems,
+                       bool finite_only,
+                       xq_tensor_t *t,
+                       xq_error_t *err) {
+    wire_t w;
+    xq_err_t rc;
+
+    memset(t, 0, sizeof(*t));
+    if ((rc = parse(o, field, max_elems, &w, err)) != XQ_OK)
+        return rc;
+    t->ndim = w.ndim;
+    t->cnt = w.cnt;
+    memcpy(t->dims, w.dims, sizeof(t->dims));
+    if (!(t->data = xq_try_malloc(w.cnt * sizeof(float) + 1)))
+        return xq_error_set(err, XQ_ENOMEM, field, "no memory for %zu elements", w.cnt);
+    if ((rc = convert(&w, field, finite_only, t->data, err)) != XQ_OK)
+        xq_tensor_fini(t);
+    return rc;
+}
+
+xq_err_t xq_tensor_decode_into(const msgpack_object *o,
+                               const char *field,
+                               float *dst,
+                               size_t cnt,
+                               size_t *got,
+                               xq_error_t *err) {
+    wire_t w;
+    xq_err_t rc;
+
+    *got = 0;
+    if ((rc = parse(o, field, 0, &w, err)) != XQ_OK)
+        return rc;
+    *got = w.cnt;
+    if (w.cnt != cnt)
+        return xq_error_set(err, XQ_EDECODE, field, "%zu elements where %zu were expected", w.cnt,
+                            cnt);
+    return convert(&w, field, false, dst, err);
 }
 
 xq_err_t xq_tensor_decode(

@@ -45,6 +45,20 @@ xq_err_t xq_tensor_decode(
 xq_err_t xq_tensor_decode_results(
     const msgpack_object *o, const char *field, size_t max_elems, xq_tensor_t *t, xq_error_t *err);
 
+/**
+ * As xq_tensor_decode_results(), straight into @p dst: the tensor must hold exactly @p cnt
+ * elements (its shape is not kept). No allocation.
+ *
+ * @returns XQ_OK, or XQ_EDECODE/XQ_ELIMIT naming the rule; @p *got is the tensor's element
+ *          count when its header could be read (0 otherwise), for messages.
+ */
+xq_err_t xq_tensor_decode_into(const msgpack_object *o,
+                               const char *field,
+                               float *dst,
+                               size_t cnt,
+                               size_t *got,
+                               xq_error_t *err);
+
 void xq_tensor_fini(xq_tensor_t *t);
 
 #endif /* XQ_TENSOR_H */

@@ -174,11 +174,24 @@ static xq_err_t evaluate(runner_t *r, const xq_infer_req_t *req, xq_error_t *err
                                     req->grad_index[i], od->elem_cnt);
         }
     }
+    for (size_t i = 0; req->pick && i < req->rows; i++) {
+        if (req->pick[i] < -1 || req->pick[i] >= (int32_t)od->elem_cnt)
+            return xq_error_set(err, XQ_EINVAL, "pick", "row %zu picks output element %d of %zu", i,
+                                req->pick[i], od->elem_cnt);
+    }
     if ((rc = xq_model_eval(r->model, &b, err)) != XQ_OK)
         return rc;
     for (size_t i = 0; i < req->input_cnt; i++)
         shapes[i] = req->inputs[i];
     r->reply.len = 0;
+    if (req->pick && !req->grad) {
+        /* only the outputs the rows need: a flat tensor of them */
+        size_t n = xq_infer_pick(r->out, req->rows, od->elem_cnt, req->pick);
+
+        xq_infer_reply_pack(req->id, od->name, r->out, n, od->dims, 0, 0, NULL, NULL, NULL,
+                            &r->reply);
+        return XQ_OK;
+    }
     xq_infer_reply_pack(req->id, od->name, r->out, req->rows, od->dims, od->ndim,
                         req->grad ? req->input_cnt : 0, (const char *const *)req->names,
                         (const float *const *)r->grads, shapes, &r->reply);

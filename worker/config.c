@@ -29,6 +29,7 @@ static const xq_conf_opt_t options[] = {
     /* the worker's own options: known here, so one -c FILE serves every command, and unused
      * (the worker checks them; 0152 checks that this list is the worker's) */
     {"batch.linger.ms", "", 0, 0, 1, WORKER_ONLY},
+    {"compact.requests", "", 0, 0, 1, WORKER_ONLY},
     {"commit.interval.ms", "", 0, 0, 1, WORKER_ONLY},
     {"commit.jobs", "", 0, 0, 1, WORKER_ONLY},
     {"commit.timeout.ms", "", 0, 0, 1, WORKER_ONLY},

@@ -110,8 +110,9 @@ static xq_err_t eval_part(kmodel_t *k, xq_batch_t *b, xq_error_t *err) {
     char corr[64];
     msgpack_unpacked msg;
     rd_kafka_message_t *reply = NULL;
-    const msgpack_object *outs, *e;
-    xq_tensor_t t;
+    xq_infer_reply_dst_t dst = {
+        .model = k->name, .rows = b->rows, .out = b->out, .out_cnt = b->out_cnt};
+    bool runner_error;
     xq_err_t rc;
 
     if (b->grad)
@@ -120,26 +121,11 @@ static xq_err_t eval_part(kmodel_t *k, xq_batch_t *b, xq_error_t *err) {
     snprintf(corr, sizeof(corr), "cli-%d-%lx-%llu", (int)getpid(), (unsigned long)(uintptr_t)k,
              ++k->seq);
     k->buf.len = 0;
-    xq_remote_pack_request(k->remote, corr, b, &k->buf);
+    xq_remote_pack_request(k->remote, corr, b, NULL, NULL, NULL, &k->buf);
     msgpack_unpacked_init(&msg);
     if ((rc = round_trip(k, corr, &msg, &reply, err)) != XQ_OK)
         goto out;
-    if ((e = xq_mp_map_get(&msg.data, "error"))) {
-        rc = reply_error(k, e, err);
-        goto out;
-    }
-    outs = xq_mp_map_get(&msg.data, "outputs");
-    if (!outs || outs->type != MSGPACK_OBJECT_MAP || outs->via.map.size < 1 ||
-        xq_tensor_decode(&outs->via.map.ptr[0].val, "outputs", 0, &t, err) != XQ_OK) {
-        rc = xq_error_set(err, XQ_EMODEL, "model", "model %s replied without outputs", k->name);
-        goto out;
-    }
-    if (t.cnt != b->rows * b->out_cnt)
-        rc = xq_error_set(err, XQ_EMODEL, "model", "model %s replied %zu outputs for %zu rows",
-                          k->name, t.cnt, b->rows);
-    else
-        memcpy(b->out, t.data, t.cnt * sizeof(float));
-    xq_tensor_fini(&t);
+    rc = xq_infer_reply_decode(&msg.data, &dst, &runner_error, err);
 out:
     msgpack_unpacked_destroy(&msg);
     if (reply)

@@ -5,7 +5,7 @@
 
 /* The content key of baseline row @p i: sha256 of the model name and the row's values. */
 static void baseline_key(const batch_t *b, size_t i, char *key) {
-    const xq_rows_t *r = &b->rows;
+    const xq_rows_t *r = &b->sb.rows;
     xq_sha256_ctx_t *c = xq_sha256_begin();
 
     xq_sha256_add(c, b->model->name, strlen(b->model->name) + 1);
@@ -66,53 +66,69 @@ void wk_baseline_put(
 
 /*
  * Before a forward batch is sent the first time: rows at a baseline whose
- * output is known take it from the cache, and only the others are sent; the
- * keys of the baseline rows sent are kept, to cache their outputs.
+ * output is known take it from the cache, a baseline row equal to one sent in
+ * the same batch takes that one's output once the reply is in
+ * (wk_baseline_dups()), and only the others are sent; the keys of the
+ * baseline rows sent are kept, to cache their outputs. Nothing is copied: the
+ * request packs the rows sent from the batch's own buffers.
  */
 void wk_use_baseline_cache(worker_t *w, batch_t *b) {
-    xq_rows_t *r = &b->rows;
+    xq_rows_t *r = &b->sb.rows;
     size_t hits = 0, baselines = 0;
-    const float **hit;
 
-    if (b->grad)
+    b->key_cnt = b->sel_cnt = b->dup_cnt = 0;
+    b->subset = false;
+    if (b->sb.grad)
         return;
     for (size_t i = 0; i < r->cnt; i++)
         baselines += r->baseline[i];
     if (!baselines)
         return;
-    b->keys = xq_calloc(r->cnt, sizeof(*b->keys));
-    hit = xq_calloc(r->cnt, sizeof(*hit));
-    for (size_t i = 0; i < r->cnt; i++) {
-        if (!r->baseline[i])
-            continue;
-        baseline_key(b, i, b->keys[i]);
-        if ((hit[i] = baseline_get(w, b->model, b->keys[i], r->out_cnt)))
-            hits++;
+    if (baselines > b->key_cap) {
+        b->key_cap = baselines;
+        b->key_row = xq_reallocarray(b->key_row, b->key_cap, sizeof(*b->key_row));
+        b->keys = xq_reallocarray(b->keys, b->key_cap, sizeof(*b->keys));
+        b->dup_row = xq_reallocarray(b->dup_row, b->key_cap, sizeof(*b->dup_row));
+        b->dup_of = xq_reallocarray(b->dup_of, b->key_cap, sizeof(*b->dup_of));
     }
-    xq_obs_baseline(w->obs, hits, baselines - hits);
-    if (hits) {
-        /* send the rest only: keys and map follow the rows sent */
-        char(*keys)[XQ_SHA256_HEX_LEN + 1] = xq_calloc(r->cnt, sizeof(*keys));
+    if (r->cnt > b->sel_cap) {
+        b->sel_cap = r->cap;
+        b->sel = xq_reallocarray(b->sel, b->sel_cap, sizeof(*b->sel));
+    }
+    for (size_t i = 0; i < r->cnt; i++) {
+        const float *hit;
+        size_t k = 0;
 
-        b->compact = true;
-        xq_rows_init(&b->send);
-        xq_rows_reset(&b->send, b->shape, r->out_cnt, false);
-        b->map = xq_calloc(r->cnt, sizeof(*b->map));
-        for (size_t i = 0; i < r->cnt; i++) {
-            size_t k;
-
-            if (hit[i]) {
-                w->baseline_hits++;
-                memcpy(r->out + i * r->out_cnt, hit[i], r->out_cnt * sizeof(float));
+        if (r->baseline[i]) {
+            baseline_key(b, i, b->keys[b->key_cnt]);
+            if ((hit = baseline_get(w, b->model, b->keys[b->key_cnt], r->out_cnt))) {
+                memcpy(r->out + i * r->out_cnt, hit, r->out_cnt * sizeof(float));
+                hits++;
                 continue;
             }
-            k = xq_rows_copy_row(&b->send, r, i);
-            b->map[k] = i;
-            memcpy(keys[k], b->keys[i], sizeof(keys[k]));
+            /* a spec's instances share their baselines: one row of each goes */
+            while (k < b->key_cnt && strcmp(b->keys[k], b->keys[b->key_cnt]) != 0)
+                k++;
+            if (k < b->key_cnt) {
+                b->dup_row[b->dup_cnt] = i;
+                b->dup_of[b->dup_cnt++] = k;
+                hits++;
+                continue;
+            }
+            b->key_row[b->key_cnt++] = i;
         }
-        xq_free(b->keys);
-        b->keys = keys;
-        b->local = b->send.cnt == 0;
+        b->sel[b->sel_cnt++] = i;
     }
-    xq_free(hit);
+    xq_obs_baseline(w->obs, hits, baselines - hits);
+    w->baseline_hits += hits;
+    b->subset = hits > 0; /* send the rest only */
+    b->local = b->sel_cnt == 0;
+}
+
+void wk_baseline_dups(batch_t *b) {
+    xq_rows_t *r = &b->sb.rows;
+
+    for (size_t d = 0; d < b->dup_cnt; d++)
+        memcpy(r->out + b->dup_row[d] * r->out_cnt, r->out + b->key_row[b->dup_of[d]] * r->out_cnt,
+               r->out_cnt * sizeof(float));
 }

@@ -24,41 +24,22 @@ static void job_free(job_t *j) {
 }
 
 /*
- * Batches that held rows of @p j (going): a batch left with no job goes too
- * (a late reply finds no owner); one whose rows took their tensor names from
- * j's layout takes them from a live job's (compatible layouts name the same
- * tensors), so nothing points into j once it is freed.
+ * Batches that held rows of @p j (going): its segments are forgotten
+ * (xq_sched_batch_forget(), which also takes the batch's tensor names from a
+ * live job's layout if they were j's), and a batch left with no job goes too (a
+ * late reply finds no owner), so nothing points into j once it is freed.
  */
 static void forget_in_batches(worker_t *w, const job_t *j) {
     for (batch_t **lists[2] = {&w->open, &w->inflight}, ***l = lists; l < lists + 2; l++) {
         for (batch_t **p = *l; *p;) {
             batch_t *b = *p;
-            const segment_t *live = NULL;
-            bool borrowed = false;
 
-            for (size_t s = 0; s < b->seg_cnt; s++) {
-                if (b->seg[s].job == j)
-                    b->seg[s].job = NULL;
-                if (b->seg[s].job && !live)
-                    live = &b->seg[s];
-            }
-            for (size_t k = 0; j->layouts && k < j->n && !borrowed; k++)
-                borrowed = b->shape == j->layouts[k];
-            if (!live && (borrowed || b->seg_cnt)) {
+            if (!xq_sched_batch_forget(&b->sb, j)) {
                 *p = b->next;
                 if (b->sent)
-                    w->inflight_rows -= b->rows.cnt;
-                wk_batch_free(b);
+                    w->inflight_rows -= b->sb.rows.cnt;
+                wk_batch_release(w, b);
                 continue;
-            }
-            if (borrowed) {
-                const xq_layout_t *nl = live->job->layouts[live->run];
-
-                b->shape = nl;
-                memcpy(b->rows.names, nl->tensor_names, nl->tensor_cnt * sizeof(*nl->tensor_names));
-                if (b->compact)
-                    memcpy(b->send.names, nl->tensor_names,
-                           nl->tensor_cnt * sizeof(*nl->tensor_names));
             }
             p = &b->next;
         }

@@ -500,7 +500,7 @@ bool wk_txn_producer_start(worker_t *w) {
     }
     w->txn_dead = w->in_txn = w->committing = w->aborting = false;
     w->txn_gen++;
-    if (!(w->txn = wk_client(w, RD_KAFKA_PRODUCER, "producer", forced, 2, &cbs))) {
+    if (!(w->txn = wk_client(w, RD_KAFKA_PRODUCER, "producer", NULL, forced, 2, &cbs))) {
         w->fatal = true; /* a configuration error: no use trying again */
         return false;
     }

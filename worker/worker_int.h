@@ -38,6 +38,7 @@
 #include "redis.h"
 #include "rng.h"
 #include "rows.h"
+#include "rowsched.h"
 #include "sha256.h"
 #include "signals.h"
 #include "spec.h"
@@ -98,6 +99,7 @@ typedef struct model_ent {
     char name[XQ_JOB_MODEL_SIZE];
     xq_model_t *remote; /* NULL until described; the model itself when local */
     bool local;         /* evaluated in this worker (models option), no runner */
+    bool compact;       /* its runner expands compact requests (it said so in its description) */
     char corr[200];     /* the describe request in flight */
     long long sent_ms;
     int attempts;
@@ -110,32 +112,40 @@ typedef struct model_ent {
     size_t cache_next;
 } model_ent_t;
 
-typedef struct segment {
-    job_t *job; /* NULL once the job was dropped */
-    size_t run;
-    size_t first, cnt;
-} segment_t;
-
+/*
+ * Rows of many jobs' runs for one model, of one kind and shape (common/sched.h): sb's segments
+ * name the job (the owner) and the run. Freed batches keep their buffers in the worker's spare
+ * list, so the next batch of the same shape allocates nothing.
+ */
 typedef struct batch {
     struct batch *next;
-    xq_rows_t send; /* the rows actually sent when some came from the baseline cache */
-    size_t *map;    /* send row k is rows row map[k] */
-    char (*keys)[XQ_SHA256_HEX_LEN + 1]; /* per send row: its baseline key, or "" */
-    bool compact;                        /* send/map are in use */
-    bool local;                          /* answered here (cache or local model): no request */
-    bool local_failed;                   /* the local model failed: local_err says why */
-    xq_error_t local_err;
+    xq_sched_batch_t sb; /* the rows and whose they are; sb.model is `model` */
     model_ent_t *model;
-    bool grad;
-    const xq_layout_t *shape; /* a layout of the rows' shape (of the first segment) */
-    xq_rows_t rows;
-    segment_t *seg;
-    size_t seg_cnt, seg_cap;
+    /* baseline rows (wk_use_baseline_cache()): when some were answered from the cache, only
+     * the rows sel[0..sel_cnt) are sent (subset); the outputs of the baseline rows key_row[k]
+     * sent are cached under keys[k] */
+    size_t *sel, sel_cnt, sel_cap;
+    size_t *key_row, key_cnt, key_cap;
+    char (*keys)[XQ_SHA256_HEX_LEN + 1];
+    size_t *dup_row, *dup_of, dup_cnt; /* baseline rows not sent: row dup_row[d] is row
+                                          key_row[dup_of[d]]'s twin (wk_baseline_dups()) */
+    bool subset;
+    /* compact requests (compact.h): the rows' instances and baselines (anchors), and per row
+     * which anchors it may be made of; kept with the batch's buffers */
+    xq_rows_t anc;
+    uint32_t *ax, *abf, *abc;
+    size_t a_cap;
+    bool pick;         /* the request said which output element each row needs ("pick") */
+    bool local;        /* answered here (cache or local model): no request */
+    bool local_failed; /* the local model failed: local_err says why */
+    xq_error_t local_err;
     long long open_ms, sent_ms;
     char corr[200];
     int attempts;
     bool sent;
 } batch_t;
+
+#define SPARE_BATCHES 8 /* freed batches whose buffers are kept for the next ones */
 
 #define SPEC_CACHE 64
 
@@ -194,6 +204,8 @@ typedef struct worker {
     size_t job_cnt;
     model_ent_t *models;
     batch_t *open, *inflight;
+    batch_t *spare; /* freed batches, their buffers kept (at most SPARE_BATCHES) */
+    size_t spare_cnt;
     size_t inflight_rows;
     uint64_t seq;
     bool in_txn, fatal, paused;
@@ -223,13 +235,20 @@ typedef struct worker {
     size_t commit_jobs;
     size_t max_queued_instances, max_queued_bytes;
     long long commit_ms;
-    xq_obs_t *obs; /* metrics and readiness (obs.h) */
+    /* options the loop reads, read once (xq_conf_num() looks them up by name) */
+    long long linger_ms, request_timeout_ms;
+    int request_retries;
+    size_t max_inflight_rows;
+    const char *replies_topic;
+    bool compact_requests; /* compact.requests: to runners that announce them */
+    xq_obs_t *obs;         /* metrics and readiness (obs.h) */
 } worker_t;
 
 /* cmd_worker.c */
 rd_kafka_t *wk_client(worker_t *w,
                       rd_kafka_type_t type,
                       const char *kind,
+                      const char *dflt,
                       const char *const *forced,
                       size_t forced_cnt,
                       const xq_kafka_cbs_t *cbs);
@@ -238,11 +257,13 @@ rd_kafka_t *wk_client(worker_t *w,
 void wk_baseline_put(
     worker_t *w, model_ent_t *m, const char *key, const float *out, size_t out_cnt);
 void wk_use_baseline_cache(worker_t *w, batch_t *b);
+void wk_baseline_dups(batch_t *b);
 
 /* wk_batch.c */
 model_ent_t *wk_model_get(worker_t *w, const char *name);
 void wk_model_describe(worker_t *w, model_ent_t *m);
 void wk_batch_free(batch_t *b);
+void wk_batch_release(worker_t *w, batch_t *b);
 void wk_flush_batches(worker_t *w, bool all);
 void wk_plan(worker_t *w);
 void wk_handle_reply(worker_t *w, const rd_kafka_message_t *rkm);

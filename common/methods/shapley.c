@@ -149,6 +149,11 @@ static size_t shapley_plan(void *st, xq_rows_t *rows, size_t budget) {
     while (s->rows_planned < s->rows_total && n < budget) {
         size_t L = s->rows_planned;
 
+        if (L == 1 + s->B && !s->sel) {
+            /* the walks wait for the outputs at the instance: they pick the outputs explained,
+             * and a walk row then needs only that one (the row's output hint, see below) */
+            break;
+        }
         if (L == 0) {
             xq_rows_add(rows, l->x, -1);
         } else if (L <= s->B) {
@@ -161,7 +166,8 @@ static size_t shapley_plan(void *st, xq_rows_t *rows, size_t budget) {
             if (k == 0)
                 memcpy(s->z, l->base + b * l->elem_total, l->elem_total * sizeof(float));
             switch_player(s, s->perm[p * s->M + k]);
-            xq_rows_add(rows, s->z, -1);
+            /* one output explained: the row's hint says which (a runner may reply only it) */
+            xq_rows_add(rows, s->z, s->sel_cnt == 1 ? (int32_t)s->sel[0] : -1);
         }
         s->rows_planned++;
         n++;
@@ -256,6 +262,12 @@ static void shapley_reduce(void *st, const xq_rows_t *rows, size_t first, size_t
                s->out_cnt * sizeof(float));
     s->rows_reduced += cnt;
     s->ctx->expl.model_rows += cnt;
+    if (!s->sel && s->rows_reduced == 1 + s->B && s->rows_reduced < s->rows_total &&
+        (s->ctx->rc = xq_outputs_select(s->ctx->spec, s->outs, s->ctx->out_desc, &s->sel,
+                                        &s->sel_cnt, &s->ctx->err)) != XQ_OK) {
+        s->done = true;
+        return;
+    }
     if (s->rows_reduced == s->rows_total) {
         compute(s);
         if (s->ctx->rc != XQ_OK)

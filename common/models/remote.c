@@ -44,9 +44,11 @@ void xq_remote_describe_pack(const xq_model_t *m, const char *id, xq_buf_t *out)
     msgpack_packer pk;
 
     xq_mp_packer_init(&pk, out);
-    msgpack_pack_map(&pk, 2);
+    msgpack_pack_map(&pk, 3);
     xq_mp_pack_str(&pk, "id");
     xq_mp_pack_str(&pk, id);
+    xq_mp_pack_str(&pk, "compact"); /* it expands compact requests (compact.h) */
+    msgpack_pack_uint64(&pk, XQ_COMPACT_VERSION);
     xq_mp_pack_str(&pk, "model");
     msgpack_pack_map(&pk, xq_model_image_layout(m) ? 6 : 5);
     xq_mp_pack_str(&pk, "missing"); /* NaN inputs are missing values */
@@ -317,6 +319,9 @@ bad:
 void xq_remote_pack_request(const xq_model_t *remote,
                             const char *id,
                             const xq_batch_t *b,
+                            const size_t *sel,
+                            const xq_compact_rows_t *compact,
+                            const int32_t *pick,
                             xq_buf_t *out) {
     const size_t *dims[XQ_CODEC_MAX_TENSORS];
     size_t ndim[XQ_CODEC_MAX_TENSORS], cnt = b->tensor_cnt, enc_cnt = 0;
@@ -345,6 +350,9 @@ void xq_remote_pack_request(const xq_model_t *remote,
     v.grad_index = b->grad ? b->grad_index : NULL;
     v.encoded_cnt = enc_cnt;
     v.encoded = enc;
+    v.sel = sel;
+    v.compact = compact;
+    v.pick = pick;
     xq_infer_req_pack(&v, out);
 }
 

@@ -7,6 +7,7 @@
 
 #include <msgpack.h>
 
+#include "compact.h"
 #include "err.h"
 #include "mem.h"
 #include "model.h"
@@ -39,11 +40,19 @@ bool xq_remote_is_describe(const uint8_t *buf, size_t len, char *id, size_t id_s
 /**
  * Packs the inference request @p id for batch @p b (its rows, fed tensors
  * and, when b->grad, gradient indices; at most XQ_CODEC_MAX_TENSORS tensors)
- * with the tensors' shapes from the runner's description @p remote.
+ * with the tensors' shapes from the runner's description @p remote. With
+ * @p sel, the request's row k is row sel[k] of b's data (b->rows rows are
+ * sent); NULL sends b's rows as they are. With @p compact (per fed tensor, for
+ * a runner that announced compact requests), tensors go compact (compact.h),
+ * and with @p pick (per row of b's data, the one output element the row
+ * needs or -1) the runner replies only those outputs.
  */
 void xq_remote_pack_request(const xq_model_t *remote,
                             const char *id,
                             const xq_batch_t *b,
+                            const size_t *sel,
+                            const xq_compact_rows_t *compact,
+                            const int32_t *pick,
                             xq_buf_t *out);
 
 /** The default bound of a request's tensor bytes: under Kafka's default message size. */

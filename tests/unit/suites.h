@@ -39,7 +39,9 @@
     X(clock)         \
     X(registry)      \
     X(load)          \
-    X(names)
+    X(names)         \
+    X(rowsched)      \
+    X(compact)
 
 #define XQ_SUITE_DECL(name) Suite *name##_suite(void);
 XQ_SUITES(XQ_SUITE_DECL)

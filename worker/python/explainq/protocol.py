@@ -44,11 +44,83 @@ def _is_str(o) -> bool:
     return isinstance(o, str)
 
 
+COMPACT_VERSION = 1  # compact request tensors this runner expands (docs/protocol.md)
+
+
+def _expand_compact(o, field: str, max_elems: int) -> np.ndarray:
+    """A compact tensor's full rows, as xq_compact_decode() expands them: records of the
+    "code" bin are 0 (a row as it is, f32) or 1 (u16 x, u16 b, u32 n, n masks: bit e set takes
+    element e of anchor x, else of anchor b)."""
+    shape, code = o.get("shape"), o.get("code")
+    if o.get("dtype") != "f32" or not isinstance(code, (bytes, bytearray)) or "anchors" not in o:
+        raise ProtocolError(EDECODE, field,
+                            "a compact tensor needs dtype f32, shape, anchors and a code bin")
+    if not isinstance(shape, list) or not 1 <= len(shape) <= MAX_DIMS + 1:
+        raise ProtocolError(EDECODE, field, f"shape must list 1 to {MAX_DIMS + 1} sizes, batch first")
+    cnt = 1
+    for s in shape:
+        if isinstance(s, bool) or not isinstance(s, int) or s < 0 or s > max_elems:
+            raise ProtocolError(
+                ELIMIT, field, f"shape must hold integers whose product is at most {max_elems}")
+        cnt *= s
+        if cnt > max_elems:
+            raise ProtocolError(
+                ELIMIT, field, f"shape must hold integers whose product is at most {max_elems}")
+    rows = shape[0]
+    elems = cnt // rows if rows else 0
+    anc = decode_tensor(o["anchors"], field, max_elems)
+    if not elems or anc.ndim != len(shape) or anc.size != anc.shape[0] * elems:
+        raise ProtocolError(EDECODE, field, "anchors must be rows of the tensor's shape")
+    anc = anc.reshape(anc.shape[0], elems)
+    out = np.empty((rows, elems), dtype=np.float32)
+    mask_len = (elems + 7) // 8
+    pos, row, n_code = 0, 0, len(code)
+    while pos < n_code:
+        kind = code[pos]
+        pos += 1
+        if kind == 0:
+            if n_code - pos < elems * 4 or row >= rows:
+                raise ProtocolError(EDECODE, field, f"code: row {row} is cut short")
+            r = np.frombuffer(code, dtype="<f4", count=elems, offset=pos)
+            bad = ~np.isfinite(r)
+            if bad.any():
+                raise ProtocolError(EDECODE, field,
+                                    f"element {row * elems + int(np.argmax(bad))} is not finite")
+            out[row] = r
+            pos += elems * 4
+            row += 1
+        elif kind == 1:
+            if n_code - pos < 8:
+                raise ProtocolError(EDECODE, field, "code: a record is cut short")
+            xa, ba = int.from_bytes(code[pos:pos + 2], "little"), int.from_bytes(code[pos + 2:pos + 4], "little")
+            n = int.from_bytes(code[pos + 4:pos + 8], "little")
+            pos += 8
+            if xa >= anc.shape[0] or ba >= anc.shape[0]:
+                raise ProtocolError(EDECODE, field,
+                                    f"code: anchor {max(xa, ba)} of {anc.shape[0]} does not exist")
+            if n > rows - row or (n_code - pos) // mask_len < n:
+                raise ProtocolError(EDECODE, field,
+                                    f"code: {n} masks from row {row} do not fit {rows} rows")
+            masks = np.frombuffer(code, dtype=np.uint8, count=n * mask_len, offset=pos)
+            bits = np.unpackbits(masks.reshape(n, mask_len), axis=1, bitorder="little")[:, :elems]
+            out[row:row + n] = np.where(bits.astype(bool), anc[xa], anc[ba])
+            pos += n * mask_len
+            row += n
+        else:
+            raise ProtocolError(EDECODE, field, f"code: record kind {kind} is not 0 or 1")
+    if row != rows:
+        raise ProtocolError(EDECODE, field, f"code: {row} rows of {rows}")
+    return out.reshape(shape)
+
+
 def decode_tensor(o, field: str, max_elems: int = 0, finite_only: bool = True) -> np.ndarray:
-    """A wire tensor as float32 (batch first), checked as xq_tensor_decode() checks it."""
+    """A wire tensor as float32 (batch first), checked as xq_tensor_decode() checks it; a
+    compact one (with "code") is expanded into its full rows."""
     max_elems = max_elems or MAX_ELEMS
     if not isinstance(o, dict):
         raise ProtocolError(EDECODE, field, "a tensor must be a map")
+    if "code" in o:
+        return _expand_compact(o, field, max_elems)
     dt, shape, data = o.get("dtype"), o.get("shape"), o.get("data")
     if dt is None or shape is None or data is None:
         raise ProtocolError(EDECODE, field, "a tensor needs dtype, shape and data")
@@ -96,6 +168,7 @@ class Request:
     grad_index: Optional[np.ndarray] = None  # int32, one per row
     wrt: List[str] = field(default_factory=list)
     encoded: List[str] = field(default_factory=list)
+    pick: Optional[np.ndarray] = None  # "pick": per row, the output element it needs, -1: all
 
 
 def _names(o, what: str, fld: str) -> List[str]:
@@ -167,7 +240,28 @@ def decode_request(msg, req: Request, max_elems: int = 0) -> Request:
         req.grad_index = np.frombuffer(gi, dtype="<i4").copy()
         if "wrt" in g:
             req.wrt = _names(g["wrt"], "input names", "grad.wrt")
+    pick = msg.get("pick")
+    if pick is not None:
+        runs = (np.frombuffer(pick, dtype="<i4").reshape(-1, 2)
+                if isinstance(pick, (bytes, bytearray)) and len(pick) % 8 == 0 else None)
+        counts = runs[:, 1].astype(np.uint32) if runs is not None else None
+        if runs is None or int(counts.sum(dtype=np.uint64)) != req.rows:
+            raise ProtocolError(EDECODE, "pick", "must be a bin of (int32 element, uint32 count)"
+                                f" runs covering {req.rows} rows")
+        req.pick = np.repeat(runs[:, 0], counts)
     return req
+
+
+def pick_outputs(out: np.ndarray, pick: np.ndarray) -> np.ndarray:
+    """The outputs a request with "pick" wants (xq_infer_pick()): per row, its picked element,
+    or all of a row picking -1, flat."""
+    flat = out.reshape(out.shape[0], -1)
+    n = flat.shape[1]
+    if ((pick < -1) | (pick >= n)).any():
+        r = int(np.argmax((pick < -1) | (pick >= n)))
+        raise ProtocolError(EINVAL, "pick", f"row {r} picks output element {int(pick[r])} of {n}")
+    parts = [flat[r] if p < 0 else flat[r, p:p + 1] for r, p in enumerate(pick.tolist())]
+    return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
 
 
 def pack_request(rid: str, inputs: Dict[str, np.ndarray], output: Optional[str] = None,
@@ -221,7 +315,9 @@ def pack_describe(rid: str, inputs: Sequence[Tuple[str, Sequence[int]]],
     if tables:
         model["tables"] = {k: {"input": raw, "table": encode_tensor(t)}
                            for k, (raw, t) in tables.items()}
-    return msgpack.packb({"id": rid, "model": model}, use_bin_type=True)
+    # "compact": the version of compact request tensors this runner expands
+    return msgpack.packb({"id": rid, "compact": COMPACT_VERSION, "model": model},
+                         use_bin_type=True)
 
 
 def pack_describe_request(rid: str) -> bytes:

@@ -21,6 +21,8 @@ import sys
 import time
 from typing import Dict, Optional, Sequence, Tuple
 
+import numpy as np
+
 from . import protocol
 from .protocol import ProtocolError, Request
 
@@ -51,6 +53,8 @@ class Handler:
         try:
             protocol.decode_request(msg, req, self.max_elems)
             out, grads = self.model.evaluate(req)
+            if req.pick is not None and not req.grad:
+                out = protocol.pick_outputs(np.asarray(out, dtype=np.float32), req.pick)
         except ProtocolError as e:
             rid = req.id or (key or b"").decode("utf-8", "replace")
             log.warning("error reply id=%s field=%s: %s", rid, e.field, e.message)

@@ -61,7 +61,7 @@ def test_describe_like_explainq_runner():
     assert list(tables) == ["encoder.embed"] and tables["encoder.embed"]["input"] == "tokens"
     np.testing.assert_array_equal(tensor(tables["encoder.embed"]["table"]),
                                   h.model.module.encoder.embed.weight.detach().numpy())
-    assert m == {"id": "d1", "model": {
+    assert m == {"id": "d1", "compact": 1, "model": {
         "inputs": [{"name": "tokens", "shape": [6]}],
         "output": {"name": "probs", "shape": [2]},
         "encoded": [{"name": "encoder.embed", "shape": [6, 4]}],
@@ -87,6 +87,52 @@ def test_forward_and_gradient_closed_form():
     assert g.shape == (7, 5)
     for r, k in enumerate(idx):
         np.testing.assert_allclose(g[r], W[k], rtol=1e-6)
+
+
+def compact_tensor(rows, anchors, code):
+    return {"dtype": "f32", "shape": [rows, 5], "anchors": protocol.encode_tensor(anchors),
+            "code": bytes(code)}
+
+
+def test_compact_rows_expand_to_the_full_rows():
+    """docs/protocol.md's example: masks over (instance, baseline), and a row as it is."""
+    x = np.array([1.5, -2.0, 3.25, 0.0, 7.0], dtype=np.float32)
+    base = np.array([0.0, 0.0, 0.0, -0.0, 7.0], dtype=np.float32)
+    odd = np.array([1.5, 0.5, 3.25, 0.0, 7.0], dtype=np.float32)
+    code = [1, 0, 0, 1, 0, 3, 0, 0, 0, 0b11111, 0b00000, 0b00101,  # x, base, x0 x2 from x
+            0] + list(odd.tobytes())
+    full = np.stack([x, base, np.where([1, 0, 1, 0, 0], x, base), odd]).astype(np.float32)
+    h = linear_handler()
+    mod = h.model.module
+    W, b = mod.fc.weight.detach().numpy(), mod.fc.bias.detach().numpy()
+    got = protocol.decode_tensor(compact_tensor(4, np.stack([x, base]), code), "inputs.x")
+    assert got.tobytes() == full.tobytes()  # bit for bit, -0.0 included
+    req = {"id": "c1", "inputs": {"x": compact_tensor(4, np.stack([x, base]), code)},
+           "outputs": ["y"]}
+    m = reply(h, msgpack.packb(req, use_bin_type=True))
+    np.testing.assert_allclose(tensor(m["outputs"]["y"]), full @ W.T + b, rtol=1e-5, atol=1e-6)
+    # a mask naming an anchor that is not there is refused with the rule
+    bad = {"id": "c2", "inputs": {"x": compact_tensor(1, np.stack([x, base]), [1, 2, 0, 0, 0, 1, 0, 0, 0, 0])}}
+    m = reply(h, msgpack.packb(bad, use_bin_type=True))
+    assert m["error"]["field"] == "inputs.x" and "anchor 2 of 2" in m["error"]["message"]
+
+
+def test_pick_replies_only_the_outputs_rows_need():
+    """"pick": rows needing one output element get only it; -1 gets the row's all."""
+    h = linear_handler()
+    mod = h.model.module
+    W, b = mod.fc.weight.detach().numpy(), mod.fc.bias.detach().numpy()
+    x = np.random.default_rng(1).normal(size=(4, 5)).astype(np.float32)
+    req = msgpack.unpackb(protocol.pack_request("p1", {"x": x}, "y"), raw=False)
+    req["pick"] = np.array([-1, 1, 2, 1, 0, 1, 2, 1], dtype="<i4").tobytes()  # (element, count) runs
+    m = reply(h, msgpack.packb(req, use_bin_type=True))
+    y = x @ W.T + b
+    got = tensor(m["outputs"]["y"])
+    assert got.shape == (6,)
+    np.testing.assert_allclose(got, [*y[0], y[1, 2], y[2, 0], y[3, 2]], rtol=1e-5, atol=1e-6)
+    req["pick"] = np.array([-1, 1, 3, 1, 0, 2], dtype="<i4").tobytes()
+    m = reply(h, msgpack.packb(req, use_bin_type=True))
+    assert m["error"]["field"] == "pick" and "row 1 picks output element 3 of 3" in m["error"]["message"]
 
 
 def test_gradient_matches_autograd_row_by_row_nonlinear():

@@ -1,0 +1,234 @@
+/* test_compact.c -- compact request tensors: rows as masks over anchors, expanded bit for bit. */
+#include <math.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "codec.h"
+#include "compact.h"
+#include "mp.h"
+#include "suites.h"
+
+#define E 5 /* elements per row */
+
+/* Anchors: an instance and two baselines; -0.0 and 0.0 differ by their bits. */
+static const float anchors[3][E] = {
+    {1.5f, -2.0f, 3.25f, 0.0f, 7.0f},
+    {0.0f, 0.0f, 0.0f, -0.0f, 7.0f},
+    {9.0f, 8.0f, 7.0f, 6.0f, 5.0f},
+};
+
+/* Rows: x itself, baseline 0, a mix of x and baseline 0, a mix of x and baseline 1, a row of
+ * neither (goes as it is), and a mix whose -0.0 comes from baseline 0 only. */
+static const float rows[6][E] = {
+    {1.5f, -2.0f, 3.25f, 0.0f, 7.0f}, {0.0f, 0.0f, 0.0f, -0.0f, 7.0f},
+    {1.5f, 0.0f, 3.25f, -0.0f, 7.0f}, {9.0f, -2.0f, 7.0f, 0.0f, 5.0f},
+    {1.5f, 0.5f, 3.25f, 0.0f, 7.0f},  {0.0f, -2.0f, 0.0f, -0.0f, 7.0f},
+};
+
+static const uint32_t xs[6] = {0, 0, 0, 0, 0, 0}, bf[6] = {1, 1, 1, 1, 1, 1},
+                      bc[6] = {2, 2, 2, 2, 2, 2};
+
+/* Packs rows (with @p sel when given) compact, wraps it as a one-input request, decodes it. */
+static xq_err_t round_trip(const size_t *sel, size_t n, xq_infer_req_t *req, size_t *code_len) {
+    const size_t dims[1] = {E}, *dimp[1] = {dims}, ndim[1] = {1};
+    const char *names[1] = {"x"};
+    const float *data[1] = {&rows[0][0]};
+    xq_compact_rows_t c = {.rows = n,
+                           .elems = E,
+                           .data = &rows[0][0],
+                           .sel = sel,
+                           .anchors = &anchors[0][0],
+                           .anchor_cnt = 3,
+                           .x = xs,
+                           .b_first = bf,
+                           .b_cnt = bc};
+    xq_infer_req_view_t v = {.id = "r1",
+                             .rows = n,
+                             .input_cnt = 1,
+                             .names = names,
+                             .data = data,
+                             .dims = dimp,
+                             .ndim = ndim,
+                             .sel = sel,
+                             .compact = &c};
+    xq_buf_t b;
+    msgpack_unpacked msg;
+    xq_error_t err;
+    xq_err_t rc;
+
+    xq_buf_init(&b);
+    xq_infer_req_pack(&v, &b);
+    msgpack_unpacked_init(&msg);
+    ck_assert(xq_mp_unpack_one(b.data, b.len, &msg));
+    *code_len =
+        xq_mp_map_get(xq_mp_map_get(xq_mp_map_get(&msg.data, "inputs"), "x"), "code")->via.bin.size;
+    msgpack_unpacked_destroy(&msg);
+    rc = xq_infer_req_decode(b.data, b.len, 0, req, &err);
+    xq_buf_fini(&b);
+    return rc;
+}
+
+/* Every row comes back bit for bit; rows of x and a baseline cost a mask, others go whole. */
+START_TEST(test_compact_round_trip) {
+    xq_infer_req_t req;
+    size_t code_len;
+
+    ck_assert_int_eq(round_trip(NULL, 6, &req, &code_len), XQ_OK);
+    ck_assert_uint_eq(req.rows, 6);
+    ck_assert_uint_eq(req.inputs[0].cnt, 6 * E);
+    ck_assert_int_eq(memcmp(req.inputs[0].data, rows, sizeof(rows)), 0);
+    /* records: masks (x, b0) x 3, masks (x, b1) x 1, one full row, masks (x, b0) x 1 */
+    ck_assert_uint_eq(code_len, (8 + 1 + 3) + (8 + 1 + 1) + (1 + E * 4) + (8 + 1 + 1));
+    xq_infer_req_fini(&req);
+}
+
+END_TEST
+
+/* Rows picked by sel (rows answered from the baseline cache are not sent). */
+START_TEST(test_compact_selected_rows) {
+    const size_t sel[3] = {5, 2, 4};
+    xq_infer_req_t req;
+    size_t code_len;
+
+    ck_assert_int_eq(round_trip(sel, 3, &req, &code_len), XQ_OK);
+    ck_assert_uint_eq(req.rows, 3);
+    for (size_t k = 0; k < 3; k++)
+        ck_assert_int_eq(memcmp(req.inputs[0].data + k * E, rows[sel[k]], sizeof(rows[0])), 0);
+    xq_infer_req_fini(&req);
+}
+
+END_TEST
+
+/* Broken codes are refused with the rule, never read past their end. */
+START_TEST(test_compact_bad_codes) {
+    static const uint8_t bad_anchor[] = {1, 3, 0, 0, 0, 1, 0, 0, 0, 0x1f};
+    static const uint8_t too_many[] = {1, 0, 0, 1, 0, 2, 0, 0, 0, 0x1f};
+    static const uint8_t cut[] = {0, 1, 2, 3};
+    static const uint8_t kind[] = {7};
+    static const uint8_t *codes[] = {bad_anchor, too_many, cut, kind};
+    static const size_t lens[] = {sizeof(bad_anchor), sizeof(too_many), sizeof(cut), sizeof(kind)};
+    static const char *why[] = {"anchor 3 of 3", "do not fit", "cut short", "kind 7"};
+
+    for (size_t i = 0; i < 4; i++) {
+        const size_t adims[2] = {3, E};
+        xq_buf_t b;
+        msgpack_packer pk;
+        msgpack_unpacked msg;
+        xq_tensor_t t;
+        xq_error_t err;
+
+        xq_buf_init(&b);
+        xq_mp_packer_init(&pk, &b);
+        msgpack_pack_map(&pk, 4);
+        xq_mp_pack_str(&pk, "dtype");
+        xq_mp_pack_str(&pk, "f32");
+        xq_mp_pack_str(&pk, "shape");
+        msgpack_pack_array(&pk, 2);
+        msgpack_pack_uint64(&pk, 1);
+        msgpack_pack_uint64(&pk, E);
+        xq_mp_pack_str(&pk, "anchors");
+        xq_tensor_pack(&pk, &anchors[0][0], adims, 2);
+        xq_mp_pack_str(&pk, "code");
+        msgpack_pack_bin(&pk, lens[i]);
+        msgpack_pack_bin_body(&pk, codes[i], lens[i]);
+        msgpack_unpacked_init(&msg);
+        ck_assert(xq_mp_unpack_one(b.data, b.len, &msg));
+        ck_assert(xq_compact_is(&msg.data));
+        ck_assert_int_eq(xq_compact_decode(&msg.data, "inputs.x", 0, &t, &err), XQ_EDECODE);
+        ck_assert_msg(strstr(err.msg, why[i]), "%zu: %s", i, err.msg);
+        ck_assert_str_eq(err.field, "inputs.x");
+        ck_assert_ptr_null(t.data);
+        /* and the expanded size is bounded like any tensor */
+        ck_assert_int_eq(xq_compact_decode(&msg.data, "inputs.x", 4, &t, &err), XQ_ELIMIT);
+        msgpack_unpacked_destroy(&msg);
+        xq_buf_fini(&b);
+    }
+}
+
+END_TEST
+
+/* "pick": runs on the wire, one element per row decoded; the runner keeps only the picked
+ * outputs; the worker scatters them back (the others are 0). */
+START_TEST(test_compact_pick) {
+    const size_t dims[1] = {E}, *dimp[1] = {dims}, ndim[1] = {1}, sel[4] = {5, 0, 1, 3};
+    const char *names[1] = {"x"};
+    const float *data[1] = {&rows[0][0]};
+    const int32_t pick[6] = {1, -1, 1, 9, 9, 1};
+    xq_infer_req_view_t v = {.id = "p1",
+                             .rows = 4,
+                             .input_cnt = 1,
+                             .names = names,
+                             .data = data,
+                             .dims = dimp,
+                             .ndim = ndim,
+                             .sel = sel,
+                             .pick = pick};
+    float out[4 * 2] = {10, 11, 20, 21, 30, 31, 40, 41}, back[6 * 2];
+    xq_infer_req_t req;
+    xq_buf_t b, reply;
+    msgpack_unpacked msg;
+    xq_infer_reply_dst_t dst = {
+        .model = "m", .rows = 4, .row_map = sel, .pick = pick, .out = back, .out_cnt = 2};
+    xq_error_t err;
+    bool runner_error;
+    size_t n;
+
+    xq_buf_init(&b);
+    xq_buf_init(&reply);
+    xq_infer_req_pack(&v, &b);
+    ck_assert_int_eq(xq_infer_req_decode(b.data, b.len, 0, &req, &err), XQ_OK);
+    ck_assert_ptr_nonnull(req.pick);
+    ck_assert_int_eq(req.pick[0], 1);  /* row 5 */
+    ck_assert_int_eq(req.pick[1], 1);  /* row 0 */
+    ck_assert_int_eq(req.pick[2], -1); /* row 1 */
+    ck_assert_int_eq(req.pick[3], 9);  /* row 3 (the runner checks the range) */
+    req.pick[3] = 0;
+    /* the runner: row 0 picks 1, row 1 picks 1, row 2 all, row 3 picks 0 */
+    n = xq_infer_pick(out, 4, 2, req.pick);
+    ck_assert_uint_eq(n, 5);
+    ck_assert(out[0] == 11 && out[1] == 21 && out[2] == 30 && out[3] == 31 && out[4] == 40);
+    xq_infer_reply_pack("p1", "y", out, n, dims, 0, 0, NULL, NULL, NULL, &reply);
+    msgpack_unpacked_init(&msg);
+    ck_assert(xq_mp_unpack_one(reply.data, reply.len, &msg));
+    for (size_t i = 0; i < 12; i++)
+        back[i] = -7;
+    /* the worker's view: pick per data row; row 3 asked 9, the reply says 0: 0 is what it holds */
+    {
+        int32_t wpick[6] = {1, -1, 1, 0, 9, 1};
+
+        dst.pick = wpick;
+        ck_assert_int_eq(xq_infer_reply_decode(&msg.data, &dst, &runner_error, &err), XQ_OK);
+    }
+    ck_assert(back[5 * 2 + 1] == 11 && back[5 * 2] == 0);  /* row 5: picked 1 */
+    ck_assert(back[0 * 2 + 1] == 21 && back[0] == 0);      /* row 0: picked 1 */
+    ck_assert(back[1 * 2] == 30 && back[1 * 2 + 1] == 31); /* row 1: all */
+    ck_assert(back[3 * 2] == 40 && back[3 * 2 + 1] == 0);  /* row 3: picked 0 */
+    ck_assert(back[2 * 2] == -7 && back[4 * 2] == -7);     /* rows not sent: untouched */
+    /* a reply with another count is refused */
+    {
+        int32_t more[6] = {1, -1, 1, -1, 9, 1};
+
+        dst.pick = more;
+        ck_assert_int_eq(xq_infer_reply_decode(&msg.data, &dst, &runner_error, &err), XQ_EMODEL);
+        ck_assert_ptr_nonnull(strstr(err.msg, "5 picked outputs for 4 rows, 6 expected"));
+    }
+    msgpack_unpacked_destroy(&msg);
+    xq_infer_req_fini(&req);
+    xq_buf_fini(&b);
+    xq_buf_fini(&reply);
+}
+
+END_TEST
+
+Suite *compact_suite(void) {
+    Suite *s = suite_create("compact");
+    TCase *tc = tcase_create("compact");
+
+    tcase_add_test(tc, test_compact_round_trip);
+    tcase_add_test(tc, test_compact_selected_rows);
+    tcase_add_test(tc, test_compact_bad_codes);
+    tcase_add_test(tc, test_compact_pick);
+    suite_add_tcase(s, tc);
+    return s;
+}
