@@ -76,10 +76,16 @@ run() { # $1: workers, $2: "local" for a worker that evaluates the model itself,
     b0=$(infer_bytes)
     local s0 s1
     s0=$(date +%s.%N)
+    # submit and collect at the same time, as a pipeline's producer and consumer would: collect
+    # waits for the N/100 jobs and the warm-up's one already in the topic
+    "$X" collect -b "$B" --topic "$res" --count $((N / 100 + 1)) --out "$tmp/out.jsonl" \
+        --timeout 600 2>/dev/null &
+    local cpid=$!
     "$X" submit -b "$B" --topic "$jobs" --model "mlp$tag" --spec "$SPEC" --instances "$tmp/in.jsonl" \
         --job-size 100 --prefix "run$tag" --jobs-out "$tmp/run.jobs" 2>/dev/null
-    "$X" collect -b "$B" --topic "$res" --jobs "$tmp/run.jobs" --out "$tmp/out.jsonl" --timeout 600 2>/dev/null
+    wait "$cpid"
     s1=$(date +%s.%N)
+    [ "$(wc -l <"$tmp/out.jsonl")" -eq $((N + 20)) ] || echo "e2e: $(wc -l <"$tmp/out.jsonl") lines, not $((N + 20))"
     for p in "${wpids[@]}"; do c1=$((c1 + $(cpu_ticks "$p"))); done
     for p in "${rpids[@]}"; do r1=$((r1 + $(cpu_ticks "$p"))); done
     k1=$(cpu_ticks "$broker_pid")
