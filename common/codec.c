@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "job.h"
+#include "log.h"
 #include "mp.h"
 
 static void put_le32(uint8_t *p, uint32_t v) {
@@ -183,15 +184,8 @@ static void pack_selected(msgpack_packer *pk,
 
     for (size_t d = 1; d < ndim; d++)
         elems *= dims[d];
-    msgpack_pack_map(pk, 3);
-    xq_mp_pack_str(pk, "dtype");
-    xq_mp_pack_str(pk, "f32");
-    xq_mp_pack_str(pk, "shape");
-    msgpack_pack_array(pk, ndim);
-    for (size_t d = 0; d < ndim; d++)
-        msgpack_pack_uint64(pk, dims[d]);
-    xq_mp_pack_str(pk, "data");
-    msgpack_pack_bin(pk, v->rows * elems * sizeof(float));
+    XQ_ASSERT(dims[0] == v->rows); /* the header's size is that of the rows picked */
+    xq_tensor_pack_header(pk, dims, ndim);
     for (size_t k = 0; k < v->rows; k++)
         msgpack_pack_bin_body(pk, data + v->sel[k] * elems, elems * sizeof(float));
 }

@@ -8,7 +8,7 @@
 #include "mem.h"
 #include "mp.h"
 
-void xq_tensor_pack(msgpack_packer *pk, const float *data, const size_t *dims, size_t ndim) {
+void xq_tensor_pack_header(msgpack_packer *pk, const size_t *dims, size_t ndim) {
     size_t cnt = 1;
 
     for (size_t d = 0; d < ndim; d++)
@@ -23,6 +23,14 @@ void xq_tensor_pack(msgpack_packer *pk, const float *data, const size_t *dims, s
     xq_mp_pack_str(pk, "data");
     /* little-endian floats, as this machine stores them (x86-64, arm64) */
     msgpack_pack_bin(pk, cnt * sizeof(float));
+}
+
+void xq_tensor_pack(msgpack_packer *pk, const float *data, const size_t *dims, size_t ndim) {
+    size_t cnt = 1;
+
+    for (size_t d = 0; d < ndim; d++)
+        cnt *= dims[d];
+    xq_tensor_pack_header(pk, dims, ndim);
     msgpack_pack_bin_body(pk, data, cnt * sizeof(float));
 }
 

@@ -29,6 +29,13 @@ typedef struct xq_tensor {
 void xq_tensor_pack(msgpack_packer *pk, const float *data, const size_t *dims, size_t ndim);
 
 /**
+ * Packs the head of such a tensor: everything up to the bin's header, for a
+ * caller that appends the product of @p dims floats itself
+ * (msgpack_pack_bin_body(), in as many pieces as it likes).
+ */
+void xq_tensor_pack_header(msgpack_packer *pk, const size_t *dims, size_t ndim);
+
+/**
  * Decodes wire tensor @p o (dtype f32, f64, i32 or i64) into @p t. @p field
  * names it in errors; @p max_elems bounds it (0: XQ_TENSOR_MAX_ELEMS).
  *
