@@ -1,6 +1,7 @@
 /* helpers.c -- small helpers the unit tests share. */
 #include "helpers.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <check.h>
@@ -13,6 +14,22 @@ void t_json_to_mp(const char *json, xq_buf_t *b) {
 
     if (xq_json_to_msgpack(json, strlen(json), b, &err) != XQ_OK)
         ck_abort_msg("bad test JSON: %s", err.msg);
+}
+
+void t_json_file_to_mp(const char *path, xq_buf_t *b) {
+    FILE *f = fopen(path, "rb");
+    char chunk[4096];
+    xq_buf_t text;
+    size_t n;
+
+    ck_assert_msg(f != NULL, "cannot read %s", path);
+    xq_buf_init(&text);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        xq_buf_append(&text, chunk, n);
+    fclose(f);
+    xq_buf_cstr(&text);
+    t_json_to_mp((const char *)text.data, b);
+    xq_buf_fini(&text);
 }
 
 void t_unpack(const xq_buf_t *b, msgpack_unpacked *msg) {

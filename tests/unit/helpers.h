@@ -11,6 +11,10 @@
 /** JSON text to msgpack bytes in @p b (ck_abort on invalid JSON). */
 void t_json_to_mp(const char *json, xq_buf_t *b);
 
+/* The JSON file at @p path as msgpack, appended to @p b (initialized by the caller); the test
+ * fails when the file cannot be read or is not JSON. */
+void t_json_file_to_mp(const char *path, xq_buf_t *b);
+
 /** Unpacks the one object of @p b into @p msg (ck_abort on failure). */
 void t_unpack(const xq_buf_t *b, msgpack_unpacked *msg);
 

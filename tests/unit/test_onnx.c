@@ -109,21 +109,12 @@ static xq_model_t *load(const char *path) {
 /* Reads "input", "batch" and "output" of an op's reference JSON. */
 static void read_ref(
     const char *path, float **in, size_t *in_cnt, size_t *batch, float **out, size_t *out_cnt) {
-    FILE *f = fopen(path, "rb");
     msgpack_unpacked msg;
-    xq_buf_t text, mp;
-    xq_error_t err;
-    char chunk[4096];
-    size_t n;
+    xq_buf_t mp;
     double d;
 
-    ck_assert_ptr_nonnull(f);
-    xq_buf_init(&text);
     xq_buf_init(&mp);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        xq_buf_append(&text, chunk, n);
-    fclose(f);
-    ck_assert_int_eq(xq_json_to_msgpack((const char *)text.data, text.len, &mp, &err), XQ_OK);
+    t_json_file_to_mp(path, &mp);
     t_unpack(&mp, &msg);
     for (uint32_t k = 0; k < msg.data.via.map.size; k++) {
         const msgpack_object *key = &msg.data.via.map.ptr[k].key, *v = &msg.data.via.map.ptr[k].val;
@@ -143,7 +134,6 @@ static void read_ref(
         }
     }
     msgpack_unpacked_destroy(&msg);
-    xq_buf_fini(&text);
     xq_buf_fini(&mp);
 }
 
@@ -380,22 +370,13 @@ END_TEST
 
 /* The numbers under @p key of a JSON object file (a flat array). */
 static float *read_floats(const char *path, const char *key, size_t *cnt) {
-    FILE *f = fopen(path, "rb");
     msgpack_unpacked msg;
-    xq_buf_t text, mp;
-    xq_error_t err;
-    char chunk[4096];
+    xq_buf_t mp;
     float *out = NULL;
-    size_t n;
     double d;
 
-    ck_assert_ptr_nonnull(f);
-    xq_buf_init(&text);
     xq_buf_init(&mp);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        xq_buf_append(&text, chunk, n);
-    fclose(f);
-    ck_assert_int_eq(xq_json_to_msgpack((const char *)text.data, text.len, &mp, &err), XQ_OK);
+    t_json_file_to_mp(path, &mp);
     t_unpack(&mp, &msg);
     for (uint32_t k = 0; k < msg.data.via.map.size; k++) {
         const msgpack_object *v = &msg.data.via.map.ptr[k].val;
@@ -410,7 +391,6 @@ static float *read_floats(const char *path, const char *key, size_t *cnt) {
         }
     }
     msgpack_unpacked_destroy(&msg);
-    xq_buf_fini(&text);
     xq_buf_fini(&mp);
     ck_assert_ptr_nonnull(out);
     return out;

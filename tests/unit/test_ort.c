@@ -37,21 +37,13 @@ static void flatten(const msgpack_object *v, xq_buf_t *b) {
 
 /* Array @p key of ref.json, flattened (caller frees); *cnt values. */
 static float *ref(const char *key, size_t *cnt) {
-    FILE *f = fopen(DIR "ref.json", "rb");
     msgpack_unpacked msg;
-    xq_buf_t text, mp, vals;
-    xq_error_t err;
-    char chunk[4096];
+    xq_buf_t mp, vals;
     size_t n;
 
-    ck_assert_ptr_nonnull(f);
-    xq_buf_init(&text);
     xq_buf_init(&mp);
     xq_buf_init(&vals);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        xq_buf_append(&text, chunk, n);
-    fclose(f);
-    ck_assert_int_eq(xq_json_to_msgpack((const char *)text.data, text.len, &mp, &err), XQ_OK);
+    t_json_file_to_mp(DIR "ref.json", &mp);
     t_unpack(&mp, &msg);
     for (uint32_t k = 0; k < msg.data.via.map.size; k++) {
         if (xq_mp_str_eq(&msg.data.via.map.ptr[k].key, key))
@@ -60,7 +52,6 @@ static float *ref(const char *key, size_t *cnt) {
     *cnt = vals.len / sizeof(float);
     ck_assert_uint_gt(*cnt, 0);
     msgpack_unpacked_destroy(&msg);
-    xq_buf_fini(&text);
     xq_buf_fini(&mp);
     return (float *)xq_buf_detach(&vals, &n);
 }

@@ -141,21 +141,12 @@ END_TEST
 
 /* The rows of 2-d array @p key of tests/data/xgboost/ref.json, flattened (caller frees). */
 static float *ref(const char *key, size_t *cnt) {
-    FILE *f = fopen("tests/data/xgboost/ref.json", "rb");
     msgpack_unpacked msg;
-    xq_buf_t text, mp;
-    xq_error_t err;
-    char chunk[4096];
+    xq_buf_t mp;
     float *out = xq_calloc(4096, sizeof(float));
-    size_t n;
 
-    ck_assert_ptr_nonnull(f);
-    xq_buf_init(&text);
     xq_buf_init(&mp);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        xq_buf_append(&text, chunk, n);
-    fclose(f);
-    ck_assert_int_eq(xq_json_to_msgpack((const char *)text.data, text.len, &mp, &err), XQ_OK);
+    t_json_file_to_mp("tests/data/xgboost/ref.json", &mp);
     t_unpack(&mp, &msg);
     *cnt = 0;
     for (uint32_t k = 0; k < msg.data.via.map.size; k++) {
@@ -174,7 +165,6 @@ static float *ref(const char *key, size_t *cnt) {
     }
     ck_assert_uint_gt(*cnt, 0);
     msgpack_unpacked_destroy(&msg);
-    xq_buf_fini(&text);
     xq_buf_fini(&mp);
     return out;
 }
