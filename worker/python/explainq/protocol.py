@@ -47,14 +47,8 @@ def _is_str(o) -> bool:
 COMPACT_VERSION = 1  # compact request tensors this runner expands (docs/protocol.md)
 
 
-def _expand_compact(o, field: str, max_elems: int) -> np.ndarray:
-    """A compact tensor's full rows, as xq_compact_decode() expands them: records of the
-    "code" bin are 0 (a row as it is, f32) or 1 (u16 x, u16 b, u32 n, n masks: bit e set takes
-    element e of anchor x, else of anchor b)."""
-    shape, code = o.get("shape"), o.get("code")
-    if o.get("dtype") != "f32" or not isinstance(code, (bytes, bytearray)) or "anchors" not in o:
-        raise ProtocolError(EDECODE, field,
-                            "a compact tensor needs dtype f32, shape, anchors and a code bin")
+def _shape_count(shape, field: str, max_elems: int) -> int:
+    """The element count of a tensor's shape (batch first), checked against max_elems."""
     if not isinstance(shape, list) or not 1 <= len(shape) <= MAX_DIMS + 1:
         raise ProtocolError(EDECODE, field, f"shape must list 1 to {MAX_DIMS + 1} sizes, batch first")
     cnt = 1
@@ -66,6 +60,18 @@ def _expand_compact(o, field: str, max_elems: int) -> np.ndarray:
         if cnt > max_elems:
             raise ProtocolError(
                 ELIMIT, field, f"shape must hold integers whose product is at most {max_elems}")
+    return cnt
+
+
+def _expand_compact(o, field: str, max_elems: int) -> np.ndarray:
+    """A compact tensor's full rows, as xq_compact_decode() expands them: records of the
+    "code" bin are 0 (a row as it is, f32) or 1 (u16 x, u16 b, u32 n, n masks: bit e set takes
+    element e of anchor x, else of anchor b)."""
+    shape, code = o.get("shape"), o.get("code")
+    if o.get("dtype") != "f32" or not isinstance(code, (bytes, bytearray)) or "anchors" not in o:
+        raise ProtocolError(EDECODE, field,
+                            "a compact tensor needs dtype f32, shape, anchors and a code bin")
+    cnt = _shape_count(shape, field, max_elems)
     rows = shape[0]
     elems = cnt // rows if rows else 0
     anc = decode_tensor(o["anchors"], field, max_elems)
@@ -126,17 +132,7 @@ def decode_tensor(o, field: str, max_elems: int = 0, finite_only: bool = True) -
         raise ProtocolError(EDECODE, field, "a tensor needs dtype, shape and data")
     if not _is_str(dt) or dt not in _DTYPES:
         raise ProtocolError(EDECODE, field, "dtype must be f32, f64, i32 or i64")
-    if not isinstance(shape, list) or not 1 <= len(shape) <= MAX_DIMS + 1:
-        raise ProtocolError(EDECODE, field, f"shape must list 1 to {MAX_DIMS + 1} sizes, batch first")
-    cnt = 1
-    for s in shape:
-        if isinstance(s, bool) or not isinstance(s, int) or s < 0 or s > max_elems:
-            raise ProtocolError(
-                ELIMIT, field, f"shape must hold integers whose product is at most {max_elems}")
-        cnt *= s
-        if cnt > max_elems:
-            raise ProtocolError(
-                ELIMIT, field, f"shape must hold integers whose product is at most {max_elems}")
+    cnt = _shape_count(shape, field, max_elems)
     npdt, width = _DTYPES[dt]
     if not isinstance(data, (bytes, bytearray)) or len(data) != cnt * width:
         raise ProtocolError(
