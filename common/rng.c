@@ -44,6 +44,23 @@ double xq_rng_uniform(xq_rng_t *rng) {
 }
 
 uint64_t xq_rng_below(xq_rng_t *rng, uint64_t n) {
+#ifdef __SIZEOF_INT128__
+    /*
+     * Lemire's multiply-shift: the high word of x * n is uniform on [0, n) once the draws whose
+     * low word falls under 2^64 mod n are redrawn. The common path has no division (two 64-bit
+     * divisions per draw were a tenth of a tabular Sampled Shapley explanation).
+     */
+    __extension__ typedef unsigned __int128 u128;
+    u128 m = (u128)xq_rng_next(rng) * n;
+
+    if ((uint64_t)m < n) {
+        uint64_t floor = (0 - n) % n; /* 2^64 mod n */
+
+        while ((uint64_t)m < floor)
+            m = (u128)xq_rng_next(rng) * n;
+    }
+    return (uint64_t)(m >> 64);
+#else
     /* reject the incomplete top range so every residue is equally likely */
     uint64_t limit = UINT64_MAX - UINT64_MAX % n;
     uint64_t x;
@@ -52,6 +69,7 @@ uint64_t xq_rng_below(xq_rng_t *rng, uint64_t n) {
         x = xq_rng_next(rng);
     } while (x >= limit);
     return x % n;
+#endif
 }
 
 double xq_rng_normal(xq_rng_t *rng) {

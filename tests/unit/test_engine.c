@@ -106,13 +106,26 @@ START_TEST(test_engine_rng_streams) {
         ck_assert(!seen[perm[i]]);
         seen[perm[i]] = true;
     }
+    double cnt7[7] = {0}, big_div3 = 0, chi = 0;
+    const uint64_t big = 3ULL << 62; /* 2^64 mod big = 2^62: a quarter of draws redrawn */
+
     for (int i = 0; i < 100000; i++) {
         double z = xq_rng_normal(&a);
+        uint64_t v = xq_rng_below(&b, 7), w = xq_rng_below(&c, big);
 
         sum += z;
         sum2 += z * z;
-        ck_assert_uint_lt(xq_rng_below(&b, 7), 7);
+        ck_assert_uint_lt(v, 7);
+        cnt7[v]++;
+        ck_assert_uint_lt(w, big);
+        big_div3 += w % 3 == 0; /* 1/2 if the redraws were skipped */
     }
+    /* uniform: chi-square with 6 degrees of freedom under its 0.9999 quantile (27.86) */
+    for (int k = 0; k < 7; k++)
+        chi += (cnt7[k] - 1e5 / 7) * (cnt7[k] - 1e5 / 7) / (1e5 / 7);
+    ck_assert_msg(chi < 27.86, "chi-square %g", chi);
+    /* a multiple of 3 with probability 1/3, within 5 standard errors (0.00149) */
+    ck_assert_msg(fabs(big_div3 / 1e5 - 1.0 / 3) < 5 * 0.00149, "%g", big_div3 / 1e5);
     /* mean 0 and variance 1, within 5 standard errors of 1e5 draws */
     ck_assert(sum / 1e5 < 5 / 316.2 && sum / 1e5 > -5 / 316.2);
     ck_assert(sum2 / 1e5 > 1 - 5 * 0.00447 && sum2 / 1e5 < 1 + 5 * 0.00447);
