@@ -22,9 +22,11 @@ typedef struct feat {
     size_t len;     /* elements fed (the encoded size for embeddings) */
     size_t emb_dim; /* CONCAT_EMBEDDING: encoded elements per raw element */
     size_t off;     /* first global element */
-    float *vals;    /* len fed values */
-    float *raw;     /* raw_cnt raw values (embeddings only) */
-    float *pic;     /* a decoded {"b64": PNG or JPEG} value, raw_cnt floats in [0, 1] */
+    float *vals;    /* len fed values (for a plain feature, its place in the layout's x) */
+    bool in_x;      /* a plain feature: read straight into x once its place is known */
+    bool missing_ok;
+    float *raw; /* raw_cnt raw values (embeddings only) */
+    float *pic; /* a decoded {"b64": PNG or JPEG} value, raw_cnt floats in [0, 1] */
 } feat_t;
 
 static xq_encoding_t enc_of(const feat_t *f) {
@@ -46,11 +48,7 @@ void xq_layout_destroy(xq_layout_t *l) {
     xq_free(l->chw_c);
     xq_free(l->chw_hw);
     xq_free(l->is_int);
-    xq_free(l->x);
-    xq_free(l->base);
-    xq_free(l->sigma);
-    xq_free(l->lo);
-    xq_free(l->hi);
+    xq_free(l->x); /* and base, sigma, lo and hi: one block (alloc_rows()) */
     xq_free(l->slots);
     xq_free(l->ranges);
     xq_free(l->entries);
@@ -75,8 +73,18 @@ static void feat_field(char *buf, size_t n, size_t index, const char *name) {
     snprintf(buf, n, "instances[%zu].%s", index, name);
 }
 
+/*
+ * Names feature @p f of instance @p index as the field of the error just set in @p err;
+ * @returns @p rc. The path is formatted only on failure: a feature read that succeeds formats
+ * nothing (one snprintf per feature was the largest cost of building a tabular layout).
+ */
+static xq_err_t feat_fail(xq_err_t rc, xq_error_t *err, size_t index, const feat_t *f) {
+    feat_field(err->field, sizeof(err->field), index, f->name);
+    return rc;
+}
+
 /* {"b64": "<PNG or JPEG>"}: an image feature's pixels, [h][w][c] in [0, 1]. */
-static xq_err_t read_picture(feat_t *f, size_t index, const char *field, xq_error_t *err) {
+static xq_err_t read_picture(feat_t *f, size_t index, xq_error_t *err) {
     const msgpack_object *v = xq_mp_map_get(f->val, "b64");
     xq_buf_t bytes;
     xq_err_t rc = XQ_OK;
@@ -84,15 +92,19 @@ static xq_err_t read_picture(feat_t *f, size_t index, const char *field, xq_erro
     xq_buf_init(&bytes);
     if (f->val->via.map.size != 1 || v->type != MSGPACK_OBJECT_STR ||
         !xq_base64_decode(v->via.str.ptr, v->via.str.size, &bytes))
-        rc = xq_error_set(err, XQ_EINVAL, field,
-                          "instance %zu: feature %s: {\"b64\": ...} must hold one base64 string",
-                          index, f->name);
+        rc = feat_fail(xq_error_set(err, XQ_EINVAL, "",
+                                    "instance %zu: feature %s: {\"b64\": ...} must hold one "
+                                    "base64 string",
+                                    index, f->name),
+                       err, index, f);
     else if ((rc = xq_picture_decode(bytes.data, bytes.len, &f->pic, &f->dims[0], &f->dims[1],
                                      &f->dims[2], err)) != XQ_OK) {
         char why[XQ_ERR_MSG_SIZE];
 
         memcpy(why, err->msg, sizeof(why)); /* not err->msg itself: it is being written */
-        xq_error_set(err, rc, field, "instance %zu: feature %s: %.180s", index, f->name, why);
+        feat_fail(
+            xq_error_set(err, rc, "", "instance %zu: feature %s: %.180s", index, f->name, why), err,
+            index, f);
     }
     f->ndim = 3;
     f->raw_cnt = f->dims[0] * f->dims[1] * f->dims[2];
@@ -103,59 +115,67 @@ static xq_err_t read_picture(feat_t *f, size_t index, const char *field, xq_erro
 /* Reads the value of @p f and derives what it feeds; nulls are NaN when @p missing_ok. */
 static xq_err_t
 read_feature(feat_t *f, xq_model_t *model, bool missing_ok, size_t index, xq_error_t *err) {
-    char field[XQ_ERR_FIELD_SIZE], why[160];
+    char why[160];
     const xq_tensor_desc_t *d;
     const char *bad;
     bool encoded;
     size_t k = 0;
     xq_err_t rc;
 
-    feat_field(field, sizeof(field), index, f->name);
     if (f->val->type == MSGPACK_OBJECT_MAP && xq_mp_map_get(f->val, "b64")) {
-        if ((rc = read_picture(f, index, field, err)) != XQ_OK)
+        if ((rc = read_picture(f, index, err)) != XQ_OK)
             return rc;
     } else if ((bad = xq_lv_shape(f->val, &f->ndim, f->dims, &f->raw_cnt)))
-        return xq_error_set(err, XQ_EINVAL, field, "instance %zu: feature %s %s", index, f->name,
-                            bad);
+        return feat_fail(
+            xq_error_set(err, XQ_EINVAL, "", "instance %zu: feature %s %s", index, f->name, bad),
+            err, index, f);
     switch (enc_of(f)) {
     case XQ_ENCODING_BAG_OF_FEATURES:
     case XQ_ENCODING_BAG_OF_FEATURES_SPARSE:
     case XQ_ENCODING_INDICATOR:
         if (f->ndim != 1 || f->raw_cnt != f->meta->index_feature_cnt)
-            return xq_error_set(err, XQ_EINVAL, field,
-                                "instance %zu: feature %s must be a list of %zu values, one per "
-                                "indexFeatureMapping name",
-                                index, f->name, f->meta->index_feature_cnt);
+            return feat_fail(
+                xq_error_set(err, XQ_EINVAL, "",
+                             "instance %zu: feature %s must be a list of %zu values, one per "
+                             "indexFeatureMapping name",
+                             index, f->name, f->meta->index_feature_cnt),
+                err, index, f);
         break;
     default:
         break;
     }
     if (f->meta && f->meta->modality == XQ_MODALITY_IMAGE && f->ndim != 2 && f->ndim != 3)
-        return xq_error_set(err, XQ_EINVAL, field,
-                            "instance %zu: image feature %s must be [height][width] or "
-                            "[height][width][channels], not %zu-dimensional",
-                            index, f->name, f->ndim);
+        return feat_fail(xq_error_set(err, XQ_EINVAL, "",
+                                      "instance %zu: image feature %s must be [height][width] or "
+                                      "[height][width][channels], not %zu-dimensional",
+                                      index, f->name, f->ndim),
+                         err, index, f);
 
     if (is_embedding(f)) {
         f->tensor = f->meta->encoded_tensor_name;
         d = xq_model_find(model, f->tensor, &encoded);
         if (!d || !encoded)
-            return xq_error_set(err, XQ_EMODEL, field,
-                                "instance %zu: feature %s: the model has no encoded tensor %s",
-                                index, f->name, f->tensor);
+            return feat_fail(
+                xq_error_set(err, XQ_EMODEL, "",
+                             "instance %zu: feature %s: the model has no encoded tensor %s", index,
+                             f->name, f->tensor),
+                err, index, f);
         f->len = d->elem_cnt;
         if (enc_of(f) == XQ_ENCODING_CONCAT_EMBEDDING) {
             if (f->len % f->raw_cnt)
-                return xq_error_set(err, XQ_EMODEL, field,
-                                    "instance %zu: feature %s has %zu elements but the encoded "
-                                    "tensor %s has %zu, not a multiple",
-                                    index, f->name, f->raw_cnt, f->tensor, f->len);
+                return feat_fail(
+                    xq_error_set(err, XQ_EMODEL, "",
+                                 "instance %zu: feature %s has %zu elements but the encoded "
+                                 "tensor %s has %zu, not a multiple",
+                                 index, f->name, f->raw_cnt, f->tensor, f->len),
+                    err, index, f);
             f->emb_dim = f->len / f->raw_cnt;
         }
         f->raw = xq_malloc(f->raw_cnt * sizeof(float));
         if (!xq_lv_flatten(f->val, f->dims, f->ndim, f->raw, &k, false, why, sizeof(why)))
-            return xq_error_set(err, XQ_EINVAL, field, "instance %zu: feature %s: %s", index,
-                                f->name, why);
+            return feat_fail(xq_error_set(err, XQ_EINVAL, "", "instance %zu: feature %s: %s", index,
+                                          f->name, why),
+                             err, index, f);
         f->vals = xq_malloc(f->len * sizeof(float));
         if ((rc = xq_model_encode(model, f->tensor, f->raw, 1, f->raw_cnt, f->vals, f->len, err)) !=
             XQ_OK)
@@ -174,10 +194,58 @@ read_feature(feat_t *f, xq_model_t *model, bool missing_ok, size_t index, xq_err
         f->pic = NULL;
         return XQ_OK;
     }
-    f->vals = xq_malloc(f->len * sizeof(float));
-    if (!xq_lv_flatten(f->val, f->dims, f->ndim, f->vals, &k, missing_ok, why, sizeof(why)))
-        return xq_error_set(err, XQ_EINVAL, field, "instance %zu: feature %s: %s", index, f->name,
-                            why);
+    /* read by read_values(), with every other plain feature's, into one block */
+    f->in_x = true;
+    f->missing_ok = missing_ok;
+    return XQ_OK;
+}
+
+/*
+ * The instance row, its baselines (zeros), its SmoothGrad sigmas (zeros) and domain bounds, in
+ * one block that l->x owns: one allocation per instance instead of five.
+ */
+static void alloc_rows(xq_layout_t *l, const xq_spec_t *spec) {
+    size_t E = l->elem_total;
+
+    /* XRAI's default: two constant baselines, the input's min and its max (or its domain's) */
+    l->baseline_cnt = spec->baseline_cnt                      ? spec->baseline_cnt
+                      : spec->params.method == XQ_METHOD_XRAI ? 2
+                                                              : 1;
+    l->x = xq_malloc((4 + l->baseline_cnt) * E * sizeof(float));
+    l->sigma = l->x + E;
+    l->lo = l->sigma + E;
+    l->hi = l->lo + E;
+    l->base = l->hi + E;
+    memset(l->sigma, 0, E * sizeof(float));
+    memset(l->base, 0, l->baseline_cnt * E * sizeof(float));
+}
+
+/*
+ * Reads every plain feature's values into one block (@p *pool, the caller frees it): one
+ * allocation per instance rather than one per feature, and still before assign_tensors(), so a
+ * ragged array is named before the sizes it puts off.
+ */
+static xq_err_t read_values(feat_t *fs, size_t n, float **pool, size_t index, xq_error_t *err) {
+    size_t total = 0;
+
+    for (size_t i = 0; i < n; i++)
+        total += fs[i].in_x ? fs[i].len : 0;
+    *pool = xq_malloc((total ? total : 1) * sizeof(float));
+    total = 0;
+    for (size_t i = 0; i < n; i++) {
+        feat_t *f = &fs[i];
+        char why[160];
+        size_t k = 0;
+
+        if (!f->in_x)
+            continue;
+        f->vals = *pool + total;
+        total += f->len;
+        if (!xq_lv_flatten(f->val, f->dims, f->ndim, f->vals, &k, f->missing_ok, why, sizeof(why)))
+            return feat_fail(xq_error_set(err, XQ_EINVAL, "", "instance %zu: feature %s: %s", index,
+                                          f->name, why),
+                             err, index, f);
+    }
     return XQ_OK;
 }
 
@@ -328,9 +396,7 @@ static xq_err_t fill_baselines(xq_layout_t *l,
 
     bool xrai = spec->params.method == XQ_METHOD_XRAI && !spec->baseline_cnt;
 
-    /* XRAI's default: two constant baselines, the input's min and its max (or its domain's) */
-    l->baseline_cnt = spec->baseline_cnt ? spec->baseline_cnt : xrai ? 2 : 1;
-    l->base = xq_calloc(l->baseline_cnt * l->elem_total, sizeof(float)); /* zeros by default */
+    /* l->base: zeros by default (alloc_rows()) */
     for (size_t i = 0; xrai && i < n; i++) {
         const feat_t *f = &fs[i];
         const xq_domain_t *d = f->meta ? &f->meta->domain : NULL;
@@ -358,25 +424,26 @@ static xq_err_t fill_baselines(xq_layout_t *l,
         for (size_t b = 0; b < l->baseline_cnt && rc == XQ_OK; b++) {
             float *dst = l->base + b * l->elem_total + f->off;
 
+            const char *list = NULL; /* the spec's list a bad baseline is named in */
+
             if (is_embedding(f) && m->encoded_baseline_cnt) {
-                snprintf(field, sizeof(field), "metadata.inputs.%s.encodedBaselines[%zu]", f->name,
-                         b);
                 if (!xq_lv_baseline(&m->encoded_baselines[b], f->len, dst, why, sizeof(why)))
-                    rc = xq_error_set(err, XQ_EINVAL, field, "instance %zu: %s", index, why);
+                    list = "encodedBaselines";
             } else if (is_embedding(f) && m->baseline_cnt) {
                 /* a raw baseline goes through the model's encoder */
-                snprintf(field, sizeof(field), "metadata.inputs.%s.inputBaselines[%zu]", f->name,
-                         b);
                 tmp = xq_reallocarray(tmp, f->raw_cnt, sizeof(float));
                 if (!xq_lv_baseline(&m->baselines[b], f->raw_cnt, tmp, why, sizeof(why)))
-                    rc = xq_error_set(err, XQ_EINVAL, field, "instance %zu: %s", index, why);
+                    list = "inputBaselines";
                 else
                     rc = xq_model_encode(model, f->tensor, tmp, 1, f->raw_cnt, dst, f->len, err);
             } else if (m->baseline_cnt) {
-                snprintf(field, sizeof(field), "metadata.inputs.%s.inputBaselines[%zu]", f->name,
-                         b);
                 if (!xq_lv_baseline(&m->baselines[b], f->len, dst, why, sizeof(why)))
-                    rc = xq_error_set(err, XQ_EINVAL, field, "instance %zu: %s", index, why);
+                    list = "inputBaselines";
+            }
+            if (list) {
+                /* the path is formatted on failure only, as for features */
+                snprintf(field, sizeof(field), "metadata.inputs.%s.%s[%zu]", f->name, list, b);
+                rc = xq_error_set(err, XQ_EINVAL, field, "instance %zu: %s", index, why);
             }
         }
     }
@@ -390,9 +457,6 @@ static void fill_noise_and_domain(xq_layout_t *l, const xq_spec_t *spec, feat_t 
                    spec->params.method == XQ_METHOD_XRAI) &&
                   sg->present;
 
-    l->sigma = xq_calloc(l->elem_total, sizeof(float));
-    l->lo = xq_malloc(l->elem_total * sizeof(float));
-    l->hi = xq_malloc(l->elem_total * sizeof(float));
     for (size_t g = 0; g < l->elem_total; g++) {
         l->lo[g] = -INFINITY;
         l->hi[g] = INFINITY;
@@ -472,6 +536,41 @@ static xq_entry_t *add_entry(builder_t *bd, const char *key, size_t ndim, const 
     return e;
 }
 
+/*
+ * Checks no two entries share a key, through an open-addressing table of entry numbers (a
+ * bag of features can have thousands of names: comparing every pair was quadratic).
+ */
+static xq_err_t unique_keys(const xq_layout_t *l, size_t index, xq_error_t *err) {
+    uint32_t stack[256], *tab = stack;
+    size_t cap = 16;
+    xq_err_t rc = XQ_OK;
+
+    while (cap < 2 * l->entry_cnt)
+        cap *= 2;
+    if (cap > sizeof(stack) / sizeof(stack[0]))
+        tab = xq_malloc(cap * sizeof(*tab));
+    memset(tab, 0xff, cap * sizeof(*tab)); /* UINT32_MAX: empty */
+    for (size_t a = 0; a < l->entry_cnt && rc == XQ_OK; a++) {
+        const char *key = l->entries[a].key;
+        uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+        size_t i;
+
+        for (const unsigned char *c = (const unsigned char *)key; *c; c++)
+            h = (h ^ *c) * 1099511628211ULL;
+        for (i = (size_t)h & (cap - 1); tab[i] != UINT32_MAX; i = (i + 1) & (cap - 1)) {
+            if (strcmp(l->entries[tab[i]].key, key) == 0) {
+                rc = xq_error_set(err, XQ_EINVAL, key,
+                                  "instance %zu: two attributions would be keyed %s", index, key);
+                break;
+            }
+        }
+        tab[i] = (uint32_t)a;
+    }
+    if (tab != stack)
+        xq_free(tab);
+    return rc;
+}
+
 static xq_err_t build_slots(xq_layout_t *l, feat_t *fs, size_t n, size_t index, xq_error_t *err) {
     builder_t bd = {.l = l};
 
@@ -533,15 +632,7 @@ static xq_err_t build_slots(xq_layout_t *l, feat_t *fs, size_t n, size_t index, 
             break;
         }
     }
-    for (size_t a = 0; a < l->entry_cnt; a++) {
-        for (size_t b = 0; b < a; b++) {
-            if (strcmp(l->entries[a].key, l->entries[b].key) == 0)
-                return xq_error_set(err, XQ_EINVAL, l->entries[a].key,
-                                    "instance %zu: two attributions would be keyed %s", index,
-                                    l->entries[a].key);
-        }
-    }
-    return XQ_OK;
+    return unique_keys(l, index, err);
 }
 
 static void find_images(xq_layout_t *l, const feat_t *fs, size_t n) {
@@ -563,6 +654,16 @@ static void find_images(xq_layout_t *l, const feat_t *fs, size_t n) {
         }
         l->image_cnt++;
     }
+}
+
+/*
+ * The value of feature @p name, the @p i th of the spec: instances usually list their features
+ * in the spec's order, so key i is tried before the whole map is searched.
+ */
+static const msgpack_object *feature_value(const msgpack_object *inst, size_t i, const char *name) {
+    if (i < inst->via.map.size && xq_mp_str_eq(&inst->via.map.ptr[i].key, name))
+        return &inst->via.map.ptr[i].val;
+    return xq_mp_map_get(inst, name);
 }
 
 /* Without metadata the features are the instance's keys, copied into one pool the layout owns. */
@@ -604,10 +705,11 @@ xq_err_t xq_layout_build(const xq_spec_t *spec,
     char field[XQ_ERR_FIELD_SIZE];
     xq_layout_t *l = xq_calloc(1, sizeof(*l));
     feat_t *fs = NULL;
+    float *pool = NULL; /* the plain features' values (read_values()) */
     size_t n = 0;
     xq_err_t rc = XQ_OK;
 
-    snprintf(field, sizeof(field), "instances[%zu]", index);
+    snprintf(field, sizeof(field), "instances[%zu]", index); /* for the errors below */
     if (inst->type != MSGPACK_OBJECT_MAP) {
         /* a bare value or array: the one input's value (Vertex's nameless input) */
         if ((spec->meta.present && spec->meta.input_cnt != 1) ||
@@ -633,7 +735,7 @@ xq_err_t xq_layout_build(const xq_spec_t *spec,
         for (size_t i = 0; i < n; i++) {
             fs[i].name = spec->meta.inputs[i].name;
             fs[i].meta = &spec->meta.inputs[i];
-            if (!(fs[i].val = xq_mp_map_get(inst, fs[i].name))) {
+            if (!(fs[i].val = feature_value(inst, i, fs[i].name))) {
                 feat_field(field, sizeof(field), index, fs[i].name);
                 rc = xq_error_set(err, XQ_EINVAL, field, "instance %zu: feature %s is missing",
                                   index, fs[i].name);
@@ -657,9 +759,10 @@ xq_err_t xq_layout_build(const xq_spec_t *spec,
         if ((rc = read_feature(&fs[i], model, missing_ok, index, err)) != XQ_OK)
             goto out;
     }
-    if ((rc = assign_tensors(l, fs, n, model, index, err)) != XQ_OK)
+    if ((rc = read_values(fs, n, &pool, index, err)) != XQ_OK ||
+        (rc = assign_tensors(l, fs, n, model, index, err)) != XQ_OK)
         goto out;
-    l->x = xq_malloc(l->elem_total * sizeof(float));
+    alloc_rows(l, spec);
     for (size_t i = 0; i < n; i++)
         memcpy(l->x + fs[i].off, fs[i].vals, fs[i].len * sizeof(float));
     if ((rc = fill_baselines(l, spec, fs, n, model, index, err)) != XQ_OK)
@@ -672,11 +775,13 @@ xq_err_t xq_layout_build(const xq_spec_t *spec,
     l = NULL; /* owned by the caller now */
 out:
     for (size_t i = 0; fs && i < n; i++) {
-        xq_free(fs[i].vals);
+        if (!fs[i].in_x)
+            xq_free(fs[i].vals);
         xq_free(fs[i].raw);
         xq_free(fs[i].pic);
     }
     xq_free(fs);
+    xq_free(pool);
     xq_layout_destroy(l);
     return rc;
 }

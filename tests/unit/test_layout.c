@@ -93,6 +93,26 @@ START_TEST(test_layout_groups) {
 
 END_TEST
 
+/* Two attributions under one key (an indexFeatureMapping name that is also an input's) are
+ * refused, naming the key; the instance beside it is explained. */
+START_TEST(test_layout_duplicate_keys) {
+    xq_model_t *m = linear6();
+    texpl_t e;
+
+    t_explain("{'parameters': {'sampledShapleyAttribution': {'pathCount': 2}}, 'metadata': "
+              "{'inputs': {'bag': {'inputTensorName': 'x', 'encoding': 'BAG_OF_FEATURES', "
+              "'indexFeatureMapping': ['p', 'q', 'r', 'v']}, 'u': {'inputTensorName': 'x'}, "
+              "'v': {'inputTensorName': 'x'}}, 'outputs': {'y': {}}}}",
+              m, "[{'bag': [1, 0, 1, 1], 'u': 2, 'v': -1}]", NULL, &e);
+    ck_assert_int_eq(e.res[0].rc, XQ_EINVAL);
+    ck_assert_str_eq(e.res[0].err.field, "v");
+    ck_assert(strstr(e.res[0].err.msg, "two attributions would be keyed v"));
+    t_explain_fini(&e);
+    xq_model_destroy(m);
+}
+
+END_TEST
+
 /* Arrays keep their shape; one player per element; a scalar baseline is broadcast. */
 START_TEST(test_layout_nested_arrays_and_broadcast) {
     xq_model_t *m = linear6();
@@ -398,6 +418,7 @@ Suite *layout_suite(void) {
 
     tcase_add_test(tc, test_layout_bag_of_features);
     tcase_add_test(tc, test_layout_groups);
+    tcase_add_test(tc, test_layout_duplicate_keys);
     tcase_add_test(tc, test_layout_user_forms);
     tcase_add_test(tc, test_layout_nested_arrays_and_broadcast);
     tcase_add_test(tc, test_layout_without_metadata);
