@@ -29,7 +29,11 @@ struct xq_redis {
     char errstr[XQ_ERRSTR_SIZE];   /* why the last connection failed or dropped */
     char user[128], password[256]; /* AUTH after connecting, when password is set */
     int db;                        /* SELECT after connecting, when not 0 */
+    size_t pending;                /* replies owed to commands sent without waiting */
 };
+
+/* Most replies left owed (xq_redis_hset_nowait()) before they are read. */
+#define PENDING_MAX 256
 
 static bool parse_url(const char *url, char *host, size_t host_size, int *port) {
     const char *h = url, *colon;
@@ -86,6 +90,7 @@ static void disconnect(xq_redis_t *r, const char *why) {
         redisFree(r->c);
         r->c = NULL;
     }
+    r->pending = 0; /* owed by the connection that is gone */
     snprintf(r->errstr, sizeof(r->errstr), "%s", why);
     r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : BACKOFF_MIN_MS;
     if (r->backoff_ms > BACKOFF_MAX_MS)
@@ -177,6 +182,30 @@ static xq_err_t ensure_connected(xq_redis_t *r, xq_error_t *err) {
 }
 
 /*
+ * Reads the replies owed to commands sent without waiting, so the next reply read is the next
+ * command's. They are best effort: an error reply is only logged.
+ */
+static xq_err_t drain(xq_redis_t *r, xq_error_t *err) {
+    while (r->c && r->pending) {
+        redisReply *rep = NULL;
+
+        if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep) {
+            char why[XQ_ERRSTR_SIZE];
+
+            snprintf(why, sizeof(why), "%s", r->c->errstr[0] ? r->c->errstr : "connection closed");
+            disconnect(r, why);
+            return xq_error_set(err, XQ_EREDIS, "", "redis %s:%d: %s", r->host, r->port, why);
+        }
+        if (rep->type == REDIS_REPLY_ERROR)
+            xq_log(XQ_LOG_WARN, "redis", "a command sent without waiting failed: %.*s",
+                   (int)rep->len, rep->str);
+        freeReplyObject(rep);
+        r->pending--;
+    }
+    return XQ_OK;
+}
+
+/*
  * Runs one command; on success *reply is the reply (caller frees it) unless it
  * was a Redis error, which becomes XQ_EREDIS here.
  */
@@ -189,7 +218,7 @@ static xq_err_t command(xq_redis_t *r,
     redisReply *rep;
     xq_err_t rc;
 
-    if ((rc = ensure_connected(r, err)) != XQ_OK)
+    if ((rc = ensure_connected(r, err)) != XQ_OK || (rc = drain(r, err)) != XQ_OK)
         return rc;
     rep = redisCommandArgv(r->c, argc, argv, argvlen);
     if (!rep) {
@@ -296,21 +325,23 @@ xq_err_t xq_redis_get(xq_redis_t *r, const char *key, xq_buf_t *out, xq_error_t 
 
 #define HSET_MAX 16
 
-xq_err_t xq_redis_hset(xq_redis_t *r,
-                       const char *key,
-                       const char *const *fields,
-                       const char *const *values,
-                       size_t n,
-                       long ttl_ms,
-                       xq_error_t *err) {
+/*
+ * Queues HSET @p key and, when @p ttl_ms > 0, PEXPIRE into the connection's output buffer
+ * (argument strings are copied); @returns the commands queued, 0 when not connected.
+ */
+static size_t queue_hset(xq_redis_t *r,
+                         const char *key,
+                         const char *const *fields,
+                         const char *const *values,
+                         size_t n,
+                         long ttl_ms,
+                         xq_error_t *err) {
     const char *argv[2 + 2 * HSET_MAX];
     size_t argvlen[2 + 2 * HSET_MAX];
-    redisReply *rep = NULL;
     char ttl[32];
-    xq_err_t rc;
 
-    if (n > HSET_MAX)
-        return xq_error_set(err, XQ_EINVAL, key, "at most %d fields", HSET_MAX);
+    if (ensure_connected(r, err) != XQ_OK)
+        return 0;
     argv[0] = "HSET";
     argvlen[0] = 4;
     argv[1] = key;
@@ -321,19 +352,84 @@ xq_err_t xq_redis_hset(xq_redis_t *r,
         argv[3 + 2 * i] = values[i];
         argvlen[3 + 2 * i] = strlen(values[i]);
     }
-    if ((rc = command(r, (int)(2 + 2 * n), argv, argvlen, &rep, err)) != XQ_OK)
-        return rc;
-    freeReplyObject(rep);
+    if (redisAppendCommandArgv(r->c, (int)(2 + 2 * n), argv, argvlen) != REDIS_OK)
+        return 0;
     if (ttl_ms <= 0)
-        return XQ_OK;
+        return 1;
     argv[0] = "PEXPIRE";
     argvlen[0] = 7;
     argvlen[2] = (size_t)snprintf(ttl, sizeof(ttl), "%ld", ttl_ms);
     argv[2] = ttl;
-    if ((rc = command(r, 3, argv, argvlen, &rep, err)) != XQ_OK)
-        return rc;
-    freeReplyObject(rep);
-    return XQ_OK;
+    return redisAppendCommandArgv(r->c, 3, argv, argvlen) == REDIS_OK ? 2 : 1;
+}
+
+xq_err_t xq_redis_hset(xq_redis_t *r,
+                       const char *key,
+                       const char *const *fields,
+                       const char *const *values,
+                       size_t n,
+                       long ttl_ms,
+                       xq_error_t *err) {
+    size_t queued;
+    xq_err_t rc = XQ_OK;
+
+    if (n > HSET_MAX)
+        return xq_error_set(err, XQ_EINVAL, key, "at most %d fields", HSET_MAX);
+    if (ensure_connected(r, err) != XQ_OK || drain(r, err) != XQ_OK)
+        return XQ_EREDIS;
+    if (!(queued = queue_hset(r, key, fields, values, n, ttl_ms, err))) {
+        disconnect(r, "cannot queue a command");
+        return xq_error_set(err, XQ_EREDIS, key, "redis HSET failed: cannot queue a command");
+    }
+    /* both replies in one round trip: the first read sends both commands */
+    for (size_t i = 0; i < queued; i++) {
+        redisReply *rep = NULL;
+
+        if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep) {
+            char why[XQ_ERRSTR_SIZE];
+
+            snprintf(why, sizeof(why), "%s", r->c->errstr[0] ? r->c->errstr : "connection closed");
+            disconnect(r, why);
+            return xq_error_set(err, XQ_EREDIS, "", "redis HSET failed: %s", why);
+        }
+        if (rep->type == REDIS_REPLY_ERROR && rc == XQ_OK)
+            rc = xq_error_set(err, XQ_EREDIS, "", "redis %s: %.*s", i ? "PEXPIRE" : "HSET",
+                              (int)rep->len, rep->str);
+        freeReplyObject(rep);
+    }
+    if (rc == XQ_OK)
+        r->backoff_ms = 0;
+    return rc;
+}
+
+void xq_redis_hset_nowait(xq_redis_t *r,
+                          const char *key,
+                          const char *const *fields,
+                          const char *const *values,
+                          size_t n,
+                          long ttl_ms) {
+    xq_error_t err;
+    size_t queued;
+    int done = 0;
+
+    if (n > HSET_MAX || ensure_connected(r, &err) != XQ_OK ||
+        (r->pending >= PENDING_MAX && drain(r, &err) != XQ_OK))
+        return;
+    if (!(queued = queue_hset(r, key, fields, values, n, ttl_ms, &err))) {
+        disconnect(r, "cannot queue a command");
+        return;
+    }
+    /* sent now (a few hundred bytes: the socket takes them), the replies read later */
+    while (!done) {
+        if (redisBufferWrite(r->c, &done) != REDIS_OK) {
+            char why[XQ_ERRSTR_SIZE];
+
+            snprintf(why, sizeof(why), "%s", r->c->errstr[0] ? r->c->errstr : "connection closed");
+            disconnect(r, why);
+            return;
+        }
+    }
+    r->pending += queued;
 }
 
 xq_err_t xq_redis_hgetall(xq_redis_t *r, const char *key, xq_buf_t *out, xq_error_t *err) {

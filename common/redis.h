@@ -84,6 +84,18 @@ xq_err_t xq_redis_hset(xq_redis_t *r,
                        xq_error_t *err);
 
 /**
+ * Like xq_redis_hset(), but does not wait for the replies: they are read before the next
+ * command's (or once 256 are owed). For writes that are best effort (job progress):
+ * a failure is logged, never reported, and a lost connection drops them.
+ */
+void xq_redis_hset_nowait(xq_redis_t *r,
+                          const char *key,
+                          const char *const *fields,
+                          const char *const *values,
+                          size_t n,
+                          long ttl_ms);
+
+/**
  * HGETALL @p key into @p out as "field=value" lines.
  * @returns XQ_OK, XQ_ENOTFOUND for an absent key, or XQ_EREDIS.
  */

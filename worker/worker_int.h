@@ -147,7 +147,9 @@ typedef struct batch {
 
 #define SPARE_BATCHES 8 /* freed batches whose buffers are kept for the next ones */
 
-#define SPEC_CACHE 64
+#define SPEC_CACHE  64
+#define SPEC_PUTS   8     /* inline spec ids remembered as put */
+#define SPEC_PUT_MS 60000 /* ... for this long, then put again (the key may have gone) */
 
 /*
  * What one transaction produced, so a delivery report that fails can be tied
@@ -191,6 +193,10 @@ typedef struct worker {
     xq_conf_t *conf;
     xq_spec_t *specs[SPEC_CACHE]; /* specs by id, owned; jobs borrow them */
     size_t spec_next;
+    /* inline specs this worker put into Redis lately (wk_jobs.c): not put again per job */
+    char put_ids[SPEC_PUTS][XQ_SPEC_ID_LEN + 1];
+    long long put_ms[SPEC_PUTS];
+    size_t put_next;
     const char *source_topic; /* topic.jobs, or input.topic for a stream */
     bool stream;
     char id[128];

@@ -111,6 +111,54 @@ static void test_redis(const char *url, xq_spec_t **specs) {
     printf("redis: %zu specs round-tripped through %s\n", SPEC_CNT, url);
 }
 
+/* HSET with a TTL, waited for or not: fields land, the TTL holds, replies stay in order. */
+static void test_redis_hash(const char *url) {
+    const char *fields[] = {"state", "done"};
+    const char *values[] = {"running", "0"};
+    xq_error_t err;
+    xq_redis_t *r = xq_redis_new(url, 2000, &err);
+    xq_buf_t out;
+    char key[64], v[32];
+
+    CHECK(r != NULL, "%s", err.msg);
+    if (!r)
+        return;
+    xq_buf_init(&out);
+    CHECK(xq_redis_hset(r, "xq:test:h0", fields, values, 2, 60000, &err) == XQ_OK, "%s", err.msg);
+    CHECK(xq_redis_hgetall(r, "xq:test:h0", &out, &err) == XQ_OK, "%s", err.msg);
+    CHECK(strstr(xq_buf_cstr(&out), "state=running") && strstr(xq_buf_cstr(&out), "done=0"),
+          "hgetall: %s", xq_buf_cstr(&out));
+    /* past the 256 replies owed that force a read: every one lands, in order */
+    CHECK(xq_redis_set(r, "xq:test:s", (const uint8_t *)"plain", 5, 60000, &err) == XQ_OK, "%s",
+          err.msg);
+    for (int i = 0; i < 300; i++) {
+        snprintf(key, sizeof(key), "xq:test:h%d", i % 7);
+        snprintf(v, sizeof(v), "%d", i);
+        values[1] = v;
+        xq_redis_hset_nowait(r, key, fields, values, 2, 60000);
+    }
+    /* the next command's reply is its own, not an HSET's */
+    CHECK(xq_redis_get(r, "xq:test:s", &out, &err) == XQ_OK && out.len == 5 &&
+              memcmp(out.data, "plain", 5) == 0,
+          "get after hset_nowait: %s", err.msg);
+    CHECK(xq_redis_hgetall(r, "xq:test:h5", &out, &err) == XQ_OK, "%s", err.msg);
+    CHECK(strstr(xq_buf_cstr(&out), "done=299"), "last write lost: %s", xq_buf_cstr(&out));
+    /* the TTL went with it: a short one expires the hash */
+    xq_redis_hset_nowait(r, "xq:test:ttl", fields, values, 2, 200);
+    CHECK(xq_redis_hset(r, "xq:test:ttl2", fields, values, 2, 200, &err) == XQ_OK, "%s", err.msg);
+    nanosleep(&(struct timespec){0, 400 * 1000 * 1000}, NULL);
+    CHECK(xq_redis_hgetall(r, "xq:test:ttl", &out, &err) == XQ_ENOTFOUND, "nowait TTL not set");
+    CHECK(xq_redis_hgetall(r, "xq:test:ttl2", &out, &err) == XQ_ENOTFOUND, "TTL not set");
+    for (int i = 0; i < 7; i++) {
+        snprintf(key, sizeof(key), "xq:test:h%d", i);
+        xq_redis_del(r, key, &err);
+    }
+    xq_redis_del(r, "xq:test:s", &err);
+    xq_buf_fini(&out);
+    xq_redis_destroy(r);
+    printf("redis: hashes with TTLs, waited for and not, in order\n");
+}
+
 static void test_redis_down(void) {
     xq_error_t err;
     /* port 1 on loopback: nothing listens there, the connect is refused at once */
@@ -334,6 +382,7 @@ int main(void) {
     for (size_t i = 0; i < SPEC_CNT; i++)
         specs[i] = load_spec(spec_files[i]);
     test_redis(redis_url, specs);
+    test_redis_hash(redis_url);
     test_redis_down();
     test_kafka_specs(bootstrap, specs);
     test_kafka_transactions(bootstrap);
