@@ -42,13 +42,8 @@ static bool is_embedding(const feat_t *f) {
 void xq_layout_destroy(xq_layout_t *l) {
     if (!l)
         return;
-    xq_free(l->tensor_names);
-    xq_free(l->elem_cnt);
-    xq_free(l->tensor_off);
-    xq_free(l->chw_c);
-    xq_free(l->chw_hw);
-    xq_free(l->is_int);
-    xq_free(l->x); /* and base, sigma, lo and hi: one block (alloc_rows()) */
+    xq_free(l->tensor_names); /* and the other per-tensor arrays: one block (assign_tensors()) */
+    xq_free(l->x);            /* and base, sigma, lo and hi: one block (alloc_rows()) */
     xq_free(l->slots);
     xq_free(l->ranges);
     xq_free(l->entries);
@@ -300,12 +295,15 @@ static xq_err_t assign_tensors(
     xq_layout_t *l, feat_t *fs, size_t n, xq_model_t *model, size_t index, xq_error_t *err) {
     size_t *fill;
 
-    l->tensor_names = xq_calloc(n, sizeof(*l->tensor_names));
-    l->elem_cnt = xq_calloc(n, sizeof(*l->elem_cnt));
-    l->tensor_off = xq_calloc(n, sizeof(*l->tensor_off));
-    l->chw_c = xq_calloc(n, sizeof(*l->chw_c));
-    l->chw_hw = xq_calloc(n, sizeof(*l->chw_hw));
-    l->is_int = xq_calloc(n, sizeof(*l->is_int));
+    /* the per-tensor arrays (and fill's scratch) in one block that tensor_names owns:
+     * pointers and sizes first, the bools last, so each part stays aligned */
+    l->tensor_names = xq_calloc(n, sizeof(*l->tensor_names) + 5 * sizeof(size_t) + sizeof(bool));
+    l->elem_cnt = (size_t *)(l->tensor_names + n);
+    l->tensor_off = l->elem_cnt + n;
+    l->chw_c = l->tensor_off + n;
+    l->chw_hw = l->chw_c + n;
+    fill = l->chw_hw + n;
+    l->is_int = (bool *)(fill + n);
     for (size_t i = 0; i < n; i++) {
         size_t t;
 
@@ -369,7 +367,6 @@ static xq_err_t assign_tensors(
                 return rc;
         }
     }
-    fill = xq_calloc(l->tensor_cnt, sizeof(*fill));
     for (size_t i = 0; i < n; i++) {
         for (size_t t = 0; t < l->tensor_cnt; t++) {
             if (strcmp(l->tensor_names[t], fs[i].tensor) == 0) {
@@ -379,7 +376,6 @@ static xq_err_t assign_tensors(
             }
         }
     }
-    xq_free(fill);
     return XQ_OK;
 }
 
@@ -636,12 +632,13 @@ static xq_err_t build_slots(xq_layout_t *l, feat_t *fs, size_t n, size_t index, 
 }
 
 static void find_images(xq_layout_t *l, const feat_t *fs, size_t n) {
-    l->images = xq_calloc(n, sizeof(*l->images));
     for (size_t i = 0; i < n; i++) {
         const feat_t *f = &fs[i];
 
         if (!f->meta || f->meta->modality != XQ_MODALITY_IMAGE || is_embedding(f))
             continue;
+        if (!l->images) /* tabular instances have none: no allocation */
+            l->images = xq_calloc(n, sizeof(*l->images));
         l->images[l->image_cnt].off = f->off;
         l->images[l->image_cnt].h = f->dims[0];
         l->images[l->image_cnt].w = f->dims[1];

@@ -137,7 +137,10 @@ static void switch_player(shapley_t *s, size_t i) {
     for (size_t r = 0; r < slot->range_cnt; r++) {
         const xq_range_t *rg = &l->ranges[slot->range_first + r];
 
-        memcpy(s->z + rg->off, l->x + rg->off, rg->len * sizeof(float));
+        if (rg->len == 1) /* a tabular player: one element, no call */
+            s->z[rg->off] = l->x[rg->off];
+        else
+            memcpy(s->z + rg->off, l->x + rg->off, rg->len * sizeof(float));
     }
 }
 
@@ -257,9 +260,9 @@ static void compute(shapley_t *s) {
 static void shapley_reduce(void *st, const xq_rows_t *rows, size_t first, size_t cnt) {
     shapley_t *s = st;
 
-    for (size_t j = 0; j < cnt; j++)
-        memcpy(s->outs + (s->rows_reduced + j) * s->out_cnt, xq_rows_out(rows, first + j),
-               s->out_cnt * sizeof(float));
+    /* a run's rows are consecutive, and so are their outputs: one copy */
+    memcpy(s->outs + s->rows_reduced * s->out_cnt, xq_rows_out(rows, first),
+           cnt * s->out_cnt * sizeof(float));
     s->rows_reduced += cnt;
     s->ctx->expl.model_rows += cnt;
     if (!s->sel && s->rows_reduced == 1 + s->B && s->rows_reduced < s->rows_total &&
