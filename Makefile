@@ -19,7 +19,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 XQ_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -Icommon -I$(BUILD)/gen -MMD -MP
 XQ_CFLAGS    = -std=c11 $(WARN) $(OPT) -g -fno-omit-frame-pointer $(SAN) $(PKG_CFLAGS)
 # libfaiss.a is static and C++: it brings OpenMP and the C++ runtime along
-XQ_LDLIBS    = -lfaiss $(PKG_LIBS) -lgomp -lstdc++ -lm -lpthread
+XQ_LDLIBS    = -lfaiss -ldouble-conversion $(PKG_LIBS) -lgomp -lstdc++ -lm -lpthread
 # ONNX Runtime: not a Debian 12 package; deploy/ort-fetch.sh puts it in .deps/ (README)
 ORT_DIR     := $(abspath .deps/onnxruntime)
 XQ_CPPFLAGS += -isystem $(ORT_DIR)/include
@@ -40,7 +40,7 @@ all: $(BUILD)/explainq
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(XQ_CPPFLAGS) $(CPPFLAGS) $(XQ_CFLAGS) $(CFLAGS) -c $< -o $@
-# the one C++ file: a bridge to FAISS (see common/faiss_shim.cc)
+# the C++ files: bridges to FAISS (common/faiss_shim.cc) and double-conversion (dconv_shim.cc)
 $(BUILD)/%.o: %.cc
 	@mkdir -p $(@D)
 	$(Q)$(CXX) -Icommon -MMD -MP $(XQ_CXXFLAGS) $(CXXFLAGS) -c $< -o $@

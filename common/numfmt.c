@@ -1,10 +1,14 @@
-/* numfmt.c -- shortest round-trip "%g" text from one exact 17-digit conversion. */
+/* numfmt.c -- shortest round-trip "%g" text: double-conversion's digits, printf's where they
+ * could differ. */
 #include "numfmt.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "dconv_shim.h"
 
 /*
  * Why one printf() is enough. s17, the value correctly rounded to 17
@@ -84,7 +88,8 @@ static size_t format_g(char *buf, bool neg, const char *dig, int p, int x) {
     return n;
 }
 
-size_t xq_numfmt_shortest(char *buf, double d, bool is_f32) {
+/* The definition, from one "%.16e" (about 1 us a number: the slow path). */
+static size_t shortest_printf(char *buf, double d, bool is_f32) {
     char s17[XQ_NUMFMT_SIZE], d17[17], dig[17];
     int e17, x;
     size_t n = 0;
@@ -107,4 +112,39 @@ size_t xq_numfmt_shortest(char *buf, double d, bool is_f32) {
             break;
     }
     return n;
+}
+
+/*
+ * Why double-conversion's shortest digits D (n of them) are the answer. Reading back is the
+ * test, and no p below n passes it (D is shortest). For n <= pmin (6 for a float, 15 for a
+ * double), "%.{pmin}g" is D itself: D lies within half an ulp of d (under 6e-8 of it for a
+ * float, 1.2e-16 for a double), closer than any rounding boundary at pmin digits (5e-7, 5e-16).
+ * For n > pmin, "%.{n}g" is d correctly rounded to n digits, which is D when the two agree;
+ * where an asymmetric interval (at a power of two) lets them differ, or d lies exactly on a
+ * tie at n digits (printf rounds ties to even), printf decides, as before, and for subnormals,
+ * whose ulps are too wide for the argument. Each answer is the same bytes as the definition, at a
+ * fraction of the time.
+ */
+size_t xq_numfmt_shortest(char *buf, double d, bool is_f32) {
+    char dig[XQ_DCONV_DIGITS], r[XQ_DCONV_DIGITS];
+    int n, p, point, rpoint, pmin = is_f32 ? 6 : 15;
+
+    if (d == 0) /* "0" or "-0" at every precision */
+        return (size_t)snprintf(buf, XQ_NUMFMT_SIZE, "%g", d);
+    if (fabs(d) < (is_f32 ? (double)FLT_MIN : DBL_MIN)) /* subnormal: ulps too wide for the above */
+        return shortest_printf(buf, d, is_f32);
+    n = xq_dconv_shortest(d, is_f32, dig, &point);
+    if (n > pmin) {
+        /* an exact tie at n digits (d's expansion ends in a 5 right after them): printf rounds
+         * it to even, double-conversion away from zero */
+        if (n < 17 && xq_dconv_precision(d, 17, r, &rpoint) == n + 1 && r[n] == '5')
+            return shortest_printf(buf, d, is_f32);
+        if (xq_dconv_precision(d, n, r, &rpoint) != n || rpoint != point ||
+            memcmp(r, dig, (size_t)n) != 0)
+            return shortest_printf(buf, d, is_f32);
+    }
+    for (int i = n; i < pmin; i++) /* format_g() reads p digits and drops the zeros again */
+        dig[i] = '0';
+    p = n > pmin ? n : pmin;
+    return format_g(buf, d < 0, dig, p, point - 1);
 }

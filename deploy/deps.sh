@@ -8,7 +8,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PKGS=(build-essential pkg-config git
       librdkafka-dev libmsgpack-dev libhiredis-dev libjansson-dev libssl-dev
       libonnx-dev protobuf-c-compiler libprotobuf-c-dev libopenblas-dev libxgboost-dev
-      libcurl4-openssl-dev libfaiss-dev libpng-dev libjpeg62-turbo-dev libmicrohttpd-dev
+      libcurl4-openssl-dev libfaiss-dev libdouble-conversion-dev libpng-dev libjpeg62-turbo-dev libmicrohttpd-dev
       check libsubunit-dev
       redis-server redis-tools python3 python3-venv curl bc
       default-jre-headless maven

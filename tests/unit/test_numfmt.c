@@ -77,6 +77,38 @@ START_TEST(test_numfmt_decimals_and_results) {
 
 END_TEST
 
+/* Powers of two and their neighbours (the ulp below is half the ulp above) and exact ties:
+ * where the shortest digits and printf's can part (numfmt.c's fast path gives way). */
+START_TEST(test_numfmt_powers_of_two) {
+    for (int e = -1074; e <= 1023; e++) {
+        double d = ldexp(1, e);
+
+        check_one(d, false);
+        check_one(nextafter(d, 0), false);
+        check_one(nextafter(d, INFINITY), false);
+        if (e >= -149 && e <= 127) {
+            float f = ldexpf(1, e);
+
+            check_one((double)f, true);
+            check_one((double)nextafterf(f, 0), true);
+            check_one((double)nextafterf(f, INFINITY), true);
+        }
+    }
+    /* odd multiples of 2^-j end in a 5 exactly: ties at every length up to 17 digits */
+    uint64_t s = 3;
+
+    for (int j = 1; j <= 60; j++) {
+        for (int i = 0; i < 300; i++) {
+            double d = ldexp((double)(next(&s) % (1u << 30) | 1), -j);
+
+            check_one(d, false);
+            check_one((double)(float)d, true);
+        }
+    }
+}
+
+END_TEST
+
 /* Ties at a precision (x.5 exactly), carries (9.99... rounding up past a power of 10), the
  * switch between fixed and scientific forms, zeros, extremes. */
 START_TEST(test_numfmt_edges) {
@@ -148,6 +180,7 @@ Suite *numfmt_suite(void) {
     tcase_add_test(tc, test_numfmt_random_bits);
     tcase_add_test(tc, test_numfmt_decimals_and_results);
     tcase_add_test(tc, test_numfmt_edges);
+    tcase_add_test(tc, test_numfmt_powers_of_two);
     suite_add_tcase(s, tc);
     return s;
 }
