@@ -159,7 +159,42 @@ def main():
 
     theirs = rate(len(imgs), captum_images)
     line("IG resnet18 32x32 (50 steps)", ours, ("captum IntegratedGradients", theirs))
+    ceiling(net, theirs, ours[0])
     return 0
+
+
+def forward_macs(net: torch.nn.Module, shape: tuple) -> int:
+    """Multiply-adds of one forward pass of @net (its convolutions and linear layers)."""
+    total = [0]
+
+    def count(mod, _inp, out):
+        if isinstance(mod, torch.nn.Conv2d):
+            k = mod.kernel_size[0] * mod.kernel_size[1] * (mod.in_channels // mod.groups)
+            total[0] += out.numel() * k
+        elif isinstance(mod, torch.nn.Linear):
+            total[0] += out.numel() * mod.in_features
+
+    hooks = [mod.register_forward_hook(count) for mod in net.modules()]
+    with torch.no_grad():
+        net(torch.zeros(shape))
+    for h in hooks:
+        h.remove()
+    return total[0]
+
+
+def ceiling(net: torch.nn.Module, captum_rate: float, ours_rate: float) -> None:
+    """What 2x Captum on the CNN would take: each IG step is a forward pass and an input
+    gradient (a transposed convolution per convolution: as many multiply-adds again), so an
+    explanation is 2 x 50 forward passes' multiply-adds on either side. Set against this core's
+    peak, measured as PyTorch's own one-thread sgemm on large matrices."""
+    per_expl = 2 * 50 * forward_macs(net, (1, 3, 32, 32))
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    peak = rate(2048 ** 3, lambda: a @ b)
+    print("bench-frameworks IG resnet18 32x32 (50 steps): %.2f G multiply-adds per explanation; "
+          "this core's peak (one-thread sgemm 2048^3) %.1f G/s; captum runs at %.0f%% of it, "
+          "explainq at %.0f%%; 2x captum would need %.0f%% over every layer" % (
+              per_expl / 1e9, peak / 1e9, 100 * captum_rate * per_expl / peak,
+              100 * ours_rate * per_expl / peak, 200 * captum_rate * per_expl / peak))
 
 
 if __name__ == "__main__":
