@@ -12,31 +12,6 @@
 #include "mp.h"
 #include "picture.h"
 
-typedef struct feat {
-    const char *name;
-    const xq_input_meta_t *meta; /* NULL without metadata */
-    const msgpack_object *val;
-    const char *tensor;
-    size_t ndim, dims[XQ_MAX_DIMS];
-    size_t raw_cnt; /* elements of the instance value */
-    size_t len;     /* elements fed (the encoded size for embeddings) */
-    size_t emb_dim; /* CONCAT_EMBEDDING: encoded elements per raw element */
-    size_t off;     /* first global element */
-    float *vals;    /* len fed values (for a plain feature, its place in the layout's x) */
-    bool in_x;      /* a plain feature: read straight into x once its place is known */
-    bool missing_ok;
-    float *raw; /* raw_cnt raw values (embeddings only) */
-    float *pic; /* a decoded {"b64": PNG or JPEG} value, raw_cnt floats in [0, 1] */
-} feat_t;
-
-static xq_encoding_t enc_of(const feat_t *f) {
-    return f->meta ? f->meta->encoding : XQ_ENCODING_IDENTITY;
-}
-
-static bool is_embedding(const feat_t *f) {
-    return enc_of(f) == XQ_ENCODING_COMBINED_EMBEDDING || enc_of(f) == XQ_ENCODING_CONCAT_EMBEDDING;
-}
-
 /* ==== Building ==== */
 
 void xq_layout_destroy(xq_layout_t *l) {
@@ -124,7 +99,7 @@ read_feature(feat_t *f, xq_model_t *model, bool missing_ok, size_t index, xq_err
         return feat_fail(
             xq_error_set(err, XQ_EINVAL, "", "instance %zu: feature %s %s", index, f->name, bad),
             err, index, f);
-    switch (enc_of(f)) {
+    switch (xq_feat_encoding(f)) {
     case XQ_ENCODING_BAG_OF_FEATURES:
     case XQ_ENCODING_BAG_OF_FEATURES_SPARSE:
     case XQ_ENCODING_INDICATOR:
@@ -146,7 +121,7 @@ read_feature(feat_t *f, xq_model_t *model, bool missing_ok, size_t index, xq_err
                                       index, f->name, f->ndim),
                          err, index, f);
 
-    if (is_embedding(f)) {
+    if (xq_feat_is_embedding(f)) {
         f->tensor = f->meta->encoded_tensor_name;
         d = xq_model_find(model, f->tensor, &encoded);
         if (!d || !encoded)
@@ -156,7 +131,7 @@ read_feature(feat_t *f, xq_model_t *model, bool missing_ok, size_t index, xq_err
                              f->name, f->tensor),
                 err, index, f);
         f->len = d->elem_cnt;
-        if (enc_of(f) == XQ_ENCODING_CONCAT_EMBEDDING) {
+        if (xq_feat_encoding(f) == XQ_ENCODING_CONCAT_EMBEDDING) {
             if (f->len % f->raw_cnt)
                 return feat_fail(
                     xq_error_set(err, XQ_EMODEL, "",
@@ -360,7 +335,7 @@ static xq_err_t assign_tensors(
             xq_err_t rc;
 
             if (strcmp(f->tensor, l->tensor_names[t]) || f->len != l->elem_cnt[t] || !f->meta ||
-                f->meta->modality != XQ_MODALITY_IMAGE || is_embedding(f) ||
+                f->meta->modality != XQ_MODALITY_IMAGE || xq_feat_is_embedding(f) ||
                 (f->ndim != 2 && f->ndim != 3))
                 continue;
             if ((rc = image_order(l, t, f, d, model, index, err)) != XQ_OK)
@@ -422,10 +397,10 @@ static xq_err_t fill_baselines(xq_layout_t *l,
 
             const char *list = NULL; /* the spec's list a bad baseline is named in */
 
-            if (is_embedding(f) && m->encoded_baseline_cnt) {
+            if (xq_feat_is_embedding(f) && m->encoded_baseline_cnt) {
                 if (!xq_lv_baseline(&m->encoded_baselines[b], f->len, dst, why, sizeof(why)))
                     list = "encodedBaselines";
-            } else if (is_embedding(f) && m->baseline_cnt) {
+            } else if (xq_feat_is_embedding(f) && m->baseline_cnt) {
                 /* a raw baseline goes through the model's encoder */
                 tmp = xq_reallocarray(tmp, f->raw_cnt, sizeof(float));
                 if (!xq_lv_baseline(&m->baselines[b], f->raw_cnt, tmp, why, sizeof(why)))
@@ -475,181 +450,6 @@ static void fill_noise_and_domain(xq_layout_t *l, const xq_spec_t *spec, feat_t 
             if (f->meta && f->meta->domain.has_max)
                 l->hi[f->off + e] = (float)f->meta->domain.max_value;
         }
-    }
-}
-
-/* Growable arrays for slots, ranges and entries. */
-typedef struct builder {
-    xq_layout_t *l;
-    size_t slot_cap, range_cap, entry_cap;
-} builder_t;
-
-static void add_range(builder_t *bd, size_t off, size_t len) {
-    xq_layout_t *l = bd->l;
-
-    if (l->range_cnt == bd->range_cap) {
-        bd->range_cap = bd->range_cap ? 2 * bd->range_cap : 64;
-        l->ranges = xq_reallocarray(l->ranges, bd->range_cap, sizeof(*l->ranges));
-    }
-    l->ranges[l->range_cnt].off = off;
-    l->ranges[l->range_cnt].len = len;
-    l->range_cnt++;
-}
-
-/* Opens a slot whose ranges are the ones added next. */
-static void add_slot(builder_t *bd) {
-    xq_layout_t *l = bd->l;
-
-    if (l->slot_cnt == bd->slot_cap) {
-        bd->slot_cap = bd->slot_cap ? 2 * bd->slot_cap : 64;
-        l->slots = xq_reallocarray(l->slots, bd->slot_cap, sizeof(*l->slots));
-    }
-    l->slots[l->slot_cnt].range_first = l->range_cnt;
-    l->slots[l->slot_cnt].range_cnt = 0;
-    l->slot_cnt++;
-}
-
-static void slot_range(builder_t *bd, size_t off, size_t len) {
-    add_range(bd, off, len);
-    bd->l->slots[bd->l->slot_cnt - 1].range_cnt++;
-}
-
-static xq_entry_t *add_entry(builder_t *bd, const char *key, size_t ndim, const size_t *dims) {
-    xq_layout_t *l = bd->l;
-    xq_entry_t *e;
-
-    if (l->entry_cnt == bd->entry_cap) {
-        bd->entry_cap = bd->entry_cap ? 2 * bd->entry_cap : 16;
-        l->entries = xq_reallocarray(l->entries, bd->entry_cap, sizeof(*l->entries));
-    }
-    e = &l->entries[l->entry_cnt++];
-    memset(e, 0, sizeof(*e));
-    e->key = key;
-    e->ndim = ndim;
-    if (ndim)
-        memcpy(e->dims, dims, ndim * sizeof(*dims));
-    e->slot_first = l->slot_cnt;
-    return e;
-}
-
-/*
- * Checks no two entries share a key, through an open-addressing table of entry numbers (a
- * bag of features can have thousands of names: comparing every pair was quadratic).
- */
-static xq_err_t unique_keys(const xq_layout_t *l, size_t index, xq_error_t *err) {
-    uint32_t stack[256], *tab = stack;
-    size_t cap = 16;
-    xq_err_t rc = XQ_OK;
-
-    while (cap < 2 * l->entry_cnt)
-        cap *= 2;
-    if (cap > sizeof(stack) / sizeof(stack[0]))
-        tab = xq_malloc(cap * sizeof(*tab));
-    memset(tab, 0xff, cap * sizeof(*tab)); /* UINT32_MAX: empty */
-    for (size_t a = 0; a < l->entry_cnt && rc == XQ_OK; a++) {
-        const char *key = l->entries[a].key;
-        uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-        size_t i;
-
-        for (const unsigned char *c = (const unsigned char *)key; *c; c++)
-            h = (h ^ *c) * 1099511628211ULL;
-        for (i = (size_t)h & (cap - 1); tab[i] != UINT32_MAX; i = (i + 1) & (cap - 1)) {
-            if (strcmp(l->entries[tab[i]].key, key) == 0) {
-                rc = xq_error_set(err, XQ_EINVAL, key,
-                                  "instance %zu: two attributions would be keyed %s", index, key);
-                break;
-            }
-        }
-        tab[i] = (uint32_t)a;
-    }
-    if (tab != stack)
-        xq_free(tab);
-    return rc;
-}
-
-static xq_err_t build_slots(xq_layout_t *l, feat_t *fs, size_t n, size_t index, xq_error_t *err) {
-    builder_t bd = {.l = l};
-
-    for (size_t i = 0; i < n; i++) {
-        const feat_t *f = &fs[i];
-        const char *group = f->meta ? f->meta->group_name : NULL;
-        xq_entry_t *e;
-        bool seen = false;
-
-        if (group) {
-            /* a group is one player and one value, at its first member's place */
-            for (size_t j = 0; j < i && !seen; j++)
-                seen = fs[j].meta && fs[j].meta->group_name &&
-                       strcmp(fs[j].meta->group_name, group) == 0;
-            if (seen)
-                continue;
-            e = add_entry(&bd, group, 0, NULL);
-            add_slot(&bd);
-            for (size_t j = i; j < n; j++) {
-                if (fs[j].meta && fs[j].meta->group_name &&
-                    strcmp(fs[j].meta->group_name, group) == 0)
-                    slot_range(&bd, fs[j].off, fs[j].len);
-            }
-            e->slot_cnt = 1;
-            continue;
-        }
-        switch (enc_of(f)) {
-        case XQ_ENCODING_BAG_OF_FEATURES:
-        case XQ_ENCODING_BAG_OF_FEATURES_SPARSE:
-        case XQ_ENCODING_INDICATOR:
-            for (size_t k = 0; k < f->len; k++) {
-                e = add_entry(&bd, f->meta->index_feature_mapping[k], 0, NULL);
-                add_slot(&bd);
-                slot_range(&bd, f->off + k, 1);
-                e->slot_cnt = 1;
-            }
-            break;
-        case XQ_ENCODING_COMBINED_EMBEDDING:
-            e = add_entry(&bd, f->name, 0, NULL);
-            add_slot(&bd);
-            slot_range(&bd, f->off, f->len);
-            e->slot_cnt = 1;
-            break;
-        case XQ_ENCODING_CONCAT_EMBEDDING:
-            e = add_entry(&bd, f->name, f->ndim, f->dims);
-            for (size_t k = 0; k < f->raw_cnt; k++) {
-                add_slot(&bd);
-                slot_range(&bd, f->off + k * f->emb_dim, f->emb_dim);
-            }
-            e->slot_cnt = f->raw_cnt;
-            break;
-        default:
-            e = add_entry(&bd, f->name, f->ndim, f->dims);
-            for (size_t k = 0; k < f->len; k++) {
-                add_slot(&bd);
-                slot_range(&bd, f->off + k, 1);
-            }
-            e->slot_cnt = f->len;
-            break;
-        }
-    }
-    return unique_keys(l, index, err);
-}
-
-static void find_images(xq_layout_t *l, const feat_t *fs, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        const feat_t *f = &fs[i];
-
-        if (!f->meta || f->meta->modality != XQ_MODALITY_IMAGE || is_embedding(f))
-            continue;
-        if (!l->images) /* tabular instances have none: no allocation */
-            l->images = xq_calloc(n, sizeof(*l->images));
-        l->images[l->image_cnt].off = f->off;
-        l->images[l->image_cnt].h = f->dims[0];
-        l->images[l->image_cnt].w = f->dims[1];
-        l->images[l->image_cnt].c = f->ndim == 3 ? f->dims[2] : 1;
-        l->images[l->image_cnt].meta = f->meta;
-        l->images[l->image_cnt].entry = SIZE_MAX;
-        for (size_t e = 0; e < l->entry_cnt; e++) {
-            if (strcmp(l->entries[e].key, f->name) == 0 && l->entries[e].slot_cnt == f->len)
-                l->images[l->image_cnt].entry = e;
-        }
-        l->image_cnt++;
     }
 }
 
@@ -765,9 +565,9 @@ xq_err_t xq_layout_build(const xq_spec_t *spec,
     if ((rc = fill_baselines(l, spec, fs, n, model, index, err)) != XQ_OK)
         goto out;
     fill_noise_and_domain(l, spec, fs, n);
-    if ((rc = build_slots(l, fs, n, index, err)) != XQ_OK)
+    if ((rc = xq_layout_build_slots(l, fs, n, index, err)) != XQ_OK)
         goto out;
-    find_images(l, fs, n);
+    xq_layout_find_images(l, fs, n);
     *out = l;
     l = NULL; /* owned by the caller now */
 out:
