@@ -221,6 +221,196 @@ START_TEST(test_compact_pick) {
 
 END_TEST
 
+/* A compact tensor of @p nrows rows over the three anchors with code @p code, decoded. */
+static xq_err_t decode_code(const uint8_t *code,
+                            size_t len,
+                            size_t nrows,
+                            size_t max_elems,
+                            xq_tensor_t *t,
+                            xq_error_t *err) {
+    const size_t adims[2] = {3, E};
+    xq_buf_t b;
+    msgpack_packer pk;
+    msgpack_unpacked msg;
+    xq_err_t rc;
+
+    xq_buf_init(&b);
+    xq_mp_packer_init(&pk, &b);
+    msgpack_pack_map(&pk, 4);
+    xq_mp_pack_str(&pk, "dtype");
+    xq_mp_pack_str(&pk, "f32");
+    xq_mp_pack_str(&pk, "shape");
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_uint64(&pk, nrows);
+    msgpack_pack_uint64(&pk, E);
+    xq_mp_pack_str(&pk, "anchors");
+    xq_tensor_pack(&pk, &anchors[0][0], adims, 2);
+    xq_mp_pack_str(&pk, "code");
+    msgpack_pack_bin(&pk, len);
+    msgpack_pack_bin_body(&pk, code, len);
+    msgpack_unpacked_init(&msg);
+    ck_assert(xq_mp_unpack_one(b.data, b.len, &msg));
+    ck_assert(xq_compact_is(&msg.data));
+    rc = xq_compact_decode(&msg.data, "inputs.x", max_elems, t, err);
+    msgpack_unpacked_destroy(&msg);
+    xq_buf_fini(&b);
+    return rc;
+}
+
+/* Packs @p c alone as a compact tensor of rows of E and expands it; the code's length too. */
+static void pack_expand(const xq_compact_rows_t *c, xq_tensor_t *t, size_t *code_len) {
+    const size_t dims[1] = {E};
+    xq_buf_t b;
+    msgpack_packer pk;
+    msgpack_unpacked msg;
+    xq_error_t err;
+
+    xq_buf_init(&b);
+    xq_mp_packer_init(&pk, &b);
+    xq_compact_pack(&pk, c, dims, 1);
+    msgpack_unpacked_init(&msg);
+    ck_assert(xq_mp_unpack_one(b.data, b.len, &msg));
+    *code_len = xq_mp_map_get(&msg.data, "code")->via.bin.size;
+    ck_assert_int_eq(xq_compact_decode(&msg.data, "inputs.x", 0, t, &err), XQ_OK);
+    msgpack_unpacked_destroy(&msg);
+    xq_buf_fini(&b);
+}
+
+/* Integrated Gradients' row: b + alpha (x - b) in double, rounded once (methods/ig.c). */
+static float ig_elem(float x, float b, double alpha) {
+    return (float)((double)b + alpha * ((double)x - (double)b));
+}
+
+/* Path rows (version 2) expand bit for bit; rows not on their path go as masks or whole. */
+START_TEST(test_compact_path_rows) {
+    /* alphas: the ends, a quarter, a Gauss-Legendre node and one just above 1 */
+    static const double alphas[] = {0.0, 1.0, 0.25, 0.046910077030668, 1.0000001};
+
+    enum {
+        P = 5,
+        N = P + 4
+    };
+
+    float data[N][E];
+    int32_t path_b[N];
+    double alpha[N];
+    uint32_t xs9[N], bf9[N], bc9[N];
+    xq_tensor_t t;
+    size_t code_len;
+
+    for (size_t r = 0; r < N; r++) {
+        xs9[r] = 0;
+        bf9[r] = 1;
+        bc9[r] = 2;
+        path_b[r] = -1;
+        alpha[r] = 0;
+    }
+    /* rows 0-4: the path from baseline 0 (anchor 1, with a -0.0) to x at each alpha */
+    for (size_t r = 0; r < P; r++) {
+        for (size_t e = 0; e < E; e++)
+            data[r][e] = ig_elem(anchors[0][e], anchors[1][e], alphas[r]);
+        path_b[r] = 0;
+        alpha[r] = alphas[r];
+    }
+    /* alpha 0 gives +0.0 where the baseline has -0.0: not the baseline's bits */
+    ck_assert(!signbit(data[0][3]) && signbit(anchors[1][3]));
+    /* row 5: baseline 0 itself claimed at alpha 0: its -0.0 is not the path's, so a mask */
+    memcpy(data[5], anchors[1], sizeof(data[5]));
+    path_b[5] = 0;
+    /* row 6: on baseline 1's path at alpha 0.5, but one element one ulp off: goes whole */
+    for (size_t e = 0; e < E; e++)
+        data[6][e] = ig_elem(anchors[0][e], anchors[2][e], 0.5);
+    data[6][2] = nextafterf(data[6][2], INFINITY);
+    path_b[6] = 1;
+    alpha[6] = 0.5;
+    /* row 7: on baseline 1's path; row 8: a hint naming a baseline the row does not have */
+    for (size_t e = 0; e < E; e++)
+        data[7][e] = data[8][e] = ig_elem(anchors[0][e], anchors[2][e], 0.75);
+    path_b[7] = 1;
+    alpha[7] = 0.75;
+    path_b[8] = 2;
+    alpha[8] = 0.75;
+    {
+        xq_compact_rows_t c = {.rows = N,
+                               .elems = E,
+                               .data = &data[0][0],
+                               .anchors = &anchors[0][0],
+                               .anchor_cnt = 3,
+                               .x = xs9,
+                               .b_first = bf9,
+                               .b_cnt = bc9,
+                               .path_b = path_b,
+                               .alpha = alpha};
+
+        pack_expand(&c, &t, &code_len);
+        ck_assert_uint_eq(t.cnt, N * E);
+        ck_assert_int_eq(memcmp(t.data, data, sizeof(data)), 0);
+        /* path (x, b0) x 5, masks (x, b0) x 1, row 6 whole, path (x, b1) x 1, row 8 whole */
+        ck_assert_uint_eq(code_len, (9 + 5 * 8) + (9 + 1) + (1 + E * 4) + (9 + 8) + (1 + E * 4));
+        xq_tensor_fini(&t);
+        /* version 1 (no path hints): the path rows go whole but for alpha 0 and 1 here, which
+         * are masks (x's +0.0 is the path's at both ends); and all expand bit for bit */
+        c.path_b = NULL;
+        pack_expand(&c, &t, &code_len);
+        ck_assert_int_eq(memcmp(t.data, data, sizeof(data)), 0);
+        ck_assert_uint_eq(code_len, (9 + 2) + 3 * (1 + E * 4) + (9 + 1) + 3 * (1 + E * 4));
+        xq_tensor_fini(&t);
+    }
+}
+
+END_TEST
+
+/* Broken path records are refused with the rule, never read past their end. */
+START_TEST(test_compact_bad_paths) {
+    /* path (x = anchor 0, b = anchor 1), n rows, then alphas (little-endian f64) */
+    static const uint8_t cut[] = {2, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xe0};
+    static const uint8_t nan_a[] = {2, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xf8, 0x7f};
+    static const uint8_t inf_a[] = {2, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xf0, 0xff};
+    static const uint8_t huge[] = {2, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xe0, 0x7f};
+    static const uint8_t anchor[] = {2, 0, 0, 3, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xe0, 0x3f};
+    static const uint8_t many[] = {2, 0, 0,    1,    0, 2, 0, 0, 0, 0, 0,    0,   0,
+                                   0, 0, 0xe0, 0x3f, 0, 0, 0, 0, 0, 0, 0xe0, 0x3f};
+    static const uint8_t head[] = {2, 0, 0, 1, 0, 1};
+    static const uint8_t kind[] = {3, 0, 0, 1, 0, 1, 0, 0, 0};
+    static const uint8_t *codes[] = {cut, nan_a, inf_a, huge, anchor, many, head, kind};
+    static const size_t lens[] = {sizeof(cut),    sizeof(nan_a), sizeof(inf_a), sizeof(huge),
+                                  sizeof(anchor), sizeof(many),  sizeof(head),  sizeof(kind)};
+    static const char *why[] = {"1 alphas from row 0 do not fit",
+                                "alpha of row 0 is not finite",
+                                "alpha of row 0 is not finite",
+                                "element 0 is not finite",
+                                "anchor 3 of 3",
+                                "2 alphas from row 0 do not fit 1 rows",
+                                "cut short",
+                                "kind 3 is not 0, 1 or 2"};
+    static const uint8_t good[] = {2, 0, 0,    1,    0, 2, 0, 0, 0, 0, 0,    0,   0,
+                                   0, 0, 0xe0, 0x3f, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f};
+    xq_tensor_t t;
+    xq_error_t err;
+
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        ck_assert_int_eq(decode_code(codes[i], lens[i], 1, 0, &t, &err), XQ_EDECODE);
+        ck_assert_msg(strstr(err.msg, why[i]), "%zu: %s", i, err.msg);
+        ck_assert_str_eq(err.field, "inputs.x");
+        ck_assert_ptr_null(t.data);
+    }
+    /* two rows at alpha 0.5 and 1; and one row too few */
+    ck_assert_int_eq(decode_code(good, sizeof(good), 2, 0, &t, &err), XQ_OK);
+    for (size_t e = 0; e < E; e++) {
+        float h = ig_elem(anchors[0][e], anchors[1][e], 0.5),
+              one = ig_elem(anchors[0][e], anchors[1][e], 1.0);
+
+        ck_assert(memcmp(&t.data[e], &h, 4) == 0 && memcmp(&t.data[E + e], &one, 4) == 0);
+    }
+    ck_assert(t.data[0] == 0.75f && t.data[E + 2] == 3.25f);
+    xq_tensor_fini(&t);
+    ck_assert_int_eq(decode_code(good, sizeof(good), 3, 0, &t, &err), XQ_EDECODE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "2 rows of 3"));
+    ck_assert_int_eq(decode_code(good, sizeof(good), 2, 4, &t, &err), XQ_ELIMIT);
+}
+
+END_TEST
+
 Suite *compact_suite(void) {
     Suite *s = suite_create("compact");
     TCase *tc = tcase_create("compact");
@@ -229,6 +419,8 @@ Suite *compact_suite(void) {
     tcase_add_test(tc, test_compact_selected_rows);
     tcase_add_test(tc, test_compact_bad_codes);
     tcase_add_test(tc, test_compact_pick);
+    tcase_add_test(tc, test_compact_path_rows);
+    tcase_add_test(tc, test_compact_bad_paths);
     suite_add_tcase(s, tc);
     return s;
 }
