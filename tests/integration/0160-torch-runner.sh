@@ -63,6 +63,12 @@ run mlp "$D/ig.json" "$D/mlp.jsonl" "$D/ig.kafka"
     --seed 5 --out "$D/ig.onnx"
 "$PY" "$TM" compare "$D/ig.kafka" "$D/ig.onnx" 1e-5
 echo "A: IG through the torch runner = Captum (Gauss-Legendre) = explain on the ONNX export"
+# ... and its gradient rows went as compact path records (version 2): 40 instances x 20 steps
+# of 8 f32 would be 25,600 bytes of rows alone; path records cost 8 bytes a row
+grep -q "model mlp$T: .*compact requests v2" "$D/worker.log" || { echo "A: no compact v2"; exit 1; }
+read -r _ ig_bytes < <("$BUILD/test_kafkatool" bytes "explain.infer.mlp$T" 2)
+[ "$ig_bytes" -lt 25600 ] || { echo "A: IG requests took $ig_bytes bytes: not compact"; exit 1; }
+echo "A: IG requests compact (v2 path records): $ig_bytes bytes for 40 instances"
 
 # B
 run mlp "$D/smooth.json" "$D/mlp.jsonl" "$D/smooth.kafka"
