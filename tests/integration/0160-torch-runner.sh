@@ -15,6 +15,8 @@
 set -euo pipefail
 PY="${EXPLAINQ_PY:-.venv/bin/python}"
 RUNNER="${EXPLAINQ_RUNNER:-.venv/bin/explainq-runner}"
+# the Python runner of this checkout, whatever copy the venv has installed
+export PYTHONPATH="$PWD/worker/python${PYTHONPATH:+:$PYTHONPATH}"
 X="$EXPLAINQ"
 T="t$$"
 B="$KAFKA_BOOTSTRAP"
@@ -32,11 +34,11 @@ TM=tests/integration/torch_models.py
     -b "$B" >"$D/mlp.log" 2>&1 &
 pids+=($!)
 mlp_pid=$!
-PYTHONPATH=tests/integration "$RUNNER" torch --model torch_models:text_model \
+PYTHONPATH="tests/integration:$PYTHONPATH" "$RUNNER" torch --model torch_models:text_model \
     --input tokens:6:int64 --encoded encoder.embed --output-name probs --name "text$T" \
     -b "$B" >"$D/text.log" 2>&1 &
 pids+=($!)
-PYTHONPATH=tests/integration "$RUNNER" torch --model torch_models:text_model \
+PYTHONPATH="tests/integration:$PYTHONPATH" "$RUNNER" torch --model torch_models:text_model \
     --input tokens:6:int64 --output encoder.embed --name "emb$T" -b "$B" >"$D/emb.log" 2>&1 &
 pids+=($!)
 "$RUNNER" torch --model "$D/cnn.pt" --input image:1x16x16 --output-name probs --name "cnn$T" \
