@@ -442,7 +442,7 @@ void wk_handle_reply(worker_t *w, const rd_kafka_message_t *rkm) {
                     c->via.u64 < XQ_COMPACT_VERSION ? (unsigned)c->via.u64 : XQ_COMPACT_VERSION;
             xq_log(XQ_LOG_INFO, "worker", "model %s: %zu inputs, output %s%s%.0u", m->name,
                    xq_model_input_cnt(m->remote), xq_model_output(m->remote)->name,
-                   m->compact ? ", compact requests v" : "", m->compact);
+                   m->compact ? ", compact requests v" : "", m->compact); /* %.0u: "" for 0 */
         }
         goto out;
     }

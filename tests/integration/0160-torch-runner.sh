@@ -29,7 +29,8 @@ TM=tests/integration/torch_models.py
 
 "$PY" "$TM" make "$D"
 "$X" topics create -b "$B" --partitions 2 "$JOBS" "$RES" "$DLQ" "$REP" \
-    "explain.infer.mlp$T" "explain.infer.cnn$T" "explain.infer.text$T" "explain.infer.emb$T"
+    "explain.infer.mlp$T" "explain.infer.cnn$T" "explain.infer.text$T" "explain.infer.emb$T" \
+    "explain.infer.mlp1$T"
 "$RUNNER" torch --model "$D/mlp.pt" --input features:8 --output-name probs --name "mlp$T" \
     -b "$B" >"$D/mlp.log" 2>&1 &
 pids+=($!)
@@ -40,6 +41,11 @@ PYTHONPATH="tests/integration:$PYTHONPATH" "$RUNNER" torch --model torch_models:
 pids+=($!)
 PYTHONPATH="tests/integration:$PYTHONPATH" "$RUNNER" torch --model torch_models:text_model \
     --input tokens:6:int64 --output encoder.embed --name "emb$T" -b "$B" >"$D/emb.log" 2>&1 &
+pids+=($!)
+# the same model from a runner announcing compact version 1 (as older runners do)
+"$PY" -c 'import sys; from explainq import cli, protocol; protocol.COMPACT_VERSION = 1; sys.argv[0] = "explainq-runner"; sys.exit(cli.main())' \
+    torch --model "$D/mlp.pt" --input features:8 --output-name probs --name "mlp1$T" \
+    -b "$B" >"$D/mlp1.log" 2>&1 &
 pids+=($!)
 "$RUNNER" torch --model "$D/cnn.pt" --input image:1x16x16 --output-name probs --name "cnn$T" \
     -b "$B" >"$D/cnn.log" 2>&1 &
@@ -71,6 +77,13 @@ grep -q "model mlp$T: .*compact requests v2" "$D/worker.log" || { echo "A: no co
 read -r _ ig_bytes < <("$BUILD/test_kafkatool" bytes "explain.infer.mlp$T" 2)
 [ "$ig_bytes" -lt 25600 ] || { echo "A: IG requests took $ig_bytes bytes: not compact"; exit 1; }
 echo "A: IG requests compact (v2 path records): $ig_bytes bytes for 40 instances"
+# a runner that announced version 1 gets the same IG rows as plain tensors, and the same answers
+run mlp1 "$D/ig.json" "$D/mlp.jsonl" "$D/ig1.kafka"
+"$PY" "$TM" compare "$D/ig1.kafka" "$D/ig.onnx" 1e-5
+grep -q "model mlp1$T: .*compact requests v1" "$D/worker.log" || { echo "A: no v1"; exit 1; }
+read -r _ ig1_bytes < <("$BUILD/test_kafkatool" bytes "explain.infer.mlp1$T" 2)
+[ "$ig1_bytes" -gt 25600 ] || { echo "A: IG requests to a v1 runner took $ig1_bytes bytes"; exit 1; }
+echo "A: a version-1 runner gets plain IG rows ($ig1_bytes bytes) and gives the same attributions"
 
 # B
 run mlp "$D/smooth.json" "$D/mlp.jsonl" "$D/smooth.kafka"
