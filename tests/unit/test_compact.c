@@ -6,8 +6,14 @@
 
 #include "codec.h"
 #include "compact.h"
+#include "helpers.h"
+#include "layout.h"
+#include "methods/run.h"
 #include "mp.h"
+#include "rows.h"
+#include "spec_helpers.h"
 #include "suites.h"
+#include "testmodels.h"
 
 #define E 5 /* elements per row */
 
@@ -257,9 +263,9 @@ static xq_err_t decode_code(const uint8_t *code,
     return rc;
 }
 
-/* Packs @p c alone as a compact tensor of rows of E and expands it; the code's length too. */
+/* Packs @p c alone as a compact tensor and expands it; the code's length too. */
 static void pack_expand(const xq_compact_rows_t *c, xq_tensor_t *t, size_t *code_len) {
-    const size_t dims[1] = {E};
+    const size_t dims[1] = {c->elems};
     xq_buf_t b;
     msgpack_packer pk;
     msgpack_unpacked msg;
@@ -411,6 +417,125 @@ START_TEST(test_compact_bad_paths) {
 
 END_TEST
 
+#define IG_META                                                                                    \
+    "\"metadata\": {\"inputs\": {"                                                                 \
+    "\"x1\": {\"inputTensorName\": \"x\", \"inputBaselines\": [0.5, -0.0]},"                       \
+    " \"x2\": {\"inputTensorName\": \"x\", \"inputBaselines\": [0, 1e-3]},"                        \
+    " \"x3\": {\"inputTensorName\": \"x\", \"inputBaselines\": [-0.0, 3]}}, \"outputs\": {\"y\": " \
+    "{}}}"
+
+/*
+ * Integrated Gradients' gradient rows through a run: with @p spec, row i's path hint (or none)
+ * into path_b/alpha; returns the rows (caller finis) and the layout (caller destroys).
+ */
+static void ig_rows(const char *spec_json, xq_rows_t *rr, xq_layout_t **l) {
+    tfun_t fn = {.in_cnt = 3, .out_cnt = 1, .f = t_quad_f, .df = t_quad_df, .w = {1, -2, 0.5}};
+    const char *names[] = {"x"};
+    size_t sizes[] = {3}, n;
+    xq_spec_t *spec = t_spec_ok(spec_json);
+    xq_model_t *model = t_model(&fn, names, sizes, 1, 0, NULL, NULL);
+    xq_run_opts_t ro = {.seed = 3, .model = model};
+    xq_buf_t mp;
+    msgpack_unpacked inst;
+    xq_run_t *run;
+    xq_error_t err;
+
+    xq_buf_init(&mp);
+    t_json_to_mp("{\"x1\": 1.5, \"x2\": -2, \"x3\": 0.1}", &mp);
+    t_unpack(&mp, &inst);
+    ck_assert_int_eq(xq_layout_build(spec, model, &inst.data, 0, l, &err), XQ_OK);
+    ck_assert_uint_eq((*l)->baseline_cnt, 2);
+    run = xq_run_new(spec, *l, xq_model_output(model), &ro, 0);
+    xq_rows_init(rr);
+    xq_rows_reset(rr, *l, 1, false);
+    n = xq_run_plan(run, rr, 1000);
+    ck_assert_int_eq(xq_rows_eval(rr, model, 0, &err), XQ_OK);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_int_eq(rr->path_b[i], -1); /* forward rr: the instance and baselines */
+    xq_run_reduce(run, rr, 0, n);
+    ck_assert_int_eq(xq_run_next(run), XQ_STEP_GRADIENT);
+    xq_rows_reset(rr, *l, 1, true);
+    n = xq_run_plan(run, rr, 1000);
+    ck_assert_uint_eq(n, rr->cnt);
+    xq_run_destroy(run);
+    msgpack_unpacked_destroy(&inst);
+    xq_buf_fini(&mp);
+    xq_model_destroy(model);
+    xq_spec_destroy(spec);
+}
+
+/* ig_plan() hints every noiseless gradient row; the hint gives the row bit for bit, survives
+ * a copy, and packs as one path record per baseline. SmoothGrad's rows get no hint. */
+START_TEST(test_compact_ig_hints) {
+    xq_rows_t rr, copy;
+    xq_layout_t *l;
+    size_t code_len, cnt;
+
+    ig_rows("{\"parameters\": {\"integratedGradientsAttribution\": {\"stepCount\": 7}}, " IG_META
+            "}",
+            &rr, &l);
+    cnt = rr.cnt;
+    ck_assert_uint_eq(cnt, 2 * 7);
+    xq_rows_init(&copy);
+    xq_rows_reset(&copy, l, 1, true);
+    for (size_t i = 0; i < cnt; i++) {
+        int32_t b = rr.path_b[i];
+
+        ck_assert(b >= 0 && (size_t)b < l->baseline_cnt);
+        ck_assert(rr.path_alpha[i] > 0 && rr.path_alpha[i] < 1);
+        for (size_t e = 0; e < 3; e++) {
+            float want = ig_elem(l->x[e], l->base[(size_t)b * 3 + e], rr.path_alpha[i]);
+
+            ck_assert_int_eq(memcmp(&want, &rr.in[0][i * 3 + e], 4), 0);
+        }
+        ck_assert_uint_eq(xq_rows_copy_row(&copy, &rr, i), i);
+        ck_assert_int_eq(copy.path_b[i], b);
+        ck_assert(copy.path_alpha[i] == rr.path_alpha[i]);
+    }
+    {
+        /* anchors: the instance, then its two baselines; rr: 7 of baseline 0, then 7 of 1 */
+        float anc[3 * 3];
+        uint32_t ax[14], abf[14], abc[14];
+        xq_compact_rows_t c = {.rows = cnt,
+                               .elems = 3,
+                               .data = rr.in[0],
+                               .anchors = anc,
+                               .anchor_cnt = 3,
+                               .x = ax,
+                               .b_first = abf,
+                               .b_cnt = abc,
+                               .path_b = rr.path_b,
+                               .alpha = rr.path_alpha};
+        xq_tensor_t t;
+
+        memcpy(anc, l->x, 3 * sizeof(float));
+        memcpy(anc + 3, l->base, 6 * sizeof(float));
+        for (size_t i = 0; i < cnt; i++) {
+            ax[i] = 0;
+            abf[i] = 1;
+            abc[i] = 2;
+        }
+        pack_expand(&c, &t, &code_len);
+        ck_assert_uint_eq(code_len, 2 * (9 + 7 * 8));
+        ck_assert_uint_eq(t.cnt, cnt * 3);
+        ck_assert_int_eq(memcmp(t.data, rr.in[0], cnt * 3 * sizeof(float)), 0);
+        xq_tensor_fini(&t);
+    }
+    xq_rows_fini(&copy);
+    xq_rows_fini(&rr);
+    xq_layout_destroy(l);
+    ig_rows("{\"parameters\": {\"integratedGradientsAttribution\": {\"stepCount\": 3, "
+            "\"smoothGradConfig\": {\"noiseSigma\": 0.1, \"noisySampleCount\": 2}}}, " IG_META "}",
+            &rr, &l);
+    ck_assert_uint_eq(rr.cnt, 2 * 3 * 2);
+    for (size_t i = 0; i < rr.cnt; i++)
+        ck_assert_int_eq(rr.path_b[i], -1);
+    xq_rows_fini(&rr);
+    xq_layout_destroy(l);
+}
+
+END_TEST
+
 Suite *compact_suite(void) {
     Suite *s = suite_create("compact");
     TCase *tc = tcase_create("compact");
@@ -421,6 +546,7 @@ Suite *compact_suite(void) {
     tcase_add_test(tc, test_compact_pick);
     tcase_add_test(tc, test_compact_path_rows);
     tcase_add_test(tc, test_compact_bad_paths);
+    tcase_add_test(tc, test_compact_ig_hints);
     suite_add_tcase(s, tc);
     return s;
 }
