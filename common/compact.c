@@ -1,4 +1,5 @@
-/* compact.c -- compact request tensors: rows as masks over anchors, packed and expanded. */
+/* compact.c -- compact request tensors: rows as masks over anchors or as points on a straight path
+ * between two anchors, packed and expanded. */
 #include "compact.h"
 
 #include <math.h>
@@ -27,6 +28,51 @@ static uint32_t get_u32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+static void put_u64(xq_buf_t *b, uint64_t v) {
+    uint8_t p[8];
+
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+    xq_buf_append(b, p, 8);
+}
+
+static uint64_t double_bits(double d) {
+    uint64_t v;
+
+    memcpy(&v, &d, 8);
+    return v;
+}
+
+static uint64_t get_u64(const uint8_t *p) {
+    uint64_t v = 0;
+
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/*
+ * Element e of a path row: b + alpha (x - b), in double, rounded once to float: the arithmetic
+ * of grad_row() in methods/ig.c, so a path row expands bit for bit. This relies on no fused
+ * multiply-add: we compile with -std=c11 (GCC then does not contract a * b + c into an FMA)
+ * for x86-64 without -mfma (clang has no FMA instruction to contract into); numpy in the
+ * Python runner does not fuse either.
+ */
+static float path_elem(float x, float b, double alpha) {
+    return (float)((double)b + alpha * ((double)x - (double)b));
+}
+
+/* true when every element of @p row is bit for bit path_elem() of @p x and @p b at @p alpha. */
+static bool on_path(const float *row, const float *x, const float *b, double alpha, size_t elems) {
+    for (size_t e = 0; e < elems; e++) {
+        float v = path_elem(x[e], b[e], alpha);
+
+        if (memcmp(&v, row + e, 4) != 0)
+            return false;
+    }
+    return true;
+}
+
 /*
  * The mask of @p row over instance @p x and baseline @p b (bit e set: element e is x's), or
  * false when some element is bit for bit neither. Where x and b agree the bit is 0.
@@ -53,10 +99,76 @@ static bool mask_of(const float *row, const float *x, const float *b, size_t ele
     return ok != 0;
 }
 
+/* The record being written: its kind, anchors, where its count goes and how many rows so far. */
+typedef struct rec {
+    uint8_t kind;
+    uint32_t x, b;
+    size_t off, cnt;
+} rec_t;
+
+static void rec_close(xq_buf_t *code, rec_t *r) {
+    if (r->cnt)
+        put_u32_at(code, r->off, (uint32_t)r->cnt);
+    r->cnt = 0;
+}
+
+/* One more row of a masks or path record over anchors @p xa and @p ba: the open record's, or a
+ * new one. The caller appends the row's mask or alpha. */
+static void rec_row(xq_buf_t *code, rec_t *r, uint8_t kind, uint32_t xa, uint32_t ba) {
+    if (!r->cnt || r->kind != kind || r->x != xa || r->b != ba || r->cnt == UINT32_MAX) {
+        uint8_t zero[4] = {0};
+
+        rec_close(code, r);
+        xq_buf_append(code, &kind, 1);
+        put_u16(code, xa);
+        put_u16(code, ba);
+        r->off = code->len;
+        xq_buf_append(code, zero, 4);
+        r->kind = kind;
+        r->x = xa;
+        r->b = ba;
+    }
+    r->cnt++;
+}
+
+/* The anchor of data row @p i's baseline on its path when the row is on it, else NONE. */
+static uint32_t path_of(const xq_compact_rows_t *c, size_t i, const float *row, uint32_t xa) {
+    uint32_t ba;
+
+    if (!c->path_b || c->path_b[i] < 0 || (uint32_t)c->path_b[i] >= c->b_cnt[i])
+        return XQ_COMPACT_NONE;
+    ba = c->b_first[i] + (uint32_t)c->path_b[i];
+    if (ba >= c->anchor_cnt || !isfinite(c->alpha[i]) ||
+        !on_path(row, c->anchors + xa * c->elems, c->anchors + ba * c->elems, c->alpha[i],
+                 c->elems))
+        return XQ_COMPACT_NONE;
+    return ba;
+}
+
+/* The baseline anchor whose mask with anchor @p xa makes data row @p i, or NONE. */
+static uint32_t mask_base(const xq_compact_rows_t *c,
+                          size_t i,
+                          const float *row,
+                          uint32_t xa,
+                          uint32_t open_b,
+                          uint8_t *mask) {
+    const float *x = c->anchors + xa * c->elems;
+
+    /* the baseline of the open record first: walks come in runs of one baseline */
+    if (open_b >= c->b_first[i] && open_b < c->b_first[i] + c->b_cnt[i] && open_b < c->anchor_cnt &&
+        mask_of(row, x, c->anchors + open_b * c->elems, c->elems, mask))
+        return open_b;
+    for (uint32_t b = c->b_first[i]; b < c->b_first[i] + c->b_cnt[i]; b++) {
+        if (b < c->anchor_cnt && mask_of(row, x, c->anchors + b * c->elems, c->elems, mask))
+            return b;
+    }
+    return XQ_COMPACT_NONE;
+}
+
 /* The code bin of @p c into @p code. */
 static void encode(const xq_compact_rows_t *c, xq_buf_t *code) {
-    size_t mask_len = (c->elems + 7) / 8, open = 0, cnt = 0; /* open: the count's offset */
-    uint32_t open_x = XQ_COMPACT_NONE, open_b = XQ_COMPACT_NONE;
+    size_t mask_len = (c->elems + 7) / 8;
+    rec_t rec = {.kind = XQ_COMPACT_FULL};
     uint8_t stack_mask[512],
         *mask = mask_len <= sizeof(stack_mask) ? stack_mask : xq_malloc(mask_len);
 
@@ -65,49 +177,27 @@ static void encode(const xq_compact_rows_t *c, xq_buf_t *code) {
         const float *row = c->data + i * c->elems;
         uint32_t xa = c->x ? c->x[i] : XQ_COMPACT_NONE, ba = XQ_COMPACT_NONE;
 
-        if (xa < c->anchor_cnt) {
-            /* the baseline of the open record first: walks come in runs of one baseline */
-            if (open_x == xa && open_b >= c->b_first[i] && open_b < c->b_first[i] + c->b_cnt[i] &&
-                mask_of(row, c->anchors + xa * c->elems, c->anchors + open_b * c->elems, c->elems,
-                        mask))
-                ba = open_b;
-            for (uint32_t b = c->b_first[i];
-                 ba == XQ_COMPACT_NONE && b < c->b_first[i] + c->b_cnt[i]; b++) {
-                if (b < c->anchor_cnt && mask_of(row, c->anchors + xa * c->elems,
-                                                 c->anchors + b * c->elems, c->elems, mask))
-                    ba = b;
-            }
-        }
-        if (ba == XQ_COMPACT_NONE) {
-            uint8_t kind = XQ_COMPACT_FULL;
-
-            if (cnt)
-                put_u32_at(code, open, (uint32_t)cnt);
-            cnt = 0;
-            open_x = open_b = XQ_COMPACT_NONE;
-            xq_buf_append(code, &kind, 1);
-            xq_buf_append(code, row, c->elems * sizeof(float)); /* little-endian, as stored */
+        if (xa < c->anchor_cnt && (ba = path_of(c, i, row, xa)) != XQ_COMPACT_NONE) {
+            rec_row(code, &rec, XQ_COMPACT_PATH, xa, ba);
+            put_u64(code, double_bits(c->alpha[i]));
             continue;
         }
-        if (!cnt || open_x != xa || open_b != ba || cnt == UINT32_MAX) {
-            uint8_t kind = XQ_COMPACT_MASKS, zero[4] = {0};
-
-            if (cnt)
-                put_u32_at(code, open, (uint32_t)cnt);
-            xq_buf_append(code, &kind, 1);
-            put_u16(code, xa);
-            put_u16(code, ba);
-            open = code->len;
-            xq_buf_append(code, zero, 4);
-            open_x = xa;
-            open_b = ba;
-            cnt = 0;
+        if (xa < c->anchor_cnt &&
+            (ba = mask_base(
+                 c, i, row, xa,
+                 rec.cnt && rec.kind == XQ_COMPACT_MASKS && rec.x == xa ? rec.b : XQ_COMPACT_NONE,
+                 mask)) != XQ_COMPACT_NONE) {
+            rec_row(code, &rec, XQ_COMPACT_MASKS, xa, ba);
+            xq_buf_append(code, mask, mask_len);
+            continue;
         }
-        xq_buf_append(code, mask, mask_len);
-        cnt++;
+        uint8_t kind = XQ_COMPACT_FULL;
+
+        rec_close(code, &rec);
+        xq_buf_append(code, &kind, 1);
+        xq_buf_append(code, row, c->elems * sizeof(float)); /* little-endian, as stored */
     }
-    if (cnt)
-        put_u32_at(code, open, (uint32_t)cnt);
+    rec_close(code, &rec);
     if (mask != stack_mask)
         xq_free(mask);
 }
@@ -143,70 +233,132 @@ bool xq_compact_is(const msgpack_object *o) {
     return o->type == MSGPACK_OBJECT_MAP && xq_mp_map_get(o, "code") != NULL;
 }
 
-/* Walks the code bin, expanding rows into @p out (rows x elems). */
-static xq_err_t expand(const uint8_t *p,
-                       size_t len,
-                       const xq_tensor_t *anc,
-                       size_t rows,
-                       size_t elems,
-                       float *out,
-                       const char *field,
-                       xq_error_t *err) {
-    size_t mask_len = (elems + 7) / 8, anchor_cnt = anc->dims[0], row = 0, pos = 0;
+/* The code being expanded: the bin, the anchors, and the row and byte reached. */
+typedef struct exp {
+    const uint8_t *p;
+    size_t len, pos;
+    const xq_tensor_t *anc;
+    size_t rows, elems, row;
+    float *out;
+    const char *field;
+} exp_t;
 
-    while (pos < len) {
-        uint8_t kind = p[pos++];
+/* A masks or path record's head: its anchors and count, checked; @p each: bytes per row. */
+static xq_err_t rec_head(exp_t *x,
+                         size_t each,
+                         const char *what,
+                         const float **xa_row,
+                         const float **ba_row,
+                         uint32_t *n,
+                         xq_error_t *err) {
+    size_t anchor_cnt = x->anc->dims[0];
+    uint32_t xa, ba;
 
-        if (kind == XQ_COMPACT_FULL) {
-            if (len - pos < elems * sizeof(float) || row >= rows)
-                return xq_error_set(err, XQ_EDECODE, field, "code: row %zu is cut short", row);
-            memcpy(out + row * elems, p + pos, elems * sizeof(float));
-            for (size_t e = 0; e < elems; e++) {
-                if (!isfinite(out[row * elems + e]))
-                    return xq_error_set(err, XQ_EDECODE, field, "element %zu is not finite",
-                                        row * elems + e);
-            }
-            pos += elems * sizeof(float);
-            row++;
-        } else if (kind == XQ_COMPACT_MASKS) {
-            uint32_t xa, ba, n;
-            const float *x, *b;
+    if (x->len - x->pos < 8)
+        return xq_error_set(err, XQ_EDECODE, x->field, "code: a record is cut short");
+    xa = get_u16(x->p + x->pos);
+    ba = get_u16(x->p + x->pos + 2);
+    *n = get_u32(x->p + x->pos + 4);
+    x->pos += 8;
+    if (xa >= anchor_cnt || ba >= anchor_cnt)
+        return xq_error_set(err, XQ_EDECODE, x->field, "code: anchor %u of %zu does not exist",
+                            xa > ba ? xa : ba, anchor_cnt);
+    if (*n > x->rows - x->row || (x->len - x->pos) / each < *n)
+        return xq_error_set(err, XQ_EDECODE, x->field,
+                            "code: %u %s from row %zu do not fit %zu rows", *n, what, x->row,
+                            x->rows);
+    *xa_row = x->anc->data + xa * x->elems;
+    *ba_row = x->anc->data + ba * x->elems;
+    return XQ_OK;
+}
 
-            if (len - pos < 8)
-                return xq_error_set(err, XQ_EDECODE, field, "code: a record is cut short");
-            xa = get_u16(p + pos);
-            ba = get_u16(p + pos + 2);
-            n = get_u32(p + pos + 4);
-            pos += 8;
-            if (xa >= anchor_cnt || ba >= anchor_cnt)
-                return xq_error_set(err, XQ_EDECODE, field, "code: anchor %u of %zu does not exist",
-                                    xa > ba ? xa : ba, anchor_cnt);
-            if (n > rows - row || (len - pos) / mask_len < n)
-                return xq_error_set(err, XQ_EDECODE, field,
-                                    "code: %u masks from row %zu do not fit %zu rows", n, row,
-                                    rows);
-            x = anc->data + xa * elems;
-            b = anc->data + ba * elems;
-            for (uint32_t k = 0; k < n; k++, row++, pos += mask_len) {
-                float *dst = out + row * elems;
+static xq_err_t exp_full(exp_t *x, xq_error_t *err) {
+    size_t elems = x->elems;
+    float *dst = x->out + x->row * elems;
 
-                for (size_t e = 0; e < elems; e++) {
-                    /* branch-free select of the bits: random bits mispredict branches */
-                    uint32_t sel = 0u - (uint32_t)((p[pos + e / 8] >> (e % 8)) & 1), xv, bv, v;
+    if (x->len - x->pos < elems * sizeof(float) || x->row >= x->rows)
+        return xq_error_set(err, XQ_EDECODE, x->field, "code: row %zu is cut short", x->row);
+    memcpy(dst, x->p + x->pos, elems * sizeof(float));
+    for (size_t e = 0; e < elems; e++) {
+        if (!isfinite(dst[e]))
+            return xq_error_set(err, XQ_EDECODE, x->field, "element %zu is not finite",
+                                x->row * elems + e);
+    }
+    x->pos += elems * sizeof(float);
+    x->row++;
+    return XQ_OK;
+}
 
-                    memcpy(&xv, x + e, 4);
-                    memcpy(&bv, b + e, 4);
-                    v = (xv & sel) | (bv & ~sel);
-                    memcpy(dst + e, &v, 4);
-                }
-            }
-        } else {
-            return xq_error_set(err, XQ_EDECODE, field, "code: record kind %u is not 0 or 1", kind);
+static xq_err_t exp_masks(exp_t *x, xq_error_t *err) {
+    size_t mask_len = (x->elems + 7) / 8;
+    const float *xr, *br;
+    uint32_t n;
+    xq_err_t rc;
+
+    if ((rc = rec_head(x, mask_len, "masks", &xr, &br, &n, err)) != XQ_OK)
+        return rc;
+    for (uint32_t k = 0; k < n; k++, x->row++, x->pos += mask_len) {
+        float *dst = x->out + x->row * x->elems;
+
+        for (size_t e = 0; e < x->elems; e++) {
+            /* branch-free select of the bits: random bits mispredict branches */
+            uint32_t sel = 0u - (uint32_t)((x->p[x->pos + e / 8] >> (e % 8)) & 1), xv, bv, v;
+
+            memcpy(&xv, xr + e, 4);
+            memcpy(&bv, br + e, 4);
+            v = (xv & sel) | (bv & ~sel);
+            memcpy(dst + e, &v, 4);
         }
     }
-    if (row != rows)
-        return xq_error_set(err, XQ_EDECODE, field, "code: %zu rows of %zu", row, rows);
     return XQ_OK;
+}
+
+static xq_err_t exp_path(exp_t *x, xq_error_t *err) {
+    const float *xr, *br;
+    uint32_t n;
+    xq_err_t rc;
+
+    if ((rc = rec_head(x, 8, "alphas", &xr, &br, &n, err)) != XQ_OK)
+        return rc;
+    for (uint32_t k = 0; k < n; k++, x->row++, x->pos += 8) {
+        uint64_t bits = get_u64(x->p + x->pos);
+        float *dst = x->out + x->row * x->elems;
+        double alpha;
+
+        memcpy(&alpha, &bits, 8);
+        if (!isfinite(alpha))
+            return xq_error_set(err, XQ_EDECODE, x->field,
+                                "code: the alpha of row %zu is not finite", x->row);
+        for (size_t e = 0; e < x->elems; e++) {
+            dst[e] = path_elem(xr[e], br[e], alpha);
+            if (!isfinite(dst[e]))
+                return xq_error_set(err, XQ_EDECODE, x->field, "element %zu is not finite",
+                                    x->row * x->elems + e);
+        }
+    }
+    return XQ_OK;
+}
+
+/* Walks the code bin, expanding rows into x->out (rows x elems). */
+static xq_err_t expand(exp_t *x, xq_error_t *err) {
+    xq_err_t rc = XQ_OK;
+
+    while (rc == XQ_OK && x->pos < x->len) {
+        uint8_t kind = x->p[x->pos++];
+
+        if (kind == XQ_COMPACT_FULL)
+            rc = exp_full(x, err);
+        else if (kind == XQ_COMPACT_MASKS)
+            rc = exp_masks(x, err);
+        else if (kind == XQ_COMPACT_PATH)
+            rc = exp_path(x, err);
+        else
+            rc = xq_error_set(err, XQ_EDECODE, x->field, "code: record kind %u is not 0, 1 or 2",
+                              kind);
+    }
+    if (rc == XQ_OK && x->row != x->rows)
+        rc = xq_error_set(err, XQ_EDECODE, x->field, "code: %zu rows of %zu", x->row, x->rows);
+    return rc;
 }
 
 xq_err_t xq_compact_decode(
@@ -248,8 +400,17 @@ xq_err_t xq_compact_decode(
         xq_tensor_fini(&anc);
         return xq_error_set(err, XQ_ENOMEM, field, "no memory for %zu elements", cnt);
     }
-    rc = expand((const uint8_t *)code->via.bin.ptr, code->via.bin.size, &anc, t->dims[0], elems,
-                t->data, field, err);
+    {
+        exp_t x = {.p = (const uint8_t *)code->via.bin.ptr,
+                   .len = code->via.bin.size,
+                   .anc = &anc,
+                   .rows = t->dims[0],
+                   .elems = elems,
+                   .out = t->data,
+                   .field = field};
+
+        rc = expand(&x, err);
+    }
     xq_tensor_fini(&anc);
     if (rc != XQ_OK)
         xq_tensor_fini(t);

@@ -1,5 +1,5 @@
-/* compact.h -- compact request tensors: rows as masks over an instance and a baseline
- * (docs/protocol.md, "Compact requests"). */
+/* compact.h -- compact request tensors: rows as masks over an instance and a baseline, or as
+ * points on the straight path between them (docs/protocol.md, "Compact request tensors"). */
 #ifndef XQ_COMPACT_H
 #define XQ_COMPACT_H
 
@@ -12,8 +12,9 @@
 #include "mem.h"
 #include "tensor.h"
 
-/* The version a runner announces in its describe reply ("compact": 1) and workers send. */
-#define XQ_COMPACT_VERSION 1
+/* The version a runner announces in its describe reply ("compact": 2) and workers send: 1 has
+ * records FULL and MASKS (and "pick"), 2 adds PATH. */
+#define XQ_COMPACT_VERSION 2
 
 /* No anchor: the row goes as it is. */
 #define XQ_COMPACT_NONE UINT32_MAX
@@ -24,13 +25,17 @@
 /* Record kinds of a compact tensor's "code" bin. */
 #define XQ_COMPACT_FULL  0 /* the row's elements follow, f32 */
 #define XQ_COMPACT_MASKS 1 /* u16 x, u16 b, u32 n, then n masks of ceil(elems / 8) bytes */
+#define XQ_COMPACT_PATH  2 /* u16 x, u16 b, u32 n, then n f64 alphas: b + alpha (x - b) */
 
 /**
  * The rows of one fed tensor, and what they may be made of. Row k sent is row sel[k] of
  * @p data (row k when @p sel is NULL). For data row i, x[i] names the anchor holding its
  * instance (XQ_COMPACT_NONE: none) and b_first[i] .. b_first[i] + b_cnt[i] - 1 the anchors
- * holding its baselines. A row whose every element is bit for bit the instance's or one
- * baseline's goes as a mask; any other row goes as it is. Everything is borrowed.
+ * holding its baselines. With @p path_b (version 2), a data row i with path_b[i] >= 0 says it
+ * is the point alpha[i] of the path from baseline b_first[i] + path_b[i] to its instance; it
+ * goes as a path record when every element is bit for bit that point (see compact.c). Else a
+ * row whose every element is bit for bit the instance's or one baseline's goes as a mask; any
+ * other row goes as it is. Everything is borrowed.
  */
 typedef struct xq_compact_rows {
     size_t rows;          /* rows sent */
@@ -41,6 +46,8 @@ typedef struct xq_compact_rows {
     size_t anchor_cnt;    /* at most XQ_COMPACT_MAX_ANCHORS */
     const uint32_t *x;    /* per data row */
     const uint32_t *b_first, *b_cnt;
+    const int32_t *path_b; /* per data row: its path's baseline (of b_cnt), or -1; or NULL */
+    const double *alpha;   /* per data row with path_b >= 0: where on the path */
 } xq_compact_rows_t;
 
 /**

@@ -26,6 +26,8 @@ void xq_rows_fini(xq_rows_t *r) {
     xq_free(r->grad_index);
     xq_free(r->out);
     xq_free(r->baseline);
+    xq_free(r->path_b);
+    xq_free(r->path_alpha);
     xq_rows_init(r);
 }
 
@@ -71,6 +73,8 @@ static void grow(xq_rows_t *r) {
     }
     r->grad_index = xq_reallocarray(r->grad_index, cap, sizeof(*r->grad_index));
     r->baseline = xq_reallocarray(r->baseline, cap, sizeof(*r->baseline));
+    r->path_b = xq_reallocarray(r->path_b, cap, sizeof(*r->path_b));
+    r->path_alpha = xq_reallocarray(r->path_alpha, cap, sizeof(*r->path_alpha));
     r->out = xq_reallocarray(r->out, cap, r->out_cnt * sizeof(float));
     r->cap = cap;
 }
@@ -101,6 +105,8 @@ size_t xq_rows_add(xq_rows_t *r, const float *z, int32_t grad_index) {
     }
     r->grad_index[i] = grad_index;
     r->baseline[i] = 0;
+    r->path_b[i] = -1;
+    r->path_alpha[i] = 0;
     return i;
 }
 
@@ -119,6 +125,8 @@ size_t xq_rows_copy_row(xq_rows_t *dst, const xq_rows_t *src, size_t i) {
                src->elem_cnt[t] * sizeof(float));
     dst->grad_index[k] = src->grad_index[i];
     dst->baseline[k] = src->baseline[i];
+    dst->path_b[k] = src->path_b[i];
+    dst->path_alpha[k] = src->path_alpha[i];
     return k;
 }
 

@@ -36,6 +36,9 @@ typedef struct xq_rows {
     float **view_gout;     /* per tensor: the current chunk's gradients (scratch) */
     uint8_t *baseline;     /* per row: 1 for a baseline row (the same for every instance of a
                               spec, so its output can be shared), see xq_rows_mark_baseline() */
+    int32_t *path_b;       /* per row: -1, or the baseline (of the layout's) whose straight path
+                              to the instance the row is a point of, see xq_rows_set_path() */
+    double *path_alpha;    /* per row with path_b >= 0: where on that path */
 } xq_rows_t;
 
 void xq_rows_init(xq_rows_t *r);
@@ -50,6 +53,16 @@ size_t xq_rows_add(xq_rows_t *r, const float *z, int32_t grad_index);
 /** Marks row @p i as a baseline row: its output depends only on the model and the baseline. */
 static inline void xq_rows_mark_baseline(xq_rows_t *r, size_t i) {
     r->baseline[i] = 1;
+}
+
+/**
+ * Says row @p i is, element by element, (float)(b + @p alpha (x - b)) in double, x the
+ * instance and b baseline @p baseline of the layout (Integrated Gradients without noise). A
+ * hint for compact requests (compact.h), which check it bit for bit before using it.
+ */
+static inline void xq_rows_set_path(xq_rows_t *r, size_t i, size_t baseline, double alpha) {
+    r->path_b[i] = (int32_t)baseline;
+    r->path_alpha[i] = alpha;
 }
 
 /** Copies row @p i of @p src (all its tensors) to the end of @p dst (of the same shape). */

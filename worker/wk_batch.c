@@ -147,11 +147,20 @@ static batch_t *batch_for(worker_t *w, model_ent_t *m, bool grad, const xq_layou
     return b;
 }
 
+/* true when some row of segment @p sg says it is a point of a path (xq_rows_set_path()). */
+static bool seg_has_path(const xq_rows_t *r, const xq_sched_seg_t *sg) {
+    for (size_t i = sg->first; i < sg->first + sg->cnt; i++) {
+        if (r->path_b[i] >= 0)
+            return true;
+    }
+    return false;
+}
+
 /*
  * The anchors of a compact request (compact.h): each live segment's instance and baselines,
  * in the rows' own tensor order, and per row the anchors it may be made of. Rows of dropped
- * jobs, of runs with no more rows than anchors, and past XQ_COMPACT_MAX_ANCHORS anchors go as
- * they are.
+ * jobs, of runs with no more rows than anchors, of gradient runs whose rows are not on a path
+ * (SmoothGrad noise, blurred baselines), and past XQ_COMPACT_MAX_ANCHORS anchors go as they are.
  */
 static void compact_anchors(batch_t *b) {
     const xq_rows_t *r = &b->sb.rows;
@@ -174,7 +183,8 @@ static void compact_anchors(batch_t *b) {
         /* anchors cost as much as rows: only for runs sending more rows than anchors (not the
          * instance and baseline rows alone, which go as they are) */
         if (sg->owner && sg->cnt > 1 + l->baseline_cnt &&
-            b->anc.cnt + 1 + l->baseline_cnt <= XQ_COMPACT_MAX_ANCHORS) {
+            b->anc.cnt + 1 + l->baseline_cnt <= XQ_COMPACT_MAX_ANCHORS &&
+            (!b->sb.grad || seg_has_path(r, sg))) {
             xa = (uint32_t)xq_rows_add(&b->anc, l->x, -1);
             /* instances of one spec share their baselines: sent once */
             if (prev && prev->baseline_cnt == l->baseline_cnt &&
@@ -208,7 +218,7 @@ static bool wants_pick(const xq_rows_t *r) {
 /* Sends @p b (first time or again) as one inference request. */
 static void batch_send(worker_t *w, batch_t *b) {
     const xq_rows_t *r;
-    xq_compact_rows_t cr[XQ_CODEC_MAX_TENSORS];
+    xq_compact_rows_t cr[XQ_CODEC_MAX_TENSORS], *compact;
     xq_buf_t msg;
 
     if (b->model->local) {
@@ -240,9 +250,12 @@ static void batch_send(worker_t *w, batch_t *b) {
     if (!b->corr[0])
         snprintf(b->corr, sizeof(b->corr), "%s:%llu", w->id, (unsigned long long)++w->seq);
     xq_buf_init(&msg);
-    /* one allocation: the tensors, the gradient indices and room for the names and headers */
-    if (b->model->compact && !b->sb.grad && r->tensor_cnt <= XQ_CODEC_MAX_TENSORS) {
-        /* forward rows to a runner that expands them: masks over instances and baselines */
+    /* version 1 has forward rows (masks), 2 gradient rows too (paths); NULL: plain tensors */
+    compact = b->model->compact >= (b->sb.grad ? 2u : 1u) && r->tensor_cnt <= XQ_CODEC_MAX_TENSORS
+                  ? cr
+                  : NULL;
+    if (compact) {
+        /* rows to a runner that expands them: masks and paths over instances and baselines */
         compact_anchors(b);
         for (size_t t = 0; t < r->tensor_cnt; t++)
             cr[t] = (xq_compact_rows_t){.rows = req.rows,
@@ -253,15 +266,20 @@ static void batch_send(worker_t *w, batch_t *b) {
                                         .anchor_cnt = b->anc.cnt,
                                         .x = b->ax,
                                         .b_first = b->abf,
-                                        .b_cnt = b->abc};
-        xq_buf_reserve(&msg, req.rows * ((r->elem_total + 7) / 8 + r->tensor_cnt) +
-                                 b->anc.cnt * r->elem_total * sizeof(float) + 4096);
-    } else {
-        xq_buf_reserve(&msg, req.rows * (r->elem_total * sizeof(float) + 8) + 4096);
+                                        .b_cnt = b->abc,
+                                        .path_b = b->model->compact >= 2 ? r->path_b : NULL,
+                                        .alpha = r->path_alpha};
+        if (b->sb.grad && !b->anc.cnt)
+            compact = NULL; /* no row on a path (SmoothGrad): plain rows cost less */
     }
+    /* one allocation: the tensors, the gradient indices and room for the names and headers */
+    if (compact)
+        xq_buf_reserve(&msg, req.rows * ((r->elem_total + 7) / 8 + 13 * r->tensor_cnt) +
+                                 b->anc.cnt * r->elem_total * sizeof(float) + 4096);
+    else
+        xq_buf_reserve(&msg, req.rows * (r->elem_total * sizeof(float) + 8) + 4096);
     b->pick = b->model->compact && !b->sb.grad && wants_pick(r);
-    xq_remote_pack_request(b->model->remote, b->corr, &req, b->subset ? b->sel : NULL,
-                           b->model->compact && !b->sb.grad ? cr : NULL,
+    xq_remote_pack_request(b->model->remote, b->corr, &req, b->subset ? b->sel : NULL, compact,
                            b->pick ? r->grad_index : NULL, &msg);
     send_request(w, b->model->name, b->corr, &msg);
     xq_obs_rows_sent(w->obs, b->model->name, req.rows);
@@ -417,12 +435,14 @@ void wk_handle_reply(worker_t *w, const rd_kafka_message_t *rkm) {
         } else {
             const msgpack_object *c = xq_mp_map_get(&msg.data, "compact");
 
-            /* version 1 is all there is: a runner announcing a later one also expands it */
-            m->compact = w->compact_requests && c && c->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-                         c->via.u64 >= XQ_COMPACT_VERSION;
-            xq_log(XQ_LOG_INFO, "worker", "model %s: %zu inputs, output %s%s", m->name,
+            /* each version adds to the last: a runner announcing a later one expands ours */
+            m->compact = 0;
+            if (w->compact_requests && c && c->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                m->compact =
+                    c->via.u64 < XQ_COMPACT_VERSION ? (unsigned)c->via.u64 : XQ_COMPACT_VERSION;
+            xq_log(XQ_LOG_INFO, "worker", "model %s: %zu inputs, output %s%s%.0u", m->name,
                    xq_model_input_cnt(m->remote), xq_model_output(m->remote)->name,
-                   m->compact ? ", compact requests" : "");
+                   m->compact ? ", compact requests v" : "", m->compact); /* %.0u: "" for 0 */
         }
         goto out;
     }

@@ -99,7 +99,8 @@ typedef struct model_ent {
     char name[XQ_JOB_MODEL_SIZE];
     xq_model_t *remote; /* NULL until described; the model itself when local */
     bool local;         /* evaluated in this worker (models option), no runner */
-    bool compact;       /* its runner expands compact requests (it said so in its description) */
+    unsigned compact;   /* the compact request version its runner expands (its description
+                           said so; capped at ours), 0: none */
     char corr[200];     /* the describe request in flight */
     long long sent_ms;
     int attempts;

@@ -108,6 +108,8 @@ typedef struct ig {
     float *z, *g; /* scratch row and gradient */
     size_t fwd_planned, fwd_reduced;
     size_t grad_total, grad_planned, grad_reduced;
+    bool on_path; /* gradient rows are exactly points of the baselines' paths (no noise, no
+                     blur): ig_plan() says so to compact requests (xq_rows_set_path()) */
     bool done;
 } ig_t;
 
@@ -152,6 +154,9 @@ static void *ig_create(xq_run_ctx_t *ctx) {
         s->done = true;
         return s;
     }
+    s->on_path = !p->blur.has_sigma;
+    for (size_t e = 0; e < s->E && s->on_path; e++)
+        s->on_path = !(l->sigma[e] > 0);
     s->xb = xq_malloc(s->B * s->E * sizeof(float));
     memcpy(s->xb, l->base, s->B * s->E * sizeof(float));
     if (p->blur.has_sigma) {
@@ -192,6 +197,8 @@ static void grad_row(ig_t *s, size_t q, float *z, size_t *oi, size_t *b, size_t 
     xb = s->xb + *b * s->E;
     a = s->alpha[*k];
     for (size_t e = 0; e < s->E; e++) {
+        /* without noise this is path_elem() of common/compact.c, which compact requests expand
+         * bit for bit: keep the two the same arithmetic (double, one rounding, no FMA: -std=c11) */
         double v = (double)xb[e] + a * ((double)l->x[e] - (double)xb[e]);
 
         if (l->sigma[e] > 0) {
@@ -224,8 +231,12 @@ static size_t ig_plan(void *st, xq_rows_t *rows, size_t budget) {
         return n;
     }
     while (s->grad_planned < s->grad_total && n < budget) {
+        size_t i;
+
         grad_row(s, s->grad_planned, s->z, &oi, &b, &k);
-        xq_rows_add(rows, s->z, (int32_t)s->sel[oi]);
+        i = xq_rows_add(rows, s->z, (int32_t)s->sel[oi]);
+        if (s->on_path)
+            xq_rows_set_path(rows, i, b, s->alpha[k]);
         s->grad_planned++;
         n++;
     }

@@ -15,6 +15,8 @@
 set -euo pipefail
 PY="${EXPLAINQ_PY:-.venv/bin/python}"
 RUNNER="${EXPLAINQ_RUNNER:-.venv/bin/explainq-runner}"
+# the Python runner of this checkout, whatever copy the venv has installed
+export PYTHONPATH="$PWD/worker/python${PYTHONPATH:+:$PYTHONPATH}"
 X="$EXPLAINQ"
 T="t$$"
 B="$KAFKA_BOOTSTRAP"
@@ -27,17 +29,23 @@ TM=tests/integration/torch_models.py
 
 "$PY" "$TM" make "$D"
 "$X" topics create -b "$B" --partitions 2 "$JOBS" "$RES" "$DLQ" "$REP" \
-    "explain.infer.mlp$T" "explain.infer.cnn$T" "explain.infer.text$T" "explain.infer.emb$T"
+    "explain.infer.mlp$T" "explain.infer.cnn$T" "explain.infer.text$T" "explain.infer.emb$T" \
+    "explain.infer.mlp1$T"
 "$RUNNER" torch --model "$D/mlp.pt" --input features:8 --output-name probs --name "mlp$T" \
     -b "$B" >"$D/mlp.log" 2>&1 &
 pids+=($!)
 mlp_pid=$!
-PYTHONPATH=tests/integration "$RUNNER" torch --model torch_models:text_model \
+PYTHONPATH="tests/integration:$PYTHONPATH" "$RUNNER" torch --model torch_models:text_model \
     --input tokens:6:int64 --encoded encoder.embed --output-name probs --name "text$T" \
     -b "$B" >"$D/text.log" 2>&1 &
 pids+=($!)
-PYTHONPATH=tests/integration "$RUNNER" torch --model torch_models:text_model \
+PYTHONPATH="tests/integration:$PYTHONPATH" "$RUNNER" torch --model torch_models:text_model \
     --input tokens:6:int64 --output encoder.embed --name "emb$T" -b "$B" >"$D/emb.log" 2>&1 &
+pids+=($!)
+# the same model from a runner announcing compact version 1 (as older runners do)
+"$PY" -c 'import sys; from explainq import cli, protocol; protocol.COMPACT_VERSION = 1; sys.argv[0] = "explainq-runner"; sys.exit(cli.main())' \
+    torch --model "$D/mlp.pt" --input features:8 --output-name probs --name "mlp1$T" \
+    -b "$B" >"$D/mlp1.log" 2>&1 &
 pids+=($!)
 "$RUNNER" torch --model "$D/cnn.pt" --input image:1x16x16 --output-name probs --name "cnn$T" \
     -b "$B" >"$D/cnn.log" 2>&1 &
@@ -63,6 +71,19 @@ run mlp "$D/ig.json" "$D/mlp.jsonl" "$D/ig.kafka"
     --seed 5 --out "$D/ig.onnx"
 "$PY" "$TM" compare "$D/ig.kafka" "$D/ig.onnx" 1e-5
 echo "A: IG through the torch runner = Captum (Gauss-Legendre) = explain on the ONNX export"
+# ... and its gradient rows went as compact path records (version 2): 40 instances x 20 steps
+# of 8 f32 would be 25,600 bytes of rows alone; path records cost 8 bytes a row
+grep -q "model mlp$T: .*compact requests v2" "$D/worker.log" || { echo "A: no compact v2"; exit 1; }
+read -r _ ig_bytes < <("$BUILD/test_kafkatool" bytes "explain.infer.mlp$T" 2)
+[ "$ig_bytes" -lt 25600 ] || { echo "A: IG requests took $ig_bytes bytes: not compact"; exit 1; }
+echo "A: IG requests compact (v2 path records): $ig_bytes bytes for 40 instances"
+# a runner that announced version 1 gets the same IG rows as plain tensors, and the same answers
+run mlp1 "$D/ig.json" "$D/mlp.jsonl" "$D/ig1.kafka"
+"$PY" "$TM" compare "$D/ig1.kafka" "$D/ig.onnx" 1e-5
+grep -q "model mlp1$T: .*compact requests v1" "$D/worker.log" || { echo "A: no v1"; exit 1; }
+read -r _ ig1_bytes < <("$BUILD/test_kafkatool" bytes "explain.infer.mlp1$T" 2)
+[ "$ig1_bytes" -gt 25600 ] || { echo "A: IG requests to a v1 runner took $ig1_bytes bytes"; exit 1; }
+echo "A: a version-1 runner gets plain IG rows ($ig1_bytes bytes) and gives the same attributions"
 
 # B
 run mlp "$D/smooth.json" "$D/mlp.jsonl" "$D/smooth.kafka"

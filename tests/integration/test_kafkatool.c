@@ -7,6 +7,8 @@
  *   count TOPIC IDLE_S         reads every committed message until none came for IDLE_S;
  *                              prints "KEY result|error:CODE parts=N" per result (a result
  *                              in N parts once, at part 0)
+ *   bytes TOPIC IDLE_S         reads every message until none came for IDLE_S; prints
+ *                              "MESSAGES VALUE_BYTES" (e.g. inference requests' sizes)
  *   create TOPIC PARTS K=V..   creates a topic with topic configs
  * Needs KAFKA_BOOTSTRAP.
  */
@@ -172,6 +174,31 @@ static int count(const char *topic, int idle_s) {
     return 0;
 }
 
+static int bytes(const char *topic, int idle_s) {
+    rd_kafka_t *c = client(RD_KAFKA_CONSUMER);
+    time_t last = time(NULL);
+    unsigned long long n = 0, sum = 0;
+
+    if (!assign_all(c, topic))
+        return 1;
+    while (time(NULL) - last < idle_s) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 200);
+
+        if (!m)
+            continue;
+        last = time(NULL);
+        if (!m->err) {
+            n++;
+            sum += m->len;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    printf("%llu %llu\n", n, sum);
+    rd_kafka_consumer_close(c);
+    rd_kafka_destroy(c);
+    return 0;
+}
+
 static int create(const char *topic, int partitions, char **kv, int kv_cnt) {
     rd_kafka_t *p = client(RD_KAFKA_PRODUCER);
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, 1, NULL, 0);
@@ -217,6 +244,8 @@ int main(int argc, char **argv) {
         return dlq(argv[2], atoi(argv[3]), atoi(argv[4]));
     if (argc == 4 && !strcmp(argv[1], "count"))
         return count(argv[2], atoi(argv[3]));
+    if (argc == 4 && !strcmp(argv[1], "bytes"))
+        return bytes(argv[2], atoi(argv[3]));
     if (argc >= 4 && !strcmp(argv[1], "create"))
         return create(argv[2], atoi(argv[3]), argv + 4, argc - 4);
     fprintf(stderr, "usage: test_kafkatool produce TOPIC KEY FILE | dlq TOPIC N TIMEOUT\n");

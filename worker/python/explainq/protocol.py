@@ -44,7 +44,7 @@ def _is_str(o) -> bool:
     return isinstance(o, str)
 
 
-COMPACT_VERSION = 1  # compact request tensors this runner expands (docs/protocol.md)
+COMPACT_VERSION = 2  # compact request tensors this runner expands (docs/protocol.md)
 
 
 def _shape_count(shape, field: str, max_elems: int) -> int:
@@ -63,10 +63,30 @@ def _shape_count(shape, field: str, max_elems: int) -> int:
     return cnt
 
 
+def _expand_path(code, pos: int, n: int, x: np.ndarray, b: np.ndarray, row: int, elems: int,
+                 field: str) -> np.ndarray:
+    """n rows of a path record: b + alpha (x - b) in float64, then one rounding to float32, as
+    path_elem() in common/compact.c (numpy does not fuse the multiply-add: bit for bit)."""
+    alpha = np.frombuffer(code, dtype="<f8", count=n, offset=pos)
+    bad = ~np.isfinite(alpha)
+    if bad.any():
+        raise ProtocolError(EDECODE, field,
+                            f"code: the alpha of row {row + int(np.argmax(bad))} is not finite")
+    x64, b64 = x.astype(np.float64), b.astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        rows = (b64 + alpha[:, None] * (x64 - b64)).astype(np.float32)
+    bad = ~np.isfinite(rows)
+    if bad.any():
+        raise ProtocolError(EDECODE, field,
+                            f"element {row * elems + int(np.argmax(bad))} is not finite")
+    return rows
+
+
 def _expand_compact(o, field: str, max_elems: int) -> np.ndarray:
     """A compact tensor's full rows, as xq_compact_decode() expands them: records of the
-    "code" bin are 0 (a row as it is, f32) or 1 (u16 x, u16 b, u32 n, n masks: bit e set takes
-    element e of anchor x, else of anchor b)."""
+    "code" bin are 0 (a row as it is, f32), 1 (u16 x, u16 b, u32 n, n masks: bit e set takes
+    element e of anchor x, else of anchor b) or 2 (u16 x, u16 b, u32 n, n f64 alphas: the row
+    is b + alpha (x - b) in float64, rounded once to float32)."""
     shape, code = o.get("shape"), o.get("code")
     if o.get("dtype") != "f32" or not isinstance(code, (bytes, bytearray)) or "anchors" not in o:
         raise ProtocolError(EDECODE, field,
@@ -95,7 +115,7 @@ def _expand_compact(o, field: str, max_elems: int) -> np.ndarray:
             out[row] = r
             pos += elems * 4
             row += 1
-        elif kind == 1:
+        elif kind in (1, 2):
             if n_code - pos < 8:
                 raise ProtocolError(EDECODE, field, "code: a record is cut short")
             xa, ba = int.from_bytes(code[pos:pos + 2], "little"), int.from_bytes(code[pos + 2:pos + 4], "little")
@@ -104,16 +124,20 @@ def _expand_compact(o, field: str, max_elems: int) -> np.ndarray:
             if xa >= anc.shape[0] or ba >= anc.shape[0]:
                 raise ProtocolError(EDECODE, field,
                                     f"code: anchor {max(xa, ba)} of {anc.shape[0]} does not exist")
-            if n > rows - row or (n_code - pos) // mask_len < n:
+            each, what = (mask_len, "masks") if kind == 1 else (8, "alphas")
+            if n > rows - row or (n_code - pos) // each < n:
                 raise ProtocolError(EDECODE, field,
-                                    f"code: {n} masks from row {row} do not fit {rows} rows")
-            masks = np.frombuffer(code, dtype=np.uint8, count=n * mask_len, offset=pos)
-            bits = np.unpackbits(masks.reshape(n, mask_len), axis=1, bitorder="little")[:, :elems]
-            out[row:row + n] = np.where(bits.astype(bool), anc[xa], anc[ba])
-            pos += n * mask_len
+                                    f"code: {n} {what} from row {row} do not fit {rows} rows")
+            if kind == 1:
+                masks = np.frombuffer(code, dtype=np.uint8, count=n * mask_len, offset=pos)
+                bits = np.unpackbits(masks.reshape(n, mask_len), axis=1, bitorder="little")[:, :elems]
+                out[row:row + n] = np.where(bits.astype(bool), anc[xa], anc[ba])
+            else:
+                out[row:row + n] = _expand_path(code, pos, n, anc[xa], anc[ba], row, elems, field)
+            pos += n * each
             row += n
         else:
-            raise ProtocolError(EDECODE, field, f"code: record kind {kind} is not 0 or 1")
+            raise ProtocolError(EDECODE, field, f"code: record kind {kind} is not 0, 1 or 2")
     if row != rows:
         raise ProtocolError(EDECODE, field, f"code: {row} rows of {rows}")
     return out.reshape(shape)

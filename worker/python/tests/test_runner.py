@@ -61,7 +61,7 @@ def test_describe_like_explainq_runner():
     assert list(tables) == ["encoder.embed"] and tables["encoder.embed"]["input"] == "tokens"
     np.testing.assert_array_equal(tensor(tables["encoder.embed"]["table"]),
                                   h.model.module.encoder.embed.weight.detach().numpy())
-    assert m == {"id": "d1", "compact": 1, "model": {
+    assert m == {"id": "d1", "compact": 2, "model": {
         "inputs": [{"name": "tokens", "shape": [6]}],
         "output": {"name": "probs", "shape": [2]},
         "encoded": [{"name": "encoder.embed", "shape": [6, 4]}],
@@ -115,6 +115,55 @@ def test_compact_rows_expand_to_the_full_rows():
     bad = {"id": "c2", "inputs": {"x": compact_tensor(1, np.stack([x, base]), [1, 2, 0, 0, 0, 1, 0, 0, 0, 0])}}
     m = reply(h, msgpack.packb(bad, use_bin_type=True))
     assert m["error"]["field"] == "inputs.x" and "anchor 2 of 2" in m["error"]["message"]
+
+
+def test_compact_path_rows_expand_to_the_ig_formula():
+    """Kind 2 (version 2): rows b + alpha (x - b), float64 then one rounding to float32, bit for
+    bit as numpy computes it; then a gradient request over them answers like full rows."""
+    x = np.array([1.5, -2.0, 3.25, 0.0, 7.0], dtype=np.float32)
+    base = np.array([0.0, 0.1, 0.0, -0.0, 7.0], dtype=np.float32)
+    alphas = np.array([0.0, 1.0, 0.046910077030668, 0.5, 0.95308992296933], dtype="<f8")
+    code = bytes([2, 0, 0, 1, 0, 5, 0, 0, 0]) + alphas.tobytes()
+    want = np.stack([(base.astype(np.float64) + a * (x.astype(np.float64) - base.astype(np.float64)))
+                     .astype(np.float32) for a in alphas])
+    got = protocol.decode_tensor(compact_tensor(5, np.stack([x, base]), code), "inputs.x")
+    assert got.tobytes() == want.tobytes()
+    assert got[0, 3] == 0 and not np.signbit(got[0, 3])  # -0.0 + 0 * (0 - -0.0) is +0.0
+    # the same value as the C worker's: float(0.1f + 0.5 (-2 - 0.1f)), by hand in float64
+    b1 = float(np.float32(0.1))
+    assert got[3, 1] == np.float32(b1 + 0.5 * (-2.0 - b1))
+    h = linear_handler()
+    full = reply(h, protocol.pack_request("g0", {"x": want}, "y", grad_index=[0, 1, 2, 0, 1]))
+    req = msgpack.unpackb(protocol.pack_request("g1", {"x": want}, "y", grad_index=[0, 1, 2, 0, 1]),
+                          raw=False)
+    req["inputs"]["x"] = compact_tensor(5, np.stack([x, base]), code)
+    comp = reply(h, msgpack.packb(req, use_bin_type=True))
+    assert tensor(comp["outputs"]["y"]).tobytes() == tensor(full["outputs"]["y"]).tobytes()
+    assert tensor(comp["grads"]["x"]).tobytes() == tensor(full["grads"]["x"]).tobytes()
+
+
+def test_compact_bad_path_codes():
+    """Bad path records are error replies naming the input, with the rule."""
+    x = np.array([1.5, -2.0, 3.25, 0.0, 7.0], dtype=np.float32)
+    anc = np.stack([x, np.zeros(5, dtype=np.float32)])
+    head = bytes([2, 0, 0, 1, 0, 1, 0, 0, 0])
+    cases = [
+        (head + bytes(7), "1 alphas from row 0 do not fit"),
+        (head + np.array([np.nan], "<f8").tobytes(), "alpha of row 0 is not finite"),
+        (head + np.array([-np.inf], "<f8").tobytes(), "alpha of row 0 is not finite"),
+        (head + np.array([1e300], "<f8").tobytes(), "element 0 is not finite"),
+        (bytes([2, 0, 0, 2, 0, 1, 0, 0, 0]) + bytes(8), "anchor 2 of 2"),
+        (bytes([2, 0, 0, 1, 0, 2, 0, 0, 0]) + bytes(16), "2 alphas from row 0 do not fit 1 rows"),
+        (bytes([3]), "kind 3 is not 0, 1 or 2"),
+    ]
+    h = linear_handler()
+    for code, why in cases:
+        bad = {"id": "b", "inputs": {"x": compact_tensor(1, anc, code)}, "outputs": ["y"]}
+        m = reply(h, msgpack.packb(bad, use_bin_type=True))
+        assert m["error"]["field"] == "inputs.x" and why in m["error"]["message"], (why, m)
+    ok = {"id": "b", "inputs": {"x": compact_tensor(2, anc, head + bytes(8))}, "outputs": ["y"]}
+    m = reply(h, msgpack.packb(ok, use_bin_type=True))
+    assert "code: 1 rows of 2" in m["error"]["message"]
 
 
 def test_pick_replies_only_the_outputs_rows_need():
