@@ -177,3 +177,12 @@ xq_err_t xq_kafka_create_topics_ex(rd_kafka_t *rk,
     rd_kafka_queue_destroy(q);
     return rc;
 }
+
+rd_kafka_topic_t *xq_kafka_topic_ready(rd_kafka_t *rk, const char *topic, int timeout_ms) {
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+
+    if (rkt && rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        rd_kafka_metadata_destroy(md);
+    return rkt;
+}

@@ -263,6 +263,7 @@ static int submit(int argc, char **argv, kopts_t *kp) {
     kopts_t k = kp ? *kp : (kopts_t){0};
     FILE *in = NULL, *out = stdout;
     rd_kafka_t *p = NULL;
+    rd_kafka_topic_t *rkt = NULL;
     sopts_t o = {.job_size = 100, .topic = kp ? xq_conf_str(kp->conf, "topic.jobs") : NULL};
     int rc;
 
@@ -287,6 +288,7 @@ static int submit(int argc, char **argv, kopts_t *kp) {
     }
     if (!(p = jobs_kafka_client_cbs(&k, RD_KAFKA_PRODUCER, extra, 2, &cbs)))
         goto out;
+    rkt = xq_kafka_topic_ready(p, o.topic, 10000);
     rc = produce_all(p, &o, spec, reader, &sent);
     if (!report(&sent, o.topic, rc == XQ_EXIT_OK, out))
         rc = XQ_EXIT_RUNTIME;
@@ -295,6 +297,8 @@ out:
         xq_free(sent.items[i].id);
     xq_free(sent.items);
     xq_inst_reader_destroy(reader);
+    if (rkt)
+        rd_kafka_topic_destroy(rkt);
     if (p)
         rd_kafka_destroy(p);
     if (in && in != stdin)
