@@ -16,38 +16,7 @@ B="$KAFKA_BOOTSTRAP"
 SPEC=tests/data/specs/mlp20_ig.json
 MODEL=tests/data/onnx/mlp20.onnx
 tmp="$(mktemp -d)"
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*"
-    tail -n 5 "$tmp"/*.log
-    exit 1
-}
-
-# $1: worker name, then its own -X options; its replies come on a topic of its own
-start_worker() {
-    local n=$1
-    shift
-    "$X" topics create -b "$B" --partitions 2 "explainq_test_${T}_${n}_jobs" \
-        "explainq_test_${T}_${n}_results" "explainq_test_${T}_${n}_dlq" \
-        "explainq_test_${T}_${n}_replies" >/dev/null
-    "$X" worker -b "$B" -X topic.jobs="explainq_test_${T}_${n}_jobs" \
-        -X topic.results="explainq_test_${T}_${n}_results" -X topic.dlq="explainq_test_${T}_${n}_dlq" \
-        -X topic.replies="explainq_test_${T}_${n}_replies" -X group.id="explainq_test_${T}_$n" \
-        -X worker.id="$n-$T" -X redis.url="$REDIS_URL" "$@" >"$tmp/$n.log" 2>&1 &
-    pids+=($!)
-}
-# $1: worker name, $2: model, $3: instances; results into $tmp/$1.out
-explain_via() {
-    "$X" submit -b "$B" --topic "explainq_test_${T}_$1_jobs" --model "$2" --spec "$SPEC" \
-        --instances "$3" --job-size 100 --prefix "$1-$2" --jobs-out "$tmp/$1.jobs"
-    "$X" collect -b "$B" --topic "explainq_test_${T}_$1_results" --jobs "$tmp/$1.jobs" \
-        --out "$tmp/$1.out" --timeout 180 2>"$tmp/$1.collect" || fail "collect $1: $(cat "$tmp/$1.collect")"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/workers_lib.sh"
 # bytes of every message on topic $1 (its messages and bytes)
 topic_bytes() { "$BUILD/test_kafkatool" bytes "$1" 2; }
 
