@@ -104,6 +104,15 @@ static void disconnect(xq_redis_t *r, const char *why) {
            why, (long)(r->retry_at_ms - xq_now_ms()));
 }
 
+/* The connection failed mid-command (hiredis cannot reuse its context): dropped, and the reason
+ * kept in r->errstr. */
+static void drop_broken(xq_redis_t *r) {
+    char why[XQ_ERRSTR_SIZE];
+
+    snprintf(why, sizeof(why), "%s", r->c->errstr[0] ? r->c->errstr : "connection closed");
+    disconnect(r, why);
+}
+
 /* One command of the connection's set-up; false (the reason in @p why) on an error reply. */
 static bool setup_command(xq_redis_t *r, int argc, const char **argv, char *why, size_t len) {
     redisReply *rep = redisCommandArgv(r->c, argc, argv, NULL);
@@ -190,11 +199,8 @@ static xq_err_t drain(xq_redis_t *r, xq_error_t *err) {
         redisReply *rep = NULL;
 
         if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep) {
-            char why[XQ_ERRSTR_SIZE];
-
-            snprintf(why, sizeof(why), "%s", r->c->errstr[0] ? r->c->errstr : "connection closed");
-            disconnect(r, why);
-            return xq_error_set(err, XQ_EREDIS, "", "redis %s:%d: %s", r->host, r->port, why);
+            drop_broken(r);
+            return xq_error_set(err, XQ_EREDIS, "", "redis %s:%d: %s", r->host, r->port, r->errstr);
         }
         if (rep->type == REDIS_REPLY_ERROR)
             xq_log(XQ_LOG_WARN, "redis", "a command sent without waiting failed: %.*s",
@@ -221,13 +227,9 @@ static xq_err_t command(xq_redis_t *r,
     if ((rc = ensure_connected(r, err)) != XQ_OK || (rc = drain(r, err)) != XQ_OK)
         return rc;
     rep = redisCommandArgv(r->c, argc, argv, argvlen);
-    if (!rep) {
-        /* hiredis: a NULL reply means the context cannot be reused */
-        char why[XQ_ERRSTR_SIZE];
-
-        snprintf(why, sizeof(why), "%s", r->c->errstr[0] ? r->c->errstr : "connection closed");
-        disconnect(r, why);
-        return xq_error_set(err, XQ_EREDIS, "", "redis %s failed: %s", argv[0], why);
+    if (!rep) { /* hiredis: a NULL reply means the context cannot be reused */
+        drop_broken(r);
+        return xq_error_set(err, XQ_EREDIS, "", "redis %s failed: %s", argv[0], r->errstr);
     }
     if (r->backoff_ms)
         xq_log(XQ_LOG_INFO, "redis", "reconnected to %s:%d", r->host, r->port);
@@ -386,11 +388,8 @@ xq_err_t xq_redis_hset(xq_redis_t *r,
         redisReply *rep = NULL;
 
         if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep) {
-            char why[XQ_ERRSTR_SIZE];
-
-            snprintf(why, sizeof(why), "%s", r->c->errstr[0] ? r->c->errstr : "connection closed");
-            disconnect(r, why);
-            return xq_error_set(err, XQ_EREDIS, "", "redis HSET failed: %s", why);
+            drop_broken(r);
+            return xq_error_set(err, XQ_EREDIS, "", "redis HSET failed: %s", r->errstr);
         }
         if (rep->type == REDIS_REPLY_ERROR && rc == XQ_OK)
             rc = xq_error_set(err, XQ_EREDIS, "", "redis %s: %.*s", i ? "PEXPIRE" : "HSET",
@@ -422,10 +421,7 @@ void xq_redis_hset_nowait(xq_redis_t *r,
     /* sent now (a few hundred bytes: the socket takes them), the replies read later */
     while (!done) {
         if (redisBufferWrite(r->c, &done) != REDIS_OK) {
-            char why[XQ_ERRSTR_SIZE];
-
-            snprintf(why, sizeof(why), "%s", r->c->errstr[0] ? r->c->errstr : "connection closed");
-            disconnect(r, why);
+            drop_broken(r);
             return;
         }
     }
