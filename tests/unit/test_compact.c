@@ -106,6 +106,42 @@ START_TEST(test_compact_selected_rows) {
 
 END_TEST
 
+/* A compact tensor of @p nrows rows over the three anchors with code @p code, decoded. */
+static xq_err_t decode_code(const uint8_t *code,
+                            size_t len,
+                            size_t nrows,
+                            size_t max_elems,
+                            xq_tensor_t *t,
+                            xq_error_t *err) {
+    const size_t adims[2] = {3, E};
+    xq_buf_t b;
+    msgpack_packer pk;
+    msgpack_unpacked msg;
+    xq_err_t rc;
+
+    xq_buf_init(&b);
+    xq_mp_packer_init(&pk, &b);
+    msgpack_pack_map(&pk, 4);
+    xq_mp_pack_str(&pk, "dtype");
+    xq_mp_pack_str(&pk, "f32");
+    xq_mp_pack_str(&pk, "shape");
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_uint64(&pk, nrows);
+    msgpack_pack_uint64(&pk, E);
+    xq_mp_pack_str(&pk, "anchors");
+    xq_tensor_pack(&pk, &anchors[0][0], adims, 2);
+    xq_mp_pack_str(&pk, "code");
+    msgpack_pack_bin(&pk, len);
+    msgpack_pack_bin_body(&pk, code, len);
+    msgpack_unpacked_init(&msg);
+    ck_assert(xq_mp_unpack_one(b.data, b.len, &msg));
+    ck_assert(xq_compact_is(&msg.data));
+    rc = xq_compact_decode(&msg.data, "inputs.x", max_elems, t, err);
+    msgpack_unpacked_destroy(&msg);
+    xq_buf_fini(&b);
+    return rc;
+}
+
 /* Broken codes are refused with the rule, never read past their end. */
 START_TEST(test_compact_bad_codes) {
     static const uint8_t bad_anchor[] = {1, 3, 0, 0, 0, 1, 0, 0, 0, 0x1f};
@@ -117,38 +153,15 @@ START_TEST(test_compact_bad_codes) {
     static const char *why[] = {"anchor 3 of 3", "do not fit", "cut short", "kind 7"};
 
     for (size_t i = 0; i < 4; i++) {
-        const size_t adims[2] = {3, E};
-        xq_buf_t b;
-        msgpack_packer pk;
-        msgpack_unpacked msg;
         xq_tensor_t t;
         xq_error_t err;
 
-        xq_buf_init(&b);
-        xq_mp_packer_init(&pk, &b);
-        msgpack_pack_map(&pk, 4);
-        xq_mp_pack_str(&pk, "dtype");
-        xq_mp_pack_str(&pk, "f32");
-        xq_mp_pack_str(&pk, "shape");
-        msgpack_pack_array(&pk, 2);
-        msgpack_pack_uint64(&pk, 1);
-        msgpack_pack_uint64(&pk, E);
-        xq_mp_pack_str(&pk, "anchors");
-        xq_tensor_pack(&pk, &anchors[0][0], adims, 2);
-        xq_mp_pack_str(&pk, "code");
-        msgpack_pack_bin(&pk, lens[i]);
-        msgpack_pack_bin_body(&pk, codes[i], lens[i]);
-        msgpack_unpacked_init(&msg);
-        ck_assert(xq_mp_unpack_one(b.data, b.len, &msg));
-        ck_assert(xq_compact_is(&msg.data));
-        ck_assert_int_eq(xq_compact_decode(&msg.data, "inputs.x", 0, &t, &err), XQ_EDECODE);
+        ck_assert_int_eq(decode_code(codes[i], lens[i], 1, 0, &t, &err), XQ_EDECODE);
         ck_assert_msg(strstr(err.msg, why[i]), "%zu: %s", i, err.msg);
         ck_assert_str_eq(err.field, "inputs.x");
         ck_assert_ptr_null(t.data);
         /* and the expanded size is bounded like any tensor */
-        ck_assert_int_eq(xq_compact_decode(&msg.data, "inputs.x", 4, &t, &err), XQ_ELIMIT);
-        msgpack_unpacked_destroy(&msg);
-        xq_buf_fini(&b);
+        ck_assert_int_eq(decode_code(codes[i], lens[i], 1, 4, &t, &err), XQ_ELIMIT);
     }
 }
 
@@ -226,42 +239,6 @@ START_TEST(test_compact_pick) {
 }
 
 END_TEST
-
-/* A compact tensor of @p nrows rows over the three anchors with code @p code, decoded. */
-static xq_err_t decode_code(const uint8_t *code,
-                            size_t len,
-                            size_t nrows,
-                            size_t max_elems,
-                            xq_tensor_t *t,
-                            xq_error_t *err) {
-    const size_t adims[2] = {3, E};
-    xq_buf_t b;
-    msgpack_packer pk;
-    msgpack_unpacked msg;
-    xq_err_t rc;
-
-    xq_buf_init(&b);
-    xq_mp_packer_init(&pk, &b);
-    msgpack_pack_map(&pk, 4);
-    xq_mp_pack_str(&pk, "dtype");
-    xq_mp_pack_str(&pk, "f32");
-    xq_mp_pack_str(&pk, "shape");
-    msgpack_pack_array(&pk, 2);
-    msgpack_pack_uint64(&pk, nrows);
-    msgpack_pack_uint64(&pk, E);
-    xq_mp_pack_str(&pk, "anchors");
-    xq_tensor_pack(&pk, &anchors[0][0], adims, 2);
-    xq_mp_pack_str(&pk, "code");
-    msgpack_pack_bin(&pk, len);
-    msgpack_pack_bin_body(&pk, code, len);
-    msgpack_unpacked_init(&msg);
-    ck_assert(xq_mp_unpack_one(b.data, b.len, &msg));
-    ck_assert(xq_compact_is(&msg.data));
-    rc = xq_compact_decode(&msg.data, "inputs.x", max_elems, t, err);
-    msgpack_unpacked_destroy(&msg);
-    xq_buf_fini(&b);
-    return rc;
-}
 
 /* Packs @p c alone as a compact tensor and expands it; the code's length too. */
 static void pack_expand(const xq_compact_rows_t *c, xq_tensor_t *t, size_t *code_len) {
