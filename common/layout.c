@@ -2,6 +2,7 @@
 #include "layout.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,19 +39,22 @@ bool xq_layout_compatible(const xq_layout_t *a, const xq_layout_t *b) {
     return true;
 }
 
-/* Field path of a feature of an instance: instances[3].age */
-static void feat_field(char *buf, size_t n, size_t index, const char *name) {
-    snprintf(buf, n, "instances[%zu].%s", index, name);
-}
-
 /*
- * Names feature @p f of instance @p index as the field of the error just set in @p err;
- * @returns @p rc. The path is formatted only on failure: a feature read that succeeds formats
- * nothing (one snprintf per feature was the largest cost of building a tabular layout).
+ * Sets @p err to @p code and the printf-formatted message, the field naming feature @p f of
+ * instance @p index; @returns @p code. The path is formatted only on failure: a feature read that
+ * succeeds formats nothing (one snprintf per feature was the largest cost of building a tabular
+ * layout).
  */
-static xq_err_t feat_fail(xq_err_t rc, xq_error_t *err, size_t index, const feat_t *f) {
-    feat_field(err->field, sizeof(err->field), index, f->name);
-    return rc;
+__attribute__((format(printf, 5, 6))) static xq_err_t
+feat_error(xq_error_t *err, xq_err_t code, size_t index, const feat_t *f, const char *fmt, ...) {
+    char field[XQ_ERR_FIELD_SIZE], msg[XQ_ERR_MSG_SIZE];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    snprintf(field, sizeof(field), "instances[%zu].%s", index, f->name); /* instances[3].age */
+    return xq_error_set(err, code, field, "%s", msg);
 }
 
 /* {"b64": "<PNG or JPEG>"}: an image feature's pixels, [h][w][c] in [0, 1]. */
@@ -62,19 +66,16 @@ static xq_err_t read_picture(feat_t *f, size_t index, xq_error_t *err) {
     xq_buf_init(&bytes);
     if (f->val->via.map.size != 1 || v->type != MSGPACK_OBJECT_STR ||
         !xq_base64_decode(v->via.str.ptr, v->via.str.size, &bytes))
-        rc = feat_fail(xq_error_set(err, XQ_EINVAL, "",
-                                    "instance %zu: feature %s: {\"b64\": ...} must hold one "
-                                    "base64 string",
-                                    index, f->name),
-                       err, index, f);
+        rc = feat_error(err, XQ_EINVAL, index, f,
+                        "instance %zu: feature %s: {\"b64\": ...} must hold one "
+                        "base64 string",
+                        index, f->name);
     else if ((rc = xq_picture_decode(bytes.data, bytes.len, &f->pic, &f->dims[0], &f->dims[1],
                                      &f->dims[2], err)) != XQ_OK) {
         char why[XQ_ERR_MSG_SIZE];
 
         memcpy(why, err->msg, sizeof(why)); /* not err->msg itself: it is being written */
-        feat_fail(
-            xq_error_set(err, rc, "", "instance %zu: feature %s: %.180s", index, f->name, why), err,
-            index, f);
+        feat_error(err, rc, index, f, "instance %zu: feature %s: %.180s", index, f->name, why);
     }
     f->ndim = 3;
     f->raw_cnt = f->dims[0] * f->dims[1] * f->dims[2];
@@ -96,56 +97,47 @@ read_feature(feat_t *f, xq_model_t *model, bool missing_ok, size_t index, xq_err
         if ((rc = read_picture(f, index, err)) != XQ_OK)
             return rc;
     } else if ((bad = xq_lv_shape(f->val, &f->ndim, f->dims, &f->raw_cnt)))
-        return feat_fail(
-            xq_error_set(err, XQ_EINVAL, "", "instance %zu: feature %s %s", index, f->name, bad),
-            err, index, f);
+        return feat_error(err, XQ_EINVAL, index, f, "instance %zu: feature %s %s", index, f->name,
+                          bad);
     switch (xq_feat_encoding(f)) {
     case XQ_ENCODING_BAG_OF_FEATURES:
     case XQ_ENCODING_BAG_OF_FEATURES_SPARSE:
     case XQ_ENCODING_INDICATOR:
         if (f->ndim != 1 || f->raw_cnt != f->meta->index_feature_cnt)
-            return feat_fail(
-                xq_error_set(err, XQ_EINVAL, "",
-                             "instance %zu: feature %s must be a list of %zu values, one per "
-                             "indexFeatureMapping name",
-                             index, f->name, f->meta->index_feature_cnt),
-                err, index, f);
+            return feat_error(err, XQ_EINVAL, index, f,
+                              "instance %zu: feature %s must be a list of %zu values, one per "
+                              "indexFeatureMapping name",
+                              index, f->name, f->meta->index_feature_cnt);
         break;
     default:
         break;
     }
     if (f->meta && f->meta->modality == XQ_MODALITY_IMAGE && f->ndim != 2 && f->ndim != 3)
-        return feat_fail(xq_error_set(err, XQ_EINVAL, "",
-                                      "instance %zu: image feature %s must be [height][width] or "
-                                      "[height][width][channels], not %zu-dimensional",
-                                      index, f->name, f->ndim),
-                         err, index, f);
+        return feat_error(err, XQ_EINVAL, index, f,
+                          "instance %zu: image feature %s must be [height][width] or "
+                          "[height][width][channels], not %zu-dimensional",
+                          index, f->name, f->ndim);
 
     if (xq_feat_is_embedding(f)) {
         f->tensor = f->meta->encoded_tensor_name;
         d = xq_model_find(model, f->tensor, &encoded);
         if (!d || !encoded)
-            return feat_fail(
-                xq_error_set(err, XQ_EMODEL, "",
-                             "instance %zu: feature %s: the model has no encoded tensor %s", index,
-                             f->name, f->tensor),
-                err, index, f);
+            return feat_error(err, XQ_EMODEL, index, f,
+                              "instance %zu: feature %s: the model has no encoded tensor %s", index,
+                              f->name, f->tensor);
         f->len = d->elem_cnt;
         if (xq_feat_encoding(f) == XQ_ENCODING_CONCAT_EMBEDDING) {
             if (f->len % f->raw_cnt)
-                return feat_fail(
-                    xq_error_set(err, XQ_EMODEL, "",
-                                 "instance %zu: feature %s has %zu elements but the encoded "
-                                 "tensor %s has %zu, not a multiple",
-                                 index, f->name, f->raw_cnt, f->tensor, f->len),
-                    err, index, f);
+                return feat_error(err, XQ_EMODEL, index, f,
+                                  "instance %zu: feature %s has %zu elements but the encoded "
+                                  "tensor %s has %zu, not a multiple",
+                                  index, f->name, f->raw_cnt, f->tensor, f->len);
             f->emb_dim = f->len / f->raw_cnt;
         }
         f->raw = xq_malloc(f->raw_cnt * sizeof(float));
         if (!xq_lv_flatten(f->val, f->dims, f->ndim, f->raw, &k, false, why, sizeof(why)))
-            return feat_fail(xq_error_set(err, XQ_EINVAL, "", "instance %zu: feature %s: %s", index,
-                                          f->name, why),
-                             err, index, f);
+            return feat_error(err, XQ_EINVAL, index, f, "instance %zu: feature %s: %s", index,
+                              f->name, why);
         f->vals = xq_malloc(f->len * sizeof(float));
         if ((rc = xq_model_encode(model, f->tensor, f->raw, 1, f->raw_cnt, f->vals, f->len, err)) !=
             XQ_OK)
@@ -212,9 +204,8 @@ static xq_err_t read_values(feat_t *fs, size_t n, float **pool, size_t index, xq
         f->vals = *pool + total;
         total += f->len;
         if (!xq_lv_flatten(f->val, f->dims, f->ndim, f->vals, &k, f->missing_ok, why, sizeof(why)))
-            return feat_fail(xq_error_set(err, XQ_EINVAL, "", "instance %zu: feature %s: %s", index,
-                                          f->name, why),
-                             err, index, f);
+            return feat_error(err, XQ_EINVAL, index, f, "instance %zu: feature %s: %s", index,
+                              f->name, why);
     }
     return XQ_OK;
 }
@@ -235,29 +226,26 @@ static xq_err_t image_order(xq_layout_t *l,
     bool last = d->dims[0] == h && d->dims[1] == w && d->dims[2] == c;
     bool first = d->dims[0] == c && d->dims[1] == h && d->dims[2] == w;
     xq_image_layout_t il = xq_model_image_layout(model);
-    char field[XQ_ERR_FIELD_SIZE];
 
     if (c == 1 || d->ndim != 3)
         return XQ_OK; /* one channel: both orders are the same bytes */
     if (il == XQ_IMAGE_LAYOUT_NCHW   ? !first
         : il == XQ_IMAGE_LAYOUT_NHWC ? !last
                                      : !first && !last) {
-        feat_field(field, sizeof(field), index, f->name);
-        return xq_error_set(err, XQ_EMODEL, field,
-                            "instance %zu: image %s is [%zu][%zu][%zu]; tensor %s is [%zu, %zu, "
-                            "%zu], %s",
-                            index, f->name, h, w, c, l->tensor_names[t], d->dims[0], d->dims[1],
-                            d->dims[2],
-                            il ? "not in the image layout asked for (--image-layout)"
-                               : "neither [C, H, W] nor [H, W, C] of it");
+        return feat_error(err, XQ_EMODEL, index, f,
+                          "instance %zu: image %s is [%zu][%zu][%zu]; tensor %s is [%zu, %zu, "
+                          "%zu], %s",
+                          index, f->name, h, w, c, l->tensor_names[t], d->dims[0], d->dims[1],
+                          d->dims[2],
+                          il ? "not in the image layout asked for (--image-layout)"
+                             : "neither [C, H, W] nor [H, W, C] of it");
     }
     if (il == XQ_IMAGE_LAYOUT_AUTO && first && last) {
-        feat_field(field, sizeof(field), index, f->name);
-        return xq_error_set(err, XQ_EMODEL, field,
-                            "instance %zu: tensor %s is [%zu, %zu, %zu]: channels-first and "
-                            "channels-last both fit image %s; say which with --image-layout "
-                            "nchw or nhwc",
-                            index, l->tensor_names[t], d->dims[0], d->dims[1], d->dims[2], f->name);
+        return feat_error(err, XQ_EMODEL, index, f,
+                          "instance %zu: tensor %s is [%zu, %zu, %zu]: channels-first and "
+                          "channels-last both fit image %s; say which with --image-layout "
+                          "nchw or nhwc",
+                          index, l->tensor_names[t], d->dims[0], d->dims[1], d->dims[2], f->name);
     }
     if (il == XQ_IMAGE_LAYOUT_NCHW || (il == XQ_IMAGE_LAYOUT_AUTO && first)) {
         l->chw_c[t] = c;
@@ -304,7 +292,7 @@ static xq_err_t assign_tensors(
                                 index, l->tensor_names[t], near);
         }
         if (d->elem_cnt != l->elem_cnt[t]) {
-            char who[160] = "", field[XQ_ERR_FIELD_SIZE];
+            char who[160] = "";
             size_t off = 0, first = n, odd = n, odd_cnt = 0;
 
             for (size_t i = 0; i < n; i++) {
@@ -320,11 +308,10 @@ static xq_err_t assign_tensors(
                                             off ? ", " : "", fs[i].name, fs[i].len);
             }
             /* among scalar columns, the one array is the likely culprit */
-            feat_field(field, sizeof(field), index, fs[odd_cnt == 1 ? odd : first].name);
-            return xq_error_set(err, XQ_EINVAL, field,
-                                "instance %zu: tensor %s gets %zu elements from %s; the model "
-                                "takes %zu",
-                                index, l->tensor_names[t], l->elem_cnt[t], who, d->elem_cnt);
+            return feat_error(err, XQ_EINVAL, index, &fs[odd_cnt == 1 ? odd : first],
+                              "instance %zu: tensor %s gets %zu elements from %s; the model "
+                              "takes %zu",
+                              index, l->tensor_names[t], l->elem_cnt[t], who, d->elem_cnt);
         }
         l->tensor_off[t] = l->elem_total;
         l->elem_total += l->elem_cnt[t];
@@ -533,9 +520,8 @@ xq_err_t xq_layout_build(const xq_spec_t *spec,
             fs[i].name = spec->meta.inputs[i].name;
             fs[i].meta = &spec->meta.inputs[i];
             if (!(fs[i].val = feature_value(inst, i, fs[i].name))) {
-                feat_field(field, sizeof(field), index, fs[i].name);
-                rc = xq_error_set(err, XQ_EINVAL, field, "instance %zu: feature %s is missing",
-                                  index, fs[i].name);
+                rc = feat_error(err, XQ_EINVAL, index, &fs[i],
+                                "instance %zu: feature %s is missing", index, fs[i].name);
                 goto out;
             }
         }
