@@ -346,6 +346,7 @@ static int start_state(worker_t *w) {
     w->max_batch_rows = (size_t)xq_conf_num(w->conf, "max.batch.rows");
     w->max_request_bytes = (size_t)xq_conf_num(w->conf, "max.request.bytes");
     w->commit_jobs = (size_t)xq_conf_num(w->conf, "commit.jobs");
+    w->job_ttl_ms = (long)xq_conf_num(w->conf, "job.ttl.s") * 1000;
     w->max_queued_instances = (size_t)xq_conf_num(w->conf, "max.queued.instances");
     w->max_queued_bytes = (size_t)xq_conf_num(w->conf, "max.queued.bytes");
     w->commit_ms = (long long)xq_conf_num(w->conf, "commit.interval.ms");

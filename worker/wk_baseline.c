@@ -59,8 +59,8 @@ void wk_baseline_put(
     m->cache_next = (m->cache_next + 1) % 64;
     if (w->redis) {
         xq_key_baseline(rkey, sizeof(rkey), m->name, key);
-        xq_redis_set(w->redis, rkey, (const uint8_t *)out, out_cnt * sizeof(float),
-                     (long)xq_conf_num(w->conf, "job.ttl.s") * 1000, &err);
+        xq_redis_set(w->redis, rkey, (const uint8_t *)out, out_cnt * sizeof(float), w->job_ttl_ms,
+                     &err);
     }
 }
 

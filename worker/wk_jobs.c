@@ -80,8 +80,7 @@ void wk_progress(worker_t *w, const job_t *j, const char *state) {
              (long long)now.tv_sec * 1000 - (xq_now_ms() - j->start_ms));
     snprintf(updated, sizeof(updated), "%lld", (long long)now.tv_sec * 1000);
     /* not waited for: two round trips a job were a tenth of a worker's wall time */
-    xq_redis_hset_nowait(w->redis, key, fields, values, j->failed ? 7 : 6,
-                         (long)xq_conf_num(w->conf, "job.ttl.s") * 1000);
+    xq_redis_hset_nowait(w->redis, key, fields, values, j->failed ? 7 : 6, w->job_ttl_ms);
 }
 
 const char *wk_result_topic(const worker_t *w, const job_t *j) {
@@ -168,8 +167,7 @@ static bool claim_id(worker_t *w, const job_t *j) {
     xq_key_jobid(key, sizeof(key), j->id);
     xq_buf_init(&holder);
     /* Redis down: the window above is all there is, as without Redis */
-    mine = xq_redis_claim(w->redis, key, where, (long)xq_conf_num(w->conf, "job.ttl.s") * 1000,
-                          &holder, &err) != XQ_OK ||
+    mine = xq_redis_claim(w->redis, key, where, w->job_ttl_ms, &holder, &err) != XQ_OK ||
            !holder.len || (holder.len == strlen(where) && !memcmp(holder.data, where, holder.len));
     if (!mine)
         xq_log_job(XQ_LOG_INFO, "worker", j->id,

@@ -240,6 +240,7 @@ typedef struct worker {
     xq_gl_cache_t *gl;     /* IG's Gauss-Legendre rules, shared by every job's runs */
     size_t max_batch_rows, max_request_bytes; /* read once: batch_rows() runs per planned run */
     size_t commit_jobs;
+    long job_ttl_ms; /* job.ttl.s, in ms: progress hashes, job id claims, cached baselines */
     size_t max_queued_instances, max_queued_bytes;
     long long commit_ms;
     /* options the loop reads, read once (xq_conf_num() looks them up by name) */
